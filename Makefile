@@ -1,0 +1,17 @@
+# The README's two commands: `make run` (start the app) and `make test` (run the tests).
+.PHONY: run test lint bench gpu-check
+
+run:
+	scripts/setup.sh
+	.venv/bin/streamlit run dashboard/app.py --server.address $${OMIB_ADDRESS:-127.0.0.1}
+
+test:
+	scripts/setup.sh --dev
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -q
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+gpu-check:
+	scripts/gpu_check.sh

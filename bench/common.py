@@ -1,0 +1,87 @@
+"""Shared helpers for the benchmarks: run many configs in a small process pool, write JSON + markdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
+    """Train one RunConfig (in a worker process, 1 torch thread) and return the final metrics."""
+    import torch
+
+    torch.set_num_threads(1)
+    from omib_core.bound import estimate_bound
+    from omib_core.config import RunConfig
+    from omib_core.data import load_dataset
+    from omib_core.train import RunFailed, RunFinished, RunStarted, train
+
+    cfg = RunConfig.from_dict(config_dict)
+    t0 = time.perf_counter()
+    ds = load_dataset(cfg.data)
+    bound = estimate_bound(ds, cfg.bound)
+    out: dict[str, Any] = {"config": config_dict, "status": "unknown"}
+    for ev in train(cfg, ds, bound=bound):
+        if isinstance(ev, RunStarted):
+            out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
+        elif isinstance(ev, RunFailed):
+            out.update(status="failed", error=ev.message)
+        elif isinstance(ev, RunFinished):
+            out.update(
+                status="finished",
+                test=dict(ev.test_metrics),
+                val=dict(ev.val_metrics),
+                r_final=list(ev.r_final),
+                samples_per_second=ev.samples_per_second,
+            )
+    out["wall_seconds"] = time.perf_counter() - t0
+    return out
+
+
+def run_many(configs: list[dict[str, Any]], workers: int | None = None) -> list[dict[str, Any]]:
+    workers = workers or max(1, min(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = []
+        for i, res in enumerate(pool.map(run_one, configs)):
+            results.append(res)
+            print(f"[{i + 1}/{len(configs)}] {res['status']} {res.get('test')}", file=sys.stderr, flush=True)
+        return results
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def write(name: str, payload: dict[str, Any], markdown: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps({"machine": machine(), **payload}, indent=2, default=float))
+    (RESULTS / f"{name}.md").write_text(markdown)
+    print(markdown)
+
+
+def mean_std(xs: list[float]) -> tuple[float, float]:
+    import numpy as np
+
+    a = np.asarray([x for x in xs if x is not None], dtype=float)
+    if a.size == 0:
+        return float("nan"), float("nan")
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0

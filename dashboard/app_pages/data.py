@@ -1,0 +1,178 @@
+"""Data: choose a dataset and its generator parameters, preview it, and use it for the experiment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard import state
+from dashboard.charts import data as charts
+from dashboard.widgets import escape_md
+from dashboard.widgets.data import data_config_ui, dataset_choice
+from omib_core.analysis.embedding import pca_2d, subsample_rows
+from omib_core.config import DataConfig
+from omib_core.errors import ConfigError, OmibError
+
+PREVIEW_POINTS = 1500
+
+
+# helpers
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def preview(data: dict[str, Any]) -> dict[str, Any]:
+    """Everything the preview draws, for one DataConfig (deterministic, hence cached by its dict)."""
+    from omib_core.data import load_dataset
+
+    ds = load_dataset(DataConfig.from_dict(data))
+    std = ds.standardized()  # training sees standardised features; so does the preview
+    rows = subsample_rows(ds.n_samples, PREVIEW_POINTS, seed=0)
+    gt = {k: v for k, v in (ds.ground_truth or {}).items() if np.ndim(v) == 0 or isinstance(v, dict)}  # no arrays
+    if ds.ground_truth and ds.ground_truth.get("optimal_features") is not None:
+        gt["optimal_features"] = np.zeros((1, np.shape(ds.ground_truth["optimal_features"])[1]))
+    return {
+        "summary": ds.summary(),
+        "task": ds.task,
+        "modalities": {m: tuple(x.shape) for m, x in ds.modalities.items()},
+        "target": np.asarray(ds.target),
+        "split": np.asarray(ds.split),
+        "rows": rows,
+        "pca": {m: pca_2d(x[rows]) for m, x in std.modalities.items()},
+        "ground_truth": gt,
+        "class_names": list((ds.meta or {}).get("class_names") or []) or None,
+    }
+
+
+def load_preview(cfg: DataConfig) -> dict[str, Any] | None:
+    try:
+        with st.spinner(
+            "Generating the data (a new setting also trains the reference model on the optimal features: up to a minute)..."
+        ):
+            return preview(cfg.to_dict())
+    except OmibError as e:
+        st.error(f"This data cannot be generated: {e}", icon=":material/error:")
+    except Exception as e:  # noqa: BLE001 - a loader bug must not show a traceback to users
+        st.error(f"The data could not be loaded ({type(e).__name__}: {e}). Try other parameters or another dataset.")
+    return None
+
+
+def use_data(cfg: DataConfig) -> None:
+    """Button callback (runs before the page redraws, so the button shows the new state at once)."""
+    state.set_current_config(state.current_config().replace(data=cfg))
+    st.toast("The Train, Bound and Sweep pages now use this data.", icon=":material/check_circle:")
+
+
+def use_button(cfg: DataConfig) -> None:
+    current = state.current_config()
+    in_use = current.data == cfg
+    c1, c2 = st.columns([1, 3], vertical_alignment="center")
+    c1.button("Use this data", type="primary", icon=":material/check:", key="data_use", width="stretch",
+              disabled=in_use, on_click=use_data, args=(cfg,))  # fmt: skip
+    if in_use:
+        c2.success("Your experiment uses this data (Train, Bound and Sweep pages).", icon=":material/check_circle:")
+    else:
+        c2.caption(f"Your experiment currently uses **{escape_md(current.data.dataset)}** with other settings. "
+                   "Press *Use this data* to switch the Train, Bound and Sweep pages to the data previewed below.")  # fmt: skip
+
+
+def headline(p: dict[str, Any]) -> None:
+    s = p["summary"]
+    splits = s.get("splits", {})
+    n = max(1, s["n_samples"])
+    cols = st.columns(4)
+    cols[0].metric("Samples", f"{s['n_samples']:,}", border=True)
+    cols[1].metric("Modalities", len(p["modalities"]), border=True)
+    if p["task"] == "regression":
+        cols[2].metric("Target range", f"{p['target'].min():.2g} to {p['target'].max():.2g}", border=True)
+    elif p["task"] == "anomaly":
+        cols[2].metric("Anomalies", f"{100 * float((p['target'] == 1).mean()):.1f} %", border=True)
+    else:
+        cols[2].metric("Classes", len(s.get("class_counts", {})), border=True)
+    pct = " / ".join(f"{100 * splits.get(k, 0) / n:.0f}" for k in ("train", "val", "test"))
+    cols[3].metric("Train / val / test", f"{pct} %", border=True,
+                   help=" · ".join(f"{k}: {splits.get(k, 0):,} rows" for k in ("train", "val", "test")))  # fmt: skip
+
+
+def look_for(text: str) -> None:
+    st.caption(f":material/visibility: **What to look for:** {text}")
+
+
+def body(p: dict[str, Any]) -> None:
+    headline(p)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader("Modalities", divider="gray")
+        st.dataframe(
+            charts.modality_table(p["modalities"], p["summary"]["n_samples"]), hide_index=True, width="stretch"
+        )
+        st.caption("v1 is the reference modality: r weighs every other modality's KL term against it.")
+    with right:
+        fig = charts.class_balance_figure(p["target"], p["split"], p["task"], p["class_names"])
+        st.plotly_chart(fig, width="stretch", key="data_fig_balance", config={"displaylogo": False})
+        look_for("bars of similar height mean balanced classes, so plain accuracy is a fair score; every class "
+                 "should appear in all three splits.")  # fmt: skip
+
+    gt = charts.ground_truth_table(p["ground_truth"], list(p["modalities"]))
+    if not gt.empty:
+        st.subheader("Ground truth", divider="gray")
+        st.markdown("This data is synthetic, so the answers are known. Compare your runs with them: a good OMIB run "
+                    "gets close to the optimal-MIB accuracy.")  # fmt: skip
+        st.table(gt.rename(columns={"quantity": "Quantity", "value": "Value", "meaning": "What it means"}),
+                 hide_index=True)  # fmt: skip
+
+    st.subheader("Each modality in 2-D (PCA)", divider="gray")
+    n = len(p["rows"])
+    st.caption(f"Standardised features of {n:,} samples{' (a random subset)' if n < p['summary']['n_samples'] else ''}, "
+               "projected on their two main directions; colour = label.")  # fmt: skip
+    names = list(p["modalities"])
+    cols = st.columns(min(3, len(names)))
+    for i, m in enumerate(names):
+        with cols[i % len(cols)]:
+            fig = charts.modality_pca_figure(p["pca"][m], p["target"][p["rows"]], m, i, sample_id=p["rows"],
+                                             split=p["split"][p["rows"]], task=p["task"],
+                                             class_names=p["class_names"])  # fmt: skip
+            st.plotly_chart(fig, width="stretch", key=f"data_fig_pca_{i}", config={"displaylogo": False})
+    look_for("classes already apart in one modality's picture mean that modality carries much task information on "
+             "its own. In the SIM data the large superfluous blocks (b) dominate the main directions, so the classes "
+             "overlap here: removing that superfluous part is exactly the bottleneck's job.")  # fmt: skip
+
+
+# page
+
+st.title("Data")
+st.markdown(
+    "Pick the data OMIB learns from. **SIM-I / II / III** are synthetic: two modalities built from known blocks "
+    "(a0 shared and task-relevant, a1 / a2 task-relevant in one modality only, b0 / b1 / b2 superfluous), so the "
+    "best possible accuracy and the exact information quantities are known."
+)
+
+try:
+    from omib_core.data import list_datasets
+
+    infos = list_datasets()
+except Exception as e:  # noqa: BLE001 - the data package missing or broken must not break the page
+    st.error(f"The dataset catalogue could not be read ({e}). Ask the person who runs this server.")
+    st.stop()
+
+config = state.current_config()
+info = dataset_choice(infos, config.data.dataset)
+meta = [f"task: {info.task}", f"{info.n_modalities} modalities"]
+if getattr(info, "source", None):
+    meta.append(f"source: {info.source}")
+if getattr(info, "licence", None):
+    meta.append(f"licence: {info.licence}")
+st.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
+
+try:
+    chosen = data_config_ui(info, config.data)
+except ConfigError as e:
+    st.error(f"These parameters are not valid: {e}", icon=":material/error:")
+    st.stop()
+
+data = load_preview(chosen)
+if data is None:
+    st.stop()
+use_button(chosen)
+body(data)

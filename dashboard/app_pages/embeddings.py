@@ -1,0 +1,272 @@
+"""Embeddings: xi (and z_i, zeta_i) of a run's snapshots in 2-D; PCA at once, UMAP in the background."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from concurrent.futures import Future
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import live, services, state
+from dashboard.charts import embeddings as charts
+from dashboard.widgets import escape_md, page_url
+from omib_core.analysis.embedding import ProjectionJobs, load_snapshot, pca_2d, projectable_arrays, umap_2d
+from omib_core.errors import DataError
+
+POLL_SECONDS = 1.5
+WATCH_SECONDS = 4.0
+GRID_MAX_FRAMES = 12
+METHODS = {"umap": "UMAP (PCA until ready)", "pca": "PCA only"}
+
+
+# helpers
+
+
+@st.cache_resource(show_spinner=False)
+def umap_jobs() -> ProjectionJobs:
+    """Server-wide background UMAP fits, keyed by (snapshot path, array); one CPU thread for everyone."""
+    return ProjectionJobs(max_workers=1)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def snapshot(path: str, mtime: float) -> dict[str, np.ndarray]:
+    """The arrays of one snapshot (keyed by its modification time too, so a rewritten file is re-read)."""
+    return load_snapshot(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def pca_of(path: str, mtime: float, array: str) -> np.ndarray:
+    return pca_2d(snapshot(path, mtime)[array])
+
+
+def _umap_task(path: str, array: str):
+    return lambda: umap_2d(load_snapshot(path)[array], seed=0)
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
+def viewer_id() -> str:
+    """One id per browser session: its waiting UMAP jobs are dropped when it asks for another frame."""
+    return st.session_state.setdefault("emb_viewer", uuid.uuid4().hex)
+
+
+def run_label(run: dict) -> str:
+    return f"{run['name']} · {run['owner']} · {run['status']} · {run['id']}"
+
+
+def choose_run() -> dict | None:
+    runs = services.store().list_runs(kind="train", limit=200)
+    url_id = state.run_id_from_url()
+    if url_id and all(r["id"] != url_id for r in runs):
+        extra = services.store().get_run(url_id)
+        if extra is not None and extra["kind"] == "train":
+            runs.insert(0, extra)
+    if not runs:
+        st.info("No training runs yet. Start one on the Train page; its xi snapshots appear here.",
+                icon=":material/info:")  # fmt: skip
+        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+        return None
+    by_id = {r["id"]: r for r in runs}
+    ids = list(by_id)
+    index = ids.index(url_id) if url_id in by_id else 0
+    rid = st.selectbox("Run", ids, index=index, key="emb_run", format_func=lambda i: run_label(by_id[i]),
+                       on_change=lambda: state.set_run_in_url(st.session_state.get("emb_run")))  # fmt: skip
+    if url_id != rid:
+        state.set_run_in_url(rid)
+    return by_id[rid]
+
+
+def snapshots_of(run: dict) -> list[dict]:
+    snaps = services.store().list_artifacts(run["id"], "snapshot")
+    return sorted(snaps, key=lambda a: (a.get("epoch") is None, a.get("epoch") or 0))
+
+
+def epoch_label(a: dict) -> str:
+    return f"epoch {a['epoch'] + 1}" if a.get("epoch") is not None else os.path.basename(a["path"])
+
+
+def table_for(snap: dict[str, np.ndarray], coords: np.ndarray, task: str) -> pd.DataFrame:
+    return charts.projection_table(
+        coords, snap["target"], sample_id=snap.get("index"), split=snap.get("split"), pred=snap.get("pred"),
+        correct=snap.get("correct"), task=task,
+    )  # fmt: skip
+
+
+@st.fragment(run_every=WATCH_SECONDS)
+def watch_new_snapshots(run_id: str, known: int) -> None:
+    """While a run trains, redraw the page when it saves a new snapshot or ends."""
+    run = services.store().get_run(run_id)
+    if run is None or run["status"] in live.TERMINAL or len(snapshots_of(run)) != known:
+        st.rerun()
+    st.caption(":material/autorenew: The run is still training: new snapshots appear here as they are saved.")
+
+
+# projection view
+
+
+def projection_view(run: dict, art: dict, array: str, color_by: str, method: str, polling: bool) -> None:
+    path = art["path"]
+    mtime = _mtime(path)
+    task = (run.get("summary") or {}).get("task", "classification")
+    snap = snapshot(path, mtime)
+    coords, used, status = pca_of(path, mtime, array), "PCA", None
+    if method == "umap":
+        fut: Future = umap_jobs().submit((path, array), _umap_task(path, array), group=viewer_id())
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            coords, used = fut.result(), "UMAP"
+        elif fut.done() and not fut.cancelled():
+            status = ("error", f"UMAP could not be computed ({fut.exception()}); the PCA is shown instead.")
+        else:
+            status = ("wait", "UMAP computing... the PCA is shown meanwhile (the first UMAP on a fresh server "
+                      "takes a minute or two; later ones a few seconds).")  # fmt: skip
+            if polling is False:
+                pending_view(run, art, array, color_by, method)
+                return
+        if polling and fut.done():
+            st.rerun()  # UMAP ready (or failed): redraw once without polling
+    df = table_for(snap, coords, task)
+    title = f"{charts.array_label(array)}, {epoch_label(art)}: {used}"
+    st.plotly_chart(charts.projection_figure(df, color_by, title=title, task=task, method=used), width="stretch",
+                    key="emb_fig_main", config={"displaylogo": False})  # fmt: skip
+    if status and status[0] == "wait":
+        st.info(status[1], icon=":material/hourglass_top:")
+    elif status:
+        st.warning(status[1], icon=":material/warning:")
+    st.caption(":material/visibility: **What to look for:** one tight, separate cluster per class means xi kept the "
+               "task information and little else; colour by *correct / wrong* to see where the errors sit (usually "
+               "where clusters touch). UMAP keeps neighbourhoods, not distances: compare shapes, not sizes.")  # fmt: skip
+    facts = charts.snapshot_facts(snap, array)
+    cols = st.columns(len(facts) + 1, vertical_alignment="bottom")
+    for col, (k, v) in zip(cols, facts.items()):
+        col.metric(k.capitalize(), v, help="Over the samples of this snapshot." if "accuracy" in k else None)
+    cols[-1].download_button(
+        "Download CSV", df.drop(columns=["prediction_value"], errors="ignore").to_csv(index=False).encode(),
+        file_name=f"{run['id']}_{array}_{epoch_label(art).replace(' ', '')}_{used.lower()}.csv", mime="text/csv",
+        icon=":material/download:", key="emb_csv", width="stretch",
+    )  # fmt: skip
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def pending_view(run: dict, art: dict, array: str, color_by: str, method: str) -> None:
+    projection_view(run, art, array, color_by, method, polling=True)
+
+
+def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
+    task = (run.get("summary") or {}).get("task", "classification")
+    pick = (
+        arts
+        if len(arts) <= GRID_MAX_FRAMES
+        else [arts[i] for i in np.linspace(0, len(arts) - 1, GRID_MAX_FRAMES).astype(int)]
+    )
+    frames = []
+    for a in pick:
+        mtime = _mtime(a["path"])
+        try:
+            snap = snapshot(a["path"], mtime)
+            frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task)))
+        except (DataError, KeyError):
+            continue
+    st.plotly_chart(charts.snapshot_grid_figure(frames, color_by, task), width="stretch", key="emb_fig_grid",
+                    config={"displaylogo": False})  # fmt: skip
+    st.caption(":material/visibility: **What to look for:** the early panels are a blur; as β squeezes out the "
+               "superfluous blocks, the classes pull apart into clusters. PCA per panel, so orientation may flip.")  # fmt: skip
+
+
+def no_snapshots(run: dict) -> None:
+    every = (run.get("config") or {}).get("train", {}).get("snapshot_every", 0)
+    if run["status"] in live.TERMINAL:
+        st.info("This run saved no embedding snapshots" + (" (snapshot_every = 0)." if not every else ".")
+                + " Start a run with snapshots on the Train page to see xi here.", icon=":material/info:")  # fmt: skip
+    else:
+        st.info(f"No snapshot yet: the first is saved after {every} main-stage epoch(s)." if every else
+                "This run saves no snapshots (snapshot_every = 0).", icon=":material/hourglass_top:")  # fmt: skip
+        watch_new_snapshots(run["id"], 0)
+
+
+def latest_readable(arts: list[dict]) -> dict[str, np.ndarray] | None:
+    """The newest snapshot that loads and has targets (it sets the controls); says why when none does."""
+    problem = None
+    for a in reversed(arts):
+        try:
+            snap = snapshot(a["path"], _mtime(a["path"]))
+        except DataError as e:
+            problem = problem or str(e)
+            continue
+        if "target" in snap and projectable_arrays(snap):
+            return snap
+        problem = problem or f"The snapshot {os.path.basename(a['path'])!r} holds no embedding with targets."
+    st.error(f"{problem} No snapshot of this run can be drawn.", icon=":material/error:")
+    return None
+
+
+def snapshots_view(run: dict, arts: list[dict]) -> None:
+    if problem := _first_problem(arts):
+        st.warning(problem, icon=":material/warning:")
+    first = latest_readable(arts)
+    if first is None:
+        return
+    arrays = projectable_arrays(first)
+    c1, c2, c3 = st.columns([2, 3, 2])
+    array = c1.selectbox("Embedding", arrays, key="emb_array", format_func=charts.array_label)
+    options = charts.color_options(table_for(first, np.zeros((len(first["target"]), 2)), "classification"))
+    color_by = c2.segmented_control("Colour by", list(options), default="label", format_func=options.get,
+                                    key="emb_color", required=True) or "label"  # fmt: skip
+    method = c3.segmented_control("Projection", list(METHODS), default="umap", format_func=METHODS.get,
+                                  key="emb_method", required=True) or "umap"  # fmt: skip
+    labels = [epoch_label(a) for a in arts]
+    chosen = labels[-1]
+    if len(arts) > 1:
+        chosen = st.select_slider("Snapshot (watch xi take shape)", labels, value=labels[-1], key="emb_epoch")
+    art = arts[labels.index(chosen)]
+    try:
+        projection_view(run, art, array, color_by, method, polling=False)
+    except (DataError, KeyError, ValueError) as e:
+        st.error(f"This snapshot cannot be drawn: {e}. Pick another epoch.", icon=":material/error:")
+    if len(arts) > 1 and st.toggle(f"Show all {len(arts)} snapshots side by side (PCA)", key="emb_grid"):
+        grid_view(run, arts, array, color_by)
+    if run["status"] not in live.TERMINAL:
+        watch_new_snapshots(run["id"], len(arts))
+
+
+def _first_problem(arts: list[dict]) -> str | None:
+    """A sentence when the newest snapshot is unreadable (older ones may still be shown)."""
+    try:
+        snapshot(arts[-1]["path"], _mtime(arts[-1]["path"]))
+    except DataError as e:
+        return f"The newest snapshot cannot be read: {e}"
+    return None
+
+
+def footer(run: dict) -> None:
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.caption(f"Run `{run['id']}` · owner {escape_md(run['owner'])}")
+    with c2.popover("Link to this view", icon=":material/link:", width="stretch"):
+        st.caption("Opens this run's embeddings in any tab or browser.")
+        st.code(page_url("embeddings", run=run["id"]), language=None, wrap_lines=True)
+
+
+# page
+
+st.title("Embeddings")
+st.markdown(
+    "**xi** is the fused representation OMIB predicts from; **z_i** is modality i's encoder output and **zeta_i** "
+    "its bottleneck code (the part the KL term squeezes). Each snapshot stores them for a fixed subset of samples; "
+    "here they are drawn in 2-D. PCA appears at once; UMAP, which shows clusters better, replaces it when ready."
+)
+
+run = choose_run()
+if run is not None:
+    snaps = snapshots_of(run)
+    if snaps:
+        snapshots_view(run, snaps)
+    else:
+        no_snapshots(run)
+    footer(run)

@@ -1,0 +1,259 @@
+"""Sweep: train the current experiment at several beta/M_u values and seeds, and watch the paper's Figure 3 fill in.
+
+The runs of a sweep share one ``sweep_id`` (``?sweep=ID`` opens it in any tab). The chart shows each finished
+seed faintly, the mean +- std per beta/M_u, M_u at 1 and the empirical knee.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import live, services, state
+from dashboard.auth import current_user
+from dashboard.charts.sweep import sweep_figure
+from dashboard.charts.training import metric_label
+from dashboard.sweeps import (
+    aggregate,
+    build_sweep,
+    empirical_knee,
+    higher_is_better,
+    log_grid,
+    parse_grid,
+    sweep_ids,
+    sweep_points,
+)
+from dashboard.widgets import escape_md
+from omib_core.config import RunConfig
+from omib_core.errors import ConfigError, OmibError
+
+POLL_SECONDS = 3.0
+SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
+TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
+
+
+# helpers
+
+
+def sweep_from_url() -> str | None:
+    sid = st.query_params.get("sweep")
+    return sid if sid and SWEEP_ID.match(sid) else None
+
+
+def base_summary(cfg: RunConfig) -> str:
+    t, m = cfg.train, cfg.model
+    r = f"dynamic r ({t.r_form.replace('_', ' ')}, per {t.r_update})" if t.dynamic_r else "r fixed at 1"
+    return (
+        f"{escape_md(cfg.data.dataset)} · {t.warmup_epochs} warm-up + {t.epochs} main epochs · lr {t.lr:g} · "
+        f"batch {t.batch_size} · {'CAN' if m.fusion == 'can' else 'concat'} fusion · {r} · bound {t.bound}"
+    )
+
+
+def grid_ui() -> list[float]:
+    mode = st.radio("β/M_u values", ["range", "list"], horizontal=True, key="sweep_grid_mode",
+                    format_func={"range": "log-spaced range", "list": "typed list"}.get)  # fmt: skip
+    if mode == "range":
+        c = st.columns(3)
+        lo = c[0].number_input("From", min_value=0.001, max_value=1000.0, value=0.1, format="%.3g", key="sweep_lo")
+        hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=10.0, format="%.3g", key="sweep_hi")
+        n = c[2].number_input("Points", min_value=1, max_value=15, value=5, key="sweep_n")
+        return log_grid(float(lo), float(hi), int(n))
+    text = st.text_input("Values", value="0.1, 0.3, 1, 3, 10", key="sweep_list",
+                         help="Multiples of M_u separated by commas; 1 = the bound.")  # fmt: skip
+    return parse_grid(text)
+
+
+def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str) -> None:
+    user, jobs = current_user(), services.jobs()
+    try:
+        planned = build_sweep(cfg, scales, seeds, name=name)
+        queued = len(services.store().list_runs(owner=user.name, status="queued"))
+        room = jobs.max_queued_per_user - queued
+        if len(planned) > room:
+            raise ConfigError(
+                f"This sweep needs {len(planned)} queued runs but you may queue only {max(room, 0)} more "
+                f"(the server allows {jobs.max_queued_per_user} at once). Use fewer values or seeds, or wait."
+            )
+        for _, c in planned:
+            jobs.validate(c.to_dict())  # every run checked before any is stored
+    except OmibError as e:
+        st.error(f"The sweep was not queued: {e}")
+        return
+    sid = uuid.uuid4().hex[:12]
+    try:
+        for run_name, c in planned:
+            jobs.submit(c.to_dict(), owner=user.name, name=run_name, sweep_id=sid)
+    except OmibError as e:
+        st.error(f"Part of the sweep was queued, then: {e}")
+    st.query_params["sweep"] = sid
+    st.rerun()
+
+
+def new_sweep_form(cfg: RunConfig, expanded: bool) -> None:
+    with st.expander("New sweep", expanded=expanded, icon=":material/tune:"):
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.markdown(f"**Base experiment:** {base_summary(cfg)}")
+        c2.page_link("app_pages/train.py", label="Change it", icon=":material/edit:")
+        if cfg.train.beta is not None:
+            st.caption("The base run sets β by hand; the sweep replaces it by each β/M_u value below.")
+        try:
+            scales = grid_ui()
+            error = None
+        except ConfigError as e:
+            scales, error = [], str(e)
+        c = st.columns([1, 3])
+        n_seeds = c[0].number_input("Seeds per value", min_value=1, max_value=10, value=3, key="sweep_seeds",
+                                    help="Training seeds; the mean ± std over them is drawn.")  # fmt: skip
+        name = c[1].text_input("Sweep name", value=f"{cfg.data.dataset} β sweep", max_chars=60, key="sweep_name")
+        seeds = [cfg.train.seed + i for i in range(int(n_seeds))]
+        if error:
+            st.error(error)
+        else:
+            n = len(scales) * len(seeds)
+            st.markdown(
+                f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** of "
+                f"{cfg.train.warmup_epochs + cfg.train.epochs} epochs each, queued together."
+            )
+        if st.button("Queue sweep", type="primary", icon=":material/playlist_add:", key="sweep_start",
+                     disabled=bool(error) or not scales):  # fmt: skip
+            queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
+
+
+def sweep_label(sid: str, runs: list[dict]) -> str:
+    mine = [r for r in runs if r.get("sweep_id") == sid]
+    first = mine[-1] if mine else {}
+    name = str(first.get("name") or sid).split(" · ")[0]
+    return f"{name} · {first.get('owner', '?')} · {len(mine)} runs · {sid}"
+
+
+def pick_metric(runs: list[dict]) -> str | None:
+    names: list[str] = []
+    for r in runs:
+        for k in (r.get("result") or {}).get("test_metrics") or {}:
+            if k not in names:
+                names.append(k)
+    if not names:
+        return None
+    task = next(((r.get("summary") or {}).get("task") for r in runs if r.get("summary")), None)
+    default = TASK_METRIC.get(task, names[0])
+    options = names if default not in names else [default] + [n for n in names if n != default]
+    return st.selectbox("Test metric", options, key="sweep_metric", format_func=metric_label)
+
+
+def sweep_view(sid: str, polling: bool) -> None:
+    user = current_user()
+    runs = services.store().list_runs(sweep_id=sid)
+    if not runs:
+        st.warning("This sweep has no runs (they may have been deleted).")
+        return
+    active = [r for r in runs if r["status"] not in live.TERMINAL]
+    if polling and not active:
+        st.rerun()  # the last run just ended: redraw once, without polling
+    finished = sum(r["status"] == "finished" for r in runs)
+    failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
+    metric = pick_metric(runs) or "accuracy"
+    points = sweep_points(runs, metric)
+    agg = aggregate(points)
+    knee = empirical_knee(agg, higher_is_better(metric))
+    summaries = [r.get("summary") or {} for r in runs]
+    mus = [s["M_u"] for s in summaries if s.get("M_u")]
+    estimators = {s.get("estimator") for s in summaries if s.get("estimator")}
+    ref = next((s.get("reference", {}).get("optimal_mib_accuracy") for s in summaries if s.get("reference")), None)
+
+    c = st.columns(4)
+    c[0].metric("Runs finished", f"{finished} / {len(runs)}", border=True,
+                help=f"{len(active)} queued or training, {len(failed)} failed or interrupted.")  # fmt: skip
+    c[1].metric("Empirical knee β/M_u", f"{knee:g}" if knee is not None else "–", border=True,
+                help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.")  # fmt: skip
+    c[2].metric("Bound β/M_u", "1", border=True,
+                delta=(f"knee {'right' if knee > 1 else 'left' if knee < 1 else 'on'} of the bound" if knee else None),
+                delta_color="off",
+                help="M_u itself: the largest β that provably keeps all task information.")  # fmt: skip
+    c[3].metric("M_u", f"{np.median(mus):.3g}" if mus else "–", border=True,
+                help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹).")  # fmt: skip
+    if len(runs):
+        st.progress(finished / len(runs), text=f"{finished} of {len(runs)} runs finished")
+    label = f"test {metric_label(metric)}"
+    st.plotly_chart(sweep_figure(points, agg, label, knee, ref if metric == "accuracy" else None), width="stretch",
+                    key="sweep_fig", config={"displaylogo": False})  # fmt: skip
+    st.caption(
+        ":material/visibility: **What to look for:** the metric should hold up to about β/M_u = 1 and fall past it "
+        "(the paper's Figure 3). A knee well right of 1 means the bound is cautious on this data; a knee left of 1 "
+        "means M_u was over-estimated. Faint dots are single seeds; bars are ± one std over seeds."
+    )
+    if not agg.empty:
+        st.dataframe(
+            agg.rename(columns={"beta_over_Mu": "β / M_u", "n": "seeds finished"}), hide_index=True, width="content",
+            column_config={"mean": st.column_config.NumberColumn(format="%.4f"),
+                           "std": st.column_config.NumberColumn(format="%.4f")},
+        )  # fmt: skip
+    for r in failed[:3]:
+        st.warning(f"{r['name']}: {r.get('error') or r['status']}")
+    owner = runs[0]["owner"]
+    allowed = user.is_admin or all(r["owner"] == user.name for r in runs)
+    if active and st.button(f"Stop the {len(active)} remaining runs", icon=":material/stop:", key="sweep_stop",
+                            disabled=not allowed):  # fmt: skip
+        for r in active:
+            try:
+                services.jobs().control(r["id"], "stop", user.name, user.is_admin)
+            except OmibError:
+                pass  # it ended meanwhile
+        st.toast("Stop requested for the remaining runs.")
+    if active and not allowed:
+        st.caption(f"Only {escape_md(owner)} (the owner) or an admin can stop this sweep.")
+    with st.expander("Runs of this sweep"):
+        table = pd.DataFrame(
+            [{"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"],
+              f"test {metric}": v} for r, v in zip(runs, _values(runs, points))]
+        )  # fmt: skip
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")})  # fmt: skip
+
+
+def _values(runs: list[dict], points: pd.DataFrame) -> list[float | None]:
+    by_id = dict(zip(points["run_id"], points["value"])) if not points.empty else {}
+    return [by_id.get(r["id"]) for r in runs]
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_sweep(sid: str) -> None:
+    sweep_view(sid, polling=True)
+
+
+@st.fragment
+def static_sweep(sid: str) -> None:
+    sweep_view(sid, polling=False)
+
+
+# page
+
+st.title("β sweep")
+st.markdown(
+    "Train the current experiment at several values of **β/M_u** (β as a multiple of the bound **M_u**), a few "
+    "seeds each, and see where the test metric falls: the paper's Figure 3, reproduced on your data. The runs are "
+    "queued like any other and keep going when you close the tab."
+)
+sid = sweep_from_url()
+new_sweep_form(state.current_config(), expanded=sid is None)
+
+all_runs = services.store().list_runs()
+ids = sweep_ids(all_runs)
+if sid and sid not in ids:
+    st.warning("The sweep in this link has no runs (it may have been deleted). Pick another below.")
+    sid = None
+if not ids:
+    st.info("No sweep on this server yet. Queue one above.", icon=":material/info:")
+    st.stop()
+st.subheader("Sweep results", divider="gray")
+sid = st.selectbox("Sweep", ids, index=ids.index(sid) if sid else 0, key=f"sweep_pick_{sid}",
+                   format_func=lambda i: sweep_label(i, all_runs))  # fmt: skip
+if st.query_params.get("sweep") != sid:
+    st.query_params["sweep"] = sid
+if any(r["status"] not in live.TERMINAL for r in all_runs if r.get("sweep_id") == sid):
+    live_sweep(sid)
+else:
+    static_sweep(sid)

@@ -1,0 +1,325 @@
+"""Train: the experiment's controls, Start, and the live view of one run (``?run=ID``, openable anywhere).
+
+Runs live in worker processes: closing this tab never stops one. The view polls the run store every 1.5 s
+while the run is going and stops polling once it has ended.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import live, services, state
+from dashboard.auth import current_user
+from dashboard.charts import modality_colors
+from dashboard.charts import training as charts
+from dashboard.charts.runs import format_duration, run_duration
+from dashboard.widgets import escape_md, page_url
+from dashboard.widgets.train import train_config_ui
+from omib_core.config import RunConfig
+from omib_core.errors import ConfigError, OmibError
+
+POLL_SECONDS = 1.5
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:", "running": ":material/play_circle:", "paused": ":material/pause_circle:",
+    "finished": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/stop_circle:",
+    "interrupted": ":material/warning:",
+}  # fmt: skip
+
+
+# helpers
+
+
+def dataset_title(dataset: str) -> str:
+    try:
+        from omib_core.data import get_info
+
+        return get_info(dataset).title
+    except Exception:  # noqa: BLE001 - an unknown id or a folder path: show it as it is
+        return dataset
+
+
+def default_name(cfg: RunConfig) -> str:
+    t, m = cfg.train, cfg.model
+    if not m.bottleneck:
+        variant = "no bottleneck"
+    elif t.beta is not None:
+        variant = f"β={t.beta:.2g}"
+    else:
+        variant = f"β/M_u={t.beta_scale:g}"
+    extras = [x for x, on in (("concat", m.fusion == "concat"), ("r=1", not t.dynamic_r)) if on]
+    return " · ".join([dataset_title(cfg.data.dataset), variant, *extras])
+
+
+def show_dataset(cfg: RunConfig) -> None:
+    params = ", ".join(f"{k} = {v}" for k, v in cfg.data.params.items())
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.markdown(
+        f":material/dataset: **Data:** {escape_md(dataset_title(cfg.data.dataset))}"
+        + (f" ({escape_md(params)})" if params else "")
+        + f", split seed {cfg.data.seed}"
+    )
+    c2.page_link("app_pages/data.py", label="Change data", icon=":material/edit:")
+
+
+def start_run(cfg: RunConfig, name: str) -> None:
+    user = current_user()
+    try:
+        rid = services.jobs().submit(cfg.to_dict(), owner=user.name, name=name.strip() or default_name(cfg))
+    except OmibError as e:
+        st.error(f"The run was not started: {e}")
+        return
+    state.set_run_in_url(rid)
+    st.rerun()
+
+
+def new_run_form(cfg: RunConfig, expanded: bool) -> None:
+    with st.expander("New run", expanded=expanded, icon=":material/tune:"):
+        show_dataset(cfg)
+        try:
+            edited = train_config_ui(cfg)
+            error = None
+        except ConfigError as e:
+            edited, error = None, str(e)
+        if edited is not None:
+            state.set_current_config(edited)
+        c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+        name = c1.text_input("Run name (optional)", key="train_name", max_chars=80,
+                             placeholder=default_name(edited) if edited else "")  # fmt: skip
+        if error:
+            st.error(f"These settings cannot be trained: {error}")
+        if c2.button("Start", type="primary", icon=":material/play_arrow:", key="train_start", width="stretch",
+                     disabled=edited is None):  # fmt: skip
+            start_run(edited, name)
+        with c3.popover("Copy share link", icon=":material/link:", width="stretch"):
+            if edited is not None:
+                st.caption("Anyone opening this link gets these settings and this dataset on the Train page.")
+                st.code(page_url("train", cfg=state.encode_config(edited)), language=None, wrap_lines=True)
+            else:
+                st.caption("Fix the settings first.")
+
+
+# live view
+
+
+def status_banner(run: dict, user) -> None:
+    status = run["status"]
+    if status == "queued":
+        pos = services.jobs().queue_position(run["id"])
+        where = f"position {pos} in the queue" if pos else "waiting for a worker"
+        st.info(f"Queued ({where}). It starts by itself when a worker is free; you may close this tab.",
+                icon=":material/hourglass_top:")  # fmt: skip
+    elif status in ("running", "paused"):
+        done, total = run.get("epoch") or 0, run.get("total_epochs") or 0
+        eta = run.get("eta_seconds")
+        text = f"Epoch {done} of {total}" if total else "Starting (loading data, estimating M_u)..."
+        if status == "paused":
+            text += " · paused: press Resume or Step"
+        elif eta is not None and total:
+            text += f" · about {format_duration(eta)} left"
+        st.progress(min(1.0, done / total) if total else 0.0, text=text)
+    elif status == "failed":
+        st.error(f"This run failed: {run.get('error') or 'no reason was recorded.'}", icon=":material/error:")
+    elif status == "interrupted":
+        st.warning(
+            run.get("error") or "This run was interrupted; its metrics so far are kept.", icon=":material/warning:"
+        )
+    elif status == "stopped":
+        st.info(
+            f"Stopped after epoch {run.get('epoch') or 0}. The metrics so far are kept.", icon=":material/stop_circle:"
+        )
+
+
+def control_buttons(run: dict, user) -> None:
+    status, rid = run["status"], run["id"]
+    allowed = user.is_admin or run["owner"] == user.name
+    actions = [
+        ("Pause", "pause", ":material/pause:", status == "running"),
+        ("Step one epoch", "step", ":material/skip_next:", status == "paused"),
+        ("Resume", "resume", ":material/play_arrow:", status == "paused"),
+        ("Stop", "stop", ":material/stop:", status in ("queued", "running", "paused")),
+    ]
+    cols = st.columns(len(actions) + 1)
+    for col, (label, action, icon, possible) in zip(cols, actions):
+        if col.button(
+            label, icon=icon, key=f"train_ctl_{action}", disabled=not (allowed and possible), width="stretch"
+        ):
+            try:
+                services.jobs().control(rid, action, user.name, user.is_admin)
+                st.toast(f"{label} requested.", icon=icon)
+            except OmibError as e:
+                st.error(str(e))
+    with cols[-1].popover("Run link", icon=":material/share:", width="stretch"):
+        st.caption("Opens this run live in any tab or browser.")
+        st.code(page_url("train", run=rid), language=None, wrap_lines=True)
+    if not allowed and status not in live.TERMINAL:
+        st.caption(f"Only {escape_md(run['owner'])} (the owner) or an admin can pause, step, resume or stop this run.")
+
+
+def headline(run: dict, epochs_df) -> None:
+    summary = run.get("summary") or {}
+    beta_over = None
+    if epochs_df is not None and "beta_over_Mu" in epochs_df and epochs_df["beta_over_Mu"].notna().any():
+        beta_over = float(epochs_df["beta_over_Mu"].dropna().iloc[-1])
+    elif summary.get("beta_over_Mu") is not None:
+        beta_over = float(summary["beta_over_Mu"])
+    c = st.columns(5)
+    c[0].metric("Status", run["status"])
+    total = run.get("total_epochs")
+    c[1].metric("Epoch", f"{run.get('epoch') or 0} / {total}" if total else "–")
+    c[2].metric("β / M_u", f"{beta_over:.3g}" if beta_over is not None else "–",
+                help="How hard the bottleneck squeezes, as a multiple of the bound M_u (1 = at the bound).")  # fmt: skip
+    c[3].metric("Device", run.get("device") or "–")
+    c[4].metric("Duration", format_duration(run_duration(run)))
+
+
+def final_results(run: dict) -> None:
+    result = run.get("result") or {}
+    summary = run.get("summary") or {}
+    st.subheader("Results", divider="gray")
+    tests = result.get("test_metrics") or {}
+    ref = summary.get("reference") or {}
+    cards = list(tests.items())[:4]
+    cols = st.columns(max(1, len(cards)) + 2)
+    for col, (name, value) in zip(cols, cards):
+        delta = None
+        if name == "accuracy" and ref.get("optimal_mib_accuracy") is not None and value is not None:
+            delta = f"{value - ref['optimal_mib_accuracy']:+.3f} vs optimal MIB"
+        col.metric(f"Test {charts.metric_label(name)}", f"{value:.4g}" if value is not None else "–", delta=delta,
+                   delta_color="off" if delta is None else "normal", border=True)  # fmt: skip
+    mods = list(summary.get("modalities") or [])
+    r_final = list(zip(mods, result.get("r_final") or []))[1:]  # the reference modality's r is always 1
+    r_label = f"r ({r_final[0][0]}) at the end" if len(r_final) == 1 else "r at the end"
+    r_text = " · ".join(f"{r:.3f}" for _, r in r_final) if r_final else "–"
+    r_help = "r of " + ", ".join(f"{m} = {r:.3f}" for m, r in r_final) if r_final else None
+    cols[len(cards)].metric(r_label, r_text, border=True,
+                            help=(r_help + ". " if r_help else "") + "The first modality is the reference (r = 1).")  # fmt: skip
+    beta, mu = result.get("beta"), summary.get("M_u")
+    bm = (
+        f"{beta / mu:.3g}"
+        if beta and mu
+        else (f"{summary['beta_over_Mu']:.3g}" if summary.get("beta_over_Mu") else "–")
+    )
+    cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
+    st.page_link("app_pages/embeddings.py", label="Inspect this run's xi embeddings", icon=":material/scatter_plot:",
+                 query_params={"run": run["id"]})  # fmt: skip
+
+
+def chart(fig, key: str, look_for: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+    st.caption(f":material/visibility: **What to look for:** {look_for}")
+
+
+def charts_grid(run: dict, rows) -> None:
+    summary = run.get("summary") or {}
+    mods = list(summary.get("modalities") or [])
+    steps, epochs = live.pivot(rows, "step"), live.pivot(rows, "epoch")
+    if steps.empty and epochs.empty:
+        st.info("The charts appear with the first logged step.", icon=":material/monitoring:")
+        return
+    if mods:
+        colors = modality_colors(mods)
+        st.markdown("Modalities: " + " ".join(f":{_chip(c)}[●] {escape_md(m)}" for m, c in colors.items()))
+    metric_names = charts.split_metrics(epochs) if not epochs.empty else []
+    row = st.columns(2, gap="medium")
+    with row[0]:
+        chart(charts.loss_figure(steps, mods), "train_fig_loss", charts.LOOK_FOR["loss"])
+    with row[1]:
+        chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"])
+    row = st.columns(2, gap="medium")
+    with row[0]:
+        chart(charts.kl_figure(steps, mods), "train_fig_kl", charts.LOOK_FOR["kl"])
+    with row[1]:
+        chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"])
+    metric = None
+    if len(metric_names) > 1:
+        metric = st.selectbox("Metric of the two charts below", metric_names, key="train_metric",
+                              format_func=charts.metric_label)  # fmt: skip
+    row = st.columns(2, gap="medium")
+    with row[0]:
+        chart(charts.metrics_figure(epochs, metric, summary.get("reference")), "train_fig_metrics",
+              charts.LOOK_FOR["metrics"])  # fmt: skip
+    with row[1]:
+        chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"])
+
+
+def _chip(hex_color: str) -> str:
+    """Nearest of Streamlit's markdown colours for a legend dot (markdown has no arbitrary colours)."""
+    return {"#0072B2": "blue", "#E69F00": "orange", "#009E73": "green", "#CC79A7": "violet"}.get(hex_color, "gray")
+
+
+def run_view(run_id: str, polling: bool) -> None:
+    user = current_user()
+    run = services.store().get_run(run_id)
+    if run is None:
+        st.warning("This run no longer exists (it may have been deleted). Pick another on the Runs page.")
+        return
+    if polling and run["status"] in live.TERMINAL:
+        st.rerun()  # the run just ended: redraw the page once, without polling
+    rows = live.poll(run_id)
+    epochs = live.pivot(rows, "epoch")
+    st.markdown(f"### {STATUS_ICONS.get(run['status'], '')} {escape_md(run['name'])}")
+    st.caption(
+        f"Run `{run_id}` · owner {escape_md(run['owner'])} · data {escape_md(dataset_title(run.get('dataset') or '?'))}"
+    )
+    headline(run, epochs)
+    status_banner(run, user)
+    control_buttons(run, user)
+    if run["status"] == "finished":
+        final_results(run)
+    st.subheader("Live charts", divider="gray")
+    charts_grid(run, rows)
+
+
+def reuse_config(run: dict) -> None:
+    try:
+        state.set_current_config(RunConfig.from_dict(run["config"]))
+    except ConfigError as e:
+        st.error(f"This run's config cannot be reused here: {e}")
+        return
+    state.set_run_in_url(None)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_view(run_id: str) -> None:
+    run_view(run_id, polling=True)
+
+
+@st.fragment
+def static_view(run_id: str) -> None:
+    run_view(run_id, polling=False)
+
+
+# page
+
+st.title("Train")
+st.markdown(
+    "Set up an OMIB run and watch it learn. **β** is the bottleneck strength, **M_u** the largest β that provably "
+    "keeps all task information, **r** the dynamic weight on modality 2's KL term, **zeta_i** each modality's "
+    "sampled encoding and **xi** the fused representation they are squeezed into."
+)
+run_id = state.run_id_from_url()
+new_run_form(state.current_config(), expanded=run_id is None)
+
+if run_id:
+    run = services.store().get_run(run_id)
+    if run is None:
+        st.warning(f"There is no run with id {run_id}; it may have been deleted. Open one from the Runs page.")
+        st.page_link("app_pages/runs.py", label="All runs", icon=":material/table_view:")
+    elif run.get("kind") == "bound":
+        st.info("This run is an estimate of the bound M_u, not a training run; it is shown on the Bound page.",
+                icon=":material/straighten:")  # fmt: skip
+        st.page_link("app_pages/bound.py", label="Open it on the Bound page", icon=":material/straighten:",
+                     query_params={"run": run_id})  # fmt: skip
+    else:
+        c1, c2, _ = st.columns([1, 1.6, 3])
+        c1.button("Close this run", icon=":material/close:", key="train_close", on_click=state.set_run_in_url,
+                  args=(None,))  # fmt: skip
+        c2.button("Load its settings into New run", icon=":material/content_copy:", key="train_reuse",
+                  on_click=reuse_config, args=(run,), help="Copies this run's data and training settings above.")  # fmt: skip
+        if run["status"] in live.TERMINAL:
+            static_view(run_id)
+        else:
+            live_view(run_id)
+else:
+    st.info("Start a run above, or open one from the Runs page. Each run gets a link you can share.",
+            icon=":material/info:")  # fmt: skip

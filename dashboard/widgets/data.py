@@ -1,0 +1,207 @@
+"""Dataset choice and generator parameters -> a ``DataConfig``.
+
+Controls are generated from the dataset's ``DatasetInfo.defaults`` (types and starting values) and
+``param_help`` (tooltips); ``param_limits`` gives each a sensible range. Widget keys are
+``data_<dataset>_<param>``, so every dataset keeps its own values while the page is open.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from omib_core.config import DataConfig
+from omib_core.errors import ConfigError
+
+KEY = "data"
+# (min, max, step) by parameter name pattern, first match wins; anything else gets a range around its default.
+LIMITS: tuple[tuple[str, tuple[float, float, float]], ...] = (
+    (r"^(n_samples|n|samples|n_rows)$", (200, 200_000, 500)),
+    (r"^(n_)?classes$|^k$", (2, 20, 1)),
+    (r"accuracy", (0.3, 0.999, 0.01)),
+    (r"^w\d+$|weight|share", (0.0, 1.0, 0.05)),
+    (r"noise|flip|sigma|std", (0.0, 5.0, 0.01)),
+    (r"^dim_|_dim$|(^|_)(size|block)s?($|_)|^[ab]\d+$", (0, 512, 1)),
+    (r"frac|fraction|ratio|rate|prob", (0.0, 1.0, 0.01)),
+    (r"seed", (0, 2**31 - 1, 1)),
+)
+# Controls are shown in these groups, by parameter name (first match wins); the rest go under "Other settings".
+GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("Samples and labels", r"^(n_samples|n_classes|classes|noise|bayes_accuracy|label_model|anomaly_fraction)$", ""),
+    ("Information blocks", r"^[ab]\d+$",
+     "Sizes of the latent blocks: a = task-relevant, b = superfluous; 0 = shared by both modalities, "
+     "1 = only in v1, 2 = only in v2. Larger b blocks make a too-small β overfit."),
+    ("Task weights", r"^w\d+$", "Each a block's share of the label's signal: the larger w1, the more v1 alone can tell."),
+)  # fmt: skip
+CHOICES = re.compile(r"'([A-Za-z0-9_\-]+)'")
+
+
+# helpers
+
+
+def _key(dataset: str, name: str) -> str:
+    return f"{KEY}_{re.sub(r'[^0-9A-Za-z_]', '_', dataset)}_{name}"
+
+
+def param_limits(name: str, default: Any) -> tuple[float, float, float]:
+    """(min, max, step) for a numeric parameter: by name pattern, else a range around its default."""
+    for pattern, limits in LIMITS:
+        if re.search(pattern, name):
+            lo, hi, step = limits
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                lo, hi = min(lo, default), max(hi, default)
+            return lo, hi, step
+    d = float(default)
+    if isinstance(default, int):
+        return (0 if d >= 0 else -10 * abs(d) - 10), max(10 * abs(d), 10), 1
+    hi = max(10 * abs(d), 1.0)
+    return (0.0 if d >= 0 else -hi), hi, (10 ** math.floor(math.log10(abs(d))) / 10 if d else 0.01)
+
+
+def _numeric_input(label: str, key: str, default: Any, value: Any, help: str | None) -> Any:
+    lo, hi, step = param_limits(label, default)
+    if isinstance(default, int):
+        v = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+        v = min(max(v, int(lo)), int(hi))
+        return int(
+            st.number_input(label, min_value=int(lo), max_value=int(hi), value=v, step=int(step), key=key, help=help)
+        )
+    v = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(default)
+    v = min(max(v, float(lo)), float(hi))
+    return float(
+        st.number_input(
+            label, min_value=float(lo), max_value=float(hi), value=v, step=float(step), key=key, help=help, format="%g"
+        )
+    )
+
+
+def param_input(dataset: str, name: str, default: Any, value: Any, help: str | None = None) -> Any:
+    """One control for one generator parameter, typed by its default."""
+    key = _key(dataset, name)
+    if isinstance(default, bool):
+        return st.toggle(name, value=bool(value), key=key, help=help)
+    if default is None:  # an optional size: empty = automatic
+        lo, hi, step = param_limits(name, 0)
+        v = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        out = st.number_input(name, min_value=max(1, int(lo)), max_value=int(hi), value=v, step=int(step), key=key,
+                              help=help, placeholder="automatic")  # fmt: skip
+        return None if out is None else int(out)
+    if isinstance(default, (int, float)):
+        return _numeric_input(name, key, default, value, help)
+    if isinstance(default, str):
+        options = list(dict.fromkeys(CHOICES.findall(help or "")))
+        if default in options and len(options) >= 2:  # the help names the allowed values: offer them
+            return st.selectbox(name, options, index=options.index(value if value in options else default), key=key,
+                                help=help)  # fmt: skip
+        return st.text_input(name, value=str(value), key=key, help=help)
+    if isinstance(default, (list, tuple)) and all(isinstance(v, (int, float)) for v in default):
+        text = st.text_input(
+            name, value=", ".join(str(v) for v in (value or default)), key=key, help=(help or "") + " (comma-separated)"
+        )
+        return _parse_list(name, text, default)
+    st.caption(f"{name}: {default!r} (fixed)")
+    return default
+
+
+def _parse_list(name: str, text: str, default: list | tuple) -> list:
+    cast = int if all(isinstance(v, int) for v in default) else float
+    try:
+        return [cast(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"The '{name}' parameter must be a comma-separated list of {cast.__name__}s. Got {text!r} instead."
+        ) from None
+
+
+# main functions
+
+
+def dataset_choice(infos: list, current: str) -> Any:
+    """A selectbox of the datasets the core lists; returns the chosen DatasetInfo."""
+    ids = [i.id for i in infos]
+    index = ids.index(current) if current in ids else 0
+    by_id = {i.id: i for i in infos}
+    chosen = st.selectbox(
+        "Dataset", ids, index=index, key=f"{KEY}_dataset", format_func=lambda i: f"{by_id[i].title} ({i})"
+    )
+    return by_id[chosen]
+
+
+def params_ui(info: Any, current: DataConfig, columns: int = 3) -> dict[str, Any]:
+    """Controls for every generator parameter of ``info``; starting values from ``current`` when it is this dataset."""
+    defaults: Mapping[str, Any] = dict(info.defaults or {})
+    helps: Mapping[str, str] = dict(getattr(info, "param_help", None) or {})
+    start = {**defaults, **(current.params if current.dataset == info.id else {})}
+    params: dict[str, Any] = {}
+    errors: list[str] = []
+    for title, names, caption in grouped(list(defaults)):
+        if len(names) < len(defaults):
+            st.markdown(f"**{title}**")
+            if caption:
+                st.caption(caption)
+        cols = st.columns(columns)
+        for i, name in enumerate(names):
+            with cols[i % columns]:
+                try:
+                    params[name] = param_input(info.id, name, defaults[name], start.get(name, defaults[name]),
+                                               helps.get(name))  # fmt: skip
+                except ConfigError as e:  # keep drawing the other controls; report after
+                    errors.append(str(e))
+    if errors:
+        raise ConfigError(" ".join(errors))
+    return params
+
+
+def grouped(names: list[str]) -> list[tuple[str, list[str], str]]:
+    """Parameter names split into the display groups of ``GROUPS`` (empty groups dropped, order kept)."""
+    out: list[tuple[str, list[str], str]] = [(t, [], c) for t, _, c in GROUPS] + [("Other settings", [], "")]
+    for name in names:
+        idx = next((i for i, (_, pattern, _) in enumerate(GROUPS) if re.search(pattern, name)), len(GROUPS))
+        out[idx][1].append(name)
+    return [g for g in out if g[1]]
+
+
+def split_ui(info: Any, current: DataConfig) -> tuple[int, float, float]:
+    """Seed of the draw and split, and the validation / test fractions."""
+    same = current.dataset == info.id
+    base = current if same else DataConfig(dataset=info.id)
+    c1, c2, c3 = st.columns(3)
+    seed = c1.number_input(
+        "seed", min_value=0, max_value=2**31 - 1, value=int(base.seed), step=1, key=_key(info.id, "seed"),
+        help="Seed of the random draw and of the train / val / test split: the same seed gives the same data.",
+    )  # fmt: skip
+    val = c2.slider(
+        "validation fraction", 0.05, 0.4, float(base.val_fraction), 0.05, key=_key(info.id, "val_fraction"),
+        help="Share of rows held out to pick the epoch and watch overfitting.",
+    )  # fmt: skip
+    test = c3.slider(
+        "test fraction", 0.05, 0.4, float(base.test_fraction), 0.05, key=_key(info.id, "test_fraction"),
+        help="Share of rows kept for the final accuracy.",
+    )  # fmt: skip
+    return int(seed), float(val), float(test)
+
+
+def data_config_ui(info: Any, current: DataConfig) -> DataConfig:
+    """All controls of one dataset -> a validated DataConfig (raises ConfigError with a sentence)."""
+    error: ConfigError | None = None
+    params: dict[str, Any] = {}
+    with st.container(border=True):
+        st.markdown("#### Generator parameters" if info.defaults else "#### Parameters")
+        if info.defaults:
+            try:
+                params = params_ui(info, current)
+            except ConfigError as e:
+                error = e
+        else:
+            st.caption("This dataset has no parameters to set.")
+        st.markdown("**Draw and split**")
+        seed, val, test = split_ui(info, current)
+    if error is not None:
+        raise error
+    defaults = dict(info.defaults or {})
+    changed = {k: v for k, v in params.items() if k not in defaults or v != defaults[k]}  # short share links
+    return DataConfig(dataset=info.id, params=changed, seed=seed, val_fraction=val, test_fraction=test)

@@ -1,0 +1,214 @@
+"""The Train page's config controls: widgets -> a validated ``RunConfig``.
+
+Widgets are created without ``value=``: their state is seeded from the session's current config (which a
+``?cfg=`` link or another page may have changed), so baseline presets can set several of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from omib_core.config import ModelConfig, RunConfig, TrainConfig
+
+PREFIX = "train"
+BETA_MODES = ("scale", "absolute")
+BETA_MODE_LABELS = {"scale": "as a multiple of M_u", "absolute": "by hand (absolute β)"}
+BOUND_LABELS = {
+    "conservative": "conservative (r-free)",
+    "with_r": "follows the current r",
+}
+R_FORM_LABELS = {
+    "mean_of_ratios": "mean of ratios (as written)",
+    "ratio_of_means": "ratio of means",
+}
+R_UPDATE_LABELS = {"epoch": "once per epoch", "batch": "every batch (EMA)"}
+FUSION_LABELS = {"can": "cross-attention (CAN)", "concat": "concatenation (baseline)"}
+DEVICE_LABELS = {"auto": "auto (GPU if any)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple MPS"}
+
+# Baselines of the paper's ablations: each is a few control values on top of the current ones.
+PRESETS: dict[str, dict[str, Any]] = {
+    "OMIB": {"fusion": "can", "dynamic_r": True, "beta_mode": "scale", "bottleneck": True},
+    "Concat fusion": {"fusion": "concat"},
+    "r fixed at 1": {"dynamic_r": False},
+    "Hand-set β (E-MIB)": {"beta_mode": "absolute", "beta_scale": 1.0},
+    "No bottleneck": {"bottleneck": False},
+}
+
+
+def _key(name: str) -> str:
+    return f"{PREFIX}_{name}"
+
+
+def _widget_values(cfg: RunConfig) -> dict[str, Any]:
+    t, m = cfg.train, cfg.model
+    return {
+        "beta_mode": "absolute" if t.beta is not None else "scale",
+        "beta_scale": float(t.beta_scale),
+        "beta_abs": float(t.beta) if t.beta is not None else 1e-3,
+        "bound": t.bound,
+        "dynamic_r": bool(t.dynamic_r),
+        "r_form": t.r_form,
+        "r_update": t.r_update,
+        "r_ema": float(t.r_ema),
+        "epochs": int(t.epochs),
+        "warmup_epochs": int(t.warmup_epochs),
+        "lr": float(t.lr),
+        "batch_size": int(t.batch_size),
+        "seed": int(t.seed),
+        "device": t.device,
+        "snapshot_every": int(t.snapshot_every),
+        "fusion": m.fusion,
+        "bottleneck": bool(m.bottleneck),
+    }
+
+
+def _seed_state(cfg: RunConfig) -> None:
+    """Copy the config into the widgets' state when it changed outside them (a link, another page, a reused run)."""
+    snapshot = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+    if st.session_state.get(_key("synced")) == snapshot and _key("epochs") in st.session_state:
+        return
+    for name, value in _widget_values(cfg).items():
+        st.session_state[_key(name)] = value
+    st.session_state[_key("synced")] = snapshot
+
+
+def apply_preset(name: str) -> None:
+    """Widget callback: set the controls of a baseline (runs before the script, so state may be written)."""
+    for field, value in PRESETS[name].items():
+        st.session_state[_key(field)] = value
+
+
+def _select(label: str, options: dict[str, str], name: str, help: str | None = None, **kw: Any) -> Any:
+    current = st.session_state.get(_key(name))
+    opts = list(options) + ([current] if current is not None and current not in options else [])
+    fmt: Callable[[Any], str] = lambda v: options.get(v, str(v))  # noqa: E731
+    return st.selectbox(label, opts, key=_key(name), format_func=fmt, help=help, **kw)
+
+
+def _available_devices() -> dict[str, str]:
+    import torch
+
+    out = {"auto": DEVICE_LABELS["auto"], "cpu": DEVICE_LABELS["cpu"]}
+    if torch.cuda.is_available():
+        out["cuda"] = DEVICE_LABELS["cuda"]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out["mps"] = DEVICE_LABELS["mps"]
+    return out
+
+
+def _beta_controls() -> None:
+    st.markdown("**β: bottleneck strength**")
+    mode = st.radio(
+        "Set β", BETA_MODES, key=_key("beta_mode"), format_func=BETA_MODE_LABELS.get, horizontal=True,
+        help="OMIB sets β as a multiple of the bound M_u estimated from the data; the E-MIB baseline sets it by hand.",
+    )  # fmt: skip
+    if mode == "scale":
+        st.number_input(
+            "β / M_u", min_value=0.001, max_value=1000.0, step=0.25, format="%.3g", key=_key("beta_scale"),
+            help="1 = exactly the bound. Below 1 keeps superfluous information longer; above 1 squeezes out "
+            "task information too (see the Sweep page).",
+        )  # fmt: skip
+        _select("Bound M_u", BOUND_LABELS, "bound",
+                help="Conservative: 1 / (3 H), known before training. Following r: 1 / ((1 + r) H), moves with r.")  # fmt: skip
+    else:
+        st.number_input(
+            "β (absolute)", min_value=1e-9, max_value=100.0, step=1e-4, format="%.2e", key=_key("beta_abs"),
+            help="Hand-set β, as the E-MIB baseline does. The charts still show it against M_u when one exists.",
+        )  # fmt: skip
+
+
+def _r_controls() -> None:
+    st.markdown("**r: dynamic weight of modality 2**")
+    dynamic = st.toggle(
+        "Dynamic r (paper Eq. 11)", key=_key("dynamic_r"),
+        help="Off = r fixed at 1, the baseline without the dynamic weight.",
+    )  # fmt: skip
+    _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic,
+            help="How Eq. 11 averages the two KL divergences over the samples.")  # fmt: skip
+    update = _select("r update", R_UPDATE_LABELS, "r_update", disabled=not dynamic,
+                     help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.")  # fmt: skip
+    if dynamic and update == "batch":
+        st.slider("EMA factor", 0.0, 0.99, step=0.01, key=_key("r_ema"))
+
+
+def _schedule_controls() -> None:
+    st.markdown("**Schedule**")
+    c1, c2 = st.columns(2)
+    c1.number_input("Main epochs", min_value=1, max_value=2000, step=1, key=_key("epochs"))
+    c2.number_input("Warm-up epochs", min_value=0, max_value=500, step=1, key=_key("warmup_epochs"),
+                    help="Encoders and TRB heads only, before xi exists. 0 = the 'without warm-up' ablation.")  # fmt: skip
+    c1.number_input("Learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", key=_key("lr"))
+    c2.number_input("Batch size", min_value=8, max_value=8192, step=32, key=_key("batch_size"))
+    c1.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=_key("seed"))
+    c2.number_input("Snapshot every (epochs)", min_value=0, max_value=1000, step=1, key=_key("snapshot_every"),
+                    help="How often xi is saved for the Embeddings page; 0 = never.")  # fmt: skip
+
+
+def _model_controls() -> None:
+    st.markdown("**Model and device**")
+    _select("Fusion", FUSION_LABELS, "fusion", help="How the zeta_i are fused into xi.")
+    st.toggle("Information bottleneck", key=_key("bottleneck"),
+              help="Off = plain late fusion (no sampling, no KL term): the 'no bottleneck' baseline.")  # fmt: skip
+    _select(
+        "Device", _available_devices(), "device", help="Where the worker trains. 'auto' takes a GPU when there is one."
+    )
+
+
+def _preset_controls() -> None:
+    st.markdown("**Baselines**")
+    st.caption("One click sets the controls of a baseline from the paper's comparisons.")
+    cols = st.columns(len(PRESETS))
+    for col, name in zip(cols, PRESETS):
+        col.button(name, key=_key(f"preset_{name}"), on_click=apply_preset, args=(name,), width="stretch")
+
+
+def train_config_ui(base: RunConfig) -> RunConfig:
+    """Draw the training controls seeded from ``base`` and return the edited config (data kept from ``base``).
+
+    Raises:
+        ConfigError: the combination is impossible (a sentence naming the parameter).
+    """
+    _seed_state(base)
+    with st.container(border=True):
+        _preset_controls()
+    c1, c2, c3, c4 = st.columns([1, 1, 1.35, 1], gap="small")
+    with c1.container(border=True, height="stretch"):
+        _beta_controls()
+    with c2.container(border=True, height="stretch"):
+        _r_controls()
+    with c3.container(border=True, height="stretch"):
+        _schedule_controls()
+    with c4.container(border=True, height="stretch"):
+        _model_controls()
+    cfg = config_from_state(base, {n: st.session_state[_key(n)] for n in _widget_values(base)})
+    st.session_state[_key("synced")] = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+    return cfg
+
+
+def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
+    """Pure: control values -> RunConfig (raises ConfigError for an impossible combination)."""
+    train = TrainConfig.from_dict(
+        {
+            **base.train.to_dict(),
+            "beta": float(v["beta_abs"]) if v["beta_mode"] == "absolute" else None,
+            "beta_scale": float(v["beta_scale"]),
+            "bound": v["bound"],
+            "dynamic_r": bool(v["dynamic_r"]),
+            "r_form": v["r_form"],
+            "r_update": v["r_update"],
+            "r_ema": float(v["r_ema"]),
+            "epochs": int(v["epochs"]),
+            "warmup_epochs": int(v["warmup_epochs"]),
+            "lr": float(v["lr"]),
+            "batch_size": int(v["batch_size"]),
+            "seed": int(v["seed"]),
+            "device": v["device"],
+            "snapshot_every": int(v["snapshot_every"]),
+        }
+    )
+    model = ModelConfig.from_dict({**base.model.to_dict(), "fusion": v["fusion"], "bottleneck": bool(v["bottleneck"])})
+    return base.replace(train=train, model=model)

@@ -1,0 +1,258 @@
+"""Evaluation metrics for the three tasks, as pure numpy functions.
+
+- classification: accuracy and macro F1 (the F1 of each class present in the labels or the predictions,
+  averaged without weights; a class never predicted and never true does not count; 0/0 counts as 0,
+  as scikit-learn's ``zero_division=0``).
+- regression: the CMU-MOSI protocol of MMSA's ``MetricsTop.__eval_mosei_regression`` (used for MOSI too):
+  MAE and Pearson correlation on the raw values, Acc-7 on values clipped to [-3, 3] and rounded with
+  ``np.round`` (half to even, as MMSA does), and Acc-2 / weighted F1 on the rows whose true value is not
+  0, positive (> 0) against negative (the "non0" variant most papers quote, and the one OMIB's table
+  uses). The "has0" variant (>= 0 against < 0, all rows) is given as ``acc2_has0`` / ``f1_has0``.
+- anomaly: ROC AUC by the Mann-Whitney rank statistic (ties get average ranks, so a tie counts one
+  half) and the F1 of the anomaly class at a threshold that never looks at the test labels' F1.
+
+Degenerate inputs give documented numbers instead of warnings: constant predictions or targets give a
+correlation of 0 (not NaN); a single class in ``y_true`` gives an AUC of NaN, because the AUC is not
+defined without both classes; any non-finite model output (a diverged run) gives NaN for every metric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from omib_core.config import TASKS
+from omib_core.errors import ConfigError, DataError
+
+PRIMARY_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
+HIGHER_IS_BETTER = {
+    "accuracy": True,
+    "f1_macro": True,
+    "mae": False,
+    "corr": True,
+    "acc2": True,
+    "f1": True,
+    "acc7": True,
+    "acc2_has0": True,
+    "f1_has0": True,
+    "auc": True,
+    "loss": False,
+}
+ANOMALY_QUANTILE = 0.95  # default threshold: this quantile of the normal rows' scores
+
+
+# helpers
+
+
+def _vector(name: str, x: Any) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype == object:
+        raise DataError(f"'{name}' is an object array; pass numbers (a float or int numpy array).")
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise DataError(f"'{name}' must be a 1-D array with one value per sample. Got shape {a.shape}.")
+    if a.size == 0:
+        raise DataError(f"'{name}' is empty; metrics need at least one sample.")
+    return a
+
+
+def _same_length(y_true: np.ndarray, other: np.ndarray, other_name: str) -> None:
+    if other.shape[0] != y_true.shape[0]:
+        raise DataError(
+            f"'y_true' has {y_true.shape[0]} rows but '{other_name}' has {other.shape[0]}; "
+            "pass one output per sample, in the same order."
+        )
+
+
+def _nan_dict(names: tuple[str, ...]) -> dict[str, float]:
+    return {n: float("nan") for n in names}
+
+
+def _f1_binary(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """F1 of the positive class (True / 1); 0 when there are no true and no predicted positives."""
+    tp = float(np.sum(y_true & y_pred))
+    fp = float(np.sum(~y_true & y_pred))
+    fn = float(np.sum(y_true & ~y_pred))
+    denom = 2 * tp + fp + fn
+    return 2 * tp / denom if denom > 0 else 0.0
+
+
+def _f1_per_class(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.array([_f1_binary(y_true == c, y_pred == c) for c in labels])
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation; 0 (not NaN) when either side is constant or there are fewer than 2 rows."""
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    denom = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    if a.size < 2 or denom <= 0:
+        return 0.0
+    return float(np.clip(np.sum(a * b) / denom, -1.0, 1.0))
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties sharing their average rank (scipy's ``rankdata(method="average")``)."""
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    # start index of each run of equal values
+    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    ends = np.r_[starts[1:], xs.size]  # exclusive
+    avg = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
+    ranks = np.empty(x.size, dtype=np.float64)
+    ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+# main functions
+
+
+def classification_metrics(y_true: Any, logits_or_probs: Any) -> dict[str, float]:
+    """Accuracy and macro F1 of class scores.
+
+    Args:
+        y_true: ``(N,)`` integer class ids.
+        logits_or_probs: ``(N, K)`` logits or probabilities (the argmax is the prediction), or ``(N,)``
+            predicted class ids.
+
+    Returns:
+        ``{"accuracy", "f1_macro"}``; both NaN when an output is NaN/inf.
+    """
+    y = _vector("y_true", y_true)
+    out = np.asarray(logits_or_probs)
+    if out.dtype == object:
+        raise DataError("'logits_or_probs' is an object array; pass a float (N, K) or int (N,) array.")
+    if out.ndim not in (1, 2):
+        raise DataError(f"'logits_or_probs' must be (N, K) scores or (N,) class ids. Got shape {out.shape}.")
+    _same_length(y, out, "logits_or_probs")
+    if not np.all(np.isfinite(out)):
+        return _nan_dict(("accuracy", "f1_macro"))
+    pred = out.argmax(axis=1) if out.ndim == 2 else out
+    labels = np.union1d(y, pred)  # scikit-learn's default label set for average="macro"
+    return {
+        "accuracy": float(np.mean(pred == y)),
+        "f1_macro": float(_f1_per_class(y, pred, labels).mean()),
+    }
+
+
+def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """CMU-MOSI metrics as MMSA computes them (see the module docstring for the exact protocol).
+
+    Args:
+        y_true: ``(N,)`` true values (sentiment in [-3, 3] for CMU-MOSI).
+        y_pred: ``(N,)`` (or ``(N, 1)``) predicted values.
+
+    Returns:
+        ``{"mae", "corr", "acc2", "f1", "acc7", "acc2_has0", "f1_has0"}``. ``acc2`` / ``f1`` use the
+        non-zero truths only (NaN when every truth is 0); ``f1`` / ``f1_has0`` are F1 averaged over the
+        two classes weighted by their true counts (scikit-learn ``average="weighted"``).
+    """
+    y = _vector("y_true", y_true).astype(np.float64)
+    p = _vector("y_pred", y_pred)
+    _same_length(y, p, "y_pred")
+    names = ("mae", "corr", "acc2", "f1", "acc7", "acc2_has0", "f1_has0")
+    if not np.all(np.isfinite(p)):
+        return _nan_dict(names)
+    p = p.astype(np.float64)
+    # Acc-7: clip to [-3, 3], round to the nearest integer (np.round: half to even, as MMSA)
+    acc7 = float(np.mean(np.round(np.clip(p, -3.0, 3.0)) == np.round(np.clip(y, -3.0, 3.0))))
+    out = {"mae": float(np.mean(np.abs(p - y))), "corr": _pearson(p, y), "acc7": acc7}
+    nz = y != 0  # non0: drop neutral truths, positive (> 0) vs negative
+    out["acc2"], out["f1"] = _binary_pair(y[nz] > 0, p[nz] > 0)
+    out["acc2_has0"], out["f1_has0"] = _binary_pair(y >= 0, p >= 0)  # has0: >= 0 vs < 0 on all rows
+    return {k: out[k] for k in names}
+
+
+def _binary_pair(t: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    """Accuracy and class-count-weighted F1 of two boolean vectors (NaN, NaN when empty)."""
+    if t.size == 0:
+        return float("nan"), float("nan")
+    acc = float(np.mean(t == q))
+    f1 = 0.0
+    for cls in (False, True):
+        support = float(np.sum(t == cls))
+        if support:
+            f1 += support / t.size * _f1_binary(t == cls, q == cls)
+    return acc, f1
+
+
+def anomaly_threshold(normal_scores: Any, quantile: float = ANOMALY_QUANTILE) -> float:
+    """The default decision threshold: the ``quantile`` of scores of normal rows (a row is an anomaly above it)."""
+    s = _vector("normal_scores", normal_scores).astype(np.float64)
+    s = s[np.isfinite(s)]
+    if s.size == 0:
+        raise DataError("No finite normal scores to set the anomaly threshold from; pass 'threshold' explicitly.")
+    return float(np.quantile(s, quantile))
+
+
+def anomaly_metrics(
+    y_true: Any,
+    scores: Any,
+    threshold: float | None = None,
+    normal_reference_scores: Any = None,
+) -> dict[str, float]:
+    """ROC AUC and F1 of anomaly scores (higher score = more anomalous).
+
+    Args:
+        y_true: ``(N,)`` 0 (normal) / 1 (anomaly).
+        scores: ``(N,)`` anomaly scores, e.g. the Deep SVDD distance to the centre.
+        threshold: rows with ``score > threshold`` are predicted anomalous. Choosing it by maximising F1
+            on the evaluated rows is not allowed (it would leak the test labels); pass one fixed elsewhere.
+        normal_reference_scores: when ``threshold`` is None, the threshold is the 95th percentile of these
+            scores (pass the scores of normal *training* or *validation* rows for an honest test number).
+            When this is None as well, the 95th percentile of the normal rows among ``scores`` is used,
+            which reads the evaluated labels; use it only for quick looks.
+
+    Returns:
+        ``{"auc", "f1"}`` (the threshold used is :func:`anomaly_threshold` of the reference scores). ``auc`` is NaN when ``y_true`` holds a single class (undefined);
+        every value is NaN when a score is NaN/inf. ``f1`` is the F1 of the anomaly class.
+    """
+    y = _vector("y_true", y_true)
+    s = _vector("scores", scores)
+    _same_length(y, s, "scores")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError("Anomaly 'y_true' must hold 0 (normal) and 1 (anomaly) only.")
+    if not np.all(np.isfinite(s)):
+        return _nan_dict(("auc", "f1"))
+    y = y.astype(bool)
+    s = s.astype(np.float64)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos and n_neg:
+        # Mann-Whitney: AUC = (sum of anomaly ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg)
+        ranks = _average_ranks(s)
+        auc = float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    else:
+        auc = float("nan")
+    if threshold is None:
+        if normal_reference_scores is not None:
+            threshold = anomaly_threshold(normal_reference_scores)
+        elif n_neg:
+            threshold = anomaly_threshold(s[~y])
+        else:
+            raise DataError(
+                "anomaly_metrics got no normal rows and no 'threshold' or 'normal_reference_scores'; "
+                "pass the threshold fixed on normal training/validation rows."
+            )
+    f1 = _f1_binary(y, s > threshold)
+    return {"auc": auc, "f1": float(f1)}
+
+
+def compute_metrics(task: str, y_true: Any, output: Any, **kw: Any) -> dict[str, float]:
+    """Dispatch to the metrics of ``task``.
+
+    Args:
+        task: ``"classification"``, ``"regression"`` or ``"anomaly"``.
+        y_true: the targets.
+        output: logits / probabilities / class ids, predicted values, or anomaly scores.
+        **kw: passed to :func:`anomaly_metrics` (``threshold``, ``normal_reference_scores``); ignored for
+            the other tasks, so a caller can pass them for every task.
+    """
+    if task == "classification":
+        return classification_metrics(y_true, output)
+    if task == "regression":
+        return regression_metrics(y_true, output)
+    if task == "anomaly":
+        return anomaly_metrics(y_true, output, **kw)
+    raise ConfigError(f"The 'task' parameter of compute_metrics must be one of {TASKS}. Got {task!r} instead.")

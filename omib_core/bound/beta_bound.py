@@ -1,0 +1,408 @@
+"""The beta bound M_u of OMIB (paper Prop. 5.7, SPEC section 5), its estimates, and a result cache.
+
+Two modalities::
+
+    H_joint = H(v1) + H(v2) - I(v1; v2)
+    M_u     = 1 / (3 * H_joint)            conservative, r-free: r < 2 so 1 + r < 3
+    M_u(r)  = 1 / ((1 + r) * H_joint)      paper form (``BoundResult.M_u_with_r``)
+    M_l     = 1 / (3 * (H(v1) + H(v2)))
+
+M >= 3 modalities [choice]: M_u = 1 / ((2M - 1) * H_joint) with the joint entropy from the chain rule,
+every term from the same estimator::
+
+    H_joint = sum_i H(v_i) - sum_{j>=2} I(v_1..v_{j-1}; v_j)
+
+(exact identity: H(v_1..v_M) = sum_j H(v_j | v_<j) and H(v_j | v_<j) = H(v_j) - I(v_<j; v_j)); for the
+gaussian estimator it equals the log-det joint entropy exactly. M_l = 1 / ((2M - 1) * sum_i H(v_i)) [choice].
+
+Scale convention: ``estimate_bound`` works on the *training rows of ``dataset.standardized()``* (every
+feature z-scored with train-split mean/std). Differential entropies, hence H_joint and M_u, depend on that
+scale (the same data multiplied by 0.1 can give a negative H_joint); mutual information does not.
+``estimate_bound_arrays`` takes the arrays as given.
+
+A negative, zero, NaN or infinite H_joint never gives a number: ``M_u`` is None and ``failure`` says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from omib_core.bound.gaussian import gaussian_entropy, gaussian_mi
+from omib_core.bound.neural import neural_mi
+from omib_core.bound.result import BoundResult, Estimate
+from omib_core.config import BoundConfig
+from omib_core.data.dataset import MultimodalDataset
+from omib_core.device import resolve_device
+from omib_core.errors import DataError
+
+ESTIMATOR_VERSION = "omib-bound/1"  # part of the cache fingerprint: bump when any estimate would change
+STANDARDISED_SCALE = "standardised features (train-split mean/std), training rows"
+
+Progress = Callable[[str, float], None]
+
+
+# helpers
+
+
+def _rows(x: np.ndarray, what: str) -> np.ndarray:
+    """A finite (n, d) float64 array, or a DataError saying what is wrong."""
+    a = np.asarray(x)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
+        raise DataError(f"{what} must be a numeric 2-D array (rows = samples). Got shape {a.shape}, dtype {a.dtype}.")
+    a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise DataError(f"{what} contains NaN/inf values; impute or drop those rows first.")
+    return a
+
+
+def _subsample(arrays: list[np.ndarray], max_samples: int) -> list[np.ndarray]:
+    """The same seeded random ``max_samples`` rows of every array (all rows if fewer)."""
+    n = arrays[0].shape[0]
+    if any(a.shape[0] != n for a in arrays):
+        raise DataError(f"Paired arrays need the same number of rows; got {[a.shape[0] for a in arrays]}.")
+    if n <= max_samples:
+        return arrays
+    keep = np.sort(np.random.default_rng(0).choice(n, size=max_samples, replace=False))
+    return [a[keep] for a in arrays]
+
+
+def _entropy_note(config: BoundConfig) -> str:
+    return (
+        f"H(X) is estimated as I(X; X), as the paper does. For continuous X the true I(X; X) is infinite, so this "
+        f"number is a property of the {config.estimator} estimator and its {config.steps}-step budget, not of the "
+        "data: it keeps growing with more steps (SPEC section 5). The gaussian estimator gives the differential "
+        "entropy itself."
+    )
+
+
+def _resolve(estimator: str | None, config: BoundConfig | None, device: torch.device | None):
+    config = config or BoundConfig()
+    if estimator is not None and estimator != config.estimator:
+        config = config.replace(estimator=estimator)  # validated by BoundConfig
+    return config, (device if device is not None else resolve_device("auto"))
+
+
+def _mi_rows(x, y, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None) -> Estimate:
+    if config.estimator == "gaussian":
+        est = gaussian_mi(x, y, seeds=config.seeds, name=name)
+        if progress is not None:
+            progress(1.0)
+        return est
+    return neural_mi(x, y, config.estimator, config, device, name=name, progress=progress)
+
+
+def _entropy_rows(x, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None) -> Estimate:
+    if config.estimator == "gaussian":
+        est = gaussian_entropy(x, seeds=config.seeds, name=name)
+        if progress is not None:
+            progress(1.0)
+        return est
+    est = neural_mi(x, x, config.estimator, config, device, name=name, progress=progress)  # H(X) = I(X; X)
+    return replace(est, note=f"{est.note} {_entropy_note(config)}")
+
+
+def _signed_sum(plus: list[tuple[float, ...]], minus: list[tuple[float, ...]]) -> tuple[float, ...]:
+    """Element-wise sum(plus) - sum(minus) of equal-length sequences; () when lengths differ or are 0."""
+    if not plus[0] or any(len(v) != len(plus[0]) for v in plus + minus):
+        return ()
+    total = np.sum([np.array(v) for v in plus] + [-np.array(v) for v in minus], axis=0)
+    return tuple(float(v) for v in total)
+
+
+def _combine(name: str, plus: list[Estimate], minus: list[Estimate], neural: bool) -> Estimate:
+    """sum(plus) - sum(minus), seed by seed and along the curves (seeds are matched: same splits, same draws)."""
+    value = sum(e.value for e in plus) - sum(e.value for e in minus)
+    per_seed = _signed_sum([e.per_seed for e in plus], [e.per_seed for e in minus])
+    curve = _signed_sum([e.curve for e in plus], [e.curve for e in minus])
+    std = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+    converged = all(e.converged for e in plus + minus)
+    terms = " + ".join(e.name for e in plus) + "".join(f" - {e.name}" for e in minus)
+    note = f"{name} = {terms}."
+    if neural:
+        note += " Its entropies are the paper's I(X; X) estimates, which depend on the step budget (see their notes)."
+    if not converged:
+        note += " Some of its terms had not levelled off (see their notes)."
+    return Estimate(
+        name=name, value=float(value), std=std, per_seed=per_seed, curve=curve, converged=converged, note=note
+    )
+
+
+def bound_values(
+    h_joint: float, h_sum: float, n_modalities: int, expression: str, estimator: str
+) -> tuple[float | None, float | None, str | None]:
+    """(M_u, M_l, failure) from H_joint and sum_i H(v_i); None and a sentence where a bound does not exist.
+
+    Args:
+        h_joint: the joint entropy estimate (nats).
+        h_sum: sum_i H(v_i) (nats), for M_l.
+        n_modalities: M; the factor is 3 for M = 2 and 2M - 1 in general.
+        expression: how H_joint was formed, quoted in the failure sentence.
+        estimator: quoted in the failure sentence.
+    """
+    k = 2 * n_modalities - 1  # 3 for two modalities (SPEC 5: conservative, r < 2)
+    m_l = 1.0 / (k * h_sum) if math.isfinite(h_sum) and h_sum > 0 else None
+    if not math.isfinite(h_joint):
+        return (
+            None,
+            m_l,
+            (
+                f"{expression} came out as {h_joint} nats: the {estimator} estimate is not a finite number (a critic "
+                "diverged or a covariance was degenerate), so the bound has no value; try the gaussian estimator, a "
+                "smaller lr, or set beta by hand."
+            ),
+        )
+    if h_joint <= 0:
+        sign = "negative" if h_joint < 0 else "zero"
+        return (
+            None,
+            m_l,
+            (
+                f"{expression} came out as {h_joint:.3g} nats: the joint differential entropy is {sign} at this "
+                f"feature scale, so the bound 1/({k} H) does not exist; use the standardised convention "
+                "(estimate_bound on a dataset) or set beta by hand."
+            ),
+        )
+    return 1.0 / (k * h_joint), m_l, None  # SPEC 5: M_u = 1 / ((2M - 1) H_joint), 2M - 1 = 3 for M = 2
+
+
+def _with_exact(result: BoundResult, ground_truth: Mapping[str, Any] | None) -> BoundResult:
+    """Fill Estimate.exact from synthetic ground truth (exact_h, exact_mi_v1_v2, exact_h_joint)."""
+    if not ground_truth:
+        return result
+    exact_h = ground_truth.get("exact_h") or {}
+    entropies = {
+        m: replace(e, exact=float(exact_h[m])) if exact_h.get(m) is not None else e for m, e in result.entropies.items()
+    }
+    mi = result.mutual_information
+    if mi is not None and ground_truth.get("exact_mi_v1_v2") is not None:
+        mi = replace(mi, exact=float(ground_truth["exact_mi_v1_v2"]))
+    hj = result.h_joint
+    if ground_truth.get("exact_h_joint") is not None:
+        hj = replace(hj, exact=float(ground_truth["exact_h_joint"]))
+    return replace(result, entropies=entropies, mutual_information=mi, h_joint=hj)
+
+
+def fingerprint(modalities: Mapping[str, np.ndarray], config: BoundConfig) -> str:
+    """sha256 of the arrays' bytes (with shapes and dtypes), the modality names, the config and the version."""
+    h = hashlib.sha256(ESTIMATOR_VERSION.encode())
+    h.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    for name, x in modalities.items():
+        a = np.ascontiguousarray(x)
+        h.update(f"|{name}|{a.shape}|{a.dtype.str}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _cache_path(cache_dir: str | Path, fp: str) -> Path:
+    return Path(cache_dir) / f"bound-{fp}.json"
+
+
+def _load_cached(cache_dir: str | Path | None, fp: str) -> BoundResult | None:
+    if cache_dir is None:
+        return None
+    path = _cache_path(cache_dir, fp)
+    try:
+        result = BoundResult.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # absent or unreadable (e.g. written by another version): recompute
+    return result if result.fingerprint == fp else None
+
+
+def _store(cache_dir: str | Path | None, result: BoundResult) -> None:
+    if cache_dir is None:
+        return
+    path = _cache_path(cache_dir, result.fingerprint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bound-", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(result.to_dict(), f)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+# main functions
+
+
+def estimate_mi(
+    x: np.ndarray,
+    y: np.ndarray,
+    estimator: str | None = None,
+    config: BoundConfig | None = None,
+    device: torch.device | None = None,
+    *,
+    name: str = "I(x;y)",
+    progress: Callable[[float], None] | None = None,
+) -> Estimate:
+    """Estimate I(X; Y) in nats from paired rows, as given (no standardisation beyond the estimator's own).
+
+    Args:
+        x: (n, dx) rows; y: (n, dy) rows paired with x (1-D arrays are taken as one column).
+        estimator: ``"gaussian"``, ``"mine"``, ``"infonce"`` or ``"smile"``; None = ``config.estimator``.
+        config: estimator settings (default ``BoundConfig()``); rows are subsampled to ``max_samples`` (seeded).
+        device: where neural critics train; None = ``resolve_device("auto")``.
+        name: the Estimate's name.
+        progress: called with the fraction done (0..1).
+    """
+    config, device = _resolve(estimator, config, device)
+    x, y = _subsample([_rows(x, "x"), _rows(y, "y")], config.max_samples)
+    return _mi_rows(x, y, config, device, name, progress)
+
+
+def estimate_entropy(
+    x: np.ndarray,
+    estimator: str | None = None,
+    config: BoundConfig | None = None,
+    device: torch.device | None = None,
+    *,
+    name: str = "H(x)",
+    progress: Callable[[float], None] | None = None,
+) -> Estimate:
+    """Estimate H(X) in nats from rows, as given.
+
+    ``gaussian``: the differential entropy 0.5 logdet(2 pi e Cov) (scale-dependent). Neural estimators follow
+    the paper, H(X) = I(X; X): for continuous X the true I(X; X) is infinite, so their number is a property of
+    the estimator and its step budget, not of the data (it is also scale-free, unlike a differential entropy).
+
+    Args: as ``estimate_mi``.
+    """
+    config, device = _resolve(estimator, config, device)
+    (x,) = _subsample([_rows(x, "x")], config.max_samples)
+    return _entropy_rows(x, config, device, name, progress)
+
+
+def estimate_bound_arrays(
+    modalities: Mapping[str, np.ndarray],
+    config: BoundConfig | None = None,
+    *,
+    device: torch.device | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    ground_truth: Mapping[str, Any] | None = None,
+    scale: str = "as given",
+) -> BoundResult:
+    """M_u and M_l from paired modality arrays taken as given (no standardisation: mind the scale).
+
+    Args:
+        modalities: ordered ``{name: (n, d_i) array}``, at least 2, same rows; the first is v_1.
+        config: estimator settings (default ``BoundConfig()``).
+        device: where neural critics train; None = ``resolve_device("auto")``.
+        cache_dir: folder of cached results (JSON keyed by ``fingerprint``); None = no cache.
+        progress: ``progress(label, fraction)`` while estimating (fraction 0..1 over the whole bound).
+        ground_truth: synthetic ground truth (``exact_h``, ``exact_mi_v1_v2``, ``exact_h_joint``) for ``exact``.
+        scale: a description of the feature scale, recorded in ``settings["scale"]``.
+
+    Raises:
+        DataError: fewer than 2 modalities, or malformed arrays.
+        BoundError: too few rows for the estimator.
+    """
+    config = config or BoundConfig()
+    if len(modalities) < 2:
+        raise DataError(f"The beta bound needs at least 2 modalities; got {len(modalities)}.")
+    names = tuple(modalities)
+    fp = fingerprint(modalities, config)
+    cached = _load_cached(cache_dir, fp)
+    if cached is not None:
+        if progress is not None:
+            progress("cache hit", 1.0)
+        return _with_exact(cached, ground_truth)
+
+    device = device if device is not None else resolve_device("auto")
+    start = time.perf_counter()
+    arrays = _subsample([_rows(modalities[m], f"Modality {m!r}") for m in names], config.max_samples)
+    units = 2 * len(names) - 1  # M entropies + (M - 1) chain-rule MI terms
+    done = 0
+
+    def step(label: str) -> Callable[[float], None] | None:
+        if progress is None:
+            return None
+        base = done
+        progress(f"{config.estimator}: {label}", base / units)
+        return lambda f: progress(f"{config.estimator}: {label}", (base + f) / units)
+
+    entropies: dict[str, Estimate] = {}
+    for m, x in zip(names, arrays):
+        entropies[m] = _entropy_rows(x, config, device, f"H({m})", step(f"H({m})"))
+        done += 1
+    chain: list[Estimate] = []  # I(v_1..v_{j-1}; v_j), j = 2..M
+    for j in range(1, len(names)):
+        label = f"I({','.join(names[:j])};{names[j]})"
+        chain.append(_mi_rows(np.concatenate(arrays[:j], axis=1), arrays[j], config, device, label, step(label)))
+        done += 1
+
+    h = list(entropies.values())
+    h_joint = _combine("H_joint", h, chain, neural=config.estimator != "gaussian")
+    if len(names) == 2:
+        expression = f"H({names[0]})+H({names[1]})-I({names[0]};{names[1]})"
+    else:
+        expression = "The chain-rule joint entropy sum_i H(v_i) - sum_j I(v_<j; v_j)"
+    m_u, m_l, failure = bound_values(h_joint.value, sum(e.value for e in h), len(names), expression, config.estimator)
+    result = BoundResult(
+        estimator=config.estimator,
+        modalities=names,
+        entropies=entropies,
+        mutual_information=chain[0],
+        h_joint=h_joint,
+        M_u=m_u,
+        M_l=m_l,
+        failure=failure,
+        fingerprint=fp,
+        settings={
+            **config.to_dict(),
+            "scale": scale,
+            "rows": int(arrays[0].shape[0]),
+            "device": str(device),
+            "version": ESTIMATOR_VERSION,
+        },
+        seconds=time.perf_counter() - start,
+    )
+    _store(cache_dir, result)
+    if progress is not None:
+        progress("done", 1.0)
+    return _with_exact(result, ground_truth)
+
+
+def estimate_bound(
+    dataset: MultimodalDataset,
+    config: BoundConfig | None = None,
+    *,
+    device: torch.device | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> BoundResult:
+    """M_u (and M_l) of a dataset, on the training rows of ``dataset.standardized()`` (the scale convention).
+
+    Args:
+        dataset: the data; only its training split is used, standardised with train-split mean/std.
+        config: estimator settings (default ``BoundConfig()``, the gaussian estimator).
+        device: where neural critics train; None = ``resolve_device("auto")``.
+        cache_dir: folder of cached results; a hit returns at once with the original fingerprint,
+            settings and seconds.
+        progress: ``progress(label, fraction)`` during estimation.
+
+    Returns:
+        A BoundResult; ``M_u`` None with ``failure`` set when the bound does not exist.
+    """
+    train = dataset.standardized().subset("train")
+    mods = {m: train[m] for m in dataset.modality_names}
+    return estimate_bound_arrays(
+        mods,
+        config,
+        device=device,
+        cache_dir=cache_dir,
+        progress=progress,
+        ground_truth=dataset.ground_truth,
+        scale=STANDARDISED_SCALE,
+    )

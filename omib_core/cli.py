@@ -1,0 +1,271 @@
+"""Command line: ``python -m omib_core {datasets,bound,train,sweep}``.
+
+Headless, with a progress bar on stderr; the results go to files (``result.json``, ``history.csv``)
+so that scripts, the benchmarks and the dashboard's workers share one format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, RunConfig, TrainConfig
+from omib_core.errors import OmibError
+
+# helpers
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 0.1,1,10; got {text!r}") from e
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2; got {text!r}") from e
+
+
+def _params(items: list[str] | None) -> dict[str, Any]:
+    """--param key=value pairs (values parsed as JSON when they can be)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise OmibError(f"--param expects key=value, got {item!r}; e.g. --param n_samples=5000")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.strip()] = v
+    return out
+
+
+def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
+    """RunConfig from the shared train/sweep options (and optional --config JSON file)."""
+    base = RunConfig()
+    if getattr(args, "config", None):
+        base = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+    data = DataConfig.from_dict(
+        {**base.data.to_dict(), "dataset": args.dataset, "params": {**base.data.params, **_params(args.param)}}
+    )
+    t = base.train.to_dict()
+    for key in ("epochs", "warmup_epochs", "device", "lr", "batch_size"):
+        if getattr(args, key, None) is not None:
+            t[key] = getattr(args, key)
+    if getattr(args, "seed", None) is not None:
+        t["seed"] = args.seed
+        data = data.replace(seed=args.seed)
+    if getattr(args, "beta", None) is not None:
+        t["beta"] = args.beta
+    if getattr(args, "beta_scale", None) is not None:
+        t["beta_scale"] = args.beta_scale
+    if getattr(args, "fixed_r", False):
+        t["dynamic_r"] = False
+    t.update(train_overrides)
+    bound = base.bound.replace(estimator=args.estimator) if getattr(args, "estimator", None) else base.bound
+    model = base.model
+    if getattr(args, "fusion", None):
+        model = model.replace(fusion=args.fusion)
+    if getattr(args, "no_bottleneck", False):
+        model = model.replace(bottleneck=False)
+    return RunConfig(data=data, model=model, train=TrainConfig.from_dict(t), bound=bound)
+
+
+class _Progress:
+    """A tqdm bar over epochs on stderr (silent when --quiet)."""
+
+    def __init__(self, total: int, quiet: bool, desc: str):
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, postfix: dict[str, str]) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
+    """Train one config, write ``out_dir/result.json`` and ``history.csv``, return the result dict."""
+    from omib_core.bound import estimate_bound
+    from omib_core.data import load_dataset
+    from omib_core.device import resolve_device
+    from omib_core.runs.paths import cache_dir
+    from omib_core.runs.recorder import Recorder
+    from omib_core.train import EpochEvent, RunFailed, RunStarted, train
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    dataset = load_dataset(config.data)
+    bound = estimate_bound(dataset, config.bound, device=resolve_device(config.train.device), cache_dir=cache_dir())
+    recorder = Recorder(out_dir, config)
+    progress = None
+    try:
+        for event in train(config, dataset, out_dir=out_dir, bound=bound):
+            recorder.record(event)
+            if isinstance(event, RunStarted):
+                progress = _Progress(event.total_epochs, quiet, config.data.dataset)
+            elif isinstance(event, EpochEvent) and progress is not None:
+                m = event.metrics
+                shown = {k: f"{v:.3g}" for k, v in m.items() if k in ("loss", "val/accuracy", "val/mae", "val/auc")}
+                r = [v for k, v in m.items() if k.startswith("r/")]
+                if r:
+                    shown["r"] = ",".join(f"{v:.2f}" for v in r)
+                progress.update(shown)
+            elif isinstance(event, RunFailed):
+                print(f"error: {event.message}", file=sys.stderr)
+    finally:
+        if progress is not None:
+            progress.close()
+    result = recorder.finish(wall_seconds_total=time.perf_counter() - t0)
+    return result
+
+
+# commands
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from omib_core.data import list_datasets
+
+    infos = list_datasets()
+    if args.json:
+        print(json.dumps([{"id": i.id, "task": i.task, "title": i.title, "modalities": i.n_modalities} for i in infos]))
+    else:
+        for i in infos:
+            print(f"{i.id:<24} {i.task:<15} {i.n_modalities} modalities  {i.title}")
+    return 0
+
+
+def cmd_bound(args: argparse.Namespace) -> int:
+    from omib_core.bound import estimate_bound
+    from omib_core.data import load_dataset
+    from omib_core.device import resolve_device
+    from omib_core.runs.paths import cache_dir
+
+    data = DataConfig(dataset=args.dataset, params=_params(args.param), seed=args.seed)
+    bcfg = BoundConfig(estimator=args.estimator, seeds=args.seeds, steps=args.steps)
+    ds = load_dataset(data)
+    res = estimate_bound(ds, bcfg, device=resolve_device(args.device), cache_dir=None if args.no_cache else cache_dir())
+    d = res.to_dict()
+    for est in [*res.entropies.values(), res.mutual_information, res.h_joint]:
+        if est is None:
+            continue
+        exact = f"  (exact {est.exact:.3f})" if est.exact is not None else ""
+        flag = "" if est.converged else "  [not levelled off]"
+        print(f"{est.name:<12} {est.value:10.3f} +- {est.std:.3f} nats{exact}{flag}")
+    if res.M_u is None:
+        print(f"M_u: none. {res.failure}")
+    else:
+        print(f"M_u = {res.M_u:.6g}   M_l = {res.M_l:.6g}   (estimator {res.estimator}, {res.seconds:.1f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(d, indent=2))
+    return 0 if res.M_u is not None else 2
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    out = Path(args.out or f"runs_out/{config.data.dataset}-seed{config.train.seed}")
+    result = run_training(config, out, quiet=args.quiet)
+    keys = ("dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics", "reference")
+    print(json.dumps({k: result.get(k) for k in keys}, indent=2))
+    print(f"wrote {out / 'result.json'} and {out / 'history.csv'}", file=sys.stderr)
+    return 0 if result.get("status") == "finished" else 1
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    rows = []
+    root = Path(args.out or f"runs_out/sweep-{args.dataset}")
+    for scale in args.beta_scales:
+        for seed in args.seeds:
+            args.seed, args.beta_scale = seed, scale
+            config = build_config(args)
+            res = run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet)
+            rows.append(
+                {
+                    "beta_scale": scale,
+                    "seed": seed,
+                    **{k: res.get(k) for k in ("beta", "M_u", "status")},
+                    "test_metrics": res.get("test_metrics"),
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    (root / "sweep.json").write_text(json.dumps(rows, indent=2))
+    print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
+    return 0
+
+
+def _train_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="sim-i", help="dataset id (see `datasets`) or a folder path")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="dataset parameter, repeatable")
+    p.add_argument("--config", help="a RunConfig JSON file to start from")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--beta-scale", type=float, help="beta as a multiple of M_u (default 1.0)")
+    g.add_argument("--beta", type=float, help="absolute beta (hand-set, E-MIB style)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--warmup-epochs", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--device", default=None, help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
+    p.add_argument("--estimator", choices=ESTIMATORS, help="estimator for M_u (default gaussian)")
+    p.add_argument("--fusion", choices=("can", "concat"))
+    p.add_argument("--fixed-r", action="store_true", help="baseline: r fixed at 1")
+    p.add_argument("--no-bottleneck", action="store_true", help="baseline: plain late fusion, no KL")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m omib_core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("datasets", help="list dataset ids")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("bound", help="estimate H, I and the beta bound M_u")
+    p.add_argument("--dataset", default="sim-i")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE")
+    p.add_argument("--estimator", choices=ESTIMATORS, default="gaussian")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=3, help="independent estimates for the spread")
+    p.add_argument("--steps", type=int, default=1000, help="step budget of neural estimators")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--json", help="write the full result to this file")
+    p.set_defaults(func=cmd_bound)
+
+    p = sub.add_parser("train", help="train one OMIB model")
+    _train_options(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sweep", help="grid of beta/M_u x seeds")
+    _train_options(p)
+    p.add_argument("--beta-scales", type=_floats, default=[0.01, 0.1, 1.0, 10.0])
+    p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
+    p.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except OmibError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

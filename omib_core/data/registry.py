@@ -1,0 +1,178 @@
+"""Dataset ids -> loaders, with the parameters each one takes.
+
+Every dataset is a ``DatasetInfo`` (what the UI and the CLI list) plus a loader
+``loader(seed=..., val_fraction=..., test_fraction=..., **params) -> MultimodalDataset``. The synthetic
+sets are registered here; real-data loaders plug in with ``register`` and need no change to this file.
+Parameter names are checked here (an unknown one raises ``ConfigError`` listing the valid ones); values
+are checked by the loader.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from omib_core.config import TASKS, DataConfig
+from omib_core.data.dataset import MultimodalDataset
+from omib_core.data.sim import PARAM_HELP, VARIANT_TEXT, VARIANTS, make_sim
+from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.errors import ConfigError, DataError
+
+Loader = Callable[..., MultimodalDataset]
+SPLIT_KEYS = ("seed", "val_fraction", "test_fraction")  # taken from DataConfig, never from params
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset is and which parameters its loader takes.
+
+    Attributes:
+        id: the id used in ``DataConfig.dataset`` (e.g. ``"sim-i"``).
+        title: a short human title.
+        task: ``"classification"``, ``"regression"`` or ``"anomaly"``.
+        n_modalities: number of views.
+        description: a sentence or two for the UI.
+        defaults: ``{parameter: default value}`` of the loader (``seed`` and the split fractions excluded:
+            they come from ``DataConfig``).
+        param_help: ``{parameter: one-line help}``.
+        source: where the data comes from.
+        licence: terms of use.
+    """
+
+    id: str
+    title: str
+    task: str
+    n_modalities: int
+    description: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    param_help: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    licence: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ConfigError(f"DatasetInfo id must be a non-empty string. Got {self.id!r}.")
+        if self.task not in TASKS:
+            raise ConfigError(f"DatasetInfo {self.id!r}: task must be one of {TASKS}. Got {self.task!r}.")
+        bad = sorted(set(self.defaults) & set(SPLIT_KEYS))
+        if bad:
+            raise ConfigError(f"DatasetInfo {self.id!r}: {bad} come from DataConfig; remove them from defaults.")
+
+
+_REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
+
+
+# helpers
+
+
+def _signature_defaults(fn: Callable[..., Any], **overrides: Any) -> dict[str, Any]:
+    """Keyword parameters of ``fn`` with their defaults (split keys and ``variant`` excluded)."""
+    out = {
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in SPLIT_KEYS
+    }
+    out.update(overrides)
+    return out
+
+
+def _help(keys: dict[str, Any]) -> dict[str, str]:
+    every = {**PARAM_HELP, **EXTRA_PARAM_HELP}
+    return {k: every[k] for k in keys if k in every}
+
+
+def _register_builtin() -> None:
+    common = {
+        "source": "synthetic (OMIB Studio generator, SPEC section 6)",
+        "licence": "generated data, no licence restrictions",
+    }
+    for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III")):
+        defaults = _signature_defaults(make_sim, **VARIANTS[vid])
+        info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], defaults, _help(defaults), **common)
+        register(info, functools.partial(make_sim, vid))
+    for fn, vid, title, task, n_mod, text in (
+        (make_sim_regression, "sim-reg", "SIM-REG", "regression", 2,
+         "Two views and a continuous target in [-3, 3] (like CMU-MOSI sentiment)."),
+        (make_sim_anomaly, "sim-anomaly", "SIM-ANOMALY", "anomaly", 2,
+         "Two views; anomalies are moved in the task-relevant blocks; training rows are normal."),
+        (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3,
+         "Three views sharing a0 and b0, for M >= 3 fusion."),
+    ):  # fmt: skip
+        defaults = _signature_defaults(fn)
+        register(DatasetInfo(vid, title, task, n_mod, text, defaults, _help(defaults), **common), fn)
+
+
+# main functions
+
+
+def register(info: DatasetInfo, loader: Loader, *, replace: bool = False) -> None:
+    """Add a dataset. ``loader(seed=, val_fraction=, test_fraction=, **params)`` must return a MultimodalDataset.
+
+    Raises:
+        ConfigError: the id is taken (pass ``replace=True`` to overwrite it) or the loader is not callable.
+    """
+    if not isinstance(info, DatasetInfo):
+        raise ConfigError(f"register expects a DatasetInfo, got {type(info).__name__}.")
+    if not callable(loader):
+        raise ConfigError(f"register: the loader of {info.id!r} must be callable, got {loader!r}.")
+    if info.id in _REGISTRY and not replace:
+        raise ConfigError(f"Dataset id {info.id!r} is already registered; pass replace=True to overwrite it.")
+    _REGISTRY[info.id] = (info, loader)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """Every registered dataset, in registration order."""
+    return [info for info, _ in _REGISTRY.values()]
+
+
+def get_info(dataset_id: str) -> DatasetInfo:
+    """The ``DatasetInfo`` of an id; DataError listing the known ids when it is unknown."""
+    if dataset_id not in _REGISTRY:
+        raise DataError(
+            f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
+            "Pick one of them, or add a loader for new data with omib_core.data.register(info, loader)."
+        )
+    return _REGISTRY[dataset_id][0]
+
+
+def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
+    """Load (or generate) a dataset.
+
+    Args:
+        config: a ``DataConfig`` (its ``params``, ``seed`` and split fractions are used) or a dataset id.
+        **params: loader parameters, overriding ``config.params``; ``seed``, ``val_fraction`` and
+            ``test_fraction`` given here override the DataConfig fields.
+
+    Raises:
+        DataError: the id is unknown (the message lists the known ids).
+        ConfigError: a parameter name is unknown (the message lists the valid ones), a split key was put in
+            ``DataConfig.params``, or a value is invalid.
+    """
+    if isinstance(config, str):
+        config = DataConfig(dataset=config)
+    if not isinstance(config, DataConfig):
+        raise ConfigError(f"load_dataset expects a DataConfig or a dataset id, got {type(config).__name__}.")
+    info = get_info(config.dataset)
+    misplaced = sorted(set(config.params) & set(SPLIT_KEYS))
+    if misplaced:
+        raise ConfigError(
+            f"{misplaced} belong to DataConfig itself, not to DataConfig.params; "
+            f"use DataConfig(dataset={config.dataset!r}, seed=..., val_fraction=..., test_fraction=...)."
+        )
+    split_overrides = {k: params.pop(k) for k in SPLIT_KEYS if k in params}
+    if split_overrides:
+        config = config.replace(**split_overrides)  # validated by DataConfig
+    merged = {**config.params, **params}
+    unknown = sorted(set(merged) - set(info.defaults))
+    if unknown:
+        raise ConfigError(
+            f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults)}."
+        )
+    loader = _REGISTRY[info.id][1]
+    return loader(seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction, **merged)
+
+
+_register_builtin()

@@ -1,0 +1,208 @@
+"""Turn training events into files: ``history.csv`` and ``result.json``.
+
+Pure file I/O, shared by the CLI and the worker. ``history.csv`` has one row per logged step or epoch event
+(``kind, stage, epoch, step`` then one column per metric name, in first-seen order); ``result.json`` sums the
+run up for tables and sweeps. ``events_to_rows`` gives the same events as run-store metric rows.
+
+Events are told apart by class name (``event_type``), not ``isinstance``: importing ``omib_core.train`` pulls
+in torch (seconds on a busy machine), and neither the run store, the server nor a worker's start-up should
+wait for that. Any object with the fields of ``omib_core.train.events`` works.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omib_core.train.events import EpochEvent, RunFailed, RunFinished, RunStarted, StepEvent
+
+HISTORY_FILE = "history.csv"
+RESULT_FILE = "result.json"
+HISTORY_KEYS = ("kind", "stage", "epoch", "step")
+RESULT_STATUSES = ("finished", "failed", "stopped")
+_METRIC_KINDS = {"StepEvent": "step", "EpochEvent": "epoch"}
+
+
+# helpers
+
+
+def event_type(event: object) -> str:
+    """The event's class name: ``"RunStarted"``, ``"StepEvent"``, ``"EpochEvent"``, ``"SnapshotEvent"``, ..."""
+    return type(event).__name__
+
+
+def jsonable(obj: Any) -> Any:
+    """A copy of ``obj`` made of JSON types: dataclasses to dicts, tuples to lists, NaN/inf to None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return jsonable(obj.item())
+    return str(obj)
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write ``jsonable(obj)`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False))
+    os.replace(tmp, path)
+    return path
+
+
+def events_to_rows(event: object, t: float | None = None) -> list[dict[str, Any]]:
+    """Metric rows for the run store from one event (empty for events without metrics).
+
+    Each row: ``kind`` ('step'|'epoch'), ``stage``, ``step``, ``epoch``, ``name``, ``value``, ``t``.
+    """
+    kind = _METRIC_KINDS.get(event_type(event))
+    if kind is None:
+        return []
+    t = time.time() if t is None else t
+    base = {"kind": kind, "stage": event.stage, "step": event.step, "epoch": event.epoch, "t": t}
+    return [{**base, "name": name, "value": value} for name, value in event.metrics.items()]
+
+
+def _with_prefix(metrics: Mapping[str, float], prefix: str) -> dict[str, float]:
+    return {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    return dict(config.to_dict() if hasattr(config, "to_dict") else config)
+
+
+# main class
+
+
+class Recorder:
+    """Consume events with ``record`` and write ``history.csv`` / ``result.json`` with ``finish``.
+
+    Args:
+        out_dir: folder for the files (created).
+        config: the run's ``RunConfig`` (or its dict), copied into ``result.json``.
+    """
+
+    def __init__(self, out_dir: str | Path, config: Any = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.config = _config_dict(config)
+        self.started: RunStarted | None = None
+        self.finished: RunFinished | None = None
+        self.failed: RunFailed | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.columns: dict[str, None] = {}  # metric names, first-seen order
+        self.last_epoch: EpochEvent | None = None
+        self.last_step: StepEvent | None = None
+        self._t0 = time.monotonic()
+
+    @property
+    def history_path(self) -> Path:
+        return self.out_dir / HISTORY_FILE
+
+    @property
+    def result_path(self) -> Path:
+        return self.out_dir / RESULT_FILE
+
+    def record(self, event: Any) -> None:
+        """Take one event; unknown event types are ignored."""
+        name = event_type(event)
+        if name == "RunStarted":
+            self.started = event
+        elif name in _METRIC_KINDS:
+            row = {"kind": _METRIC_KINDS[name], "stage": event.stage, "epoch": event.epoch, "step": event.step}
+            self.rows.append({**row, **event.metrics})
+            self.columns.update(dict.fromkeys(event.metrics))
+            if name == "EpochEvent":
+                self.last_epoch = event
+            else:
+                self.last_step = event
+        elif name == "RunFinished":
+            self.finished = event
+        elif name == "RunFailed":
+            self.failed = event
+
+    def write_history(self) -> Path:
+        """Write every row recorded so far to ``history.csv`` (atomically) and return its path."""
+        tmp = self.history_path.with_name(HISTORY_FILE + ".tmp")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=[*HISTORY_KEYS, *self.columns], restval="")
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, self.history_path)
+        return self.history_path
+
+    def _last_logged(self, name: str) -> float | None:
+        for ev in (self.last_epoch, self.last_step):
+            if ev is not None and name in ev.metrics:
+                return ev.metrics[name]
+        return None
+
+    def result(self, status: str | None = None, error: str | None = None) -> dict[str, Any]:
+        """The ``result.json`` dict; status defaults to what the events say (stopped when they say nothing)."""
+        st, fin, failed = self.started, self.finished, self.failed
+        status = status or ("finished" if fin else "failed" if failed else "stopped")
+        epoch_metrics = self.last_epoch.metrics if self.last_epoch else {}
+        modalities = list(st.modalities) if st else []
+        r_final = (
+            list(fin.r_final) if fin else [epoch_metrics[f"r/{m}"] for m in modalities if f"r/{m}" in epoch_metrics]
+        )
+        M_u = self._last_logged("M_u")
+        beta_over_mu = self._last_logged("beta_over_Mu")
+        sps = fin.samples_per_second if fin else self._last_logged("samples_per_second")
+        data, train = self.config.get("data", {}), self.config.get("train", {})
+        return jsonable(
+            {
+                "status": status,
+                "error": error if error is not None else (failed.message if failed else None),
+                "dataset": data.get("dataset"),
+                "seed": train.get("seed"),
+                "data_seed": data.get("seed"),
+                "task": st.task if st else None,
+                "modalities": modalities,
+                "device": st.device if st else None,
+                "beta": fin.beta if fin else (st.beta if st else None),
+                "M_u": M_u if M_u is not None else (st.M_u if st else None),
+                "M_l": st.M_l if st else None,
+                "beta_over_Mu": beta_over_mu if beta_over_mu is not None else (st.beta_over_Mu if st else None),
+                "estimator": st.estimator if st else None,
+                "r_final": r_final,
+                "test_metrics": dict(fin.test_metrics) if fin else _with_prefix(epoch_metrics, "test/"),
+                "val_metrics": dict(fin.val_metrics) if fin else _with_prefix(epoch_metrics, "val/"),
+                "reference": dict(st.reference) if st else {},
+                "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,
+                "total_epochs": st.total_epochs if st else None,
+                "step": fin.step if fin else (max((r["step"] for r in self.rows), default=0)),
+                "wall_seconds": fin.wall_seconds if fin else time.monotonic() - self._t0,
+                "samples_per_second": sps,
+                "checkpoint_path": fin.checkpoint_path if fin else None,
+                "config": self.config,
+            }
+        )
+
+    def finish(self, status: str | None = None, error: str | None = None, **extra: Any) -> dict[str, Any]:
+        """Write ``history.csv`` and ``result.json`` (with ``extra`` keys added) and return the result dict."""
+        if status is not None and status not in RESULT_STATUSES:
+            raise ValueError(f"The result status must be one of {RESULT_STATUSES}. Got {status!r} instead.")
+        self.write_history()
+        result = {**self.result(status, error), **jsonable(extra)}
+        write_json(self.result_path, result)
+        return result

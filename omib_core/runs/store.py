@@ -1,0 +1,618 @@
+"""The run store: one SQLite file in WAL mode, the single truth about runs.
+
+Writers are worker processes (metrics, status, heartbeat) and the server (submissions, control requests);
+readers are the pages, which poll. WAL lets readers run beside one writer; ``busy_timeout`` makes writers wait
+for each other instead of failing, and every write transaction starts with ``BEGIN IMMEDIATE`` so a writer
+takes the lock up front (a read transaction upgraded to a write one can fail without waiting).
+
+Each thread (and process) gets its own connection. All SQL of the package lives in this file; user values
+only ever travel as parameters. Non-finite metric values are stored as NULL with ``finite = 0``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from omib_core.errors import OmibError
+from omib_core.runs.paths import new_run_id, run_dir, validate_run_id
+from omib_core.runs.recorder import jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA_VERSION = 1
+KINDS = ("train", "bound")
+STATUSES = ("queued", "running", "paused", "finished", "failed", "stopped", "interrupted")
+ACTIVE = ("running", "paused")
+TERMINAL = ("finished", "failed", "stopped", "interrupted")
+ACTIONS = ("pause", "resume", "step", "stop")
+ARTIFACT_KINDS = ("snapshot", "checkpoint", "result", "history", "log")
+METRIC_COLUMNS = ["id", "kind", "stage", "step", "epoch", "name", "value", "finite", "t"]
+HEARTBEAT_TIMEOUT = 30.0
+INTERRUPTED_MESSAGE = (
+    "The worker process of this run stopped unexpectedly (server restart, crash or kill); the metrics saved "
+    "before that are kept. Start a new run from this run's config to train it again."
+)
+
+# Columns a caller may set through update_run / set_status; JSON columns take dicts.
+_UPDATABLE = {
+    "status",
+    "started_at",
+    "ended_at",
+    "error",
+    "pid",
+    "heartbeat",
+    "control",
+    "control_at",
+    "epoch",
+    "step",
+    "total_epochs",
+    "eta_seconds",
+    "device",
+}
+_JSON_FIELDS = {"summary": "summary_json", "result": "result_json"}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('train', 'bound')),
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    ended_at REAL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'finished', 'failed', 'stopped',
+                                           'interrupted')),
+    config_json TEXT NOT NULL,
+    dataset TEXT,
+    summary_json TEXT,
+    result_json TEXT,
+    error TEXT,
+    pid INTEGER,
+    heartbeat REAL,
+    control TEXT CHECK (control IS NULL OR control IN ('pause', 'resume', 'step', 'stop')),
+    control_at REAL,
+    sweep_id TEXT,
+    epoch INTEGER,
+    step INTEGER,
+    total_epochs INTEGER,
+    eta_seconds REAL,
+    device TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs (sweep_id);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    stage TEXT,
+    step INTEGER,
+    epoch INTEGER,
+    name TEXT NOT NULL,
+    value REAL,
+    finite INTEGER NOT NULL,
+    t REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics (run_id, id);
+CREATE INDEX IF NOT EXISTS metrics_run_name ON metrics (run_id, name, id);
+CREATE TABLE IF NOT EXISTS artifacts (
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    epoch INTEGER,
+    path TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS artifacts_run ON artifacts (run_id);
+"""
+
+
+# errors
+
+
+class PermissionDenied(OmibError, PermissionError):
+    """A user asked to control or delete a run that is not theirs."""
+
+
+class RunNotFound(OmibError, LookupError):
+    """No run has this id."""
+
+
+class RunStateError(OmibError, ValueError):
+    """The run's status does not allow the request (e.g. pausing a finished run)."""
+
+
+# helpers
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _metric_value(value: Any) -> tuple[float | None, int]:
+    """(stored value, finite flag): NaN/inf/None become NULL with finite = 0."""
+    if value is None:
+        return None, 0
+    v = float(value)
+    return (v, 1) if math.isfinite(v) else (None, 0)
+
+
+def _decode_run(row: sqlite3.Row) -> dict[str, Any]:
+    d = dict(row)
+    for key, col in (("config", "config_json"), *_JSON_FIELDS.items()):
+        raw = d.pop(col)
+        d[key] = json.loads(raw) if raw else None
+    return d
+
+
+def _check_permission(run: Mapping[str, Any], user: str, is_admin: bool, verb: str) -> None:
+    if is_admin or run["owner"] == user:
+        return
+    raise PermissionDenied(
+        f"Only the owner of run {run['id']} or an admin can {verb} it, and you are signed in as {user!r}. "
+        "Ask its owner, or start your own run from its config."
+    )
+
+
+# main class
+
+
+class RunStore:
+    """Runs, their metric history and their artifacts, in one SQLite file.
+
+    Args:
+        path: the database file (created with its folder when missing).
+        data_dir: folder holding ``runs/<run_id>/``; default: the database's folder.
+        busy_timeout: seconds a writer waits for the lock before failing.
+
+    A ``RunStore`` may be shared between threads (each gets its own connection) and pickled into another
+    process (which opens its own connections).
+    """
+
+    def __init__(self, path: str | Path, data_dir: str | Path | None = None, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.data_dir = Path(data_dir) if data_dir is not None else self.path.parent
+        self.busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._init_schema()
+
+    # connections
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "data_dir": self.data_dir, "busy_timeout": self.busy_timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (a new one after a fork or in a new thread)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            conn = self._connect()
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock at once (waits up to busy_timeout)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _init_schema(self) -> None:
+        conn = self._conn()
+        for attempt in range(50):  # switching to WAL needs a moment alone with the file
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+        if str(mode).lower() != "wal":
+            raise OmibError(f"The run store {self.path} could not switch to WAL mode (got {mode!r}); use a local disk.")
+        with self._tx() as c:
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+            row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                c.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise OmibError(
+                    f"The run store {self.path} was written by a newer OMIB Studio (schema {row[0]}, this one reads "
+                    f"{SCHEMA_VERSION}); upgrade, or point OMIB_DATA_DIR at another folder."
+                )
+
+    # runs
+
+    def run_dir(self, run_id: str) -> Path:
+        """Folder of a run under this store's data dir (validated id, not created)."""
+        return run_dir(run_id, self.data_dir)
+
+    def create_run(
+        self,
+        config: Mapping[str, Any],
+        owner: str,
+        name: str,
+        kind: str = "train",
+        sweep_id: str | None = None,
+    ) -> str:
+        """Store a new queued run and return its server-generated id.
+
+        Args:
+            config: a ``RunConfig`` dict (validate it first: the store does not).
+            owner: who may control and delete it (stored as given).
+            name: display name (stored as given).
+            kind: ``"train"`` or ``"bound"``.
+            sweep_id: groups the runs of one sweep.
+        """
+        if kind not in KINDS:
+            raise OmibError(f"The run kind must be one of {KINDS}. Got {kind!r} instead.")
+        run_id = new_run_id()
+        dataset = (config.get("data") or {}).get("dataset")
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (run_id, kind, str(name), str(owner), time.time(), json.dumps(jsonable(config)), dataset, sweep_id),
+            )
+        return run_id
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """One run as a dict (``config``, ``summary``, ``result`` decoded from JSON), or None."""
+        row = self._conn().execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _decode_run(row) if row else None
+
+    def require_run(self, run_id: str) -> dict[str, Any]:
+        """Like ``get_run`` but raises ``RunNotFound`` with a sentence when there is none."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise RunNotFound(
+                f"There is no run with id {run_id!r}; it may have been deleted. Pick one on the runs page."
+            )
+        return run
+
+    def list_runs(
+        self,
+        owner: str | None = None,
+        status: str | Sequence[str] | None = None,
+        sweep_id: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Runs matching every given filter, newest first (or oldest first). ``status`` may be a list."""
+        where, params = [], []
+        for col, value in (("owner", owner), ("sweep_id", sweep_id), ("kind", kind)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                params.append(value)
+        statuses = _as_tuple(status)
+        if statuses is not None:
+            where.append(f"status IN ({_placeholders(len(statuses))})")
+            params.extend(statuses)
+        sql = "SELECT * FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, rowid" if oldest_first else " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [_decode_run(r) for r in self._conn().execute(sql, params).fetchall()]
+
+    def update_run(self, run_id: str, *, only_from: Sequence[str] | None = None, **fields: Any) -> bool:
+        """Set columns of a run; ``summary`` / ``result`` take dicts. Returns False when no row changed.
+
+        Args:
+            only_from: apply only while the run's status is one of these (a compare-and-set).
+        """
+        with self._tx() as c:
+            return self._update(c, run_id, only_from, fields)
+
+    def _update(self, c: sqlite3.Connection, run_id: str, only_from: Sequence[str] | None, fields: dict) -> bool:
+        sets, params = [], []
+        for key, value in fields.items():
+            if key in _JSON_FIELDS:
+                key, value = _JSON_FIELDS[key], None if value is None else json.dumps(jsonable(value))
+            elif key not in _UPDATABLE:
+                raise OmibError(f"Run column {key!r} cannot be updated; allowed are {sorted(_UPDATABLE)}.")
+            sets.append(f"{key} = ?")
+            params.append(value)
+        if not sets:
+            return True
+        sql = f"UPDATE runs SET {', '.join(sets)} WHERE id = ?"
+        params.append(run_id)
+        if only_from is not None:
+            sql += f" AND status IN ({_placeholders(len(only_from))})"
+            params.extend(only_from)
+        return c.execute(sql, params).rowcount > 0
+
+    def set_status(self, run_id: str, status: str, *, only_from: Sequence[str] | None = None, **fields: Any) -> bool:
+        """Change a run's status (and other columns), stamping ``started_at`` / ``ended_at``.
+
+        Entering ``running`` stamps ``started_at`` once; entering a terminal status stamps ``ended_at`` and
+        clears any pending control request. Returns False when ``only_from`` did not match.
+        """
+        if status not in STATUSES:
+            raise OmibError(f"The run status must be one of {STATUSES}. Got {status!r} instead.")
+        now = time.time()
+        with self._tx() as c:
+            if status == "running":
+                c.execute("UPDATE runs SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, run_id))
+            if status in TERMINAL:
+                fields = {"ended_at": now, "control": None, "control_at": None, **fields}
+            return self._update(c, run_id, only_from, {"status": status, **fields})
+
+    def claim(self, run_id: str) -> bool:
+        """Move a queued run to running for a launcher (compare-and-set); False when it is no longer queued."""
+        now = time.time()
+        return self.set_status(run_id, "running", only_from=("queued",), heartbeat=now)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the run's worker is alive now."""
+        with self._tx() as c:
+            c.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), run_id))
+
+    # control
+
+    def request_control(self, run_id: str, action: str, user: str, is_admin: bool = False) -> str:
+        """Ask a run's worker to pause, resume, step (one epoch, then pause) or stop.
+
+        Only the owner or an admin may. Stopping a queued run cancels it at once. Returns the run's status
+        after the request.
+
+        Raises:
+            RunNotFound, PermissionDenied, RunStateError: with a sentence for the user.
+        """
+        if action not in ACTIONS:
+            raise OmibError(f"The control action must be one of {ACTIONS}. Got {action!r} instead.")
+        with self._tx() as c:
+            row = c.execute("SELECT id, owner, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"There is no run with id {run_id!r}; it may have been deleted.")
+            _check_permission(row, user, is_admin, action)
+            status = row["status"]
+            if status in TERMINAL:
+                raise RunStateError(f"Run {run_id} is already {status}, so there is nothing to {action}.")
+            if status == "queued" and action == "stop":
+                c.execute(
+                    "UPDATE runs SET status = 'stopped', ended_at = ?, control = NULL WHERE id = ?",
+                    (time.time(), run_id),
+                )
+                return "stopped"
+            c.execute("UPDATE runs SET control = ?, control_at = ? WHERE id = ?", (action, time.time(), run_id))
+            return status
+
+    def take_control(self, run_id: str) -> str | None:
+        """For the worker: the pending control action, cleared as it is read (None when there is none)."""
+        row = self._conn().execute("SELECT control FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        with self._tx() as c:
+            row = c.execute("SELECT control FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row[0] is None:
+                return None
+            c.execute("UPDATE runs SET control = NULL, control_at = NULL WHERE id = ?", (run_id,))
+            return row[0]
+
+    def delete_run(self, run_id: str, user: str, is_admin: bool = False) -> None:
+        """Delete a run's rows and its folder. Owner or admin only; a running or paused run must be stopped first."""
+        folder = self.run_dir(run_id)
+        with self._tx() as c:
+            row = c.execute("SELECT id, owner, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"There is no run with id {run_id!r}; it may already have been deleted.")
+            _check_permission(row, user, is_admin, "delete")
+            if row["status"] in ACTIVE:
+                raise RunStateError(f"Run {run_id} is {row['status']}; stop it first, then delete it.")
+            for table in ("metrics", "artifacts"):
+                c.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def mark_interrupted(
+        self, is_alive: Callable[[int], bool] | None = None, timeout: float = HEARTBEAT_TIMEOUT
+    ) -> list[str]:
+        """Mark running/paused runs whose worker is gone as ``interrupted``; their metrics are kept.
+
+        A worker is gone when ``is_alive(pid)`` says so, or when its heartbeat is older than ``timeout``
+        seconds (or missing). Returns the ids marked.
+        """
+        now = time.time()
+        rows = (
+            self._conn().execute("SELECT id, pid, heartbeat FROM runs WHERE status IN ('running', 'paused')").fetchall()
+        )
+        gone = []
+        for r in rows:
+            dead = r["pid"] is not None and is_alive is not None and not is_alive(int(r["pid"]))
+            stale = r["heartbeat"] is None or now - float(r["heartbeat"]) > timeout
+            if dead or stale:
+                gone.append(r["id"])
+        marked = []
+        for run_id in gone:
+            if self.set_status(run_id, "interrupted", only_from=ACTIVE, error=INTERRUPTED_MESSAGE):
+                marked.append(run_id)
+        return marked
+
+    # metrics
+
+    def append_metrics(
+        self, run_id: str, rows: Iterable[Mapping[str, Any]], run_update: Mapping[str, Any] | None = None
+    ) -> int:
+        """Append metric rows in one transaction (with an optional ``update_run`` in the same one).
+
+        Each row: ``name``, ``value`` and optionally ``kind`` ('step'|'epoch', default 'step'), ``stage``,
+        ``step``, ``epoch``, ``t`` (unix time, default now). Returns the number of rows written.
+        """
+        now = time.time()
+        params = []
+        for r in rows:
+            value, finite = _metric_value(r.get("value"))
+            params.append(
+                (
+                    run_id,
+                    r.get("kind", "step"),
+                    r.get("stage"),
+                    r.get("step"),
+                    r.get("epoch"),
+                    str(r["name"]),
+                    value,
+                    finite,
+                    r.get("t", now),
+                )
+            )
+        if not params and not run_update:
+            return 0
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO metrics (run_id, kind, stage, step, epoch, name, value, finite, t) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+            if run_update:
+                self._update(c, run_id, None, dict(run_update))
+        return len(params)
+
+    def read_metrics(
+        self,
+        run_id: str,
+        after_id: int = 0,
+        names: Sequence[str] | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Metric rows with ``id > after_id`` in id order, as a DataFrame with ``METRIC_COLUMNS``.
+
+        Poll incrementally by passing the largest ``id`` seen so far. ``value`` is NaN where ``finite`` is False.
+        """
+        import pandas as pd
+
+        sql = "SELECT id, kind, stage, step, epoch, name, value, finite, t FROM metrics WHERE run_id = ? AND id > ?"
+        params: list[Any] = [run_id, int(after_id)]
+        if names is not None:
+            names = list(names)
+            sql += f" AND name IN ({_placeholders(len(names))})"
+            params.extend(names)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        rows = self._conn().execute(sql, params).fetchall()
+        df = pd.DataFrame([tuple(r) for r in rows], columns=METRIC_COLUMNS)
+        df["value"] = pd.to_numeric(df["value"], errors="coerce").astype("float64")
+        df["finite"] = df["finite"].astype(bool)
+        return df
+
+    def latest_metrics(self, run_id: str, kind: str | None = None) -> dict[str, float | None]:
+        """The last value of every metric of a run (None where it was not finite)."""
+        sub = "SELECT MAX(id) FROM metrics WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if kind is not None:
+            sub += " AND kind = ?"
+            params.append(kind)
+        sub += " GROUP BY name"
+        rows = self._conn().execute(f"SELECT name, value FROM metrics WHERE id IN ({sub}) ORDER BY name", params)
+        return {r["name"]: r["value"] for r in rows.fetchall()}
+
+    def metric_names(self, run_id: str) -> list[str]:
+        """The distinct metric names of a run, sorted."""
+        rows = self._conn().execute("SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name", (run_id,))
+        return [r[0] for r in rows.fetchall()]
+
+    # artifacts
+
+    def add_artifact(self, run_id: str, kind: str, path: str | Path, epoch: int | None = None) -> None:
+        """Record a file of a run; paths inside the data dir are stored relative to it."""
+        if kind not in ARTIFACT_KINDS:
+            raise OmibError(f"The artifact kind must be one of {ARTIFACT_KINDS}. Got {kind!r} instead.")
+        p = Path(path)
+        try:
+            stored = str(p.resolve().relative_to(self.data_dir.resolve()))
+        except ValueError:
+            stored = str(p)
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO artifacts (run_id, kind, epoch, path, created_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, epoch, stored, time.time()),
+            )
+
+    def list_artifacts(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """A run's artifacts, oldest first, each with an absolute ``path``."""
+        sql = "SELECT run_id, kind, epoch, path, created_at FROM artifacts WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        out = []
+        for r in self._conn().execute(sql + " ORDER BY rowid", params).fetchall():
+            d = dict(r)
+            d["path"] = str(self.data_dir / d["path"])  # an absolute stored path stays as it is
+            out.append(d)
+        return out
+
+    # maintenance
+
+    def integrity_check(self) -> bool:
+        """True when SQLite's ``PRAGMA integrity_check`` reports ``ok``."""
+        rows = self._conn().execute("PRAGMA integrity_check").fetchall()
+        return len(rows) == 1 and rows[0][0] == "ok"
+
+    def journal_mode(self) -> str:
+        """The database's journal mode (``'wal'``)."""
+        return str(self._conn().execute("PRAGMA journal_mode").fetchone()[0]).lower()
+
+
+__all__ = [
+    "ACTIONS",
+    "ACTIVE",
+    "KINDS",
+    "STATUSES",
+    "TERMINAL",
+    "PermissionDenied",
+    "RunNotFound",
+    "RunStateError",
+    "RunStore",
+    "validate_run_id",
+]

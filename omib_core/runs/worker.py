@@ -1,0 +1,437 @@
+"""The worker process: runs one stored run and writes what happens to the run store.
+
+    python -m omib_core.runs.worker --db PATH --run RUN_ID --parent-pid PID [--source MODULE:CALLABLE]
+
+A train run consumes the event generator ``omib_core.train.train(config, out_dir=..., cache_dir=...)``;
+a bound run calls ``omib_core.bound.estimate_bound`` with a progress callback. ``--source`` replaces either
+with another callable of the same signature (tests plug in fake generators this way):
+
+    train: source(config: RunConfig, *, out_dir: Path, cache_dir: Path) -> Iterator[event]
+    bound: source(config: RunConfig, *, out_dir: Path, cache_dir: Path, progress) -> BoundResult | dict
+
+Between two events the worker reads the run's ``control`` column: ``pause`` stops pulling events (the
+generator simply waits), ``step`` pulls until the next epoch event and pauses again, ``resume`` goes on,
+``stop`` closes the generator. Metric rows are committed in batches, at most ``flush_interval`` seconds
+apart and at every epoch, failure and finish. A background thread beats the heart, flushes rows that waited
+too long, and ends the process (run marked interrupted) when the parent process is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from omib_core.config import RunConfig
+from omib_core.errors import OmibError
+from omib_core.runs.jobs import pid_alive
+from omib_core.runs.paths import cache_dir
+from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, write_json
+from omib_core.runs.store import ACTIVE, RunStore
+
+HEARTBEAT_INTERVAL = 2.0
+FLUSH_INTERVAL = 0.5
+PAUSE_POLL = 0.2
+PROGRESS_CONTROL_EVERY = 0.05
+FINAL_FROM = ("running", "paused", "interrupted")  # a late worker may still report a run marked interrupted
+PARENT_GONE_MESSAGE = (
+    "The server process that started this run stopped, so the run was interrupted; the metrics saved before "
+    "that are kept. Start a new run from this run's config to train it again."
+)
+NO_RESULT_MESSAGE = "The training ended without reporting a result or a failure; start the run again."
+
+
+class _StopRequested(BaseException):
+    """Raised inside the bound estimator's progress callback to stop it (BaseException: passes ``except Exception``)."""
+
+
+# helpers
+
+
+def _default_train(config: RunConfig, *, out_dir: Path, cache_dir: Path) -> Iterator[Any]:
+    import torch  # imported only when a real run needs it
+
+    from omib_core.train import train
+
+    if config.train.num_threads is not None:
+        torch.set_num_threads(config.train.num_threads)  # the train loop sets it again from the same config
+    return train(config, out_dir=out_dir, cache_dir=cache_dir)
+
+
+def _default_bound(config: RunConfig, *, out_dir: Path, cache_dir: Path, progress: Callable) -> Any:
+    from omib_core.bound import estimate_bound
+    from omib_core.data import load_dataset
+    from omib_core.device import resolve_device
+
+    dataset = load_dataset(config.data)
+    device = resolve_device(config.train.device)
+    return estimate_bound(dataset, config.bound, device=device, cache_dir=cache_dir, progress=progress)
+
+
+def load_source(spec: str) -> Callable:
+    """Import ``"package.module:callable"`` and return the callable."""
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise OmibError(f"A worker source must look like 'package.module:function'. Got {spec!r} instead.")
+    return getattr(importlib.import_module(module), attr)
+
+
+def failure_message(exc: BaseException, run_id: str) -> str:
+    """The sentence a user sees for an exception (never a traceback)."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc):
+        return (
+            "The run ran out of memory; try a smaller batch_size, a smaller model or fewer samples "
+            "(n_samples / max_samples), or wait until fewer runs share the machine."
+        )
+    if isinstance(exc, OmibError):
+        return str(exc)
+    return (
+        f"The run stopped because of an unexpected error ({type(exc).__name__}); the details are in worker.log "
+        f"in the run's folder. The metrics saved so far are kept. Try again, or report it with run id {run_id}."
+    )
+
+
+def thread_count(config: RunConfig, cap: int | None) -> int | None:
+    """Torch threads for the job: the config's ``num_threads`` capped by the server's ``cap`` (either may be None)."""
+    n = config.train.num_threads
+    if cap is not None:
+        n = min(n, cap) if n is not None else cap
+    return n
+
+
+class _MetricBuffer:
+    """Metric rows and run-column updates waiting to be committed together (thread-safe)."""
+
+    def __init__(self, store: RunStore, run_id: str, interval: float) -> None:
+        self.store, self.run_id, self.interval = store, run_id, interval
+        self.rows: list[dict[str, Any]] = []
+        self.update: dict[str, Any] = {}
+        self.last_flush = time.monotonic()
+        self.lock = threading.Lock()
+
+    def add(self, rows: list[dict[str, Any]], update: dict[str, Any] | None = None) -> None:
+        with self.lock:
+            self.rows.extend(rows)
+            self.update.update(update or {})
+            if time.monotonic() - self.last_flush >= self.interval:
+                self._flush()
+
+    def flush(self, update: dict[str, Any] | None = None) -> None:
+        with self.lock:
+            self.update.update(update or {})
+            self._flush()
+
+    def flush_if_stale(self) -> None:
+        with self.lock:
+            if (self.rows or self.update) and time.monotonic() - self.last_flush >= self.interval:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.rows or self.update:
+            self.store.append_metrics(self.run_id, self.rows, self.update)
+        self.rows, self.update = [], {}
+        self.last_flush = time.monotonic()
+
+
+# main class
+
+
+class Worker:
+    """Runs one stored run in this process.
+
+    Args:
+        store: the run store.
+        run_id: the run to execute (queued, or already claimed as running by a launcher).
+        parent_pid: exit (run interrupted) once this process is gone; None = never.
+        source: ``"module:callable"`` or a callable replacing the default train / bound source.
+        threads: cap on torch threads (``OMIB_THREADS_PER_JOB``); None = the config's choice.
+        heartbeat_interval: seconds between heartbeats and parent checks.
+        flush_interval: most seconds a metric row waits before it is committed.
+    """
+
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: str,
+        parent_pid: int | None = None,
+        source: str | Callable | None = None,
+        threads: int | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        flush_interval: float = FLUSH_INTERVAL,
+    ) -> None:
+        self.store, self.run_id, self.parent_pid = store, run_id, parent_pid
+        self.source = load_source(source) if isinstance(source, str) else source
+        self.threads, self.heartbeat_interval = threads, heartbeat_interval
+        self.dir = store.run_dir(run_id)
+        self.buffer = _MetricBuffer(store, run_id, flush_interval)
+        self.recorder: Recorder | None = None
+        self.log = logging.getLogger(f"omib_core.runs.worker.{run_id}")
+        self._stepping = False  # 'step' asked: pause at the next epoch event
+        self._bound_step = 0
+        self._last_progress: tuple[str, float] | None = None
+        self._last_control = 0.0
+        self._done = threading.Event()
+
+    # lifecycle
+
+    def run(self) -> int:
+        """Execute the run to its end; returns the process exit code (0, or 2 when the run does not exist)."""
+        run = self.store.get_run(self.run_id)
+        if run is None:
+            return 2
+        if run["status"] not in ("queued", "running"):
+            return 0  # stopped while queued, or already handled
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._setup_log()
+        if not self.store.set_status(
+            self.run_id, "running", only_from=("queued", "running"), pid=os.getpid(), heartbeat=time.time()
+        ):
+            return 0
+        beat = threading.Thread(target=self._beat_loop, name="omib-heartbeat", daemon=True)
+        beat.start()
+        try:
+            config = RunConfig.from_dict(run["config"])
+            if run["kind"] == "bound":
+                self._run_bound(config)
+            else:
+                self._run_train(config)
+        except Exception as exc:
+            self._fail(exc)
+        finally:
+            self._done.set()
+            beat.join(timeout=5)
+            self._close_log()
+        return 0
+
+    def _setup_log(self) -> None:
+        handler = logging.FileHandler(self.dir / "worker.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.log.addHandler(handler)
+        self.log.setLevel(logging.INFO)
+        self.log.propagate = False
+        self.log.info("worker pid %s started run %s", os.getpid(), self.run_id)
+
+    def _close_log(self) -> None:
+        for handler in list(self.log.handlers):
+            self.log.removeHandler(handler)
+            handler.close()
+
+    def _beat_loop(self) -> None:
+        last_beat = time.monotonic()
+        while not self._done.wait(0.1):
+            try:
+                self.buffer.flush_if_stale()
+                if time.monotonic() - last_beat >= self.heartbeat_interval:
+                    last_beat = time.monotonic()
+                    self.store.heartbeat(self.run_id)
+                    if self.parent_pid is not None and not pid_alive(self.parent_pid):
+                        self._parent_gone()
+            except Exception:
+                self.log.exception("heartbeat thread error (ignored)")
+
+    def _parent_gone(self) -> None:
+        self.log.warning("parent process %s is gone; exiting", self.parent_pid)
+        if self.buffer.lock.acquire(timeout=2):
+            try:
+                self.buffer._flush()
+            finally:
+                self.buffer.lock.release()
+        self.store.set_status(self.run_id, "interrupted", only_from=ACTIVE, error=PARENT_GONE_MESSAGE)
+        logging.shutdown()
+        os._exit(3)
+
+    # control
+
+    def _poll_control(self) -> str | None:
+        """Apply pending control requests; returns ``"stop"`` when the run must stop, else None."""
+        action = self.store.take_control(self.run_id)
+        if action == "stop":
+            return "stop"
+        if action == "step":
+            self._stepping = True
+        if action == "pause":
+            return self._pause()
+        return None
+
+    def _pause(self) -> str | None:
+        """Hold (pull no events) until resume, step or stop."""
+        self.buffer.flush()
+        self.store.set_status(self.run_id, "paused", only_from=("running",))
+        self.log.info("paused")
+        while True:
+            time.sleep(PAUSE_POLL)
+            action = self.store.take_control(self.run_id)
+            if action == "stop":
+                return "stop"
+            if action in ("resume", "step"):
+                self._stepping = action == "step"
+                self.store.set_status(self.run_id, "running", only_from=("paused",))
+                self.log.info("%s", action)
+                return None
+
+    # train runs
+
+    def _run_train(self, config: RunConfig) -> None:
+        threads = thread_count(config, self.threads)
+        if threads is not None and threads != config.train.num_threads:
+            config = config.replace(train=config.train.replace(num_threads=threads))
+        self.recorder = Recorder(self.dir, config)
+        source = self.source or _default_train
+        events = source(config, out_dir=self.dir, cache_dir=cache_dir(self.store.data_dir))
+        try:
+            self._consume(iter(events))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+    def _consume(self, events: Iterator[Any]) -> None:
+        while True:
+            if self._poll_control() == "stop":
+                self._stop(events)
+                return
+            try:
+                event = next(events)
+            except StopIteration:
+                self._end("failed", NO_RESULT_MESSAGE)
+                return
+            if self._handle(event):
+                return
+            if self._stepping and event_type(event) == "EpochEvent":
+                self._stepping = False
+                if self._pause() == "stop":
+                    self._stop(events)
+                    return
+
+    def _handle(self, event: Any) -> bool:
+        """Record one event; True when it ends the run."""
+        assert self.recorder is not None
+        self.recorder.record(event)
+        kind = event_type(event)
+        if kind == "RunStarted":
+            self.store.update_run(
+                self.run_id, summary=dataclasses.asdict(event), total_epochs=event.total_epochs, device=event.device
+            )
+        elif kind == "StepEvent":
+            self.buffer.add(events_to_rows(event), {"step": event.step})
+        elif kind == "EpochEvent":
+            self.buffer.add(events_to_rows(event))
+            self.buffer.flush({"epoch": event.epoch + 1, "step": event.step, "eta_seconds": event.eta_seconds})
+        elif kind == "SnapshotEvent":
+            self.store.add_artifact(self.run_id, "snapshot", event.path, epoch=event.epoch)
+        elif kind == "RunFailed":
+            self._end("failed", event.message)
+            return True
+        elif kind == "RunFinished":
+            if event.checkpoint_path:
+                self.store.add_artifact(self.run_id, "checkpoint", event.checkpoint_path, epoch=event.epochs)
+            self._end("finished", None, result=dataclasses.asdict(event))
+            return True
+        return False
+
+    def _stop(self, events: Iterator[Any]) -> None:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # GeneratorExit inside train(): it cleans up there
+        self._end("stopped", None)
+
+    def _end(self, status: str, error: str | None, result: dict[str, Any] | None = None) -> None:
+        """Commit everything, write history.csv / result.json, then set the final status."""
+        self.buffer.flush()
+        if self.recorder is not None:
+            self.recorder.finish(status, error, run_id=self.run_id)
+            self.store.add_artifact(self.run_id, "history", self.recorder.history_path)
+            self.store.add_artifact(self.run_id, "result", self.recorder.result_path)
+        self.store.set_status(self.run_id, status, only_from=FINAL_FROM, error=error, result=result)
+        self.log.info("run %s %s", self.run_id, status)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.log.exception("run failed")
+        message = failure_message(exc, self.run_id)
+        try:
+            self.buffer.flush()
+            if self.recorder is not None:
+                self.recorder.finish("failed", message, run_id=self.run_id)
+        except Exception:
+            self.log.exception("could not save the last metrics")
+        self.store.set_status(self.run_id, "failed", only_from=FINAL_FROM, error=message)
+
+    # bound runs
+
+    def _run_bound(self, config: RunConfig) -> None:
+        source = self.source or _default_bound
+        try:
+            result = source(config, out_dir=self.dir, cache_dir=cache_dir(self.store.data_dir), progress=self._progress)
+        except _StopRequested:
+            self.buffer.flush()
+            self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
+            return
+        data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
+        path = write_json(self.dir / "result.json", data)
+        self.buffer.flush()
+        self.store.add_artifact(self.run_id, "result", path)
+        self.store.set_status(self.run_id, "finished", only_from=FINAL_FROM, result=data)
+
+    def _progress(self, label: str, fraction: float) -> None:
+        """Progress callback of the bound estimator: a metric row ``bound/<label>``, then control requests.
+
+        Rows are thinned (a new label, a 1 % move, or the end of a label) and control is read at most every
+        ``PROGRESS_CONTROL_EVERY`` seconds: neural estimators may call this at every optimiser step.
+        """
+        last = self._last_progress
+        if last is None or last[0] != label or fraction - last[1] >= 0.01 or fraction >= 1.0:
+            self._bound_step += 1
+            self._last_progress = (label, fraction)
+            row = {
+                "kind": "step",
+                "stage": "bound",
+                "step": self._bound_step,
+                "name": f"bound/{label}",
+                "value": fraction,
+            }
+            self.buffer.add([row], {"step": self._bound_step})
+        if time.monotonic() - self._last_control < PROGRESS_CONTROL_EVERY:
+            return
+        self._last_control = time.monotonic()
+        self._stepping = False  # no epochs here: 'step' acts as 'resume'
+        if self._poll_control() == "stop":
+            raise _StopRequested
+
+
+# entry point
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m omib_core.runs.worker", description="Run one stored OMIB run.")
+    p.add_argument("--db", required=True, help="path of the run store database")
+    p.add_argument("--data-dir", default=None, help="folder holding runs/ (default: the database's folder)")
+    p.add_argument("--run", required=True, help="id of the run to execute")
+    p.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    p.add_argument("--source", default=None, help="module:callable replacing the default train/bound source")
+    p.add_argument("--threads", type=int, default=None, help="cap on torch threads for this job")
+    p.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL, help="seconds between heartbeats")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m omib_core.runs.worker``."""
+    args = parse_args(argv)
+    try:
+        store = RunStore(args.db, data_dir=args.data_dir)
+        worker = Worker(store, args.run, args.parent_pid, args.source, args.threads, args.heartbeat)
+    except OmibError as exc:
+        print(f"omib worker: {exc}", file=sys.stderr)
+        return 2
+    return worker.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

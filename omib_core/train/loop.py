@@ -1,0 +1,577 @@
+"""The training loop: ``train(config) -> Iterator[Event]`` (SPEC section 3).
+
+A generator, so that a worker can record each event as it comes and stop the run with ``close()``.
+
+- Data live on the device; batches are index permutations (``torch.randperm`` with a seeded generator),
+  no DataLoader. Step metrics accumulate on the device and reach the host only every ``log_every`` steps
+  (a StepEvent holds the means over the steps of its window within the current epoch) and at epoch ends.
+- Seeds: ``torch.manual_seed(seed)`` for the initialisation, one generator for batching and one for the noise
+  e_i / eps_i, so the same seed gives bit-identical metrics on CPU.
+- Warm-up (SPEC 3.1): Enc_i + Dec_i only, loss = sum_i L_task(Dec_i([z_i ; e_i]), y), e_i resampled each step.
+- Main (SPEC 3.2): loss = L_task(dDec(xi), y) + beta * (KL_1 + sum_j r_j KL_j) + trb_weight * sum_i L_task(Dec_i([z_i ; xi]), y).
+- r (SPEC 4): 1 during the first main epoch, then recomputed once per epoch over the training rows
+  (deterministic pass) or, with ``r_update="batch"``, an EMA of per-batch values from the training pass.
+- Anomaly (Deep SVDD) [choice]: trained on normal rows only. Warm-up: each TRB head is pulled to its own
+  centre c_i (mean of Dec_i([z_i ; 0]) over normal training rows at initialisation). After warm-up the centre
+  c = mean of dDec(xi) (eval mode) over normal training rows is fixed and shared by dDec and the TRB heads in
+  the main stage, so that the heads' embeddings are comparable for r. Near-zero centre coordinates are pushed
+  to +-0.1 (Ruff et al. 2018). The F1 threshold is the 95th percentile of the normal training rows' scores.
+- With ``bound="with_r"`` and beta a multiple of M_u, beta follows M_u(r) = 1 / ((1 + sum_{j>=2} r_j) H_joint)
+  [choice for M >= 3: the sum of the r_j, which is below 2M - 1 like the conservative form].
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from omib_core.bound.result import BoundResult
+from omib_core.config import RunConfig
+from omib_core.data.dataset import TRAIN, MultimodalDataset
+from omib_core.device import apply_thread_policy, resolve_device
+from omib_core.errors import OmibError
+from omib_core.model import OMIB
+from omib_core.train.checkpoint import save_checkpoint
+from omib_core.train.dynamic_r import compute_r_all, ema_update, head_divergence
+from omib_core.train.events import (
+    EpochEvent,
+    Event,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    SnapshotEvent,
+    StepEvent,
+)
+from omib_core.train.losses import fix_center, prediction, task_loss
+
+SVDD_DIM = 16  # Deep SVDD embedding size (anomaly task)
+EVAL_CHUNK = 8192
+SPLITS = ("train", "val", "test")
+
+# helpers
+
+
+def out_dim_for(dataset: MultimodalDataset) -> int:
+    """Output size: n_classes (classification), 1 (regression), SVDD_DIM (anomaly)."""
+    return {"classification": dataset.n_classes, "regression": 1, "anomaly": SVDD_DIM}[dataset.task]
+
+
+def _to_device(dataset: MultimodalDataset, rows: np.ndarray, device: torch.device) -> tuple[dict, torch.Tensor]:
+    xs = {m: torch.as_tensor(x[rows], dtype=torch.float32).to(device) for m, x in dataset.modalities.items()}
+    dtype = torch.float32 if dataset.task == "regression" else torch.int64
+    return xs, torch.as_tensor(dataset.target[rows], dtype=dtype).to(device)
+
+
+def _standardize_stats(dataset: MultimodalDataset) -> dict[str, dict[str, torch.Tensor]]:
+    """Train-split mean / std per modality, as ``MultimodalDataset.standardized`` computes them."""
+    tr = dataset.split == TRAIN
+    out = {}
+    for m, x in dataset.modalities.items():
+        x = np.asarray(x, dtype=np.float64)[tr]
+        sd = x.std(0)
+        sd[sd < 1e-12] = 1.0
+        out[m] = {
+            "mean": torch.as_tensor(x.mean(0), dtype=torch.float32),
+            "std": torch.as_tensor(sd, dtype=torch.float32),
+        }
+    return out
+
+
+@torch.no_grad()
+def _forward_chunks(model: OMIB, xs: dict[str, torch.Tensor], stage: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Deterministic forward (eval mode, eps = 0) in chunks; returns the requested outputs concatenated."""
+    was_training = model.training
+    model.eval()
+    n = next(iter(xs.values())).shape[0]
+    parts: dict[str, list] = {}
+    for s in range(0, n, EVAL_CHUNK):
+        out = model({m: x[s : s + EVAL_CHUNK] for m, x in xs.items()}, stage, sample=False)
+        for k in keys:
+            v = out[k]
+            if isinstance(v, dict):
+                for m, t in v.items():
+                    parts.setdefault(f"{k}/{m}", []).append(t)
+            else:
+                parts.setdefault(k, []).append(v)
+    model.train(was_training)
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+def _embedding_arrays(model: OMIB, xs: dict[str, torch.Tensor], task: str) -> dict[str, np.ndarray]:
+    out = _forward_chunks(model, xs, "main", ("xi", "z", "mu", "y_hat"))
+    arrays = {"xi": out["xi"].cpu().numpy()}
+    for m in model.modalities:
+        arrays[f"z_{m}"] = out[f"z/{m}"].cpu().numpy()
+        arrays[f"zeta_{m}"] = out[f"mu/{m}"].cpu().numpy()  # zeta_i on the deterministic path = mu_i
+    pred = prediction(task, out["y_hat"], model.center)
+    arrays["pred"] = (pred.argmax(-1) if task == "classification" else pred).cpu().numpy()
+    return arrays
+
+
+def embed(model: OMIB, dataset: MultimodalDataset, device: torch.device | str) -> dict[str, np.ndarray]:
+    """Representations of every row: ``xi``, ``z_<m>``, ``zeta_<m>`` (mu), ``pred``, ``index``, ``split``, ``target``.
+
+    ``pred`` is the class id (plus ``correct``), the predicted value, or the anomaly score. The dataset is
+    standardised with its train-split statistics first (as in training) unless it already is.
+    """
+    ds = dataset if dataset.meta.get("standardized") else dataset.standardized()
+    rows = np.arange(ds.n_samples)
+    xs, _ = _to_device(ds, rows, torch.device(device))
+    model = model.to(device)
+    arrays = _embedding_arrays(model, xs, ds.task)
+    arrays.update(index=rows.astype(np.int64), split=np.asarray(ds.split, dtype=np.int8), target=np.asarray(ds.target))
+    if ds.task == "classification":
+        arrays["correct"] = arrays["pred"] == arrays["target"]
+    return arrays
+
+
+def _adam(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Fused Adam where the device has the kernel (one kernel instead of ~10 small ops per parameter), else plain."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+def _reference(dataset: MultimodalDataset) -> dict[str, float]:
+    """Ground-truth scalars worth showing beside a run (optimal-MIB and Bayes accuracy, exact information)."""
+    gt = dataset.ground_truth or {}
+    keep = ("optimal_", "bayes_", "exact_")
+    return {
+        k: float(v)
+        for k, v in gt.items()
+        if k.startswith(keep) and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+# main class
+
+
+class _Trainer:
+    """State of one run; ``run()`` is the event generator behind ``train``."""
+
+    def __init__(self, config: RunConfig, dataset, out_dir, bound, cache_dir):
+        self.config, self.cfg, self.raw, self.bound, self.cache_dir = config, config.train, dataset, bound, cache_dir
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.step = 0
+        self.epoch = 0
+        self.train_seconds = 0.0
+        self.samples_seen = 0
+        self.failed: RunFailed | None = None
+
+    # --- setup --------------------------------------------------------------------------------------
+
+    def _setup(self) -> RunFailed | None:
+        cfg = self.cfg
+        self.device = resolve_device(cfg.device)
+        self.num_threads = apply_thread_policy(self.device, cfg.num_threads)
+        torch.manual_seed(cfg.seed)
+        self.batch_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+        if self.raw is None:
+            from omib_core.data import load_dataset
+
+            self.raw = load_dataset(self.config.data)
+        ds = self.ds = self.raw.standardized()
+        self.task, self.mods, self.M = ds.task, ds.modality_names, len(ds.modalities)
+        failure = self._setup_beta()
+        if failure is not None:
+            return RunFailed(epoch=0, step=0, message=failure)
+        self.split_data = {s: _to_device(ds, ds.indices(s), self.device) for s in SPLITS}
+        fit = ds.indices("train")
+        if self.task == "anomaly":
+            fit = fit[np.asarray(ds.target)[fit] == 0]  # Deep SVDD trains on normal rows only
+            self.fit_x, self.fit_y = _to_device(ds, fit, self.device)
+        else:
+            self.fit_x, self.fit_y = self.split_data["train"]  # the same rows: no second copy
+        self.fit_mask = torch.as_tensor(np.isin(ds.indices("train"), fit), device=self.device)
+        self.n_fit = len(fit)
+        self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        self.model = OMIB(ds.input_dims, out_dim_for(ds), self.config.model, task=self.task).to(self.device)
+        self.opt = _adam(self.model, cfg.lr, cfg.weight_decay)
+        self.r = torch.ones(
+            self.M, dtype=torch.float32 if self.device.type == "mps" else torch.float64, device=self.device
+        )
+        self.trb_centers: dict[str, torch.Tensor] = {}
+        rng = np.random.default_rng(cfg.seed)
+        n_snap = min(cfg.snapshot_max_points, ds.n_samples)
+        self.snap_rows = np.sort(rng.choice(ds.n_samples, size=n_snap, replace=False))
+        self.snap_x, _ = _to_device(ds, self.snap_rows, self.device)
+        self.last_snapshot_epoch = -1
+        self.beta_const = torch.tensor(self.beta0, dtype=torch.float32, device=self.device)
+        return None
+
+    def _setup_beta(self) -> str | None:
+        """Obtain the bound (given or estimated) and beta; return a failure sentence when there is no beta."""
+        cfg, why = self.cfg, None
+        if self.bound is None and self.config.model.bottleneck:
+            try:
+                from omib_core.bound import estimate_bound
+
+                self.bound = estimate_bound(self.raw, self.config.bound, device=self.device, cache_dir=self.cache_dir)
+            except OmibError as e:
+                why = str(e)
+        if self.bound is not None and self.bound.M_u is None:
+            why = self.bound.failure or "the estimate was not a positive finite number"
+        has_mu = self.bound is not None and self.bound.M_u is not None
+        self.estimator = None if cfg.beta is not None or not has_mu else self.bound.estimator
+        self.beta_follows_r = cfg.beta is None and cfg.bound == "with_r" and has_mu
+        if cfg.beta is not None:
+            self.beta0 = float(cfg.beta)
+        elif has_mu:
+            self.beta0 = cfg.beta_scale * self._M_u(float(self.M - 1))  # r = 1 everywhere at the start
+        elif not self.config.model.bottleneck:
+            self.beta0 = 0.0  # no KL term: beta is not used
+        else:
+            return (
+                f"Training did not start: beta is a multiple of M_u but there is no M_u ({why}). "
+                "Set beta by hand (TrainConfig.beta) or choose another bound estimator."
+            )
+        return None
+
+    def _M_u(self, r_sum: float) -> float | None:
+        """M_u for display and beta: the conservative bound, or the paper's with the current sum of r_j (j >= 2)."""
+        b = self.bound
+        if b is None or b.M_u is None:
+            return None
+        return b.M_u_with_r(r_sum) if self.cfg.bound == "with_r" else b.M_u
+
+    def _beta_tensor(self) -> torch.Tensor:
+        if not self.beta_follows_r:
+            return self.beta_const
+        mu0 = self.bound.M_u_with_r(0.0)  # M_u(r) = M_u(0) / (1 + r)
+        return (self.cfg.beta_scale * mu0 / (1.0 + self.r[1:].sum())).float()
+
+    # --- one optimiser step -------------------------------------------------------------------------
+
+    def _metric_names(self, stage: str) -> list[str]:
+        if stage == "warmup":
+            return ["loss"] + [f"trb_loss/{m}" for m in self.mods]
+        names = ["loss", "task_loss"] + [f"kl/{m}" for m in self.mods] + [f"trb_loss/{m}" for m in self.mods]
+        return names + [f"beta_kl/{m}" for m in self.mods] + [f"r/{m}" for m in self.mods] + ["beta"]
+
+    def _step(self, stage: str, xb: dict, yb: torch.Tensor, main_epoch: int) -> torch.Tensor:
+        """One optimiser step; returns the detached metric vector (names from ``_metric_names``)."""
+        model, task = self.model, self.task
+        out = model(xb, stage, sample=True, generator=self.noise_gen)
+        if stage == "warmup":
+            trb = torch.stack([task_loss(task, out["y_hat_i"][m], yb, self.trb_centers.get(m)) for m in self.mods])
+            loss = trb.sum()  # sum_i L_task(Dec_i([z_i ; e_i]), y)
+            vec = torch.cat([loss[None], trb])
+        else:
+            center = model.center if task == "anomaly" else None
+            l_task = task_loss(task, out["y_hat"], yb, center)  # L_task(dDec(xi), y)
+            trb = torch.stack([task_loss(task, out["y_hat_i"][m], yb, center) for m in self.mods])
+            kl = torch.stack([out["kl"][m] for m in self.mods])  # (M,)
+            beta = self._beta_tensor()
+            beta_kl = beta * self.r.to(kl.dtype) * kl  # beta * (KL_1 + sum_j r_j KL_j), r_1 = 1
+            loss = l_task + beta_kl.sum() + self.cfg.trb_weight * trb.sum()
+            vec = torch.cat([loss[None], l_task[None], kl, trb, beta_kl, self.r.to(kl.dtype), beta[None].to(kl.dtype)])
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.max_grad_norm is not None:  # [choice] returns a tensor: no host sync
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm, foreach=True)
+        self.opt.step()
+        if stage == "main" and self.cfg.dynamic_r and self.cfg.r_update == "batch" and main_epoch >= 1:
+            with torch.no_grad():
+                divs = [head_divergence(task, out["y_hat_i"][m], out["y_hat"]) for m in self.mods]
+                self.r = ema_update(self.r, compute_r_all(divs, self.cfg.r_form), self.cfg.r_ema)
+        return vec.detach()
+
+    # --- epochs -------------------------------------------------------------------------------------
+
+    def _nonfinite(self, stage: str, names: list[str], values: list[float]) -> RunFailed | None:
+        bad = [n for n, v in zip(names, values) if not math.isfinite(v)]
+        if not bad:
+            return None
+        # name the sources: the parts rather than their sum, KL_i rather than beta * r_i * KL_i
+        parts = [n for n in bad if n != "loss" and not (n.startswith("beta_kl/") and "kl/" + n[8:] in bad)]
+        bad = parts or bad
+        hint = f"a lower learning rate (lr={self.cfg.lr:g} now)"
+        if stage == "main" and self.config.model.bottleneck:
+            hint += f" or a smaller beta (beta={self.beta0:.4g} now)"
+        return RunFailed(
+            epoch=self.epoch,
+            step=self.step,
+            message=(
+                f"Training stopped: {', '.join(bad)} became non-finite (NaN or inf) in epoch {self.epoch} "
+                f"({stage} stage) by step {self.step}. Try {hint}."
+            ),
+        )
+
+    def _train_epoch(self, stage: str, main_epoch: int) -> Iterator[StepEvent | RunFailed]:
+        """Optimise over one epoch; yields StepEvents (and RunFailed); leaves the epoch means in ``self.epoch_means``."""
+        cfg, names = self.cfg, self._metric_names(stage)
+        self.model.train()
+        perm = torch.randperm(self.n_fit, generator=self.batch_gen, device=self.device)
+        ep_sum = win_sum = None
+        win_n, win_samples, t_win, t0 = 0, 0, time.perf_counter(), time.perf_counter()
+        for b in range(self.steps_per_epoch):
+            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            xb = {m: x.index_select(0, idx) for m, x in self.fit_x.items()}
+            vec = self._step(stage, xb, self.fit_y.index_select(0, idx), main_epoch)
+            self.step += 1
+            ep_sum = vec if ep_sum is None else ep_sum + vec
+            win_sum = vec if win_sum is None else win_sum + vec
+            win_n += 1
+            win_samples += idx.shape[0]  # host-known size, no sync
+            if self.step % cfg.log_every == 0:
+                values = (win_sum / win_n).tolist()  # the only host sync between epoch ends
+                failed = self._nonfinite(stage, names, values)
+                if failed is not None:
+                    self.failed = failed
+                    return
+                now = time.perf_counter()
+                metrics = dict(zip(names, values))
+                metrics["samples_per_second"] = win_samples / max(now - t_win, 1e-9)
+                yield StepEvent(stage=stage, epoch=self.epoch, step=self.step, metrics=self._with_bound(metrics))
+                win_sum, win_n, win_samples, t_win = None, 0, 0, time.perf_counter()
+        values = (ep_sum / self.steps_per_epoch).tolist()
+        seconds = time.perf_counter() - t0
+        self.train_seconds += seconds
+        self.samples_seen += self.n_fit
+        self.failed = self._nonfinite(stage, names, values)
+        self.epoch_means = dict(zip(names, values))
+        self.epoch_means["samples_per_second"] = self.n_fit / max(seconds, 1e-9)
+
+    def _with_bound(self, metrics: dict[str, float]) -> dict[str, float]:
+        if "beta" not in metrics:
+            return metrics
+        r_sum = sum(metrics[f"r/{m}"] for m in self.mods[1:])
+        mu = self._M_u(r_sum)
+        if mu is not None:
+            metrics["M_u"] = mu
+            metrics["beta_over_Mu"] = metrics["beta"] / mu
+        return metrics
+
+    # --- evaluation ---------------------------------------------------------------------------------
+
+    def _metrics(self, y: torch.Tensor, out: torch.Tensor, threshold: float | None) -> dict[str, float]:
+        from omib_core.analysis.metrics import compute_metrics
+
+        kw = {"threshold": threshold} if self.task == "anomaly" else {}
+        return compute_metrics(self.task, y.cpu().numpy(), out.cpu().numpy(), **kw)
+
+    def _evaluate(self, stage: str) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, Any]]:
+        """Deterministic metrics of every split; returns (epoch metrics, {split: dDec metrics}, train outputs)."""
+        keys = ("y_hat_i",) if stage == "warmup" else ("y_hat", "y_hat_i")
+        # train rows serve r and the SVDD threshold; warm-up reports the TRB heads' validation metrics only
+        splits = SPLITS if stage == "main" else ("train", "val") if self.task == "anomaly" else ("val",)
+        outs = {s: _forward_chunks(self.model, self.split_data[s][0], stage, keys) for s in splits}
+        center = self.model.center if self.task == "anomaly" else None
+        metrics: dict[str, float] = {}
+        per_split: dict[str, dict[str, float]] = {}
+        for m in self.mods:  # TRB heads' validation metrics
+            c = self.trb_centers.get(m) if stage == "warmup" else center
+            thr = self._threshold(outs, f"y_hat_i/{m}", c)
+            pred = prediction(self.task, outs["val"][f"y_hat_i/{m}"], c)
+            for k, v in self._metrics(self.split_data["val"][1], pred, thr).items():
+                metrics[f"trb/{m}/val/{k}"] = v
+        if stage == "main":
+            thr = self._threshold(outs, "y_hat", center)
+            for s in SPLITS:
+                per_split[s] = self._metrics(
+                    self.split_data[s][1], prediction(self.task, outs[s]["y_hat"], center), thr
+                )
+                metrics.update({f"{s}/{k}": v for k, v in per_split[s].items()})
+        return metrics, per_split, outs.get("train", {})
+
+    def _threshold(self, outs: dict[str, dict], key: str, center: torch.Tensor | None) -> float | None:
+        """Anomaly F1 threshold: a high quantile of the normal training rows' scores (None for other tasks)."""
+        if self.task != "anomaly":
+            return None
+        from omib_core.analysis.metrics import anomaly_threshold
+        from omib_core.errors import DataError
+
+        scores = prediction(self.task, outs["train"][key], center)[self.fit_mask]
+        try:
+            return anomaly_threshold(scores.cpu().numpy())  # the 95th percentile
+        except DataError:  # no finite score: the metrics are NaN anyway
+            return float("nan")
+
+    def _update_r(self, train_out: dict[str, torch.Tensor]) -> None:
+        """Epoch-wise r over the training rows (deterministic pass), gradients stopped."""
+        y_hat = train_out["y_hat"][self.fit_mask]
+        divs = [head_divergence(self.task, train_out[f"y_hat_i/{m}"][self.fit_mask], y_hat) for m in self.mods]
+        self.r = compute_r_all(divs, self.cfg.r_form)
+
+    @torch.no_grad()
+    def _center(self, stage: str, head: str | None) -> torch.Tensor:
+        """SVDD centre: mean embedding of the normal training rows (eval mode), near-zero coordinates pushed out."""
+        out = _forward_chunks(self.model, self.fit_x, stage, ("y_hat_i",) if head else ("y_hat",))
+        return fix_center(out[f"y_hat_i/{head}" if head else "y_hat"].mean(0))
+
+    # --- snapshots and the end ----------------------------------------------------------------------
+
+    def _snapshot(self) -> SnapshotEvent | None:
+        if self.out_dir is None or self.cfg.snapshot_every == 0 or self.last_snapshot_epoch == self.epoch:
+            return None
+        arrays = _embedding_arrays(self.model, self.snap_x, self.task)
+        ds = self.ds
+        arrays.update(
+            index=self.snap_rows.astype(np.int64),
+            split=np.asarray(ds.split[self.snap_rows], dtype=np.int8),
+            target=np.asarray(ds.target[self.snap_rows]),
+            epoch=np.asarray(self.epoch, dtype=np.int64),
+        )
+        if self.task == "classification":
+            arrays["correct"] = arrays["pred"] == arrays["target"]
+        path = self.out_dir / "snapshots" / f"epoch_{self.epoch:04d}.npz"
+        _save_npz(path, arrays)
+        self.last_snapshot_epoch = self.epoch
+        return SnapshotEvent(epoch=self.epoch, path=str(path))
+
+    def _track_best(self, per_split: dict[str, dict[str, float]]) -> None:
+        """Keep the weights and metrics of the main epoch with the best validation primary metric."""
+        from omib_core.analysis.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
+
+        if self.cfg.select != "best_val":
+            return
+        key = PRIMARY_METRIC[self.task]
+        value = per_split.get("val", {}).get(key, float("nan"))
+        if not math.isfinite(value):
+            return
+        sign = 1.0 if HIGHER_IS_BETTER.get(key, True) else -1.0
+        if self.best is None or sign * value > sign * self.best["value"]:
+            state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best = {"value": value, "epoch": self.epoch, "per_split": per_split, "state": state}
+
+    def _finish(self, per_split: dict[str, dict[str, float]], t_start: float) -> RunFinished:
+        last_test = dict(per_split.get("test", {}))
+        best_epoch = self.epoch
+        if self.best is not None:  # select="best_val": report and keep the early-stopped model
+            self.model.load_state_dict(self.best["state"])
+            per_split, best_epoch = self.best["per_split"], self.best["epoch"]
+        r_final = tuple(float(v) for v in self.r.tolist())
+        beta = float(self._beta_tensor()) if self.beta_follows_r else self.beta0
+        ckpt = None
+        if self.out_dir is not None:
+            extra = {
+                "r": list(r_final),
+                "beta": beta,
+                "M_u": self._M_u(sum(r_final[1:])),
+                "epoch": best_epoch,
+                "step": self.step,
+                "task": self.task,
+                "dataset": self.ds.name,
+                "modalities": list(self.mods),
+                "val_metrics": per_split.get("val", {}),
+                "test_metrics": per_split.get("test", {}),
+                "standardize": _standardize_stats(self.raw),
+            }
+            ckpt = str(save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.config, extra))
+        return RunFinished(
+            epochs=self.cfg.warmup_epochs + self.cfg.epochs,
+            step=self.step,
+            test_metrics=per_split.get("test", {}),
+            val_metrics=per_split.get("val", {}),
+            r_final=r_final,
+            beta=beta,
+            wall_seconds=time.perf_counter() - t_start,
+            samples_per_second=self.samples_seen / max(self.train_seconds, 1e-9),
+            checkpoint_path=ckpt,
+            best_epoch=best_epoch,
+            last_test_metrics=last_test,
+        )
+
+    # --- the run ------------------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Event]:
+        t_start = time.perf_counter()
+        failed = self._setup()
+        if failed is not None:
+            yield failed
+            return
+        cfg, ds = self.cfg, self.ds
+        total = cfg.warmup_epochs + cfg.epochs
+        mu0 = self._M_u(float(self.M - 1))
+        yield RunStarted(
+            device=str(self.device),
+            task=self.task,
+            modalities=self.mods,
+            n_train=int(len(ds.indices("train"))),
+            n_val=int(len(ds.indices("val"))),
+            n_test=int(len(ds.indices("test"))),
+            total_epochs=total,
+            steps_per_epoch=self.steps_per_epoch,
+            beta=self.beta0,
+            M_u=mu0,
+            M_l=self.bound.M_l if self.bound is not None else None,
+            beta_over_Mu=self.beta0 / mu0 if mu0 else None,
+            estimator=self.estimator,
+            num_threads=self.num_threads,
+            reference=_reference(ds),
+        )
+        if self.task == "anomaly" and cfg.warmup_epochs:
+            self.trb_centers = {m: self._center("warmup", m) for m in self.mods}
+        per_split: dict[str, dict[str, float]] = {}
+        self.best: dict[str, Any] | None = None
+        for e in range(total):
+            self.epoch = e
+            stage = "warmup" if e < cfg.warmup_epochs else "main"
+            main_epoch = e - cfg.warmup_epochs
+            if stage == "main" and main_epoch == 0 and self.task == "anomaly":
+                self.model.center.copy_(self._center("main", None))
+            yield from self._train_epoch(stage, main_epoch)
+            if self.failed is not None:
+                yield self.failed
+                return
+            eval_metrics, per_split, train_out = self._evaluate(stage)
+            metrics = self._with_bound({**self.epoch_means, **eval_metrics})
+            eta = (time.perf_counter() - t_start) / (e + 1) * (total - e - 1)
+            yield EpochEvent(stage=stage, epoch=e, step=self.step, metrics=metrics, eta_seconds=eta)
+            if stage == "main":
+                self._track_best(per_split)
+                last = e == total - 1
+                if cfg.dynamic_r and cfg.r_update == "epoch" and not last:
+                    self._update_r(train_out)
+                if cfg.snapshot_every and ((main_epoch + 1) % cfg.snapshot_every == 0 or last):
+                    snap = self._snapshot()
+                    if snap is not None:
+                        yield snap
+        yield self._finish(per_split, t_start)
+
+
+# main function
+
+
+def train(
+    config: RunConfig,
+    dataset: MultimodalDataset | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    bound: BoundResult | None = None,
+    cache_dir: str | Path | None = None,
+) -> Iterator[Event]:
+    """Train OMIB and yield events: RunStarted, StepEvent / EpochEvent / SnapshotEvent, then RunFinished or RunFailed.
+
+    Args:
+        config: the experiment.
+        dataset: the data; loaded with ``load_dataset(config.data)`` when None. Standardised here.
+        out_dir: where ``checkpoint.pt`` and ``snapshots/epoch_XXXX.npz`` go; nothing is written when None.
+        bound: a precomputed ``BoundResult``; estimated with ``estimate_bound`` when None.
+        cache_dir: cache of the bound estimator.
+
+    Yields:
+        Events (see ``omib_core.train.events``). ``close()`` stops the run cleanly between steps.
+    """
+    prev_threads = torch.get_num_threads()
+    try:
+        yield from _Trainer(config, dataset, out_dir, bound, cache_dir).run()
+    finally:
+        torch.set_num_threads(prev_threads)

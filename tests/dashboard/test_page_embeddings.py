@@ -1,0 +1,126 @@
+"""The Embeddings page: renders with no runs, draws a run's snapshots (PCA at once, UMAP when ready), refuses bad files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from omib_core.analysis import embedding
+from omib_core.config import DataConfig, RunConfig, TrainConfig
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("app_pages/embeddings.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def add_run_with_snapshots(n_snapshots: int = 3, n: int = 120, bad_last: bool = False) -> str:
+    """A finished training run whose worker saved ``n_snapshots`` xi snapshots (classes drift apart over epochs)."""
+    store, jobs = services.store(), services.jobs()
+    cfg = RunConfig(data=DataConfig(dataset="sim-i"), train=TrainConfig(epochs=4, warmup_epochs=1, snapshot_every=1))
+    saved = jobs.max_concurrent
+    jobs.max_concurrent = 0  # keep the scheduler from starting it while it is briefly queued
+    try:
+        rid = store.create_run(cfg.to_dict(), "local", "snapshot run")
+        store.set_status(rid, "running", only_from=("queued",), heartbeat=time.time())
+    finally:
+        jobs.max_concurrent = saved
+    store.update_run(rid, summary={"task": "classification", "modalities": ["v1", "v2"]})
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 3, n)
+    folder = store.run_dir(rid) / "snapshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(n_snapshots):
+        epoch = 1 + k
+        xi = rng.standard_normal((n, 8)) + (k + 1) * np.eye(8)[target] * 2
+        pred = np.where(rng.random(n) < 0.8, target, (target + 1) % 3)
+        path = folder / f"epoch_{epoch:04d}.npz"
+        if bad_last and k == n_snapshots - 1:
+            np.savez(path, xi=np.array([{"evil": 1}] * n, dtype=object))
+        else:
+            np.savez(path, xi=xi, z_v1=xi[:, :4], z_v2=xi[:, 4:], zeta_v1=xi[:, :2], zeta_v2=xi[:, 2:4],
+                     index=np.arange(n) * 3, split=rng.integers(0, 3, n).astype(np.int8), target=target, pred=pred,
+                     correct=pred == target, epoch=np.asarray(epoch))  # fmt: skip
+        store.add_artifact(rid, "snapshot", path, epoch=epoch)
+    store.set_status(rid, "finished", only_from=("running",))
+    return rid
+
+
+@pytest.fixture
+def fast_umap(monkeypatch):
+    """UMAP replaced by a quick stand-in (the real one compiles numba for a minute on a cold machine)."""
+    calls = []
+
+    def fake(x, seed=0, n_neighbors=15, min_dist=0.1):
+        calls.append(x.shape)
+        return embedding.pca_2d(x)[:, ::-1] * 10.0
+
+    monkeypatch.setattr(embedding, "umap_2d", fake)
+    return calls
+
+
+def test_page_renders():
+    at = app()
+    at.run()
+    no_exception(at)
+
+
+def test_page_draws_snapshots_pca_then_umap(fast_umap):
+    rid = add_run_with_snapshots()
+    at = app(run=rid)
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="emb_run").value == rid
+    assert at.selectbox(key="emb_array").options[:3] == ["xi (fused representation)", "z_v1 (encoder output of v1)",
+                                                          "z_v2 (encoder output of v2)"]  # fmt: skip
+    slider = at.select_slider(key="emb_epoch")
+    assert slider.value == "epoch 4"  # the last snapshot (epoch index 3, shown 1-based)
+    assert chart_titles(at)[0].endswith("epoch 4: PCA") or chart_titles(at)[0].endswith("epoch 4: UMAP")
+    deadline = time.time() + 30
+    while fast_umap == [] or any("UMAP computing" in i.value for i in at.info):
+        assert time.time() < deadline, "the background UMAP never finished"
+        time.sleep(0.2)
+        at.run()
+    no_exception(at)
+    assert fast_umap and fast_umap[0] == (120, 8)
+    assert chart_titles(at) == ["xi (fused representation), epoch 4: UMAP"]
+    assert at.download_button(key="emb_csv") is not None
+    # watch xi take shape: an earlier epoch, coloured by correctness, PCA only (instant)
+    at.select_slider(key="emb_epoch").set_value("epoch 2")
+    at.segmented_control(key="emb_color").set_value("correct")
+    at.segmented_control(key="emb_method").set_value("pca")
+    at.run()
+    no_exception(at)
+    assert not any("UMAP computing" in i.value for i in at.info)
+    assert chart_titles(at) == ["xi (fused representation), epoch 2: PCA"]
+    at.toggle(key="emb_grid").set_value(True)
+    at.run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == 2  # the main view and the side-by-side grid
+
+
+def test_page_refuses_a_pickled_snapshot_with_a_sentence(fast_umap):
+    rid = add_run_with_snapshots(n_snapshots=2, bad_last=True)
+    at = app(run=rid)
+    at.run()
+    no_exception(at)
+    assert any("pickled" in e.value for e in at.error)

@@ -1,0 +1,268 @@
+"""The Train page: renders, refuses impossible settings, shows a stored run, and trains SIM-I end to end.
+
+``add_fake_run`` (also used by the Runs and Sweep page tests) writes a run into the store the way a worker
+would, so pages can be checked without training anything.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from omib_core.config import DataConfig, RunConfig, TrainConfig
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+TERMINAL = ("finished", "failed", "stopped", "interrupted")
+
+
+# helpers shared by the page tests
+
+
+def app(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(f"app_pages/{page}.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def add_fake_run(
+    owner: str = "local",
+    name: str = "fake run",
+    status: str = "finished",
+    epochs: int = 4,
+    scale: float = 1.0,
+    seed: int = 0,
+    test_accuracy: float = 0.88,
+    sweep_id: str | None = None,
+    dataset: str = "sim-i",
+) -> str:
+    """A run as a worker would leave it: summary, step and epoch metrics, status and result."""
+    store, jobs = services.store(), services.jobs()
+    cfg = RunConfig(data=DataConfig(dataset=dataset), train=TrainConfig(epochs=epochs, warmup_epochs=1,
+                                                                         beta_scale=scale, seed=seed))  # fmt: skip
+    saved = jobs.max_concurrent
+    jobs.max_concurrent = 0  # keep the scheduler from starting the fake run while it is briefly queued
+    try:
+        rid = store.create_run(cfg.to_dict(), owner, name, sweep_id=sweep_id)
+        store.set_status(rid, "running", only_from=("queued",), heartbeat=time.time())
+    finally:
+        jobs.max_concurrent = saved
+    mods = ["v1", "v2"]
+    summary = {"device": "cpu", "task": "classification", "modalities": mods, "n_train": 700, "n_val": 150,
+               "n_test": 150, "total_epochs": epochs + 1, "steps_per_epoch": 3, "beta": 2e-3 * scale, "M_u": 2e-3,
+               "M_l": 1e-3, "beta_over_Mu": scale, "estimator": "gaussian", "num_threads": 1,
+               "reference": {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.912}}  # fmt: skip
+    store.update_run(rid, summary=summary, total_epochs=epochs + 1, device="cpu")
+    rows, step = [], 0
+    for epoch in range(epochs + 1):
+        stage = "warmup" if epoch == 0 else "main"
+        for _ in range(3):
+            step += 1
+            m = {"loss": 2.0 / step, "trb_loss/v1": 1.0 / step, "trb_loss/v2": 1.2 / step}
+            if stage == "main":
+                m |= {"task_loss": 1.0 / step, "kl/v1": 4.0, "kl/v2": 3.0, "beta_kl/v1": 0.008, "beta_kl/v2": 0.005,
+                      "r/v1": 1.0, "r/v2": 0.8 + 0.01 * step, "beta": 2e-3 * scale, "M_u": 2e-3,
+                      "beta_over_Mu": scale}  # fmt: skip
+            rows += [dict(kind="step", stage=stage, step=step, epoch=epoch, name=k, value=v) for k, v in m.items()]
+        acc = test_accuracy - 0.05 * (epochs - epoch) / epochs
+        m = {"val/accuracy": acc + 0.01, "test/accuracy": acc, "train/accuracy": acc + 0.05,
+             "trb/v1/val/accuracy": acc - 0.05, "trb/v2/val/accuracy": acc - 0.1}  # fmt: skip
+        rows += [dict(kind="epoch", stage=stage, step=step, epoch=epoch, name=k, value=v) for k, v in m.items()]
+    store.append_metrics(rid, rows, {"epoch": epochs + 1, "step": step})
+    result = None
+    if status == "finished":
+        result = {"epochs": epochs, "step": step, "test_metrics": {"accuracy": test_accuracy, "f1_macro": 0.8},
+                  "val_metrics": {"accuracy": test_accuracy + 0.01}, "r_final": [1.0, 0.85], "beta": 2e-3 * scale,
+                  "wall_seconds": 12.0, "samples_per_second": 900.0, "checkpoint_path": None}  # fmt: skip
+    store.set_status(rid, status, error="The loss became NaN at step 9; lower the learning rate." if status == "failed"
+                     else None, result=result)  # fmt: skip
+    return rid
+
+
+# tests
+
+
+def test_train_page_renders_controls_without_a_run():
+    at = app("train")
+    at.run()
+    no_exception(at)
+    assert at.title[0].value == "Train"
+    labels = [b.label for b in at.button]
+    assert "Start" in labels and "Concat fusion" in labels
+    assert at.number_input(key="train_epochs").value == RunConfig().train.epochs
+
+
+def test_baseline_preset_sets_controls_and_the_session_config():
+    at = app("train")
+    at.run()
+    at.button(key="train_preset_Concat fusion").click().run()
+    at.button(key="train_preset_r fixed at 1").click().run()
+    no_exception(at)
+    assert at.selectbox(key="train_fusion").value == "concat"
+    cfg = RunConfig.from_dict(at.session_state["omib_config"])
+    assert cfg.model.fusion == "concat" and cfg.train.dynamic_r is False
+
+
+def test_impossible_settings_are_refused_with_a_sentence_and_nothing_is_stored():
+    jobs = services.jobs()
+    at = app("train")
+    at.run()
+    before = len(services.store().list_runs())
+    saved = jobs.max_epochs
+    jobs.max_epochs = 5  # a server limit, checked by submit before anything is stored
+    try:
+        at.button(key="train_start").click().run()
+    finally:
+        jobs.max_epochs = saved
+    no_exception(at)
+    assert any("at most 5 epochs" in e.value for e in at.error)
+    assert len(services.store().list_runs()) == before
+    assert "run" not in at.query_params
+
+
+def test_share_link_round_trips_the_config():
+    from dashboard.state import encode_config
+
+    cfg = RunConfig(train=TrainConfig(epochs=7, beta_scale=3.0))
+    at = app("train", cfg=encode_config(cfg))
+    at.run()
+    no_exception(at)
+    assert at.number_input(key="train_epochs").value == 7
+    assert at.number_input(key="train_beta_scale").value == 3.0
+    assert any(encode_config(cfg) in c.value for c in at.code)
+
+
+def test_finished_run_shows_results_charts_and_embeddings_link():
+    rid = add_fake_run(name="finished demo")
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    labels = [m.label for m in at.metric]
+    assert "Test accuracy" in labels and "r (v2) at the end" in labels
+    values = {m.label: m.value for m in at.metric}
+    assert values["Status"] == "finished" and values["Epoch"] == "5 / 5"
+    assert values["r (v2) at the end"] == "0.850"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 6
+    assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "step", "resume", "stop"))
+
+
+def test_owner_controls_reach_the_run_and_a_queued_run_shows_its_position():
+    store, jobs = services.store(), services.jobs()
+    rid = add_fake_run(status="running", name="controllable")
+    at = app("train", run=rid)
+    at.run()
+    assert not at.button(key="train_ctl_pause").disabled and at.button(key="train_ctl_resume").disabled
+    at.button(key="train_ctl_pause").click().run()
+    no_exception(at)
+    assert store.get_run(rid)["control"] == "pause"
+    store.set_status(rid, "stopped")
+    saved = jobs.max_concurrent
+    jobs.max_concurrent = 0
+    try:
+        queued = store.create_run(RunConfig().to_dict(), "local", "waiting")
+        at = app("train", run=queued)
+        at.run()
+        no_exception(at)
+        assert any(re.search(r"position \d+ in the queue", i.value) for i in at.info)
+        at.button(key="train_ctl_stop").click().run()
+        assert store.get_run(queued)["status"] == "stopped"
+    finally:
+        jobs.max_concurrent = saved
+
+
+def test_failed_run_shows_its_sentence():
+    rid = add_fake_run(status="failed", name="broken")
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    assert any("loss became NaN" in e.value for e in at.error)
+
+
+def test_other_users_cannot_control_a_run():
+    rid = add_fake_run(owner="alice", status="running", name="alice's run")
+    at = app("train", run=rid)
+    at.secrets["password"] = "pw"
+    at.session_state["auth_name"] = "bob"  # signed in, not an admin
+    at.run()
+    no_exception(at)
+    assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "stop"))
+    assert any("Only alice" in c.value for c in at.caption)
+    services.store().set_status(rid, "stopped")
+
+
+def test_unknown_run_in_link_is_a_sentence():
+    at = app("train", run="0123456789ab")
+    at.run()
+    no_exception(at)
+    assert any("no run with id" in w.value for w in at.warning)
+
+
+@pytest.mark.slow
+def test_sim_i_run_started_from_the_train_page_produces_metrics():
+    """A real run: Start on the page, a worker subprocess trains a tiny SIM-I, the page follows it to the end."""
+    data = pytest.importorskip("omib_core.data", reason="the data package is not there yet")
+    if not hasattr(data, "load_dataset"):
+        pytest.skip("omib_core.data has no load_dataset yet")
+    cfg = RunConfig(
+        data=DataConfig(dataset="sim-i", params={"n_samples": 600}),
+        train=TrainConfig(epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2),
+    )
+    at = app("train")
+    at.session_state["omib_config"] = cfg.to_dict()
+    at.run()
+    t0 = time.monotonic()
+    at.button(key="train_start").click().run()
+    no_exception(at)
+    rid = at.query_params.get("run")
+    rid = rid[0] if isinstance(rid, list) else rid
+    assert rid, [e.value for e in at.error]
+    store = services.store()
+    deadline = time.monotonic() + 120
+    status = None
+    while time.monotonic() < deadline:
+        at.run()
+        no_exception(at)
+        status = store.get_run(rid)["status"]
+        if status in TERMINAL:
+            break
+        time.sleep(1.0)
+    elapsed = time.monotonic() - t0
+    run = store.get_run(rid)
+    assert status == "finished", f"run ended {status} after {elapsed:.0f} s: {run.get('error')}"
+    rows = store.read_metrics(rid)
+    epochs = rows[rows["kind"] == "epoch"]
+    assert {"val/accuracy", "test/accuracy", "trb/v2/val/accuracy"} <= set(epochs["name"]), sorted(set(rows["name"]))
+    assert {"loss", "task_loss", "kl/v1", "r/v2", "beta", "M_u"} <= set(rows["name"])
+    assert epochs["epoch"].nunique() == 3  # 1 warm-up + 2 main epochs
+    assert np.isfinite(run["result"]["test_metrics"][next(iter(run["result"]["test_metrics"]))])
+    at.run()
+    assert any(m.label.startswith("r (") for m in at.metric), "no final r card"
+    print(f"SIM-I run from the Train page: {elapsed:.1f} s to finished")
+
+
+def test_a_bound_run_points_to_the_bound_page():
+    store, jobs = services.store(), services.jobs()
+    saved = jobs.max_concurrent
+    jobs.max_concurrent = 0
+    try:
+        rid = store.create_run(RunConfig().to_dict(), "local", "an M_u estimate", kind="bound")
+        store.set_status(rid, "finished")
+    finally:
+        jobs.max_concurrent = saved
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    assert any("Bound page" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
