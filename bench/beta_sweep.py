@@ -25,7 +25,7 @@ def main() -> None:
         {"data": {"dataset": d, "seed": s}, "train": {"seed": s, "beta_scale": sc, "snapshot_every": 0}}
         for d, sc, s in jobs
     ]
-    results = run_many(configs)
+    results = run_many(configs, journal="beta_sweep")
     acc: dict[str, dict[float, list[float]]] = {}
     mu: dict[str, list[float]] = {}
     for (d, sc, _s), res in zip(jobs, results):

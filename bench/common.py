@@ -49,14 +49,28 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_many(configs: list[dict[str, Any]], workers: int | None = None) -> list[dict[str, Any]]:
+def run_many(
+    configs: list[dict[str, Any]], workers: int | None = None, journal: str | None = None
+) -> list[dict[str, Any]]:
+    """Run configs in a process pool; with ``journal``, each result is appended to
+    ``bench/results/<journal>.partial.jsonl`` as it lands and a rerun skips the configs already there."""
     workers = workers or max(1, min(2, os.cpu_count() or 1))
+    done: dict[str, dict[str, Any]] = {}
+    path = RESULTS / f"{journal}.partial.jsonl" if journal else None
+    if path is not None and path.exists():
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            done[json.dumps(rec["config"], sort_keys=True)] = rec
+    todo = [c for c in configs if json.dumps(c, sort_keys=True) not in done]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = []
-        for i, res in enumerate(pool.map(run_one, configs)):
-            results.append(res)
-            print(f"[{i + 1}/{len(configs)}] {res['status']} {res.get('test')}", file=sys.stderr, flush=True)
-        return results
+        for i, res in enumerate(pool.map(run_one, todo)):
+            done[json.dumps(res["config"], sort_keys=True)] = res
+            if path is not None:
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                with path.open("a") as f:
+                    f.write(json.dumps(res, default=float) + "\n")
+            print(f"[{i + 1}/{len(todo)}] {res['status']} {res.get('test')}", file=sys.stderr, flush=True)
+    return [done[json.dumps(c, sort_keys=True)] for c in configs]
 
 
 def machine() -> dict[str, Any]:

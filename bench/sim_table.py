@@ -34,7 +34,7 @@ def main() -> None:
     args = p.parse_args()
     datasets = args.datasets.split(",")
     jobs = [(d, s, m) for d in datasets for m in METHODS for s in range(args.seeds)]
-    results = run_many([config(d, s, METHODS[m], args.epochs) for d, s, m in jobs])
+    results = run_many([config(d, s, METHODS[m], args.epochs) for d, s, m in jobs], journal="sim_table")
     table: dict[str, dict[str, list[float]]] = {}
     refs: dict[str, dict[str, list[float]]] = {}
     for (d, _s, m), res in zip(jobs, results):

@@ -34,6 +34,7 @@ from omib_core.data.dataset import MultimodalDataset  # noqa: E402
 from omib_core.train import EpochEvent, RunFailed, RunStarted, StepEvent, train  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+DEVICE = "cpu"  # --device: cpu here; cuda in scripts/gpu_check.sh
 DIM, CLASSES, HOLDOUT = 32, 4, 1000
 BOUND = BoundResult("gaussian", ("v1", "v2"), {}, None, Estimate("H_joint", 30.0), M_u=1 / 90, M_l=1 / 180)
 
@@ -76,7 +77,12 @@ def measure(
     epochs = 1 if full_epoch else max(1, -(-steps // spe))
     cfg = RunConfig(
         train=TrainConfig(
-            epochs=epochs, warmup_epochs=0, log_every=log_every, device="cpu", num_threads=num_threads, snapshot_every=0
+            epochs=epochs,
+            warmup_epochs=0,
+            log_every=log_every,
+            device=DEVICE,
+            num_threads=num_threads,
+            snapshot_every=0,
         )
     )
     t0 = time.perf_counter()
@@ -163,10 +169,16 @@ def write(name: str, payload: dict, table: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,100000,1000000")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    p.add_argument("--out", default=None, help="results folder (default bench/results)")
     p.add_argument("--steps", type=int, default=300, help="main-stage steps per measurement")
     p.add_argument("--rounds", type=int, default=2, help="rounds over all sizes (interleaved against load drift)")
     p.add_argument("--full-epoch", default="100000", help="comma-separated sizes also timed over one full epoch")
     args = p.parse_args()
+    global DEVICE, RESULTS
+    DEVICE = args.device
+    if args.out:
+        RESULTS = Path(args.out)
     sizes = [int(s) for s in args.sizes.split(",")]
     full = {int(s) for s in args.full_epoch.split(",") if s}
     before = machine()

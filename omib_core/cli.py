@@ -130,8 +130,9 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
     finally:
         if progress is not None:
             progress.close()
-    result = recorder.finish(wall_seconds_total=time.perf_counter() - t0)
-    return result
+    train_wall = recorder.finished.wall_seconds if recorder.finished else None
+    # wall_seconds: the whole command (data, bound estimate, warm-up, main stage)
+    return recorder.finish(wall_seconds=time.perf_counter() - t0, train_wall_seconds=train_wall)
 
 
 # commands

@@ -126,6 +126,11 @@ def progress_view(run: dict) -> None:
                 "tab; the result is kept.", icon=":material/hourglass_top:")  # fmt: skip
     else:
         st.progress(fraction, text=f"Estimating · {label} · {100 * fraction:.0f} %")
+        curves = charts.live_curves_figure(rows)
+        if curves is not None:
+            st.plotly_chart(curves, width="stretch", key="bound_live_curves")
+            st.caption("What to look for: each curve should level off. One still climbing at the end means the "
+                       "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design.")  # fmt: skip
         stages = charts.bound_stages(rows)
         if stages:
             st.caption("  ·  ".join(f"{':material/check:' if s == 'done' else ':material/autorenew:'} {escape_md(q)}"
@@ -224,20 +229,21 @@ def result_view(result: BoundResult, cfg: RunConfig) -> None:
                    "The dashed line is the exact value, when the data is synthetic.")  # fmt: skip
     else:
         st.caption(f"The {result.estimator} estimator is a closed form: no training curve.")
-    left, right = st.columns([2, 3], gap="large")
+    st.dataframe(charts.estimates_table(result), hide_index=True, width="stretch",
+                 column_config={**{c: st.column_config.NumberColumn(format="%.3f")
+                                   for c in ("estimate", "± std", "exact", "error")},
+                                "per seed": st.column_config.TextColumn("per seed", width="large")})  # fmt: skip
+    s = result.settings
+    st.caption(f"All values in nats · {result.estimator} · {s.get('rows', '?')} rows · {s.get('scale', '')} · "
+               f"{result.seconds:.1f} s")  # fmt: skip
+    left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
     with left:
         st.plotly_chart(charts.seed_spread_figure(result), width="stretch", key="bound_fig_seeds",
                         config={"displaylogo": False})  # fmt: skip
-        st.caption(":material/visibility: **What to look for:** dots close together mean the seeds agree; a spread "
-                   "wider than the gap to the exact diamond means more seeds or steps are needed.")  # fmt: skip
     with right:
-        st.dataframe(charts.estimates_table(result), hide_index=True, width="stretch",
-                     column_config={**{c: st.column_config.NumberColumn(format="%.3f", width="small")
-                                       for c in ("estimate", "± std", "exact", "error")},
-                                    "levelled off": st.column_config.TextColumn("levelled", width="small")})  # fmt: skip
-        s = result.settings
-        st.caption(f"{result.estimator} · {s.get('rows', '?')} rows · {s.get('scale', '')} · "
-                   f"{result.seconds:.1f} s")  # fmt: skip
+        st.caption(":material/visibility: **What to look for:** each dot is one seed's estimate, the bar their mean "
+                   "± std and the diamond the exact value (synthetic data). Dots close together mean the seeds "
+                   "agree; a spread wider than the gap to the diamond means more seeds or steps are needed.")  # fmt: skip
 
 
 def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None) -> None:

@@ -81,7 +81,7 @@ def headline(p: dict[str, Any]) -> None:
     s = p["summary"]
     splits = s.get("splits", {})
     n = max(1, s["n_samples"])
-    cols = st.columns(4)
+    cols = st.columns([1, 1, 1, 1.3])
     cols[0].metric("Samples", f"{s['n_samples']:,}", border=True)
     cols[1].metric("Modalities", len(p["modalities"]), border=True)
     if p["task"] == "regression":
@@ -91,7 +91,7 @@ def headline(p: dict[str, Any]) -> None:
     else:
         cols[2].metric("Classes", len(s.get("class_counts", {})), border=True)
     pct = " / ".join(f"{100 * splits.get(k, 0) / n:.0f}" for k in ("train", "val", "test"))
-    cols[3].metric("Train / val / test", f"{pct} %", border=True,
+    cols[3].metric("Train / val / test (%)", pct, border=True,
                    help=" · ".join(f"{k}: {splits.get(k, 0):,} rows" for k in ("train", "val", "test")))  # fmt: skip
 
 

@@ -175,7 +175,7 @@ def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
         except (DataError, KeyError):
             continue
     st.plotly_chart(charts.snapshot_grid_figure(frames, color_by, task), width="stretch", key="emb_fig_grid",
-                    config={"displaylogo": False})  # fmt: skip
+                    config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
     st.caption(":material/visibility: **What to look for:** the early panels are a blur; as β squeezes out the "
                "superfluous blocks, the classes pull apart into clusters. PCA per panel, so orientation may flip.")  # fmt: skip
 

@@ -104,6 +104,28 @@ def bound_stages(rows: pd.DataFrame | None) -> list[tuple[str, str]]:
 # figures
 
 
+def live_curves_figure(rows: pd.DataFrame | None, height: int = 300) -> go.Figure | None:
+    """Neural estimators' training curves as they arrive (``bound_curve/<label>`` rows), one line per quantity.
+
+    None when there is nothing to draw yet (the gaussian estimator has no curve: it is a closed form).
+    """
+    if rows is None or rows.empty or "name" not in rows.columns:
+        return None
+    sub = rows[rows["name"].astype(str).str.startswith("bound_curve/")].sort_values("id")
+    if sub.empty:
+        return None
+    fig = go.Figure()
+    for name, grp in sub.groupby("name", sort=False):
+        label = str(name)[len("bound_curve/") :].split(": ", 1)[-1]
+        y = grp["value"].to_numpy(dtype=float)
+        x, y = downsample(np.arange(1, len(y) + 1), y, MAX_POINTS)
+        fig.add_trace(
+            go.Scatter(x=x, y=y, mode="lines", name=label, hovertemplate="point %{x}: %{y:.3f} nats<extra></extra>")
+        )
+    layout(fig, "Estimates while the critics train (held-out rows)", "logged point", "nats", height=height)
+    return fig
+
+
 def estimate_curve_figure(
     estimate: Estimate, steps: int, color: str = FUSED_COLOR, title: str | None = None, height: int = 300
 ) -> go.Figure:

@@ -292,6 +292,7 @@ def estimate_bound_arrays(
     progress: Progress | None = None,
     ground_truth: Mapping[str, Any] | None = None,
     scale: str = "as given",
+    on_estimate: Callable[[str, float, float], None] | None = None,
 ) -> BoundResult:
     """M_u and M_l from paired modality arrays taken as given (no standardisation: mind the scale).
 
@@ -325,12 +326,19 @@ def estimate_bound_arrays(
     units = 2 * len(names) - 1  # M entropies + (M - 1) chain-rule MI terms
     done = 0
 
-    def step(label: str) -> Callable[[float], None] | None:
-        if progress is None:
+    def step(label: str) -> Callable[..., None] | None:
+        if progress is None and on_estimate is None:
             return None
-        base = done
-        progress(f"{config.estimator}: {label}", base / units)
-        return lambda f: progress(f"{config.estimator}: {label}", (base + f) / units)
+        base, full = done, f"{config.estimator}: {label}"
+
+        def report(f: float, value: float | None = None) -> None:
+            if progress is not None:
+                progress(full, (base + f) / units)
+            if on_estimate is not None and value is not None:
+                on_estimate(full, (base + f) / units, value)  # the live curve of a neural estimate
+
+        report(0.0)
+        return report
 
     entropies: dict[str, Estimate] = {}
     for m, x in zip(names, arrays):
@@ -381,6 +389,7 @@ def estimate_bound(
     device: torch.device | None = None,
     cache_dir: str | Path | None = None,
     progress: Progress | None = None,
+    on_estimate: Callable[[str, float, float], None] | None = None,
 ) -> BoundResult:
     """M_u (and M_l) of a dataset, on the training rows of ``dataset.standardized()`` (the scale convention).
 
@@ -391,6 +400,8 @@ def estimate_bound(
         cache_dir: folder of cached results; a hit returns at once with the original fingerprint,
             settings and seconds.
         progress: ``progress(label, fraction)`` during estimation.
+        on_estimate: ``on_estimate(label, fraction, value)`` at every logged point of a neural estimator's
+            training curve (nats, held-out rows), so a UI can draw the curve live.
 
     Returns:
         A BoundResult; ``M_u`` None with ``failure`` set when the bound does not exist.
@@ -405,4 +416,5 @@ def estimate_bound(
         progress=progress,
         ground_truth=dataset.ground_truth,
         scale=STANDARDISED_SCALE,
+        on_estimate=on_estimate,
     )

@@ -138,7 +138,7 @@ def train_seed(
     config: BoundConfig,
     seed: int,
     device: torch.device,
-    on_point: Callable[[float], None] | None = None,
+    on_point: Callable[..., None] | None = None,
 ) -> SeedRun:
     """Train one critic with a fixed step budget and evaluate it on held-out rows.
 
@@ -148,7 +148,7 @@ def train_seed(
         config: steps, batch_size, lr, hidden_dim, ma_rate, smile_clip, heldout_fraction.
         seed: seeds the split, the critic's initialisation, the batches and the permutations.
         device: where the critic trains.
-        on_point: called with the fraction of steps done at each logged point.
+        on_point: called as ``on_point(fraction_of_steps_done, current_heldout_estimate)`` at each logged point.
     """
     n = x.shape[0]
     order = np.random.default_rng(seed).permutation(n)
@@ -187,7 +187,7 @@ def train_seed(
             value, _ = evaluate(critic, estimator, x_ev[:m], y_ev[:m], curve_perms, b, config.smile_clip)
             curve.append(float(value))
             if on_point is not None:
-                on_point(step / config.steps)
+                on_point(step / config.steps, curve[-1])
             if not math.isfinite(curve[-1]):
                 break  # diverged: the NaN/inf is reported, more steps cannot repair it
     value, eval_batch = evaluate(critic, estimator, x_ev, y_ev, ev_perms, b, config.smile_clip)
@@ -204,7 +204,7 @@ def neural_mi(
     config: BoundConfig,
     device: torch.device,
     name: str = "I(x;y)",
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> Estimate:
     """Estimate I(X; Y) in nats with a neural estimator over ``config.seeds`` seeds.
 
@@ -215,13 +215,13 @@ def neural_mi(
             heldout_fraction); rows are expected already subsampled to ``max_samples``.
         device: where the critics train.
         name: the Estimate's name.
-        progress: called with the fraction done (0..1) across all seeds.
+        progress: called as ``progress(fraction_done_across_seeds, current_estimate_or_None)``.
     """
     if estimator not in NEURAL_ESTIMATORS:
         raise BoundError(f"Unknown neural estimator {estimator!r}; choose one of {NEURAL_ESTIMATORS}.")
     runs: list[SeedRun] = []
     for s in range(config.seeds):
-        cb = None if progress is None else (lambda f, s=s: progress((s + f) / config.seeds))
+        cb = None if progress is None else (lambda f, v=None, s=s: progress((s + f) / config.seeds, v))
         runs.append(train_seed(x, y, estimator, config, s, device, cb))
     values = np.array([r.value for r in runs])
     checks = [levelled_off(r.curve) for r in runs]

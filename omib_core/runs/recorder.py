@@ -187,6 +187,8 @@ class Recorder:
                 "r_final": r_final,
                 "test_metrics": dict(fin.test_metrics) if fin else _with_prefix(epoch_metrics, "test/"),
                 "val_metrics": dict(fin.val_metrics) if fin else _with_prefix(epoch_metrics, "val/"),
+                "best_epoch": getattr(fin, "best_epoch", None) if fin else None,
+                "last_test_metrics": dict(getattr(fin, "last_test_metrics", {}) or {}) if fin else {},
                 "reference": dict(st.reference) if st else {},
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,
                 "total_epochs": st.total_epochs if st else None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import inspect
 import logging
 import os
 import sys
@@ -66,14 +67,18 @@ def _default_train(config: RunConfig, *, out_dir: Path, cache_dir: Path) -> Iter
     return train(config, out_dir=out_dir, cache_dir=cache_dir)
 
 
-def _default_bound(config: RunConfig, *, out_dir: Path, cache_dir: Path, progress: Callable) -> Any:
+def _default_bound(
+    config: RunConfig, *, out_dir: Path, cache_dir: Path, progress: Callable, on_estimate: Callable | None = None
+) -> Any:
     from omib_core.bound import estimate_bound
     from omib_core.data import load_dataset
     from omib_core.device import resolve_device
 
     dataset = load_dataset(config.data)
     device = resolve_device(config.train.device)
-    return estimate_bound(dataset, config.bound, device=device, cache_dir=cache_dir, progress=progress)
+    return estimate_bound(
+        dataset, config.bound, device=device, cache_dir=cache_dir, progress=progress, on_estimate=on_estimate
+    )
 
 
 def load_source(spec: str) -> Callable:
@@ -369,7 +374,10 @@ class Worker:
     def _run_bound(self, config: RunConfig) -> None:
         source = self.source or _default_bound
         try:
-            result = source(config, out_dir=self.dir, cache_dir=cache_dir(self.store.data_dir), progress=self._progress)
+            kwargs: dict[str, Any] = {"out_dir": self.dir, "cache_dir": cache_dir(self.store.data_dir)}
+            if "on_estimate" in inspect.signature(source).parameters:
+                kwargs["on_estimate"] = self._estimate
+            result = source(config, progress=self._progress, **kwargs)
         except _StopRequested:
             self.buffer.flush()
             self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
@@ -379,6 +387,18 @@ class Worker:
         self.buffer.flush()
         self.store.add_artifact(self.run_id, "result", path)
         self.store.set_status(self.run_id, "finished", only_from=FINAL_FROM, result=data)
+
+    def _estimate(self, label: str, fraction: float, value: float) -> None:
+        """A point of a neural estimator's training curve: metric row ``bound_curve/<label>`` (nats)."""
+        self._bound_step += 1
+        row = {
+            "kind": "step",
+            "stage": "bound",
+            "step": self._bound_step,
+            "name": f"bound_curve/{label}",
+            "value": value,
+        }
+        self.buffer.add([row], {"step": self._bound_step})
 
     def _progress(self, label: str, fraction: float) -> None:
         """Progress callback of the bound estimator: a metric row ``bound/<label>``, then control requests.

@@ -300,3 +300,18 @@ def test_progress_is_monotone_and_ends_at_one():
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(seen) > 10
     assert any("I(a;b)" in s for s, _ in seen)
+
+
+def test_on_estimate_streams_the_neural_curve_live():
+    x, y = correlated(1500, 2, mi=1.0)
+    points: list[tuple[str, float, float]] = []
+    r = estimate_bound_arrays(
+        {"a": x, "b": y},
+        BoundConfig(**{**FAST, "steps": 40, "estimator": "mine"}),
+        device=CPU,
+        on_estimate=lambda label, f, v: points.append((label, f, v)),
+    )
+    h_a = [v for label, _, v in points if label == "mine: H(a)"]
+    assert len(h_a) == len(r.entropies["a"].curve)  # one point per logged step of the single seed
+    assert h_a == pytest.approx(list(r.entropies["a"].curve))
+    assert {label for label, _, _ in points} == {"mine: H(a)", "mine: H(b)", "mine: I(a;b)"}

@@ -20,7 +20,7 @@ from omib_core.model import (
 
 torch.set_num_threads(1)
 
-SMALL = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=6, tokens=2, heads=2)
+SMALL = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=6, tokens=2, heads=2, dropout=0.0)
 
 
 def _xs(dims: dict[str, int], b: int = 5) -> dict[str, torch.Tensor]:
@@ -136,3 +136,12 @@ def test_no_bottleneck_is_deterministic_with_zero_kl(fusion):
 def test_omib_needs_two_modalities():
     with pytest.raises(ValueError, match="at least 2 modalities"):
         OMIB({"a": 3}, 2, SMALL)
+
+
+def test_dropout_is_off_in_eval_mode():
+    dims = {"a": 3, "b": 4}
+    model = OMIB(dims, 2, ModelConfig(**{**SMALL.to_dict(), "dropout": 0.5}))
+    xs = _xs(dims)
+    assert not torch.equal(model(xs, "main", sample=False)["y_hat"], model(xs, "main", sample=False)["y_hat"])
+    model.eval()
+    assert torch.equal(model(xs, "main", sample=False)["y_hat"], model(xs, "main", sample=False)["y_hat"])

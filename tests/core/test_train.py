@@ -224,7 +224,7 @@ def test_bound_is_estimated_when_not_given():
 
 def test_checkpoint_round_trip_gives_identical_predictions(tmp_path):
     ds = make_dataset()
-    cfg = config(epochs=2)
+    cfg = config(epochs=2, select="last")  # the last snapshot and the checkpoint are then the same model
     events = run(cfg, ds, out_dir=tmp_path)
     end = events[-1]
     payload = torch.load(end.checkpoint_path, weights_only=True)
@@ -283,3 +283,19 @@ def test_baselines_and_options_run(model, train_kw):
         assert last["r/v2"] != 1.0
         assert last["M_u"] == pytest.approx(1 / ((1 + last["r/v2"]) * 10.0), rel=1e-6)
         assert main[0]["beta"] == pytest.approx(1 / 20)
+
+
+def test_best_val_selection_keeps_the_best_epoch_in_results_and_checkpoint(tmp_path):
+    ds = make_dataset()
+    events = run(config(epochs=4, lr=3e-2), ds, out_dir=tmp_path)  # a high lr makes val accuracy move around
+    end = events[-1]
+    val = {e.epoch: e.metrics["val/accuracy"] for e in events if isinstance(e, EpochEvent) and e.stage == "main"}
+    best = max(val, key=lambda k: (val[k], -k))  # the first epoch reaching the maximum
+    assert end.best_epoch == best and end.val_metrics["accuracy"] == pytest.approx(val[best])
+    model, _, extra = load_checkpoint(end.checkpoint_path, "cpu")
+    assert extra["epoch"] == best
+    arrays = embed(model, ds, "cpu")
+    assert float(np.mean(arrays["correct"][ds.split == 2])) == pytest.approx(end.test_metrics["accuracy"])
+    last = max(val)
+    test_last = next(e for e in events if isinstance(e, EpochEvent) and e.epoch == last).metrics["test/accuracy"]
+    assert end.last_test_metrics["accuracy"] == pytest.approx(test_last)

@@ -212,3 +212,22 @@ def test_seed_spread_and_progress():
     done = pd.concat([rows, pd.DataFrame({"id": [4], "name": ["bound/done"], "value": [1.0]})])
     assert cb.bound_stages(done) == [("H(a)", "done"), ("H(b)", "done")]
     assert cb.bound_stages(None) == []
+
+
+def test_live_curves_figure_one_line_per_quantity_and_none_without_rows():
+    import pandas as pd
+
+    from dashboard.charts.bound import live_curves_figure
+
+    assert live_curves_figure(None) is None
+    rows = pd.DataFrame(
+        {
+            "id": range(1, 8),
+            "name": ["bound/mine: H(v1)"] + ["bound_curve/mine: H(v1)"] * 3 + ["bound_curve/mine: H(v2)"] * 3,
+            "value": [0.1, 1.0, 2.0, 2.5, 0.5, 0.9, 1.1],
+        }
+    )
+    fig = live_curves_figure(rows)
+    assert [t.name for t in fig.data] == ["H(v1)", "H(v2)"]
+    assert list(fig.data[0].y) == [1.0, 2.0, 2.5]
+    assert live_curves_figure(rows[rows["name"].str.startswith("bound/")]) is None

@@ -1,0 +1,207 @@
+"""The app in a real browser (Playwright driving Debian's chromium) against a real Streamlit server and workers.
+
+One user opens a share link (``/train?cfg=...``, SIM-I with a small N), starts a run and watches the r and KL
+charts grow while the run is live; then opens the run's embeddings and sees the scatter. A second browser
+context (another user's session) sees the run on the Runs page. Screenshots go to ``test-artifacts/e2e/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from dashboard.state import encode_config
+from omib_core.config import DataConfig, RunConfig, TrainConfig
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+RUN_NAME = "e2e SIM-I live"
+# Small data, but enough main-stage epochs that training outlasts several 1.5 s polls even on a fast machine
+# (about 10 s headless here); log_every=2 gives a new r / KL point every two optimiser steps.
+CONFIG = RunConfig(
+    data=DataConfig(dataset="sim-i", params={"n_samples": 3000}),
+    train=TrainConfig(epochs=60, warmup_epochs=2, snapshot_every=20, log_every=2),
+)
+R_TITLE, KL_TITLE = "Dynamic weight r", "KL terms per modality"
+VIEWPORT = {"width": 1400, "height": 2300}  # tall: Streamlit scrolls inside its own container, not the page
+TERMINAL = ("finished", "failed", "stopped", "interrupted")
+
+# Points per chart title (the sum of its traces' x lengths). Streamlit keeps the previous copy of a chart,
+# hidden and marked stale, while a fragment rerun draws the new one, so the largest copy is the newest.
+CHART_POINTS_JS = """() => {
+  const out = {};
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title;
+    const title = (typeof t === 'string' ? t : (t && t.text) || '').replace(/<[^>]*>/g, '').trim();
+    const n = (el._fullData || []).reduce((s, tr) => s + (tr.x ? tr.x.length : 0), 0);
+    out[title] = Math.max(out[title] || 0, n);
+  }
+  return out;
+}"""
+METRIC_JS = """(label) => {
+  let fallback = null;
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (!l || !v || l.textContent.trim() !== label) continue;
+    const c = m.closest('[data-testid="stElementContainer"]');
+    if (!c || c.getAttribute('data-stale') !== 'true') return v.textContent.trim();
+    fallback = fallback || v.textContent.trim();
+  }
+  return fallback;
+}"""
+
+
+# helpers
+
+
+def open_page(page, url: str, heading: str, timeout: float = 90_000) -> None:
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout)
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Until the script run is over (the 'running' status widget is gone)."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+
+
+def no_exceptions(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where} shows an exception: {errors.first.text_content()}"
+
+
+def chart_points(page) -> dict[str, int]:
+    return page.evaluate(CHART_POINTS_JS)
+
+
+def metric(page, label: str) -> str | None:
+    return page.evaluate(METRIC_JS, label)
+
+
+def count_changes(values: list[int]) -> int:
+    """How many times a sampled value changed (empty charts, 0, do not count as a first value)."""
+    seen = [v for v in values if v > 0]
+    return sum(1 for a, b in zip(seen, seen[1:]) if b != a)
+
+
+def shot(page, artifacts, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+# the journey
+
+
+def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
+    from playwright.sync_api import expect  # here, so that a missing playwright skips instead of breaking collection
+
+    contexts = []
+    page_errors: list[str] = []
+
+    def new_page():
+        ctx = browser.new_context(viewport=VIEWPORT)
+        ctx.set_default_timeout(60_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: page_errors.append(str(e)))
+        return page
+
+    page = new_page()
+    try:
+        # 1. A share link sets SIM-I with N = 3,000 and a short schedule; the Train page starts from it.
+        open_page(page, f"{app_url}/train?cfg={encode_config(CONFIG)}", "Train")
+        start = page.get_by_role("button", name="Start")
+        start.wait_for(timeout=90_000)
+        wait_idle(page)
+        expect(page.get_by_text(re.compile(r"SIM-I \(n_samples = 3000\)")).first).to_be_visible()
+        expect(page.get_by_role("spinbutton", name="Main epochs")).to_have_value(str(CONFIG.train.epochs))
+        expect(page.get_by_role("spinbutton", name="Warm-up epochs")).to_have_value(str(CONFIG.train.warmup_epochs))
+        page.get_by_role("textbox", name="Run name (optional)").fill(RUN_NAME)
+        start.click()
+        page.wait_for_url(re.compile(r"[?&]run=[0-9a-f]{6,32}"), timeout=60_000)
+        run_id = re.search(r"[?&]run=([0-9a-f]{6,32})", page.url).group(1)
+        page.get_by_role("heading", name=RUN_NAME).first.wait_for(timeout=60_000)
+
+        # 2. While the run is live, the r and KL charts grow: sample the points the browser holds.
+        samples: list[dict] = []
+        screenshot_taken = False
+        deadline = time.monotonic() + 240
+        status = metric(page, "Status")
+        while time.monotonic() < deadline:
+            status = metric(page, "Status")
+            if status in TERMINAL:
+                break
+            points = chart_points(page)
+            if status == "running":
+                samples.append({"t": round(time.monotonic(), 2), "r": points.get(R_TITLE, 0),
+                                "kl": points.get(KL_TITLE, 0)})  # fmt: skip
+                r_changes = count_changes([s["r"] for s in samples])
+                if not screenshot_taken and r_changes >= 2:
+                    shot(page, artifacts, "train_live")
+                    screenshot_taken = True
+            time.sleep(0.5)
+        (artifacts / "train_live_samples.json").write_text(json.dumps(samples, indent=1))
+        r_changes = count_changes([s["r"] for s in samples])
+        kl_changes = count_changes([s["kl"] for s in samples])
+        assert r_changes >= 2 and kl_changes >= 2, (
+            f"while the run was live the r chart changed {r_changes} times and the KL chart {kl_changes} times "
+            f"(want >= 2 each); samples in train_live_samples.json, last status {status!r}"
+        )
+        r_seen = [s["r"] for s in samples if s["r"] > 0]
+        assert r_seen == sorted(r_seen), f"the r series shrank during the run: {r_seen}"
+        assert screenshot_taken
+
+        # 3. The run ends by itself, the view stops polling and shows the results.
+        page.wait_for_function(f"() => ({METRIC_JS})('Status') === 'finished'", timeout=180_000)
+        page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+        final = chart_points(page)
+        assert final.get(R_TITLE, 0) >= max(r_seen), f"the finished run shows fewer r points: {final}"
+        no_exceptions(page, "Train")
+
+        # 4. Another user's session (a new browser context) sees the run on the Runs page.
+        other = new_page()
+        open_page(other, f"{app_url}/runs", "Runs")
+        other.locator('[data-testid="stDataFrame"]').wait_for(timeout=60_000)
+        other.wait_for_function(
+            """([name, id]) => { const t = document.querySelector('[data-testid="stDataFrame"]');
+                return !!t && t.textContent.includes(name) && t.textContent.includes('run=' + id); }""",
+            arg=[RUN_NAME, run_id],
+            timeout=60_000,
+        )
+        wait_idle(other)
+        no_exceptions(other, "Runs")
+        shot(other, artifacts, "runs_second_context")
+
+        # 5. The run's embeddings: the xi scatter has points (PCA at once, UMAP later).
+        page.get_by_role("link", name="Inspect this run's xi embeddings").click()
+        page.wait_for_url(re.compile(rf"/embeddings\?run={run_id}"), timeout=60_000)
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(el => {
+                const t = el.layout && el.layout.title; const title = (t && (t.text || t)) || '';
+                return String(title).includes('xi') &&
+                  (el._fullData || []).reduce((s, tr) => s + (tr.x ? tr.x.length : 0), 0) > 0; })""",
+            timeout=60_000,
+        )
+        scatter = {k: v for k, v in chart_points(page).items() if "xi" in k}
+        assert scatter and max(scatter.values()) > 0, f"no xi scatter with points: {chart_points(page)}"
+        assert any(("PCA" in k or "UMAP" in k) for k in scatter), scatter
+        expect(page.get_by_role("combobox", name="Run")).to_have_value(
+            re.compile(rf"^{re.escape(RUN_NAME)} · .*{run_id}$")
+        )
+        no_exceptions(page, "Embeddings")
+        shot(page, artifacts, "embeddings")
+        assert not page_errors, f"uncaught errors in the page: {page_errors}"
+    except Exception:
+        for i, ctx in enumerate(contexts):
+            for j, p in enumerate(ctx.pages):
+                try:
+                    p.screenshot(path=str(artifacts / f"failure_{i}_{j}.png"))
+                except Exception:  # noqa: BLE001 - best effort, keep the original error
+                    pass
+        raise
+    finally:
+        for ctx in contexts:
+            ctx.close()
