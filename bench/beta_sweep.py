@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import mean_std, run_many, write
+from common import fmt, journal_results, mean_std, run_many, write
 
 SCALES = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0]
 
@@ -18,6 +18,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--datasets", default="sim-i,sim-iii")
+    p.add_argument("--report-only", action="store_true", help="tabulate the runs already journaled, run nothing")
     args = p.parse_args()
     datasets = args.datasets.split(",")
     jobs = [(d, sc, s) for d in datasets for sc in SCALES for s in range(args.seeds)]
@@ -25,7 +26,10 @@ def main() -> None:
         {"data": {"dataset": d, "seed": s}, "train": {"seed": s, "beta_scale": sc, "snapshot_every": 0}}
         for d, sc, s in jobs
     ]
-    results = run_many(configs, journal="beta_sweep")
+    if args.report_only:
+        results = [r or {} for r in journal_results("beta_sweep", configs)]
+    else:
+        results = run_many(configs, journal="beta_sweep")
     acc: dict[str, dict[float, list[float]]] = {}
     mu: dict[str, list[float]] = {}
     for (d, sc, _s), res in zip(jobs, results):
@@ -33,10 +37,8 @@ def main() -> None:
         mu.setdefault(d, []).append(res.get("M_u"))
     lines = ["| beta / M_u | " + " | ".join(d.upper() for d in datasets) + " |", "|---|" + "---|" * len(datasets)]
     for sc in SCALES:
-        lines.append(
-            f"| {sc:g} | " + " | ".join("{:.3f} ± {:.3f}".format(*mean_std(acc[d][sc])) for d in datasets) + " |"
-        )
-    mus = ", ".join(f"{d.upper()} M_u = {mean_std(mu[d])[0]:.3g}" for d in datasets)
+        lines.append(f"| {sc:g} | " + " | ".join(fmt(acc[d][sc]) for d in datasets) + " |")
+    mus = ", ".join(f"{d.upper()} M_u = {mean_std([m for m in mu[d] if m is not None])[0]:.3g}" for d in datasets)
     md = (
         f"Test accuracy against beta/M_u, mean ± std over {args.seeds} seeds ({mus}). "
         "Command: `.venv/bin/python bench/beta_sweep.py`\n\n" + "\n".join(lines) + "\n"

@@ -73,6 +73,26 @@ def run_many(
     return [done[json.dumps(c, sort_keys=True)] for c in configs]
 
 
+def journal_results(journal: str, configs: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Results already in ``<journal>.partial.jsonl`` for each config (None where it has not run)."""
+    path = RESULTS / f"{journal}.partial.jsonl"
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            done[json.dumps(rec["config"], sort_keys=True)] = rec
+    return [done.get(json.dumps(c, sort_keys=True)) for c in configs]
+
+
+def fmt(xs: list[float | None]) -> str:
+    """'mean ± std (n)' over the values present; '-' when none."""
+    vals = [x for x in xs if x is not None]
+    if not vals:
+        return "-"
+    m, s = mean_std(vals)
+    return f"{m:.3f} ± {s:.3f} (n={len(vals)})"
+
+
 def machine() -> dict[str, Any]:
     import torch
 

