@@ -43,7 +43,13 @@ def _umap_warmup() -> threading.Thread:
 
 
 def boot() -> None:
-    """Start the shared services (idempotent; cheap after the first call)."""
+    """Start the shared services (idempotent; cheap after the first call).
+
+    Folder paths as dataset ids are for the CLI and the admin: a shared link (``?cfg=``) must not make the
+    server read an arbitrary folder, so the app (and the workers it spawns, through the environment) refuse
+    them unless the admin sets ``OMIB_FOLDER_DATASETS=1``.
+    """
+    os.environ.setdefault("OMIB_FOLDER_DATASETS", "0")
     jobs()
     _umap_warmup()
 

@@ -100,9 +100,7 @@ class _Progress:
 
 def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
     """Train one config, write ``out_dir/result.json`` and ``history.csv``, return the result dict."""
-    from omib_core.bound import estimate_bound
     from omib_core.data import load_dataset
-    from omib_core.device import resolve_device
     from omib_core.runs.paths import cache_dir
     from omib_core.runs.recorder import Recorder
     from omib_core.train import EpochEvent, RunFailed, RunStarted, train
@@ -110,11 +108,10 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     dataset = load_dataset(config.data)
-    bound = estimate_bound(dataset, config.bound, device=resolve_device(config.train.device), cache_dir=cache_dir())
     recorder = Recorder(out_dir, config)
     progress = None
-    try:
-        for event in train(config, dataset, out_dir=out_dir, bound=bound):
+    try:  # train() estimates the bound (cached); without one, a hand-set beta still trains
+        for event in train(config, dataset, out_dir=out_dir, cache_dir=cache_dir()):
             recorder.record(event)
             if isinstance(event, RunStarted):
                 progress = _Progress(event.total_epochs, quiet, config.data.dataset)

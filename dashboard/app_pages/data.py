@@ -1,4 +1,5 @@
-"""Data: choose a dataset and its generator parameters, preview it, and use it for the experiment."""
+"""Data: choose a dataset (synthetic, bundled real data, or an upload) and its parameters, preview it, and use it
+for the experiment. Uploads are checked and stored by ``omib_core.data.uploads``; this page only shows the report."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import numpy as np
 import streamlit as st
 
 from dashboard import state
+from dashboard.auth import current_user
 from dashboard.charts import data as charts
 from dashboard.widgets import escape_md
-from dashboard.widgets.data import data_config_ui, dataset_choice
+from dashboard.widgets.data import data_config_ui, dataset_choice, upload_ui
 from omib_core.analysis.embedding import pca_2d, subsample_rows
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError, OmibError
 
 PREVIEW_POINTS = 1500
+UPLOAD_GEN = "data_upload_generation"  # part of the uploader's key: bumped to empty it after a store
+UPLOAD_ERROR = "data_upload_error"
 
 
 # helpers
@@ -134,9 +138,97 @@ def body(p: dict[str, Any]) -> None:
                                              split=p["split"][p["rows"]], task=p["task"],
                                              class_names=p["class_names"])  # fmt: skip
             st.plotly_chart(fig, width="stretch", key=f"data_fig_pca_{i}", config={"displaylogo": False})
+    sim = (
+        "In the SIM data the large superfluous blocks (b) dominate the main directions, so the classes overlap "
+        "here: removing that superfluous part is exactly the bottleneck's job."
+        if not gt.empty
+        else "A modality whose classes overlap here may still help once fused: compare runs with and without it."
+    )
     look_for("classes already apart in one modality's picture mean that modality carries much task information on "
-             "its own. In the SIM data the large superfluous blocks (b) dominate the main directions, so the classes "
-             "overlap here: removing that superfluous part is exactly the bottleneck's job.")  # fmt: skip
+             f"its own. {sim}")  # fmt: skip
+
+
+def catalogue(current: str, owner: str) -> list[Any]:
+    """Registered datasets, then this user's uploads, then the upload in use when it is someone else's (a link)."""
+    from omib_core.data import get_info, list_datasets, list_uploads
+
+    infos = list_datasets() + list_uploads(owner)
+    if current.startswith("upload:") and current not in {i.id for i in infos}:
+        try:
+            infos.append(get_info(current))
+        except OmibError:
+            pass  # deleted or malformed: the picker falls back to the first dataset
+    return infos
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def upload_report(files: dict[str, bytes], task: str | None) -> dict[str, Any]:
+    """The validation report of these files as plain values (cached by content)."""
+    from omib_core.data import validate_files
+
+    r = validate_files(files, task=task)
+    return {"ok": r.ok, "table": r.table(), "errors": r.errors, "warnings": r.warnings, "labels": r.labels}
+
+
+def store_and_use(owner: str, task: str | None, name: str) -> None:
+    """Button callback: store the uploaded files, then make the experiment use them."""
+    from omib_core.data import store_upload
+
+    gen = int(st.session_state.get(UPLOAD_GEN, 0))
+    files = {f.name: f.getvalue() for f in st.session_state.get(f"data_upload_files_{gen}") or []}
+    try:
+        upload_id = store_upload(files, owner=owner, task=task, name=name or None)
+    except OmibError as e:
+        st.session_state[UPLOAD_ERROR] = str(e)
+        return
+    dataset = f"upload:{upload_id}"
+    state.set_current_config(state.current_config().replace(data=DataConfig(dataset=dataset)))
+    st.session_state.pop("data_dataset", None)  # the picker starts again from the experiment's dataset: this one
+    st.session_state[UPLOAD_GEN] = gen + 1  # empties the uploader
+    st.toast("Your data is stored; the Train, Bound and Sweep pages now use it.", icon=":material/check_circle:")
+
+
+def labels_line(labels: dict[str, Any]) -> str:
+    parts = [f"**Labels** ({escape_md(labels['file'])}): {labels['rows']:,} rows, {labels['kind']} values, "
+             f"task **{labels['task']}**, split {labels['split']}"]  # fmt: skip
+    if "classes" in labels:
+        parts.append("classes " + ", ".join(f"{escape_md(k)}: {v:,}" for k, v in labels["classes"].items()))
+    if "range" in labels:
+        parts.append(f"range {labels['range'][0]:.3g} to {labels['range'][1]:.3g}")
+    return "; ".join(parts) + "."
+
+
+def upload_section(owner: str) -> None:
+    with st.expander("Upload your data", icon=":material/upload:"):
+        st.markdown(
+            "One file per modality (`.csv`, `.parquet`, `.npy`, or `.npz` with one array; one row per sample, the "
+            "same order in every file) and one labels file (`labels.csv` or `labels.npy`). Labels are numbers: "
+            "encode classes as 0, 1, 2, ... A `split` column in labels.csv (train / val / test) fixes the split; "
+            "otherwise it is drawn at random. The files are checked here before anything is stored."
+        )
+        error = st.session_state.pop(UPLOAD_ERROR, None)
+        if error:
+            st.error(error, icon=":material/error:")
+        files, task, name = upload_ui(int(st.session_state.get(UPLOAD_GEN, 0)))
+        if not files:
+            return
+        try:
+            report = upload_report(files, task)
+        except OmibError as e:
+            st.error(str(e), icon=":material/error:")
+            return
+        st.dataframe(report["table"].rename(columns={"constant_columns": "constant columns"}), hide_index=True,
+                     width="stretch", key="data_upload_table")  # fmt: skip
+        if report["labels"]:
+            st.markdown(labels_line(report["labels"]))
+        for e in report["errors"]:
+            st.error(e, icon=":material/error:")
+        for w in report["warnings"]:
+            st.warning(w, icon=":material/warning:")
+        if report["ok"]:
+            st.success("These files can be used. Store them to preview and train on them.", icon=":material/check:")
+        st.button("Store and use this data", type="primary", icon=":material/save:", key="data_upload_store",
+                  disabled=not report["ok"], on_click=store_and_use, args=(owner, task, name))  # fmt: skip
 
 
 # page
@@ -145,18 +237,18 @@ st.title("Data")
 st.markdown(
     "Pick the data OMIB learns from. **SIM-I / II / III** are synthetic: two modalities built from known blocks "
     "(a0 shared and task-relevant, a1 / a2 task-relevant in one modality only, b0 / b1 / b2 superfluous), so the "
-    "best possible accuracy and the exact information quantities are known."
+    "best possible accuracy and the exact information quantities are known. The **real datasets** (UCI handwritten "
+    "digits described several ways, nutrimouse, breast cancer, digit halves) ship with the app; or upload your own."
 )
 
+config = state.current_config()
+user = current_user()
 try:
-    from omib_core.data import list_datasets
-
-    infos = list_datasets()
+    infos = catalogue(config.data.dataset, user.name)
 except Exception as e:  # noqa: BLE001 - the data package missing or broken must not break the page
     st.error(f"The dataset catalogue could not be read ({e}). Ask the person who runs this server.")
     st.stop()
 
-config = state.current_config()
 info = dataset_choice(infos, config.data.dataset)
 meta = [f"task: {info.task}", f"{info.n_modalities} modalities"]
 if getattr(info, "source", None):
@@ -164,6 +256,7 @@ if getattr(info, "source", None):
 if getattr(info, "licence", None):
     meta.append(f"licence: {info.licence}")
 st.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
+upload_section(user.name)
 
 try:
     chosen = data_config_ui(info, config.data)

@@ -1,8 +1,9 @@
-"""Dataset choice and generator parameters -> a ``DataConfig``.
+"""Dataset choice and generator parameters -> a ``DataConfig``; the upload form -> files, task and name.
 
 Controls are generated from the dataset's ``DatasetInfo.defaults`` (types and starting values) and
 ``param_help`` (tooltips); ``param_limits`` gives each a sensible range. Widget keys are
-``data_<dataset>_<param>``, so every dataset keeps its own values while the page is open.
+``data_<dataset>_<param>``, so every dataset keeps its own values while the page is open. The upload form's
+keys start with ``data_upload_``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Task weights", r"^w\d+$", "Each a block's share of the label's signal: the larger w1, the more v1 alone can tell."),
 )  # fmt: skip
 CHOICES = re.compile(r"'([A-Za-z0-9_\-]+)'")
+UPLOAD_TYPES = ("csv", "parquet", "npy", "npz")
+UPLOAD_TASKS = ("automatic", "classification", "regression", "anomaly")
 
 
 # helpers
@@ -205,3 +208,25 @@ def data_config_ui(info: Any, current: DataConfig) -> DataConfig:
     defaults = dict(info.defaults or {})
     changed = {k: v for k, v in params.items() if k not in defaults or v != defaults[k]}  # short share links
     return DataConfig(dataset=info.id, params=changed, seed=seed, val_fraction=val, test_fraction=test)
+
+
+def upload_ui(generation: int = 0) -> tuple[dict[str, bytes], str | None, str]:
+    """The upload form: ``({file name: bytes}, task or None for automatic, name)``.
+
+    ``generation`` is part of the uploader's key: raising it empties the uploader (after a stored upload).
+    """
+    files = st.file_uploader(
+        "Files: one per modality, plus labels.csv or labels.npy", type=list(UPLOAD_TYPES), accept_multiple_files=True,
+        key=f"{KEY}_upload_files_{generation}",
+        help="Each modality file has one row per sample, in the same order in every file; the file name becomes the "
+        "modality's name. CSV: numbers only (a header row and an id column are fine). .npy / .npz: numeric arrays "
+        "saved without pickle.",
+    )  # fmt: skip
+    c1, c2 = st.columns(2)
+    task = c1.selectbox("task", UPLOAD_TASKS, key=f"{KEY}_upload_task",
+                        help="automatic: integer labels with few values = classification, anything else = regression. "
+                        "anomaly: labels 0 (normal) / 1 (anomaly).")  # fmt: skip
+    name = c2.text_input("name", key=f"{KEY}_upload_name", max_chars=80, placeholder="my data",
+                         help="How the dataset is listed in the picker.")  # fmt: skip
+    out = {f.name: f.getvalue() for f in files or []}
+    return out, (None if task == "automatic" else task), name.strip()

@@ -1,9 +1,13 @@
-"""Datasets: the one dataset type, the synthetic generators and the registry of dataset ids."""
+"""Datasets: the one dataset type, the synthetic generators, the bundled real datasets, dataset folders, uploads
+and the registry of dataset ids."""
 
+from omib_core.data import real  # noqa: F401 - registers the bundled real datasets (after the synthetic ones)
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.folder import load_folder
 from omib_core.data.registry import DatasetInfo, get_info, list_datasets, load_dataset, register
 from omib_core.data.sim import make_sim
 from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.data.uploads import ValidationReport, list_uploads, store_upload, validate_files
 
 __all__ = [
     "TEST",
@@ -11,13 +15,18 @@ __all__ = [
     "VAL",
     "DatasetInfo",
     "MultimodalDataset",
+    "ValidationReport",
     "get_info",
     "list_datasets",
+    "list_uploads",
     "load_dataset",
+    "load_folder",
     "make_sim",
     "make_sim_anomaly",
     "make_sim_multi",
     "make_sim_regression",
     "make_split",
     "register",
+    "store_upload",
+    "validate_files",
 ]

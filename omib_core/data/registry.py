@@ -5,14 +5,20 @@ Every dataset is a ``DatasetInfo`` (what the UI and the CLI list) plus a loader
 sets are registered here; real-data loaders plug in with ``register`` and need no change to this file.
 Parameter names are checked here (an unknown one raises ``ConfigError`` listing the valid ones); values
 are checked by the loader.
+
+Two more kinds of id need no registration: ``"upload:<id>"`` (a stored upload, ``uploads.py``) and the path of an
+existing folder in the folder format (``folder.py``). Folder paths can be switched off for a server whose users
+type the dataset id (a shared link carries it): set ``OMIB_FOLDER_DATASETS=0``.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omib_core.config import TASKS, DataConfig
@@ -23,6 +29,7 @@ from omib_core.errors import ConfigError, DataError
 
 Loader = Callable[..., MultimodalDataset]
 SPLIT_KEYS = ("seed", "val_fraction", "test_fraction")  # taken from DataConfig, never from params
+UPLOAD_PREFIX = "upload:"
 
 
 @dataclass(frozen=True)
@@ -128,26 +135,51 @@ def list_datasets() -> list[DatasetInfo]:
     return [info for info, _ in _REGISTRY.values()]
 
 
+def folders_allowed() -> bool:
+    """Whether a folder path is accepted as a dataset id (``OMIB_FOLDER_DATASETS=0`` turns it off)."""
+    return os.environ.get("OMIB_FOLDER_DATASETS", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _is_folder(dataset_id: str) -> bool:
+    try:
+        return Path(dataset_id).expanduser().is_dir()
+    except (OSError, ValueError):  # a NUL byte, a name too long
+        return False
+
+
 def get_info(dataset_id: str) -> DatasetInfo:
-    """The ``DatasetInfo`` of an id; DataError listing the known ids when it is unknown."""
-    if dataset_id not in _REGISTRY:
-        raise DataError(
-            f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
-            "Pick one of them, or add a loader for new data with omib_core.data.register(info, loader)."
-        )
-    return _REGISTRY[dataset_id][0]
+    """The ``DatasetInfo`` of an id, an ``upload:<id>`` or a folder path; DataError listing the known ids otherwise."""
+    if dataset_id in _REGISTRY:
+        return _REGISTRY[dataset_id][0]
+    if isinstance(dataset_id, str) and dataset_id.startswith(UPLOAD_PREFIX):
+        from omib_core.data.uploads import upload_info
+
+        return upload_info(dataset_id.removeprefix(UPLOAD_PREFIX))
+    if isinstance(dataset_id, str) and _is_folder(dataset_id):
+        if not folders_allowed():
+            raise DataError(f"Folder paths are not accepted as datasets on this server (got {dataset_id!r}); "
+                            "upload the files on the Data page instead.")  # fmt: skip
+        from omib_core.data.folder import folder_info
+
+        return folder_info(Path(dataset_id).expanduser(), dataset_id)
+    raise DataError(
+        f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
+        "Pick one of them, give the path of a dataset folder (see omib_core.data.folder), "
+        "or add a loader for new data with omib_core.data.register(info, loader)."
+    )
 
 
 def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
     """Load (or generate) a dataset.
 
     Args:
-        config: a ``DataConfig`` (its ``params``, ``seed`` and split fractions are used) or a dataset id.
+        config: a ``DataConfig`` (its ``params``, ``seed`` and split fractions are used) or a dataset id
+            (a registered id, ``"upload:<id>"`` or a dataset folder path).
         **params: loader parameters, overriding ``config.params``; ``seed``, ``val_fraction`` and
             ``test_fraction`` given here override the DataConfig fields.
 
     Raises:
-        DataError: the id is unknown (the message lists the known ids).
+        DataError: the id is unknown (the message lists the known ids), or a folder / upload is malformed.
         ConfigError: a parameter name is unknown (the message lists the valid ones), a split key was put in
             ``DataConfig.params``, or a value is invalid.
     """
@@ -171,6 +203,14 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
         raise ConfigError(
             f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults)}."
         )
+    if config.dataset not in _REGISTRY:  # an upload or a folder: no parameters, only the split
+        from omib_core.data.folder import load_folder
+        from omib_core.data.uploads import upload_path
+
+        ds_id = config.dataset
+        path = upload_path(ds_id.removeprefix(UPLOAD_PREFIX)) if ds_id.startswith(UPLOAD_PREFIX) else Path(ds_id)
+        return load_folder(path.expanduser(), seed=config.seed, val_fraction=config.val_fraction,
+                           test_fraction=config.test_fraction, name=ds_id)  # fmt: skip
     loader = _REGISTRY[info.id][1]
     return loader(seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction, **merged)
 

@@ -72,3 +72,62 @@ def test_data_page_lists_other_datasets():
     at.selectbox(key="data_dataset").set_value("sim-iii")
     at.run()
     no_exception(at)
+
+
+def test_data_page_lists_bundled_real_data_with_its_credit():
+    at = app()
+    at.run()
+    options = " ".join(at.selectbox(key="data_dataset").options)  # "Title (id)"
+    assert all(f"({i})" in options for i in ("uci-mfeat-fac-mor", "nutrimouse", "breast-cancer", "digits"))
+    at.selectbox(key="data_dataset").set_value("nutrimouse")
+    at.run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    credit = " ".join(c.value for c in at.caption)
+    assert "source" in credit and "licence" in credit and "Hepatology" in credit
+    assert "40" in [m.value for m in at.metric]
+    assert at.selectbox(key="data_nutrimouse_label").options == ["genotype", "diet"]
+
+
+def _upload_files(bad: bool = False) -> list[tuple[str, bytes, str]]:
+    import io
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    v1 = "\n".join(",".join(f"{v:.4f}" for v in row) for row in rng.normal(size=(30, 3)))
+    buf = io.BytesIO()
+    np.save(buf, rng.normal(size=(29 if bad else 30, 4)))
+    labels = "label\n" + "\n".join(str(i % 2) for i in range(30))
+    return [("first view.csv", v1.encode(), "text/csv"), ("second.npy", buf.getvalue(), "application/octet-stream"),
+            ("labels.csv", labels.encode(), "text/csv")]  # fmt: skip
+
+
+def test_data_page_upload_is_checked_stored_and_used():
+    at = app()
+    at.run()
+    at.file_uploader(key="data_upload_files_0").set_value(_upload_files())
+    at.run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "constant columns" in d.value.columns)
+    assert list(table["name"]) == ["first_view", "second"] and list(table["rows"]) == [30, 30]
+    assert not at.button(key="data_upload_store").disabled
+    at.button(key="data_upload_store").click()
+    at.run()
+    no_exception(at)
+    dataset = at.session_state["omib_config"]["data"]["dataset"]
+    assert dataset.startswith("upload:")
+    assert at.selectbox(key="data_dataset").value == dataset  # the picker shows the stored upload, previewed
+    assert not at.error, [e.value for e in at.error]
+    assert "30" in [m.value for m in at.metric]
+
+
+def test_data_page_refuses_a_bad_upload_with_a_sentence():
+    at = app()
+    at.run()
+    at.file_uploader(key="data_upload_files_0").set_value(_upload_files(bad=True))
+    at.run()
+    no_exception(at)
+    assert any("different numbers of rows" in e.value for e in at.error)
+    assert at.button(key="data_upload_store").disabled
