@@ -31,15 +31,25 @@ TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
 # Points per chart title (the sum of its traces' x lengths). Streamlit keeps the previous copy of a chart,
 # hidden and marked stale, while a fragment rerun draws the new one, so the largest copy is the newest.
+# ``shown``: some copy of the chart has its traces drawn and is really visible (a live poll redraws each chart
+# from scratch, and meanwhile both copies can be hidden: a blank flash).
 CHART_POINTS_JS = """() => {
-  const out = {};
+  const visible = (el) => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) {
+      const cs = getComputedStyle(e);
+      if (cs.display === 'none' || cs.visibility !== 'visible' || cs.opacity === '0') return false;
+    }
+    return el.getBoundingClientRect().height > 0;
+  };
+  const points = {}, shown = {};
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
     const t = el.layout && el.layout.title;
     const title = (typeof t === 'string' ? t : (t && t.text) || '').replace(/<[^>]*>/g, '').trim();
     const n = (el._fullData || []).reduce((s, tr) => s + (tr.x ? tr.x.length : 0), 0);
-    out[title] = Math.max(out[title] || 0, n);
+    points[title] = Math.max(points[title] || 0, n);
+    shown[title] = shown[title] || (n > 0 && !!el.querySelector('.scatterlayer .trace') && visible(el));
   }
-  return out;
+  return {points, shown};
 }"""
 METRIC_JS = """(label) => {
   let fallback = null;
@@ -75,7 +85,7 @@ def no_exceptions(page, where: str) -> None:
 
 
 def chart_points(page) -> dict[str, int]:
-    return page.evaluate(CHART_POINTS_JS)
+    return page.evaluate(CHART_POINTS_JS)["points"]
 
 
 def metric(page, label: str) -> str | None:
@@ -127,23 +137,33 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
 
         # 2. While the run is live, the r and KL charts grow: sample the points the browser holds.
         samples: list[dict] = []
-        screenshot_taken = False
+        screenshot_taken = screenshot_confirmed = False
         deadline = time.monotonic() + 240
         status = metric(page, "Status")
         while time.monotonic() < deadline:
             status = metric(page, "Status")
             if status in TERMINAL:
                 break
-            points = chart_points(page)
+            charts = page.evaluate(CHART_POINTS_JS)
+            points, shown = charts["points"], charts["shown"]
             if status == "running":
                 samples.append({"t": round(time.monotonic(), 2), "r": points.get(R_TITLE, 0),
-                                "kl": points.get(KL_TITLE, 0)})  # fmt: skip
+                                "kl": points.get(KL_TITLE, 0),
+                                "drawn": bool(shown.get(R_TITLE) and shown.get(KL_TITLE))})  # fmt: skip
                 r_changes = count_changes([s["r"] for s in samples])
-                if not screenshot_taken and r_changes >= 2:
+                if not screenshot_confirmed and r_changes >= 2 and samples[-1]["drawn"]:
+                    # each poll redraws the charts from scratch (a blank flash under load): keep a shot taken
+                    # between two checks that both saw the r and KL charts drawn
                     shot(page, artifacts, "train_live")
                     screenshot_taken = True
+                    after = page.evaluate(CHART_POINTS_JS)["shown"]
+                    screenshot_confirmed = bool(after.get(R_TITLE) and after.get(KL_TITLE))
             time.sleep(0.5)
-        (artifacts / "train_live_samples.json").write_text(json.dumps(samples, indent=1))
+        with_data = [s for s in samples if s["r"] > 0]
+        summary = {"samples_with_data": len(with_data), "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
+                   "screenshot_confirmed": screenshot_confirmed}  # fmt: skip
+        (artifacts / "train_live_samples.json").write_text(json.dumps({**summary, "samples": samples}, indent=1))
+        print(f"live view: {summary}")
         r_changes = count_changes([s["r"] for s in samples])
         kl_changes = count_changes([s["kl"] for s in samples])
         assert r_changes >= 2 and kl_changes >= 2, (
@@ -152,6 +172,7 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
         )
         r_seen = [s["r"] for s in samples if s["r"] > 0]
         assert r_seen == sorted(r_seen), f"the r series shrank during the run: {r_seen}"
+        assert any(s["drawn"] for s in with_data), "the r and KL charts were never seen drawn while the run was live"
         assert screenshot_taken
 
         # 3. The run ends by itself, the view stops polling and shows the results.
