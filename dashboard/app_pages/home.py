@@ -31,7 +31,7 @@ with right:
     st.subheader("Run the demo")
     st.write(
         "SIM-I: synthetic data where v1 holds most of the task information and the true optimum is known. "
-        "Training takes about a minute on a laptop CPU."
+        "Training takes about two minutes on a laptop CPU."
     )
     if st.button("Run the SIM-I demo", type="primary", key="home_demo", width="stretch"):
         rid = services.jobs().submit(demo_config().to_dict(), owner=current_user().name, name="SIM-I demo")
@@ -39,7 +39,7 @@ with right:
     st.page_link("app_pages/data.py", label="Or choose your own data", icon=":material/dataset:")
 
 st.divider()
-c1, c2, c3 = st.columns(3, gap="large")
+c1 = c2 = c3 = st.container()  # one section per row: the formulas need the full width
 with c1:
     st.subheader("1. The loss")
     st.latex(
