@@ -225,7 +225,7 @@ if not runs:
 
 head = st.columns([6, 1], vertical_alignment="bottom")
 going = sum(r["status"] in ("queued", "running", "paused") for r in runs)
-head[0].caption(f"{len(runs)} runs · {going} queued or going")
+head[0].caption(f"{len(runs)} run{'' if len(runs) == 1 else 's'} · {going} queued or going")
 head[1].button("Refresh", icon=":material/refresh:", key="runs_refresh", width="stretch")
 df = runs_frame(runs, best_metrics(runs))
 view = filters(df)
