@@ -47,6 +47,33 @@ def pivot(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     return wide
 
 
+def extend_tables(
+    tables: dict[str, pd.DataFrame] | None, rows: pd.DataFrame, new: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Update the wide step and epoch tables with newly polled rows, re-pivoting only the tail they touch.
+
+    ``rows`` is everything seen so far (``new`` included). A wide row at a step below the smallest step among the
+    new rows cannot change (its metrics are all in), so only rows at or after that step are pivoted again: a poll
+    costs O(new rows + one epoch), not O(run length).
+    """
+    if tables is None or new.empty:
+        if tables is not None:
+            return tables
+        return {kind: pivot(rows, kind) for kind in ("step", "epoch")}
+    out = {}
+    for kind in ("step", "epoch"):
+        fresh = new[new["kind"] == kind]
+        old = tables.get(kind, pd.DataFrame())
+        if fresh.empty:
+            out[kind] = old
+            continue
+        start = fresh["step"].min()
+        tail = pivot(rows[(rows["kind"] == kind) & (rows["step"] >= start)], kind)
+        head = old[old["step"] < start] if not old.empty else old
+        out[kind] = tail if head.empty else pd.concat([head, tail], ignore_index=True)
+    return out
+
+
 # session-bound polling
 
 
@@ -61,5 +88,20 @@ def poll(run_id: str) -> pd.DataFrame:
     return rows
 
 
+def tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(rows, step table, epoch table) of ``run_id``, fetching and pivoting only what is new since the last call."""
+    key = f"live_rows_{run_id}"
+    old = st.session_state.get(key)
+    after = int(old["id"].max()) if old is not None and not old.empty else 0
+    new = services.store().read_metrics(run_id, after_id=after)
+    rows = merge_rows(old, new)
+    st.session_state[key] = rows
+    fresh = new[new["id"] > after] if not new.empty else new
+    wide = extend_tables(st.session_state.get(f"live_tables_{run_id}"), rows, fresh)
+    st.session_state[f"live_tables_{run_id}"] = wide
+    return rows, wide["step"], wide["epoch"]
+
+
 def forget(run_id: str) -> None:
     st.session_state.pop(f"live_rows_{run_id}", None)
+    st.session_state.pop(f"live_tables_{run_id}", None)

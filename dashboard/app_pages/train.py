@@ -204,15 +204,18 @@ def final_results(run: dict) -> None:
                  query_params={"run": run["id"]})  # fmt: skip
 
 
-def chart(fig, key: str, look_for: str) -> None:
-    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
-    st.caption(f":material/visibility: **What to look for:** {look_for}")
+def chart(spec: dict, key: str, look_for: str | None) -> None:
+    # Vega-Lite, keyed, in a keyed container: while the spec stays the same a poll only swaps the chart's data,
+    # so the live charts never blank or remount (a Plotly chart would: its identity includes the figure).
+    with st.container(key=f"{key}_box"):
+        st.vega_lite_chart(spec=spec, width="stretch", key=key)
+    if look_for:
+        st.caption(f":material/visibility: **What to look for:** {look_for}")
 
 
-def charts_grid(run: dict, rows) -> None:
+def charts_grid(run: dict, steps, epochs) -> None:
     summary = run.get("summary") or {}
     mods = list(summary.get("modalities") or [])
-    steps, epochs = live.pivot(rows, "step"), live.pivot(rows, "epoch")
     if steps.empty and epochs.empty:
         st.info("The charts appear with the first logged step.", icon=":material/monitoring:")
         return
@@ -227,7 +230,8 @@ def charts_grid(run: dict, rows) -> None:
         chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"])
     row = st.columns(2, gap="medium")
     with row[0]:
-        chart(charts.kl_figure(steps, mods), "train_fig_kl", charts.LOOK_FOR["kl"])
+        chart(charts.kl_figure(steps, mods), "train_fig_kl", None)
+        chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"])
     with row[1]:
         chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"])
     metric = None
@@ -255,8 +259,7 @@ def run_view(run_id: str, polling: bool) -> None:
         return
     if polling and run["status"] in live.TERMINAL:
         st.rerun()  # the run just ended: redraw the page once, without polling
-    rows = live.poll(run_id)
-    epochs = live.pivot(rows, "epoch")
+    _, steps, epochs = live.tables(run_id)
     st.markdown(f"### {STATUS_ICONS.get(run['status'], '')} {escape_md(run['name'])}")
     st.caption(
         f"Run `{run_id}` · owner {escape_md(run['owner'])} · data {escape_md(dataset_title(run.get('dataset') or '?'))}"
@@ -267,7 +270,7 @@ def run_view(run_id: str, polling: bool) -> None:
     if run["status"] == "finished":
         final_results(run)
     st.subheader("Live charts", divider="gray")
-    charts_grid(run, rows)
+    charts_grid(run, steps, epochs)
 
 
 def reuse_config(run: dict) -> None:

@@ -1,23 +1,33 @@
-"""Live training charts: pure functions from the wide metric tables of ``dashboard.live.pivot`` to plotly figures.
+"""Live training charts: pure functions from the wide metric tables of ``dashboard.live`` to Vega-Lite specs.
 
 Inputs are the step table (x = global optimiser step) or the epoch table (x = epoch, shown 1-based), with one
 column per metric name of ``omib_core.train.events`` (``loss``, ``kl/<m>``, ``r/<m>``, ``val/accuracy``...).
-Every series is cut to at most ``MAX_POINTS`` points; non-finite values stay NaN so the chart shows a gap.
+Every series is cut to at most ``MAX_POINTS`` points; non-finite values stay NaN so the line shows a gap.
+
+Why Vega-Lite and not Plotly here: these charts are redrawn by a polling fragment every 1.5 s. Streamlit gives
+a Plotly chart an identity that includes its figure, so every poll unmounts and remounts it (a blank flash and
+a full redraw in the browser; measured: 9 remounts in 6 s). A Vega-Lite chart whose spec is unchanged keeps its
+view and only swaps its named datasets, so the builders keep everything that moves during a run (values, the
+warm-up band, reference lines) in datasets (``lines``, ``warmup``, ``references``) and the spec itself stable:
+it only changes when a new series appears (e.g. the KL terms at the start of the main stage).
+
+Each builder returns a plain spec dict for ``st.vega_lite_chart(spec=...)``, whose ``datasets`` hold
+DataFrames (Streamlit sends them as Arrow). Plain dicts, not Altair objects: Altair spends ~0.3 s building each
+chart, a dict a fraction of a millisecond, and the six charts are rebuilt on every poll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, SPLIT_COLORS, modality_colors
 from omib_core.analysis.series import MAX_POINTS, downsample
 
-HEIGHT = 340
+HEIGHT = 290
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -28,6 +38,7 @@ METRIC_LABELS = {
     "mse": "MSE",
     "rmse": "RMSE",
     "acc2": "Acc-2",
+    "acc7": "Acc-7",
     "corr": "correlation",
 }
 REFERENCE_LABELS = {
@@ -35,9 +46,12 @@ REFERENCE_LABELS = {
     "bayes_accuracy": "Bayes accuracy",
 }
 PREFERRED_METRICS = ("accuracy", "auc", "f1_macro", "mae", "acc2", "mse")
+# line styles by name -> Vega-Lite strokeDash arrays
+DASHES = {"solid": [1, 0], "dot": [2, 3], "dash": [7, 4]}
+WARMUP_FILL = "#E5E7EB"
 
 
-# helpers
+# helpers: metric names
 
 
 def metric_label(metric: str) -> str:
@@ -74,6 +88,9 @@ def default_metric(df: pd.DataFrame) -> str | None:
     return names[0] if names else None
 
 
+# helpers: data
+
+
 def _x(df: pd.DataFrame, axis: str) -> np.ndarray:
     """x values: the global step, or the 0-based epoch index shown 1-based."""
     if axis == "epoch":
@@ -81,202 +98,274 @@ def _x(df: pd.DataFrame, axis: str) -> np.ndarray:
     return df["step"].to_numpy(dtype=float)
 
 
-def _line(
-    fig: go.Figure,
-    x: np.ndarray,
-    y: np.ndarray,
-    name: str,
-    color: str,
-    *,
-    dash: str | None = None,
-    width: float = 2.0,
-    unit: str = "",
-    visible: bool | str = True,
-    legendgroup: str | None = None,
-    row: int | None = None,
-    col: int | None = None,
-    mode: str = "lines",
-) -> None:
-    """Add one series (downsampled to MAX_POINTS, NaN gaps kept)."""
-    x, y = downsample(np.asarray(x), np.asarray(y, dtype=float), MAX_POINTS)
-    trace = go.Scatter(
-        x=x,
-        y=y,
-        name=name,
-        mode=mode,
-        line={"color": color, "dash": dash, "width": width},
-        marker={"color": color, "size": 6},
-        connectgaps=False,
-        visible=visible,
-        legendgroup=legendgroup,
-        hovertemplate=f"{name}: %{{y:.4g}}{(' ' + unit) if unit else ''}<extra></extra>",
-    )
-    if row is None:
-        fig.add_trace(trace)
-    else:
-        fig.add_trace(trace, row=row, col=col)
-
-
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
-        template="plotly_white",
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )
-    fig.update_xaxes(title_text=x_title)
-    if y_title:
-        fig.update_yaxes(title_text=y_title)
-    return fig
-
-
-def _empty(title: str, message: str = "Waiting for the first metrics...") -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, "", "")
-
-
 def _has(df: pd.DataFrame | None, *cols: str) -> bool:
     return df is not None and not df.empty and any(c in df.columns and df[c].notna().any() for c in cols)
 
 
-def _shade_warmup(fig: go.Figure, df: pd.DataFrame, axis: str) -> None:
-    """Grey band over the warm-up stage (Enc_i and Dec_i only, no xi yet)."""
-    if "stage" not in df.columns:
-        return
+def series_table(
+    df: pd.DataFrame, axis: str, series: Sequence[tuple[str, str, str, str]], panel: str | None = None
+) -> pd.DataFrame:
+    """Long table (x, value, series, style[, panel]) of the given columns, each cut to ``MAX_POINTS`` points.
+
+    Args:
+        df: a wide step or epoch table.
+        axis: ``"step"`` or ``"epoch"``.
+        series: ``(column, label, colour, style)`` per line; missing columns are skipped.
+        panel: a panel name added as a column (for charts with several panels).
+    """
+    x = _x(df, axis)
+    parts = []
+    for col, label, _, style in series:
+        if col not in df.columns:
+            continue
+        xs, ys = downsample(x, df[col].to_numpy(dtype=float), MAX_POINTS)
+        part = pd.DataFrame({"x": xs, "value": ys, "series": label, "style": style})
+        if panel is not None:
+            part["panel"] = panel
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=["x", "value", "series", "style"] + (["panel"] if panel else []))
+    return pd.concat(parts, ignore_index=True)
+
+
+def warmup_span(df: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """One row (x0, x1, label) covering the warm-up stage, ending half-way to the first main-stage point."""
+    if df is None or df.empty or "stage" not in df.columns:
+        return pd.DataFrame(columns=["x0", "x1", "label"])
     warm = df[df["stage"] == "warmup"]
     if warm.empty:
-        return
+        return pd.DataFrame(columns=["x0", "x1", "label"])
     x = _x(warm, axis)
     lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
     main = df[df["stage"] != "warmup"]
     if not main.empty:
         hi = (hi + float(np.nanmin(_x(main, axis)))) / 2.0
-    fig.add_vrect(
-        x0=lo, x1=hi, fillcolor=REFERENCE_COLOR, opacity=0.08, line_width=0,
-        annotation_text="warm-up", annotation_position="bottom left", annotation_font_color=REFERENCE_COLOR,
-    )  # fmt: skip
+    return pd.DataFrame({"x0": [lo], "x1": [hi], "label": ["warm-up"]})
+
+
+# helpers: Vega-Lite specs (plain dicts: building Altair objects costs ~0.3 s per chart, a dict ~0.1 ms)
+
+Spec = dict[str, Any]
+
+
+def _x_enc(axis: str) -> Spec:
+    fmt = {"format": "~s"} if axis == "step" else {"format": "d", "tickMinStep": 1}
+    return {"field": "x", "type": "quantitative", "title": axis or None, "axis": fmt}
+
+
+def _line_layers(
+    dataset: str,
+    data: pd.DataFrame,
+    series: Sequence[tuple[str, str, str, str]],
+    axis: str,
+    y_title: str,
+    *,
+    y_scale: Spec | None = None,
+    points: bool = False,
+    unit: str = "",
+    param: str = "hover",
+) -> list[Spec]:
+    """Coloured lines (dash by style), with a hover rule and a tooltip for the series at the nearest x."""
+    present = set(data["series"]) if not data.empty else set()
+    pairs = [(label, color) for _, label, color, _ in series if label in present]
+    styles = sorted(set(data["style"])) if not data.empty else ["solid"]
+    color = {"field": "series", "type": "nominal", "scale": {"domain": [p[0] for p in pairs],
+             "range": [p[1] for p in pairs]}, "legend": {"orient": "top", "title": None, "offset": 4}}  # fmt: skip
+    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": y_scale or {"zero": False},
+         "axis": {"format": ".2~g"}}  # fmt: skip
+    enc = {"x": _x_enc(axis), "y": y, "color": color}
+    dash = {"field": "style", "type": "nominal", "legend": None,
+            "scale": {"domain": styles, "range": [DASHES[s] for s in styles]}}  # fmt: skip
+    select = {"type": "point", "nearest": True, "on": "pointerover", "fields": ["x"], "clear": "pointerout"}
+    tooltip = [{"field": "series", "type": "nominal"}, {"field": "x", "type": "quantitative", "title": axis},
+               {"field": "value", "type": "quantitative", "title": unit or "value", "format": ".4~g"}]  # fmt: skip
+    line = {"type": "line", "strokeWidth": 2, "invalid": "break-paths-filter-domains", "point": points}
+    return [
+        {"data": {"name": dataset}, "mark": line, "encoding": {**enc, "strokeDash": dash}},
+        {"data": {"name": dataset}, "params": [{"name": param, "select": select}],
+         "mark": {"type": "point", "filled": True, "size": 45},
+         "encoding": {**enc, "tooltip": tooltip,
+                      "opacity": {"condition": {"param": param, "empty": False, "value": 1}, "value": 0}}},
+        {"data": {"name": dataset}, "mark": {"type": "rule", "color": "#9CA3AF", "strokeWidth": 1},
+         "encoding": {"x": {"field": "x", "type": "quantitative"}},
+         "transform": [{"filter": {"param": param, "empty": False}}]},
+    ]  # fmt: skip
+
+
+def _band_layers(dataset: str = "warmup") -> list[Spec]:
+    """The grey warm-up band (Enc_i and Dec_i only, no xi yet) and its label."""
+    x = {"field": "x0", "type": "quantitative"}
+    return [
+        {"data": {"name": dataset}, "mark": {"type": "rect", "color": WARMUP_FILL, "opacity": 0.6},
+         "encoding": {"x": x, "x2": {"field": "x1"}}},
+        {"data": {"name": dataset}, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 4,
+                                             "color": REFERENCE_COLOR},
+         "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label", "type": "nominal"}}},
+    ]  # fmt: skip
+
+
+def references_table(rows: Sequence[tuple[float, str, str, str]]) -> pd.DataFrame:
+    """Horizontal reference lines: ``(y, label, style, side)``, side ``"right"`` (label above) or ``"left"``."""
+    return pd.DataFrame(rows, columns=["y", "label", "style", "side"]).astype({"y": float})
+
+
+def _reference_layers(dataset: str = "references") -> list[Spec]:
+    y = {"field": "y", "type": "quantitative"}
+    dash = {"field": "style", "type": "nominal", "legend": None,
+            "scale": {"domain": list(DASHES), "range": list(DASHES.values())}}  # fmt: skip
+    out = [{"data": {"name": dataset}, "mark": {"type": "rule", "color": REFERENCE_COLOR},
+            "encoding": {"y": y, "strokeDash": dash}}]  # fmt: skip
+    for side, align, baseline, x, dy in (("right", "right", "bottom", "width", -3), ("left", "left", "top", 4, 3)):
+        out.append({"data": {"name": dataset}, "transform": [{"filter": f"datum.side === '{side}'"}],
+                    "mark": {"type": "text", "align": align, "baseline": baseline, "x": x, "dy": dy,
+                             "color": REFERENCE_COLOR},
+                    "encoding": {"y": y, "text": {"field": "label", "type": "nominal"}}})  # fmt: skip
+    return out
+
+
+def _chart(title: str, layers: list[Spec], datasets: dict[str, pd.DataFrame], height: int = HEIGHT) -> Spec:
+    return {
+        "title": {"text": title, "anchor": "start", "fontSize": 15, "offset": 6},
+        "height": height,
+        "layer": layers,
+        "datasets": datasets,
+    }
+
+
+def _empty(title: str, message: str = "Waiting for the first metrics...", height: int = HEIGHT) -> Spec:
+    text = {"type": "text", "fontSize": 14, "color": REFERENCE_COLOR}
+    return _chart(title, [{"data": {"name": "message"}, "mark": text,
+                           "encoding": {"text": {"field": "message", "type": "nominal"}}}],
+                  {"message": pd.DataFrame({"message": [message]})}, height)  # fmt: skip
+
+
+def is_empty(spec: Spec) -> bool:
+    """True for the 'waiting for data' placeholder."""
+    return "message" in spec.get("datasets", {})
+
+
+def lines_of(spec: Spec) -> pd.DataFrame:
+    """The long (x, value, series, style) table a chart draws (for tests and benchmarks)."""
+    return spec.get("datasets", {}).get("lines", pd.DataFrame(columns=["x", "value", "series", "style"]))
 
 
 # main charts
 
 
-def loss_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> go.Figure:
-    """Total loss and task loss L_task(dDec(xi), y) against the step; the TRB heads' losses hidden in the legend."""
+def loss_series(modalities: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    out = [("loss", "total loss", FUSED_COLOR, "solid"), ("task_loss", "task loss", "#111827", "dot")]
+    out += [(f"trb_loss/{m}", f"TRB head {m}", c, "dot") for m, c in modality_colors(modalities).items()]
+    return out
+
+
+def loss_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
+    """Total loss and task loss L_task(dDec(xi), y) against the step, with each TRB head's loss dotted."""
     title = "Loss"
     if not _has(steps, "loss", "task_loss"):
         return _empty(title)
-    fig = go.Figure()
-    x = _x(steps, "step")
-    if "loss" in steps:
-        _line(fig, x, steps["loss"], "total loss", FUSED_COLOR)
-    if "task_loss" in steps:
-        _line(fig, x, steps["task_loss"], "task loss", "#111827", dash="dot")
-    for m, c in modality_colors(modalities_in(steps, modalities)).items():
-        if f"trb_loss/{m}" in steps:
-            _line(fig, x, steps[f"trb_loss/{m}"], f"TRB head {m}", c, width=1.2, visible="legendonly")
-    _shade_warmup(fig, steps, "step")
-    return _layout(fig, title, "step", "loss")
+    series = loss_series(modalities_in(steps, modalities))
+    data = series_table(steps, "step", series)
+    layers = _band_layers() + _line_layers("lines", data, series, "step", "loss")
+    return _chart(title, layers, {"lines": data, "warmup": warmup_span(steps, "step")})
 
 
-def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: str = "step") -> go.Figure:
+def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: str = "step") -> Spec:
     """Every r_j over time, with r = 1 (no re-weighting) marked; r lies in (0, 2)."""
     title = "Dynamic weight r"
     mods = [m for m in modalities_in(df, modalities) if f"r/{m}" in df.columns] if df is not None else []
     if not mods or not _has(df, *[f"r/{m}" for m in mods]):
         return _empty(title, "r appears once the main stage starts.")
-    fig = go.Figure()
-    x = _x(df, axis)
-    for m, c in modality_colors(modalities_in(df, modalities)).items():
-        if f"r/{m}" in df.columns:
-            _line(fig, x, df[f"r/{m}"], f"r {m}", c)
-    fig.add_hline(y=1.0, line_dash="dash", line_color=REFERENCE_COLOR, annotation_text="r = 1",
-                  annotation_position="bottom right")  # fmt: skip
-    _shade_warmup(fig, df, axis)
-    fig = _layout(fig, title, axis, "r (weight on KL)")
-    fig.update_yaxes(range=[0, 2])
-    return fig
+    colors = modality_colors(modalities_in(df, modalities))
+    series = [(f"r/{m}", f"r {m}", colors[m], "solid") for m in mods]
+    data = series_table(df, axis, series)
+    layers = (
+        _band_layers()
+        + _reference_layers()
+        + _line_layers("lines", data, series, axis, "r (weight on KL)", y_scale={"domain": [0, 2]})
+    )
+    refs = references_table([(1.0, "r = 1", "dash", "right")])
+    return _chart(title, layers, {"lines": data, "warmup": warmup_span(df, axis), "references": refs})
 
 
-def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> go.Figure:
-    """KL_i per modality (top) and its weighted share of the loss beta * r_i * KL_i (bottom), in nats."""
+def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
+    """KL_i per modality in nats, for the live view's upper KL chart."""
     title = "KL terms per modality"
     mods = modalities_in(steps, modalities) if steps is not None else []
     if not _has(steps, *[f"kl/{m}" for m in mods]):
-        return _empty(title, "KL terms appear once the main stage starts.")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    x = _x(steps, "step")
-    for m, c in modality_colors(mods).items():
-        if f"kl/{m}" in steps:
-            _line(fig, x, steps[f"kl/{m}"], f"KL {m}", c, unit="nats", legendgroup=m, row=1, col=1)
-        if f"beta_kl/{m}" in steps:
-            _line(fig, x, steps[f"beta_kl/{m}"], f"β·r·KL {m}", c, dash="dot", unit="nats", legendgroup=m, row=2, col=1)
-    fig = _layout(fig, title, "", "", height=HEIGHT + 80)
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_yaxes(title_text="KL_i (nats)", row=1, col=1)
-    fig.update_yaxes(title_text="β·r·KL_i (nats)", row=2, col=1)
-    return fig
+        return _empty(title, "KL terms appear once the main stage starts.", HEIGHT - 50)
+    colors = modality_colors(mods)
+    series = [(f"kl/{m}", f"KL {m}", colors[m], "solid") for m in mods]
+    data = series_table(steps, "step", series)
+    layers = _line_layers("lines", data, series, "step", "KL_i (nats)", y_scale={"zero": True}, unit="nats")
+    return _chart(title, layers, {"lines": data}, HEIGHT - 50)
 
 
-def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> go.Figure:  # noqa: N803 - paper's name
+def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
+    """The weighted KL terms beta * r_i * KL_i (what each costs in the loss), in nats."""
+    title = "β·r·KL_i: what each KL term costs in the loss"
+    mods = modalities_in(steps, modalities) if steps is not None else []
+    if not _has(steps, *[f"beta_kl/{m}" for m in mods]):
+        return _empty(title, "The weighted KL terms appear once the main stage starts.", HEIGHT - 110)
+    colors = modality_colors(mods)
+    series = [(f"beta_kl/{m}", f"β·r·KL {m}", colors[m], "dot") for m in mods]
+    data = series_table(steps, "step", series)
+    layers = _line_layers("lines", data, series, "step", "β·r·KL_i (nats)", y_scale={"zero": True}, unit="nats")
+    return _chart(title, layers, {"lines": data}, HEIGHT - 110)
+
+
+def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa: N803 - paper's name
     """beta over time with the bound M_u drawn as a dashed line (a series when it moves with r, else constant)."""
     title = "β against the bound M_u"
     if not _has(steps, "beta"):
         return _empty(title, "β appears once the main stage starts.")
-    fig = go.Figure()
     main = steps[steps["beta"].notna()]
-    x = _x(main, "step")
-    _line(fig, x, main["beta"], "β", FUSED_COLOR, width=2.5)
-    if "M_u" in main.columns and main["M_u"].notna().any():  # drawn on top: at β/M_u = 1 the two coincide
-        _line(fig, x, main["M_u"], "M_u (bound)", REFERENCE_COLOR, dash="dash", width=2.0)
+    series = [("beta", "β", FUSED_COLOR, "solid")]
+    table = main
+    if "M_u" in main.columns and main["M_u"].notna().any():
+        series.append(("M_u", "M_u (bound)", REFERENCE_COLOR, "dash"))
     elif M_u is not None and np.isfinite(M_u):
-        fig.add_trace(
-            go.Scatter(
-                x=[x.min(), x.max()], y=[M_u, M_u], name="M_u (bound)", mode="lines",
-                line={"color": REFERENCE_COLOR, "dash": "dash"}, hovertemplate="M_u: %{y:.4g}<extra></extra>",
-            )
-        )  # fmt: skip
-    else:
-        fig.add_annotation(text="no M_u for this run (β set by hand or bound not available)", showarrow=False,
-                           x=0.5, y=1.0, xref="paper", yref="paper", yanchor="top", font={"color": REFERENCE_COLOR})  # fmt: skip
-    fig = _layout(fig, title, "step", "β (per nat)")
-    fig.update_yaxes(exponentformat="e", rangemode="tozero")
-    return fig
+        table = main.assign(M_u=float(M_u))
+        series.append(("M_u", "M_u (bound)", REFERENCE_COLOR, "dash"))
+    data = series_table(table, "step", series)
+    layers = _line_layers("lines", data, series, "step", "β (per nat)", y_scale={"zero": True}, unit="per nat")
+    datasets = {"lines": data}
+    if len(series) == 1:
+        note = "no M_u for this run (β set by hand or bound not available)"
+        datasets["note"] = pd.DataFrame({"text": [note]})
+        layers.append({"data": {"name": "note"}, "mark": {"type": "text", "color": REFERENCE_COLOR, "align": "left",
+                                                          "baseline": "top", "x": 4, "y": 4},
+                       "encoding": {"text": {"field": "text", "type": "nominal"}}})  # fmt: skip
+    return _chart(title, layers, datasets)
 
 
 def metrics_figure(
     epochs: pd.DataFrame, metric: str | None = None, reference: Mapping[str, float] | None = None
-) -> go.Figure:
+) -> Spec:
     """train / val / test ``metric`` per epoch, with the SIM ground-truth accuracies as reference lines."""
     metric = metric or (default_metric(epochs) if epochs is not None and not epochs.empty else None)
     title = f"{metric_label(metric).capitalize()} per epoch" if metric else "Metrics per epoch"
     cols = [f"{s}/{metric}" for s in SPLIT_COLORS] if metric else []
     if not metric or not _has(epochs, *cols):
         return _empty(title, "Metrics appear after the first evaluated epoch.")
-    fig = go.Figure()
-    x = _x(epochs, "epoch")
-    for split, color in SPLIT_COLORS.items():
-        col = f"{split}/{metric}"
-        if col in epochs.columns and epochs[col].notna().any():
-            _line(fig, x, epochs[col], split, color, mode="lines+markers", width=2.0 if split != "train" else 1.5)
+    series = [(f"{s}/{metric}", s, c, "solid") for s, c in SPLIT_COLORS.items()]
+    series = [s for s in series if s[0] in epochs.columns and epochs[s[0]].notna().any()]
+    data = series_table(epochs, "epoch", series)
+    refs = []
     if metric == "accuracy":
-        for (key, label), side in zip(REFERENCE_LABELS.items(), ("bottom right", "top left")):
+        for (key, label), (style, side) in zip(REFERENCE_LABELS.items(), (("dash", "right"), ("dot", "left"))):
             value = (reference or {}).get(key)
             if value is not None and np.isfinite(value):
-                fig.add_hline(
-                    y=float(value), line_dash="dash" if key == "optimal_mib_accuracy" else "dot",
-                    line_color=REFERENCE_COLOR, annotation_text=f"{label} {value:.3f}", annotation_position=side,
-                    annotation_font_color=REFERENCE_COLOR,
-                )  # fmt: skip
-    _shade_warmup(fig, epochs, "epoch")
-    return _layout(fig, title, "epoch", metric_label(metric))
+                refs.append((float(value), f"{label} {value:.3f}", style, side))
+    layers = (
+        _band_layers()
+        + _reference_layers()
+        + _line_layers("lines", data, series, "epoch", metric_label(metric), points=True)
+    )
+    datasets = {"lines": data, "warmup": warmup_span(epochs, "epoch"), "references": references_table(refs)}
+    return _chart(title, layers, datasets)
 
 
-def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, metric: str | None = None) -> go.Figure:
+def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, metric: str | None = None) -> Spec:
     """Each modality's TRB head Dec_i on validation data, beside the fused prediction from xi."""
     metric = metric or (default_metric(epochs) if epochs is not None and not epochs.empty else None)
     title = "TRB heads (one per modality) on validation data"
@@ -291,15 +380,13 @@ def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, me
     mods = [m for m in order if m in found]
     if not mods:
         return _empty(title, "The TRB heads are evaluated from the first warm-up epoch.")
-    fig = go.Figure()
-    x = _x(epochs, "epoch")
     colors = modality_colors(order)
-    for m in mods:
-        _line(fig, x, epochs[f"trb/{m}/val/{metric}"], f"head {m}", colors[m], mode="lines+markers")
+    series = [(f"trb/{m}/val/{metric}", f"head {m}", colors[m], "solid") for m in mods]
     if f"val/{metric}" in epochs.columns:
-        _line(fig, x, epochs[f"val/{metric}"], "fused (xi)", FUSED_COLOR, dash="dash", mode="lines+markers")
-    _shade_warmup(fig, epochs, "epoch")
-    return _layout(fig, title, "epoch", f"val {metric_label(metric)}")
+        series.append((f"val/{metric}", "fused (xi)", FUSED_COLOR, "dash"))
+    data = series_table(epochs, "epoch", series)
+    layers = _band_layers() + _line_layers("lines", data, series, "epoch", f"val {metric_label(metric)}", points=True)
+    return _chart(title, layers, {"lines": data, "warmup": warmup_span(epochs, "epoch")})
 
 
 # what to look for, one line per chart (the teaching text sits beside the chart builders it explains)
@@ -309,10 +396,12 @@ LOOK_FOR = {
     "A task loss that keeps falling while the validation metric stalls means overfitting.",
     "r": "r below 1 means v2 still holds task information that xi has not taken in, so v2 is squeezed less; "
     "r near 1 means both modalities have given xi what they know. The first modality is the reference (r = 1).",
-    "kl": "KL_i (nats) is how much of modality i's encoding survives the bottleneck. It should settle, not keep "
-    "rising; the dotted β·r·KL_i is what that costs in the loss.",
+    "kl": "KL_i (nats, upper chart) is how much of modality i's encoding survives the bottleneck. It should settle, "
+    "not keep rising; β·r·KL_i (lower chart) is what it costs in the loss: r shifts that cost between modalities.",
     "beta": "β is the strength of the bottleneck. Up to the dashed M_u line, theory says xi keeps all task "
-    "information; well above it, task-relevant parts (a1, a2) are squeezed out too.",
+    "information; well above it, task-relevant parts (a1, a2) are squeezed out too. M_u is small when the inputs "
+    "carry many nats (on SIM data about 0.001), so at β = M_u the squeeze is gentle and the accuracy barely moves: "
+    "the Sweep page shows where a larger β starts to cost accuracy.",
     "metrics": "Validation and test should approach the dashed ground-truth optimal-MIB line (SIM data); a widening "
     "train-test gap means superfluous information (b0, b1, b2) is being kept.",
     "trb": "Each head predicts y from one modality plus xi. A head far below the fused line marks the weaker "

@@ -52,102 +52,132 @@ def epoch_table(n: int = 6) -> pd.DataFrame:
     return df
 
 
-def names(fig) -> list[str]:
-    return [t.name for t in fig.data]
+def names(chart) -> list[str]:
+    """Series a chart draws, in order: a live Vega-Lite spec's ``lines`` dataset, or a Plotly figure's traces."""
+    if isinstance(chart, dict):
+        return list(dict.fromkeys(tc.lines_of(chart)["series"]))
+    return [t.name for t in chart.data]
 
 
-# colours
+def series(spec, name: str) -> pd.DataFrame:
+    data = tc.lines_of(spec)
+    return data[data["series"] == name]
+
+
+def colour_of(spec, name: str) -> str:
+    scale = next(ly["encoding"]["color"]["scale"] for ly in spec["layer"] if "color" in ly.get("encoding", {}))
+    return dict(zip(scale["domain"], scale["range"]))[name]
 
 
 def test_modality_colours_follow_dataset_positions():
     assert modality_colors(["audio", "video"]) == {"audio": MODALITY_COLORS[0], "video": MODALITY_COLORS[1]}
-    fig = tc.r_figure(step_table(), ["v1", "v2"])
-    assert [t.line.color for t in fig.data] == [MODALITY_COLORS[0], MODALITY_COLORS[1]]
+    spec = tc.r_figure(step_table(), ["v1", "v2"])
+    assert [colour_of(spec, n) for n in ("r v1", "r v2")] == [MODALITY_COLORS[0], MODALITY_COLORS[1]]
 
 
 # training charts
 
 
-def test_loss_figure_has_both_losses_and_hidden_trb_losses():
-    fig = tc.loss_figure(step_table(), MODS)
-    assert names(fig)[:2] == ["total loss", "task loss"]
-    trb = [t for t in fig.data if t.name.startswith("TRB head")]
-    assert len(trb) == 2 and all(t.visible == "legendonly" for t in trb)
-    assert any(s.type == "rect" for s in fig.layout.shapes), "warm-up band missing"
-    assert fig.layout.xaxis.title.text == "step"
+def test_loss_figure_has_both_losses_dotted_trb_losses_and_the_warmup_band():
+    spec = tc.loss_figure(step_table(), MODS)
+    assert names(spec)[:2] == ["total loss", "task loss"]
+    assert [n for n in names(spec) if n.startswith("TRB head")] == ["TRB head v1", "TRB head v2"]
+    assert set(series(spec, "TRB head v1")["style"]) == {"dot"}
+    band = spec["datasets"]["warmup"]
+    assert len(band) == 1 and band["x0"][0] == 1 and 10 < band["x1"][0] < 11, "warm-up band missing or misplaced"
+    x_titles = [ly["encoding"]["x"].get("title") for ly in spec["layer"] if "x" in ly.get("encoding", {})]
+    assert "step" in x_titles
 
 
-def test_r_figure_one_trace_per_modality_and_r_equals_one_line():
-    fig = tc.r_figure(step_table(), MODS)
-    assert names(fig) == ["r v1", "r v2"]
-    assert any(s.y0 == 1.0 and s.y1 == 1.0 for s in fig.layout.shapes)
-    assert tuple(fig.layout.yaxis.range) == (0, 2)
+def test_r_figure_one_series_per_modality_and_r_equals_one_line():
+    spec = tc.r_figure(step_table(), MODS)
+    assert names(spec) == ["r v1", "r v2"]
+    assert list(spec["datasets"]["references"]["y"]) == [1.0]
+    line = next(ly for ly in spec["layer"] if ly["mark"]["type"] == "line")
+    assert line["encoding"]["y"]["scale"]["domain"] == [0, 2]
 
 
-def test_kl_figure_units_are_nats_and_weighted_terms_present():
-    fig = tc.kl_figure(step_table(), MODS)
-    assert set(names(fig)) == {"KL v1", "KL v2", "β·r·KL v1", "β·r·KL v2"}
-    assert "nats" in fig.layout.yaxis.title.text and "nats" in fig.layout.yaxis2.title.text
+def test_kl_figures_units_are_nats_and_weighted_terms_present():
+    kl, weighted = tc.kl_figure(step_table(), MODS), tc.weighted_kl_figure(step_table(), MODS)
+    assert names(kl) == ["KL v1", "KL v2"] and names(weighted) == ["β·r·KL v1", "β·r·KL v2"]
+    for spec in (kl, weighted):
+        line = next(ly for ly in spec["layer"] if ly["mark"]["type"] == "line")
+        assert "nats" in line["encoding"]["y"]["title"]
+    assert colour_of(weighted, "β·r·KL v2") == colour_of(kl, "KL v2") == MODALITY_COLORS[1]
 
 
 def test_beta_figure_draws_the_M_u_line_from_the_series_or_the_summary():
     steps = step_table()
-    fig = tc.beta_figure(steps)
-    assert "M_u (bound)" in names(fig)
-    fig = tc.beta_figure(steps.drop(columns=["M_u"]), M_u=3e-3)
-    line = [t for t in fig.data if t.name == "M_u (bound)"]
-    assert line and list(line[0].y) == [3e-3, 3e-3]
-    fig = tc.beta_figure(steps.drop(columns=["M_u"]), M_u=None)
-    assert "M_u (bound)" not in names(fig)
-    assert any("no M_u" in a.text for a in fig.layout.annotations)
+    assert "M_u (bound)" in names(tc.beta_figure(steps))
+    spec = tc.beta_figure(steps.drop(columns=["M_u"]), M_u=3e-3)
+    assert set(series(spec, "M_u (bound)")["value"]) == {3e-3}
+    spec = tc.beta_figure(steps.drop(columns=["M_u"]), M_u=None)
+    assert "M_u (bound)" not in names(spec)
+    assert "no M_u" in spec["datasets"]["note"]["text"][0]
 
 
 def test_series_are_capped_at_max_points():
     n = 25_000
     steps = step_table(n, warmup=100)
-    for fig in (
+    for spec in (
         tc.loss_figure(steps, MODS),
         tc.r_figure(steps, MODS),
         tc.kl_figure(steps, MODS),
+        tc.weighted_kl_figure(steps, MODS),
         tc.beta_figure(steps),
     ):
-        assert fig.data, "no traces"
-        assert all(len(t.x) <= MAX_POINTS for t in fig.data)
-    assert max(len(t.x) for t in tc.loss_figure(steps, MODS).data) > MAX_POINTS // 2  # not over-thinned
+        counts = tc.lines_of(spec).groupby("series").size()
+        assert len(counts) and (counts <= MAX_POINTS).all(), counts
+    assert tc.lines_of(tc.loss_figure(steps, MODS)).groupby("series").size().max() > MAX_POINTS // 2
 
 
 def test_nan_gaps_are_kept_not_filled():
     steps = step_table()
     steps.loc[30:34, "loss"] = np.nan  # a non-finite stretch
-    trace = tc.loss_figure(steps, MODS).data[0]
-    y = np.asarray(trace.y, dtype=float)
-    assert np.isnan(y).sum() == 5 and trace.connectgaps is False
+    spec = tc.loss_figure(steps, MODS)
+    assert series(spec, "total loss")["value"].isna().sum() == 5
+    line = next(ly for ly in spec["layer"] if ly["mark"]["type"] == "line")
+    assert line["mark"]["invalid"] == "break-paths-filter-domains", "Vega-Lite must break the line at NaN"
     long = step_table(10_000, warmup=10)
     long.loc[4000:4999, "loss"] = np.nan
-    y = np.asarray(tc.loss_figure(long, MODS).data[0].y, dtype=float)
-    assert np.isnan(y).any(), "the gap disappeared after downsampling"
+    assert series(tc.loss_figure(long, MODS), "total loss")["value"].isna().any(), "the gap vanished in downsampling"
 
 
 def test_metrics_figure_shows_splits_and_reference_lines():
     ref = {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.91}
-    fig = tc.metrics_figure(epoch_table(), "accuracy", ref)
-    assert names(fig) == ["train", "val", "test"]
-    texts = [a.text for a in fig.layout.annotations]
-    assert any("optimal MIB 0.909" in t for t in texts) and any("Bayes" in t for t in texts)
-    assert list(fig.data[1].x)[:2] == [1.0, 2.0], "epochs are shown 1-based"
-    assert not [a for a in tc.metrics_figure(epoch_table(), "accuracy", {}).layout.annotations if "MIB" in a.text]
+    spec = tc.metrics_figure(epoch_table(), "accuracy", ref)
+    assert names(spec) == ["train", "val", "test"]
+    labels = list(spec["datasets"]["references"]["label"])
+    assert any("optimal MIB 0.909" in t for t in labels) and any("Bayes" in t for t in labels)
+    val = series(spec, "val").dropna(subset=["value"])
+    assert list(val["x"])[:2] == [2.0, 3.0], "epochs are shown 1-based (epoch 0, the warm-up, has no val)"
+    assert tc.metrics_figure(epoch_table(), "accuracy", {})["datasets"]["references"].empty
 
 
 def test_trb_figure_heads_and_fused_line():
-    fig = tc.trb_figure(epoch_table(), MODS, "accuracy")
-    assert names(fig) == ["head v1", "head v2", "fused (xi)"]
-    assert fig.data[0].line.color == MODALITY_COLORS[0]
+    spec = tc.trb_figure(epoch_table(), MODS, "accuracy")
+    assert names(spec) == ["head v1", "head v2", "fused (xi)"]
+    assert colour_of(spec, "head v1") == MODALITY_COLORS[0]
 
 
 def test_empty_tables_give_a_waiting_message():
-    for fig in (tc.loss_figure(pd.DataFrame()), tc.r_figure(pd.DataFrame()), tc.kl_figure(pd.DataFrame()),
-                tc.beta_figure(pd.DataFrame()), tc.metrics_figure(pd.DataFrame()), tc.trb_figure(pd.DataFrame())):  # fmt: skip
-        assert not fig.data and fig.layout.annotations
+    empty = pd.DataFrame()
+    for spec in (tc.loss_figure(empty), tc.r_figure(empty), tc.kl_figure(empty), tc.weighted_kl_figure(empty),
+                 tc.beta_figure(empty), tc.metrics_figure(empty), tc.trb_figure(empty)):  # fmt: skip
+        assert tc.is_empty(spec) and tc.lines_of(spec).empty
+
+
+def test_spec_stays_the_same_while_only_values_grow():
+    """The live view relies on it: an unchanged spec lets the browser swap the data instead of remounting."""
+    import json
+
+    def without_data(spec):
+        return json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)
+
+    short, long = step_table(60, warmup=10), step_table(400, warmup=10)
+    for build in (tc.loss_figure, tc.r_figure, tc.kl_figure, tc.weighted_kl_figure):
+        assert without_data(build(short, MODS)) == without_data(build(long, MODS)), build.__name__
+    assert without_data(tc.beta_figure(short)) == without_data(tc.beta_figure(long))
 
 
 def test_metric_helpers():
@@ -245,7 +275,30 @@ def test_pivot_keeps_only_logged_steps_so_lines_connect():
     wide = pivot(rows, "step")
     assert list(wide["step"]) == [1, 2, 3, 4] and list(wide["stage"]) == ["warmup", "warmup", "main", "main"]
     assert np.isnan(wide.loc[2, "loss"]) and wide.loc[3, "kl/v1"] == 5.0
-    fig = tc.loss_figure(wide)
-    assert len(fig.data[0].x) == 4
-    band = next(s for s in fig.layout.shapes if s.type == "rect")
-    assert band.x0 == 1 and band.x1 == 2.5  # warm-up band ends between the last warm-up and first main step
+    spec = tc.loss_figure(wide)
+    assert len(series(spec, "total loss")) == 4
+    band = spec["datasets"]["warmup"]
+    assert band["x0"][0] == 1 and band["x1"][0] == 2.5  # the band ends between the last warm-up and first main step
+
+
+def test_extend_tables_repivots_only_the_tail_and_matches_a_full_pivot():
+    """A poll brings rows for a step already shown (an epoch's metrics arrive in several writes): same as pivot."""
+    from dashboard.live import extend_tables, merge_rows, pivot
+
+    rng = np.random.default_rng(0)
+    n = 400
+    step = np.repeat(np.arange(1, n // 4 + 1), 4)
+    rows = pd.DataFrame({
+        "id": np.arange(1, n + 1), "kind": np.where(np.arange(n) % 8 == 7, "epoch", "step"), "stage": "main",
+        "step": step, "epoch": step // 10, "name": np.tile(["loss", "kl/v1", "r/v2", "val/accuracy"], n // 4),
+        "value": rng.normal(size=n), "finite": True, "t": 0.0,
+    })  # fmt: skip
+    held, tables = None, None
+    for lo, hi in ((0, 37), (37, 38), (38, 201), (201, 202), (202, n)):  # cuts inside a step's rows too
+        new = rows.iloc[lo:hi]
+        held = merge_rows(held, new)
+        tables = extend_tables(tables, held, new)
+    for kind in ("step", "epoch"):
+        pd.testing.assert_frame_equal(
+            tables[kind].reset_index(drop=True), pivot(rows, kind), check_like=True, check_dtype=False
+        )

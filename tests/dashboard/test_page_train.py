@@ -6,6 +6,7 @@ would, so pages can be checked without training anything.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -153,8 +154,11 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     values = {m.label: m.value for m in at.metric}
     assert values["Status"] == "finished" and values["Epoch"] == "5 / 5"
     assert values["r (v2) at the end"] == "0.850"
-    charts = at.get("plotly_chart")
-    assert len(charts) == 6
+    charts = at.get("vega_lite_chart")
+    titles = [json.loads(c.proto.spec)["title"]["text"] for c in charts]
+    assert len(charts) == 7 and "Dynamic weight r" in titles and "KL terms per modality" in titles, titles
+    r_chart = charts[titles.index("Dynamic weight r")].proto
+    assert {d.name for d in r_chart.datasets} >= {"lines", "warmup", "references"}
     assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "step", "resume", "stop"))
 
 
@@ -265,4 +269,4 @@ def test_a_bound_run_points_to_the_bound_page():
     at.run()
     no_exception(at)
     assert any("Bound page" in i.value for i in at.info)
-    assert not at.get("plotly_chart")
+    assert not at.get("vega_lite_chart")

@@ -25,15 +25,13 @@ CONFIG = RunConfig(
     data=DataConfig(dataset="sim-i", params={"n_samples": 3000}),
     train=TrainConfig(epochs=60, warmup_epochs=2, snapshot_every=20, log_every=2),
 )
-R_TITLE, KL_TITLE = "Dynamic weight r", "KL terms per modality"
 VIEWPORT = {"width": 1400, "height": 2300}  # tall: Streamlit scrolls inside its own container, not the page
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
-# Points per chart title (the sum of its traces' x lengths). Streamlit keeps the previous copy of a chart,
-# hidden and marked stale, while a fragment rerun draws the new one, so the largest copy is the newest.
-# ``shown``: some copy of the chart has its traces drawn and is really visible (a live poll redraws each chart
-# from scratch, and meanwhile both copies can be hidden: a blank flash).
-CHART_POINTS_JS = """() => {
+# The live charts (Vega-Lite, drawn on a canvas) by their container key: a signature of what is drawn (changes when
+# the chart changes), whether it is really visible, and an id stamped on the canvas element the first time it is
+# seen, so a chart that was torn down and mounted again shows up as a new id (the Plotly flash this view avoids).
+LIVE_CHARTS_JS = """() => {
   const visible = (el) => {
     for (let e = el; e && e !== document.body; e = e.parentElement) {
       const cs = getComputedStyle(e);
@@ -41,15 +39,29 @@ CHART_POINTS_JS = """() => {
     }
     return el.getBoundingClientRect().height > 0;
   };
-  const points = {}, shown = {};
+  const hash = (s) => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
+  const out = {};
+  for (const box of document.querySelectorAll('[class*="st-key-train_fig_"]')) {
+    const cls = [...box.classList].find(c => c.startsWith('st-key-train_fig_'));
+    const key = cls.slice('st-key-train_fig_'.length).replace(/_box$/, '');
+    const el = box.querySelector('canvas') || box.querySelector('svg.marks');
+    if (!el) { out[key] = {sig: '', drawn: false, uid: 0}; continue; }
+    if (!el.__omibUid) el.__omibUid = (window.__omibNext = (window.__omibNext || 0) + 1);
+    const sig = el.tagName === 'CANVAS' ? String(hash(el.toDataURL())) : String(hash(el.outerHTML));
+    out[key] = {sig, drawn: visible(el), uid: el.__omibUid};
+  }
+  return out;
+}"""
+# Points per Plotly chart title (the Embeddings scatter), the largest copy when Streamlit keeps a stale one.
+CHART_POINTS_JS = """() => {
+  const points = {};
   for (const el of document.querySelectorAll('.js-plotly-plot')) {
     const t = el.layout && el.layout.title;
     const title = (typeof t === 'string' ? t : (t && t.text) || '').replace(/<[^>]*>/g, '').trim();
     const n = (el._fullData || []).reduce((s, tr) => s + (tr.x ? tr.x.length : 0), 0);
     points[title] = Math.max(points[title] || 0, n);
-    shown[title] = shown[title] || (n > 0 && !!el.querySelector('.scatterlayer .trace') && visible(el));
   }
-  return {points, shown};
+  return points;
 }"""
 METRIC_JS = """(label) => {
   let fallback = null;
@@ -85,16 +97,16 @@ def no_exceptions(page, where: str) -> None:
 
 
 def chart_points(page) -> dict[str, int]:
-    return page.evaluate(CHART_POINTS_JS)["points"]
+    return page.evaluate(CHART_POINTS_JS)
 
 
 def metric(page, label: str) -> str | None:
     return page.evaluate(METRIC_JS, label)
 
 
-def count_changes(values: list[int]) -> int:
-    """How many times a sampled value changed (empty charts, 0, do not count as a first value)."""
-    seen = [v for v in values if v > 0]
+def count_changes(values: list[str]) -> int:
+    """How many times a sampled signature changed (a chart not drawn yet, '', does not count as a first value)."""
+    seen = [v for v in values if v]
     return sum(1 for a, b in zip(seen, seen[1:]) if b != a)
 
 
@@ -135,7 +147,7 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
         run_id = re.search(r"[?&]run=([0-9a-f]{6,32})", page.url).group(1)
         page.get_by_role("heading", name=RUN_NAME).first.wait_for(timeout=60_000)
 
-        # 2. While the run is live, the r and KL charts grow: sample the points the browser holds.
+        # 2. While the run is live, the r and KL charts change in place: sample what the browser draws.
         samples: list[dict] = []
         screenshot_taken = screenshot_confirmed = False
         deadline = time.monotonic() + 240
@@ -144,42 +156,47 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
             status = metric(page, "Status")
             if status in TERMINAL:
                 break
-            charts = page.evaluate(CHART_POINTS_JS)
-            points, shown = charts["points"], charts["shown"]
+            charts = page.evaluate(LIVE_CHARTS_JS)
+            r, kl = charts.get("r", {}), charts.get("kl", {})
             if status == "running":
-                samples.append({"t": round(time.monotonic(), 2), "r": points.get(R_TITLE, 0),
-                                "kl": points.get(KL_TITLE, 0),
-                                "drawn": bool(shown.get(R_TITLE) and shown.get(KL_TITLE))})  # fmt: skip
+                samples.append({"t": round(time.monotonic(), 2), "r": r.get("sig", ""), "kl": kl.get("sig", ""),
+                                "r_uid": r.get("uid", 0), "kl_uid": kl.get("uid", 0),
+                                "drawn": bool(r.get("drawn") and kl.get("drawn"))})  # fmt: skip
                 r_changes = count_changes([s["r"] for s in samples])
                 if not screenshot_confirmed and r_changes >= 2 and samples[-1]["drawn"]:
-                    # each poll redraws the charts from scratch (a blank flash under load): keep a shot taken
-                    # between two checks that both saw the r and KL charts drawn
                     shot(page, artifacts, "train_live")
                     screenshot_taken = True
-                    after = page.evaluate(CHART_POINTS_JS)["shown"]
-                    screenshot_confirmed = bool(after.get(R_TITLE) and after.get(KL_TITLE))
+                    after = page.evaluate(LIVE_CHARTS_JS)
+                    screenshot_confirmed = bool(after.get("r", {}).get("drawn") and after.get("kl", {}).get("drawn"))
             time.sleep(0.5)
-        with_data = [s for s in samples if s["r"] > 0]
-        summary = {"samples_with_data": len(with_data), "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
-                   "screenshot_confirmed": screenshot_confirmed}  # fmt: skip
-        (artifacts / "train_live_samples.json").write_text(json.dumps({**summary, "samples": samples}, indent=1))
-        print(f"live view: {summary}")
+        with_data = [s for s in samples if s["r"]]
         r_changes = count_changes([s["r"] for s in samples])
         kl_changes = count_changes([s["kl"] for s in samples])
+        # every canvas the r / KL charts used while the run was live: one, plus one when the chart's spec changed
+        # (the placeholder before the main stage gives way to the real chart)
+        r_mounts = len({s["r_uid"] for s in with_data})
+        kl_mounts = len({s["kl_uid"] for s in samples if s["kl"]})
+        summary = {"samples_with_data": len(with_data), "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
+                   "r_changes": r_changes, "kl_changes": kl_changes, "r_canvases": r_mounts,
+                   "kl_canvases": kl_mounts, "screenshot_confirmed": screenshot_confirmed}  # fmt: skip
+        (artifacts / "train_live_samples.json").write_text(json.dumps({**summary, "samples": samples}, indent=1))
+        print(f"live view: {summary}")
         assert r_changes >= 2 and kl_changes >= 2, (
             f"while the run was live the r chart changed {r_changes} times and the KL chart {kl_changes} times "
             f"(want >= 2 each); samples in train_live_samples.json, last status {status!r}"
         )
-        r_seen = [s["r"] for s in samples if s["r"] > 0]
-        assert r_seen == sorted(r_seen), f"the r series shrank during the run: {r_seen}"
-        assert any(s["drawn"] for s in with_data), "the r and KL charts were never seen drawn while the run was live"
+        assert r_mounts <= 2 and kl_mounts <= 2, (
+            f"the live charts were torn down and redrawn while polling (r used {r_mounts} canvases, KL {kl_mounts}): "
+            "a poll must update a chart in place"
+        )
+        assert all(s["drawn"] for s in with_data[1:]), "the r / KL charts were hidden during a poll (a blank flash)"
         assert screenshot_taken
 
         # 3. The run ends by itself, the view stops polling and shows the results.
         page.wait_for_function(f"() => ({METRIC_JS})('Status') === 'finished'", timeout=180_000)
         page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
-        final = chart_points(page)
-        assert final.get(R_TITLE, 0) >= max(r_seen), f"the finished run shows fewer r points: {final}"
+        final = page.evaluate(LIVE_CHARTS_JS)
+        assert final.get("r", {}).get("drawn") and final.get("kl", {}).get("drawn"), f"finished run charts: {final}"
         no_exceptions(page, "Train")
 
         # 4. Another user's session (a new browser context) sees the run on the Runs page.
