@@ -29,6 +29,8 @@ LIMITS: tuple[tuple[str, tuple[float, float, float]], ...] = (
     (r"^dim_|_dim$|(^|_)(size|block)s?($|_)|^[ab]\d+$", (0, 512, 1)),
     (r"frac|fraction|ratio|rate|prob", (0.0, 1.0, 0.01)),
     (r"seed", (0, 2**31 - 1, 1)),
+    (r"^n_genes$", (10, 20_000, 50)),
+    (r"_px$", (0, 1024, 1)),  # image sizes in pixels (0 = automatic)
 )
 # Controls are shown in these groups, by parameter name (first match wins); the rest go under "Other settings".
 GROUPS: tuple[tuple[str, str, str], ...] = (

@@ -2,6 +2,12 @@
 and the registry of dataset ids."""
 
 from omib_core.data import real  # noqa: F401 - registers the bundled real datasets (after the synthetic ones)
+
+# isort: split
+from omib_core.data import paper  # noqa: F401 - registers CMU-MOSI and CREMA-D (listed after the bundled ones)
+
+# isort: split
+from omib_core.data import spatial  # noqa: F401 - registers 10x-breast (the 10x Visium anomaly task)
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.data.folder import load_folder
 from omib_core.data.registry import DatasetInfo, get_info, list_datasets, load_dataset, register
