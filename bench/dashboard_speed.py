@@ -4,7 +4,8 @@
     ``python -m omib_core train`` (target: watched >= 90 % of headless), alternated, ``--repeats`` times each.
 (b) Points per series sent to the browser for a long run (target: at most ~2,000 whatever the run length): a
     synthetic run with ``--long-steps`` logged steps is written into the store, then grown while the page
-    watches it; the longest plotly trace in the page and the websocket bytes per poll are recorded.
+    watches it; the longest series each live chart sends (the Train page's own chart builders over the whole run)
+    and the websocket bytes per poll are recorded.
 (c) Embeddings: PCA shown within 2 s of navigating (a 10,000-point snapshot of a real run) and UMAP of those
     10,000 points within 20 s once warm (server UMAP warm-up on); ``umap_2d`` is also timed directly, warm.
 (d) Page switches by the sidebar under 1 s when warm (to the page title visible and the script idle; median).
@@ -61,6 +62,17 @@ MAX_TRACE_JS = """() => {
     const title = (typeof t === 'string' ? t : (t && t.text) || '').replace(/<[^>]*>/g, '').trim();
     const n = Math.max(0, ...(el._fullData || []).map(tr => (tr.x ? tr.x.length : 0)));
     out[title] = Math.max(out[title] || 0, n);
+  }
+  return out;
+}"""
+# the Train page's live charts (Vega-Lite on a canvas, by container key): a hash of what each one draws
+LIVE_CHARTS_JS = """() => {
+  const hash = (s) => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
+  const out = {};
+  for (const box of document.querySelectorAll('[class*="st-key-train_fig_"]')) {
+    const cls = [...box.classList].find(c => c.startsWith('st-key-train_fig_'));
+    const c = box.querySelector('canvas');
+    out[cls.slice('st-key-train_fig_'.length).replace(/_box$/, '')] = c && c.width > 0 ? hash(c.toDataURL()) : 0;
   }
   return out;
 }"""
@@ -170,7 +182,7 @@ def watched_run(browser, url: str, store, cfg, name: str, server_pid: int) -> di
             run = store.get_run(run_id)
             if run and run["status"] in TERMINAL:
                 break
-            signatures.add(json.dumps(page.evaluate(MAX_TRACE_JS), sort_keys=True))
+            signatures.add(json.dumps(page.evaluate(LIVE_CHARTS_JS), sort_keys=True))
             time.sleep(2.0)
         server_cpu, browser_cpu = cpu_seconds(server_pid) - s0, browser_cpu_seconds() - b0
         wall = time.perf_counter() - t_start
@@ -214,6 +226,25 @@ def metric_rows(first: int, last: int):
     return rows
 
 
+def points_per_chart(store, run_id: str) -> dict[str, int]:
+    """The longest series each live chart sends for the whole run: the same builders the Train page calls."""
+    from dashboard.charts import training as tc
+    from dashboard.charts import vega
+    from dashboard.live import pivot
+
+    rows = store.read_metrics(run_id)
+    steps, epochs = pivot(rows, "step"), pivot(rows, "epoch")
+    mods = ["v1", "v2"]
+    specs = [tc.loss_figure(steps, mods), tc.r_figure(steps, mods), tc.kl_figure(steps, mods),
+             tc.weighted_kl_figure(steps, mods), tc.beta_figure(steps), tc.metrics_figure(epochs),
+             tc.trb_figure(epochs, mods)]  # fmt: skip
+    out = {}
+    for spec in specs:
+        lines = vega.lines_of(spec)
+        out[spec["title"]["text"]] = int(lines.groupby("series").size().max()) if not lines.empty else 0
+    return out
+
+
 def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[str, Any]:
     """A synthetic run with ``steps`` logged steps, then grown live while its Train page polls it."""
     from omib_core.config import RunConfig
@@ -238,23 +269,15 @@ def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[
     try:
         t0 = time.perf_counter()
         page.goto(f"{url}/train?run={rid}")
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(el => "
-            "(el._fullData || []).some(tr => tr.x && tr.x.length > 0))",
-            timeout=180_000,
-        )
+        page.wait_for_function(f"() => Object.values(({LIVE_CHARTS_JS})()).some(v => v !== 0)", timeout=180_000)
         out["first_charts_seconds"] = round(time.perf_counter() - t0, 2)
-        max_trace: dict[str, int] = {}
         samples, step, live_start = [], steps, time.perf_counter()
         while time.perf_counter() - live_start < grow_seconds:
             new = step + 50
             store.append_metrics(rid, metric_rows(step + 1, new),
                                  run_update={"step": new, "epoch": new // STEPS_PER_EPOCH, "heartbeat": time.time()})  # fmt: skip
             step = new
-            cur = page.evaluate(MAX_TRACE_JS)
-            samples.append(max(cur.values(), default=0))
-            for k, v in cur.items():
-                max_trace[k] = max(max_trace.get(k, 0), v)
+            samples.append(page.evaluate(LIVE_CHARTS_JS).get("r", 0))
             time.sleep(0.5)
         live_frames = [(t, n) for t, n in frames if t >= live_start]
         bursts, cur_b, last_t = [], 0, None  # frames closer than 0.4 s belong to one poll
@@ -265,10 +288,11 @@ def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[
             cur_b, last_t = cur_b + n, t
         if cur_b:
             bursts.append(cur_b)
+        max_trace = points_per_chart(store, rid)
         store.set_status(rid, "finished", result={"samples_per_second": None})
         out.update(
             final_steps=step, max_trace_points=max(max_trace.values(), default=0), max_trace_by_chart=max_trace,
-            trace_samples=samples, polls_seen=len(bursts),
+            r_chart_states_seen=len(set(samples)), polls_seen=len(bursts),
             bytes_per_poll_median=median(bursts), bytes_per_poll_max=max(bursts, default=None),
             largest_ws_frame_bytes=max((n for _, n in live_frames), default=None),
         )  # fmt: skip
@@ -418,7 +442,7 @@ def markdown(res: dict[str, Any], command: str) -> str:
         f"samples/s (median of {len(a['watched'])} vs {len(a['headless'])}) = {ratio:.0%} | {verdict(ratio >= 0.9)} |"
         if ratio is not None
         else "| (a) throughput | not measured | n/a |",
-        f"| (b) <= ~2,000 points per series whatever the run length | longest trace {b.get('max_trace_points')} points "
+        f"| (b) <= ~2,000 points per series whatever the run length | longest series {b.get('max_trace_points')} points "
         f"at {b.get('final_steps'):,} logged steps; {b.get('bytes_per_poll_median')} B per poll (median) | "
         f"{verdict(b.get('max_trace_points') is not None and b['max_trace_points'] <= 2000)} |",
         f"| (c) PCA within 2 s of navigating (default 2,000-point snapshot) | {pca_small} s by URL; "
@@ -454,8 +478,8 @@ def markdown(res: dict[str, Any], command: str) -> str:
         "",
         f"A synthetic running run with {b.get('initial_steps', 0):,} logged steps x {len(STEP_NAMES)} step metrics "
         f"was written into the store, opened on the Train page (first charts after {b.get('first_charts_seconds')} s), "
-        f"then grown by 50 steps every 0.5 s to {b.get('final_steps', 0):,} steps while the page polled. Longest plotly "
-        f"trace per chart: {b.get('max_trace_by_chart')}. Websocket bytes per poll (frames grouped by gaps > 0.4 s, "
+        f"then grown by 50 steps every 0.5 s to {b.get('final_steps', 0):,} steps while the page polled. Longest series "
+        f"per chart: {b.get('max_trace_by_chart')}. Websocket bytes per poll (frames grouped by gaps > 0.4 s, "
         f"{b.get('polls_seen')} polls): median {b.get('bytes_per_poll_median')}, max {b.get('bytes_per_poll_max')}; "
         f"largest frame {b.get('largest_ws_frame_bytes')} B.",
         "",

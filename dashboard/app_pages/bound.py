@@ -128,7 +128,7 @@ def progress_view(run: dict) -> None:
         st.progress(fraction, text=f"Estimating · {label} · {100 * fraction:.0f} %")
         curves = charts.live_curves_figure(rows)
         if curves is not None:
-            st.plotly_chart(curves, width="stretch", key="bound_live_curves")
+            st.vega_lite_chart(spec=curves, width="stretch", key="bound_live_curves")
             st.caption("What to look for: each curve should level off. One still climbing at the end means the "
                        "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design.")  # fmt: skip
         stages = charts.bound_stages(rows)
@@ -154,7 +154,9 @@ def run_view(run_id: str, polling: bool) -> None:
     st.markdown(f"#### {escape_md(run['name'])}")
     st.caption(f"Run `{run_id}` · owner {escape_md(run['owner'])} · status {run['status']}")
     if run["status"] == "failed":
-        st.error(f"The estimate failed: {run.get('error') or 'no reason was recorded.'}", icon=":material/error:")
+        st.error(
+            f"The estimate failed: {escape_md(run.get('error') or 'no reason was recorded.')}", icon=":material/error:"
+        )
     elif run["status"] in ("stopped", "interrupted"):
         st.warning(run.get("error") or "This estimate was stopped before it finished. Start a new one above.")
     elif run["status"] == "finished":
@@ -193,6 +195,8 @@ def result_view(result: BoundResult, cfg: RunConfig) -> None:
     else:
         c1.metric("M_u (conservative)", f"{result.M_u:.4g}", border=True,
                   help="1 / (3 H_joint): safe for any r, so it can be computed before training.")  # fmt: skip
+    if getattr(result, "warning", None):
+        st.info(f"**How these numbers were reached.** {escape_md(result.warning)}", icon=":material/info:")
     box = c2.container(border=True)
     r = box.slider("r (dynamic weight)", 0.01, 1.99, 1.0, 0.01, key="bound_r",
                   help="r lies in (0, 2); training computes it. Move it to see the paper's form of the bound.")  # fmt: skip

@@ -192,7 +192,7 @@ def sweep_view(sid: str, polling: bool) -> None:
                            "std": st.column_config.NumberColumn(format="%.4f")},
         )  # fmt: skip
     for r in failed[:3]:
-        st.warning(f"{r['name']}: {r.get('error') or r['status']}")
+        st.warning(f"{escape_md(r['name'])}: {escape_md(r.get('error') or r['status'])}")
     owner = runs[0]["owner"]
     allowed = user.is_admin or all(r["owner"] == user.name for r in runs)
     if active and st.button(f"Stop the {len(active)} remaining runs", icon=":material/stop:", key="sweep_stop",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, modality_color
+from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, modality_color, vega
 from dashboard.charts.embeddings import colored_title, empty_figure, layout
 from omib_core.analysis.series import MAX_POINTS, downsample
 from omib_core.bound.result import BoundResult, Estimate
@@ -104,26 +104,29 @@ def bound_stages(rows: pd.DataFrame | None) -> list[tuple[str, str]]:
 # figures
 
 
-def live_curves_figure(rows: pd.DataFrame | None, height: int = 300) -> go.Figure | None:
+def live_curves_figure(rows: pd.DataFrame | None, height: int = 300) -> dict | None:
     """Neural estimators' training curves as they arrive (``bound_curve/<label>`` rows), one line per quantity.
 
-    None when there is nothing to draw yet (the gaussian estimator has no curve: it is a closed form).
+    A Vega-Lite spec (``dashboard.charts.vega``): the Bound page polls while an estimate runs, and a spec that
+    stays the same lets the browser update the curves in place. None when there is nothing to draw yet (the
+    gaussian estimator has no curve: it is a closed form).
     """
     if rows is None or rows.empty or "name" not in rows.columns:
         return None
     sub = rows[rows["name"].astype(str).str.startswith("bound_curve/")].sort_values("id")
     if sub.empty:
         return None
-    fig = go.Figure()
-    for name, grp in sub.groupby("name", sort=False):
+    parts, series = [], []
+    for i, (name, grp) in enumerate(sub.groupby("name", sort=False)):
         label = str(name)[len("bound_curve/") :].split(": ", 1)[-1]
+        color = FUSED_COLOR if label.startswith("I(") else JOINT_COLOR if "joint" in label else modality_color(i)
         y = grp["value"].to_numpy(dtype=float)
         x, y = downsample(np.arange(1, len(y) + 1), y, MAX_POINTS)
-        fig.add_trace(
-            go.Scatter(x=x, y=y, mode="lines", name=label, hovertemplate="point %{x}: %{y:.3f} nats<extra></extra>")
-        )
-    layout(fig, "Estimates while the critics train (held-out rows)", "logged point", "nats", height=height)
-    return fig
+        parts.append(pd.DataFrame({"x": x, "value": y, "series": label, "style": "solid"}))
+        series.append((str(name), label, color, "solid"))
+    data = pd.concat(parts, ignore_index=True)
+    layers = vega.line_layers("lines", data, series, "logged point", "nats", unit="nats")
+    return vega.chart("Estimates while the critics train (held-out rows)", layers, {"lines": data}, height)
 
 
 def estimate_curve_figure(

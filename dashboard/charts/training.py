@@ -11,7 +11,7 @@ view and only swaps its named datasets, so the builders keep everything that mov
 warm-up band, reference lines) in datasets (``lines``, ``warmup``, ``references``) and the spec itself stable:
 it only changes when a new series appears (e.g. the KL terms at the start of the main stage).
 
-Each builder returns a plain spec dict for ``st.vega_lite_chart(spec=...)``, whose ``datasets`` hold
+Each builder returns a plain spec dict for ``st.vega_litechart(spec=...)``, whose ``datasets`` hold
 DataFrames (Streamlit sends them as Arrow). Plain dicts, not Altair objects: Altair spends ~0.3 s building each
 chart, a dict a fraction of a millisecond, and the six charts are rebuilt on every poll.
 """
@@ -19,15 +19,23 @@ chart, a dict a fraction of a millisecond, and the six charts are rebuilt on eve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, SPLIT_COLORS, modality_colors
+from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, SPLIT_COLORS, modality_colors, vega
+from dashboard.charts.vega import (
+    Spec,
+    band_layers,
+    chart,
+    empty,
+    line_layers,
+    reference_layers,
+    references_table,
+)
 from omib_core.analysis.series import MAX_POINTS, downsample
 
-HEIGHT = 290
+HEIGHT = vega.HEIGHT
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -46,9 +54,6 @@ REFERENCE_LABELS = {
     "bayes_accuracy": "Bayes accuracy",
 }
 PREFERRED_METRICS = ("accuracy", "auc", "f1_macro", "mae", "acc2", "mse")
-# line styles by name -> Vega-Lite strokeDash arrays
-DASHES = {"solid": [1, 0], "dot": [2, 3], "dash": [7, 4]}
-WARMUP_FILL = "#E5E7EB"
 
 
 # helpers: metric names
@@ -143,112 +148,6 @@ def warmup_span(df: pd.DataFrame, axis: str) -> pd.DataFrame:
     return pd.DataFrame({"x0": [lo], "x1": [hi], "label": ["warm-up"]})
 
 
-# helpers: Vega-Lite specs (plain dicts: building Altair objects costs ~0.3 s per chart, a dict ~0.1 ms)
-
-Spec = dict[str, Any]
-
-
-def _x_enc(axis: str) -> Spec:
-    fmt = {"format": "~s"} if axis == "step" else {"format": "d", "tickMinStep": 1}
-    return {"field": "x", "type": "quantitative", "title": axis or None, "axis": fmt}
-
-
-def _line_layers(
-    dataset: str,
-    data: pd.DataFrame,
-    series: Sequence[tuple[str, str, str, str]],
-    axis: str,
-    y_title: str,
-    *,
-    y_scale: Spec | None = None,
-    points: bool = False,
-    unit: str = "",
-    param: str = "hover",
-) -> list[Spec]:
-    """Coloured lines (dash by style), with a hover rule and a tooltip for the series at the nearest x."""
-    present = set(data["series"]) if not data.empty else set()
-    pairs = [(label, color) for _, label, color, _ in series if label in present]
-    styles = sorted(set(data["style"])) if not data.empty else ["solid"]
-    color = {"field": "series", "type": "nominal", "scale": {"domain": [p[0] for p in pairs],
-             "range": [p[1] for p in pairs]}, "legend": {"orient": "top", "title": None, "offset": 4}}  # fmt: skip
-    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": y_scale or {"zero": False},
-         "axis": {"format": ".2~g"}}  # fmt: skip
-    enc = {"x": _x_enc(axis), "y": y, "color": color}
-    dash = {"field": "style", "type": "nominal", "legend": None,
-            "scale": {"domain": styles, "range": [DASHES[s] for s in styles]}}  # fmt: skip
-    select = {"type": "point", "nearest": True, "on": "pointerover", "fields": ["x"], "clear": "pointerout"}
-    tooltip = [{"field": "series", "type": "nominal"}, {"field": "x", "type": "quantitative", "title": axis},
-               {"field": "value", "type": "quantitative", "title": unit or "value", "format": ".4~g"}]  # fmt: skip
-    line = {"type": "line", "strokeWidth": 2, "invalid": "break-paths-filter-domains", "point": points}
-    return [
-        {"data": {"name": dataset}, "mark": line, "encoding": {**enc, "strokeDash": dash}},
-        {"data": {"name": dataset}, "params": [{"name": param, "select": select}],
-         "mark": {"type": "point", "filled": True, "size": 45},
-         "encoding": {**enc, "tooltip": tooltip,
-                      "opacity": {"condition": {"param": param, "empty": False, "value": 1}, "value": 0}}},
-        {"data": {"name": dataset}, "mark": {"type": "rule", "color": "#9CA3AF", "strokeWidth": 1},
-         "encoding": {"x": {"field": "x", "type": "quantitative"}},
-         "transform": [{"filter": {"param": param, "empty": False}}]},
-    ]  # fmt: skip
-
-
-def _band_layers(dataset: str = "warmup") -> list[Spec]:
-    """The grey warm-up band (Enc_i and Dec_i only, no xi yet) and its label."""
-    x = {"field": "x0", "type": "quantitative"}
-    return [
-        {"data": {"name": dataset}, "mark": {"type": "rect", "color": WARMUP_FILL, "opacity": 0.6},
-         "encoding": {"x": x, "x2": {"field": "x1"}}},
-        {"data": {"name": dataset}, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 4,
-                                             "color": REFERENCE_COLOR},
-         "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label", "type": "nominal"}}},
-    ]  # fmt: skip
-
-
-def references_table(rows: Sequence[tuple[float, str, str, str]]) -> pd.DataFrame:
-    """Horizontal reference lines: ``(y, label, style, side)``, side ``"right"`` (label above) or ``"left"``."""
-    return pd.DataFrame(rows, columns=["y", "label", "style", "side"]).astype({"y": float})
-
-
-def _reference_layers(dataset: str = "references") -> list[Spec]:
-    y = {"field": "y", "type": "quantitative"}
-    dash = {"field": "style", "type": "nominal", "legend": None,
-            "scale": {"domain": list(DASHES), "range": list(DASHES.values())}}  # fmt: skip
-    out = [{"data": {"name": dataset}, "mark": {"type": "rule", "color": REFERENCE_COLOR},
-            "encoding": {"y": y, "strokeDash": dash}}]  # fmt: skip
-    for side, align, baseline, x, dy in (("right", "right", "bottom", "width", -3), ("left", "left", "top", 4, 3)):
-        out.append({"data": {"name": dataset}, "transform": [{"filter": f"datum.side === '{side}'"}],
-                    "mark": {"type": "text", "align": align, "baseline": baseline, "x": x, "dy": dy,
-                             "color": REFERENCE_COLOR},
-                    "encoding": {"y": y, "text": {"field": "label", "type": "nominal"}}})  # fmt: skip
-    return out
-
-
-def _chart(title: str, layers: list[Spec], datasets: dict[str, pd.DataFrame], height: int = HEIGHT) -> Spec:
-    return {
-        "title": {"text": title, "anchor": "start", "fontSize": 15, "offset": 6},
-        "height": height,
-        "layer": layers,
-        "datasets": datasets,
-    }
-
-
-def _empty(title: str, message: str = "Waiting for the first metrics...", height: int = HEIGHT) -> Spec:
-    text = {"type": "text", "fontSize": 14, "color": REFERENCE_COLOR}
-    return _chart(title, [{"data": {"name": "message"}, "mark": text,
-                           "encoding": {"text": {"field": "message", "type": "nominal"}}}],
-                  {"message": pd.DataFrame({"message": [message]})}, height)  # fmt: skip
-
-
-def is_empty(spec: Spec) -> bool:
-    """True for the 'waiting for data' placeholder."""
-    return "message" in spec.get("datasets", {})
-
-
-def lines_of(spec: Spec) -> pd.DataFrame:
-    """The long (x, value, series, style) table a chart draws (for tests and benchmarks)."""
-    return spec.get("datasets", {}).get("lines", pd.DataFrame(columns=["x", "value", "series", "style"]))
-
-
 # main charts
 
 
@@ -262,11 +161,11 @@ def loss_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) ->
     """Total loss and task loss L_task(dDec(xi), y) against the step, with each TRB head's loss dotted."""
     title = "Loss"
     if not _has(steps, "loss", "task_loss"):
-        return _empty(title)
+        return empty(title)
     series = loss_series(modalities_in(steps, modalities))
     data = series_table(steps, "step", series)
-    layers = _band_layers() + _line_layers("lines", data, series, "step", "loss")
-    return _chart(title, layers, {"lines": data, "warmup": warmup_span(steps, "step")})
+    layers = band_layers() + line_layers("lines", data, series, "step", "loss")
+    return chart(title, layers, {"lines": data, "warmup": warmup_span(steps, "step")})
 
 
 def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: str = "step") -> Spec:
@@ -274,17 +173,17 @@ def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: st
     title = "Dynamic weight r"
     mods = [m for m in modalities_in(df, modalities) if f"r/{m}" in df.columns] if df is not None else []
     if not mods or not _has(df, *[f"r/{m}" for m in mods]):
-        return _empty(title, "r appears once the main stage starts.")
+        return empty(title, "r appears once the main stage starts.")
     colors = modality_colors(modalities_in(df, modalities))
     series = [(f"r/{m}", f"r {m}", colors[m], "solid") for m in mods]
     data = series_table(df, axis, series)
     layers = (
-        _band_layers()
-        + _reference_layers()
-        + _line_layers("lines", data, series, axis, "r (weight on KL)", y_scale={"domain": [0, 2]})
+        band_layers()
+        + reference_layers()
+        + line_layers("lines", data, series, axis, "r (weight on KL)", y_scale={"domain": [0, 2]})
     )
     refs = references_table([(1.0, "r = 1", "dash", "right")])
-    return _chart(title, layers, {"lines": data, "warmup": warmup_span(df, axis), "references": refs})
+    return chart(title, layers, {"lines": data, "warmup": warmup_span(df, axis), "references": refs})
 
 
 def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
@@ -292,12 +191,12 @@ def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> S
     title = "KL terms per modality"
     mods = modalities_in(steps, modalities) if steps is not None else []
     if not _has(steps, *[f"kl/{m}" for m in mods]):
-        return _empty(title, "KL terms appear once the main stage starts.", HEIGHT - 50)
+        return empty(title, "KL terms appear once the main stage starts.", HEIGHT - 50)
     colors = modality_colors(mods)
     series = [(f"kl/{m}", f"KL {m}", colors[m], "solid") for m in mods]
     data = series_table(steps, "step", series)
-    layers = _line_layers("lines", data, series, "step", "KL_i (nats)", y_scale={"zero": True}, unit="nats")
-    return _chart(title, layers, {"lines": data}, HEIGHT - 50)
+    layers = line_layers("lines", data, series, "step", "KL_i (nats)", y_scale={"zero": True}, unit="nats")
+    return chart(title, layers, {"lines": data}, HEIGHT - 50)
 
 
 def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
@@ -305,19 +204,19 @@ def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = N
     title = "β·r·KL_i: what each KL term costs in the loss"
     mods = modalities_in(steps, modalities) if steps is not None else []
     if not _has(steps, *[f"beta_kl/{m}" for m in mods]):
-        return _empty(title, "The weighted KL terms appear once the main stage starts.", HEIGHT - 110)
+        return empty(title, "The weighted KL terms appear once the main stage starts.", HEIGHT - 110)
     colors = modality_colors(mods)
     series = [(f"beta_kl/{m}", f"β·r·KL {m}", colors[m], "dot") for m in mods]
     data = series_table(steps, "step", series)
-    layers = _line_layers("lines", data, series, "step", "β·r·KL_i (nats)", y_scale={"zero": True}, unit="nats")
-    return _chart(title, layers, {"lines": data}, HEIGHT - 110)
+    layers = line_layers("lines", data, series, "step", "β·r·KL_i (nats)", y_scale={"zero": True}, unit="nats")
+    return chart(title, layers, {"lines": data}, HEIGHT - 110)
 
 
 def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa: N803 - paper's name
     """beta over time with the bound M_u drawn as a dashed line (a series when it moves with r, else constant)."""
     title = "β against the bound M_u"
     if not _has(steps, "beta"):
-        return _empty(title, "β appears once the main stage starts.")
+        return empty(title, "β appears once the main stage starts.")
     main = steps[steps["beta"].notna()]
     series = [("beta", "β", FUSED_COLOR, "solid")]
     table = main
@@ -327,7 +226,7 @@ def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa:
         table = main.assign(M_u=float(M_u))
         series.append(("M_u", "M_u (bound)", REFERENCE_COLOR, "dash"))
     data = series_table(table, "step", series)
-    layers = _line_layers("lines", data, series, "step", "β (per nat)", y_scale={"zero": True}, unit="per nat")
+    layers = line_layers("lines", data, series, "step", "β (per nat)", y_scale={"zero": True}, unit="per nat")
     datasets = {"lines": data}
     if len(series) == 1:
         note = "no M_u for this run (β set by hand or bound not available)"
@@ -335,7 +234,7 @@ def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa:
         layers.append({"data": {"name": "note"}, "mark": {"type": "text", "color": REFERENCE_COLOR, "align": "left",
                                                           "baseline": "top", "x": 4, "y": 4},
                        "encoding": {"text": {"field": "text", "type": "nominal"}}})  # fmt: skip
-    return _chart(title, layers, datasets)
+    return chart(title, layers, datasets)
 
 
 def metrics_figure(
@@ -346,7 +245,7 @@ def metrics_figure(
     title = f"{metric_label(metric).capitalize()} per epoch" if metric else "Metrics per epoch"
     cols = [f"{s}/{metric}" for s in SPLIT_COLORS] if metric else []
     if not metric or not _has(epochs, *cols):
-        return _empty(title, "Metrics appear after the first evaluated epoch.")
+        return empty(title, "Metrics appear after the first evaluated epoch.")
     series = [(f"{s}/{metric}", s, c, "solid") for s, c in SPLIT_COLORS.items()]
     series = [s for s in series if s[0] in epochs.columns and epochs[s[0]].notna().any()]
     data = series_table(epochs, "epoch", series)
@@ -357,12 +256,12 @@ def metrics_figure(
             if value is not None and np.isfinite(value):
                 refs.append((float(value), f"{label} {value:.3f}", style, side))
     layers = (
-        _band_layers()
-        + _reference_layers()
-        + _line_layers("lines", data, series, "epoch", metric_label(metric), points=True)
+        band_layers()
+        + reference_layers()
+        + line_layers("lines", data, series, "epoch", metric_label(metric), points=True)
     )
     datasets = {"lines": data, "warmup": warmup_span(epochs, "epoch"), "references": references_table(refs)}
-    return _chart(title, layers, datasets)
+    return chart(title, layers, datasets)
 
 
 def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, metric: str | None = None) -> Spec:
@@ -370,7 +269,7 @@ def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, me
     metric = metric or (default_metric(epochs) if epochs is not None and not epochs.empty else None)
     title = "TRB heads (one per modality) on validation data"
     if epochs is None or epochs.empty or not metric:
-        return _empty(title, "The TRB heads are evaluated from the first warm-up epoch.")
+        return empty(title, "The TRB heads are evaluated from the first warm-up epoch.")
     found = [
         c.split("/")[1]
         for c in epochs.columns
@@ -379,14 +278,14 @@ def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, me
     order = list(modalities or []) + [m for m in found if m not in (modalities or [])]
     mods = [m for m in order if m in found]
     if not mods:
-        return _empty(title, "The TRB heads are evaluated from the first warm-up epoch.")
+        return empty(title, "The TRB heads are evaluated from the first warm-up epoch.")
     colors = modality_colors(order)
     series = [(f"trb/{m}/val/{metric}", f"head {m}", colors[m], "solid") for m in mods]
     if f"val/{metric}" in epochs.columns:
         series.append((f"val/{metric}", "fused (xi)", FUSED_COLOR, "dash"))
     data = series_table(epochs, "epoch", series)
-    layers = _band_layers() + _line_layers("lines", data, series, "epoch", f"val {metric_label(metric)}", points=True)
-    return _chart(title, layers, {"lines": data, "warmup": warmup_span(epochs, "epoch")})
+    layers = band_layers() + line_layers("lines", data, series, "epoch", f"val {metric_label(metric)}", points=True)
+    return chart(title, layers, {"lines": data, "warmup": warmup_span(epochs, "epoch")})
 
 
 # what to look for, one line per chart (the teaching text sits beside the chart builders it explains)

@@ -217,6 +217,7 @@ def test_seed_spread_and_progress():
 def test_live_curves_figure_one_line_per_quantity_and_none_without_rows():
     import pandas as pd
 
+    from dashboard.charts import vega
     from dashboard.charts.bound import live_curves_figure
 
     assert live_curves_figure(None) is None
@@ -227,7 +228,7 @@ def test_live_curves_figure_one_line_per_quantity_and_none_without_rows():
             "value": [0.1, 1.0, 2.0, 2.5, 0.5, 0.9, 1.1],
         }
     )
-    fig = live_curves_figure(rows)
-    assert [t.name for t in fig.data] == ["H(v1)", "H(v2)"]
-    assert list(fig.data[0].y) == [1.0, 2.0, 2.5]
+    lines = vega.lines_of(live_curves_figure(rows))
+    assert list(dict.fromkeys(lines["series"])) == ["H(v1)", "H(v2)"]
+    assert list(lines[lines["series"] == "H(v1)"]["value"]) == [1.0, 2.0, 2.5]
     assert live_curves_figure(rows[rows["name"].str.startswith("bound/")]) is None

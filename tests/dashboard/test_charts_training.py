@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.charts import MODALITY_COLORS, modality_colors
+from dashboard.charts import MODALITY_COLORS, modality_colors, vega
 from dashboard.charts import training as tc
 from dashboard.charts.runs import (
     best_value,
@@ -55,12 +55,12 @@ def epoch_table(n: int = 6) -> pd.DataFrame:
 def names(chart) -> list[str]:
     """Series a chart draws, in order: a live Vega-Lite spec's ``lines`` dataset, or a Plotly figure's traces."""
     if isinstance(chart, dict):
-        return list(dict.fromkeys(tc.lines_of(chart)["series"]))
+        return list(dict.fromkeys(vega.lines_of(chart)["series"]))
     return [t.name for t in chart.data]
 
 
 def series(spec, name: str) -> pd.DataFrame:
-    data = tc.lines_of(spec)
+    data = vega.lines_of(spec)
     return data[data["series"] == name]
 
 
@@ -126,9 +126,9 @@ def test_series_are_capped_at_max_points():
         tc.weighted_kl_figure(steps, MODS),
         tc.beta_figure(steps),
     ):
-        counts = tc.lines_of(spec).groupby("series").size()
+        counts = vega.lines_of(spec).groupby("series").size()
         assert len(counts) and (counts <= MAX_POINTS).all(), counts
-    assert tc.lines_of(tc.loss_figure(steps, MODS)).groupby("series").size().max() > MAX_POINTS // 2
+    assert vega.lines_of(tc.loss_figure(steps, MODS)).groupby("series").size().max() > MAX_POINTS // 2
 
 
 def test_nan_gaps_are_kept_not_filled():
@@ -164,7 +164,7 @@ def test_empty_tables_give_a_waiting_message():
     empty = pd.DataFrame()
     for spec in (tc.loss_figure(empty), tc.r_figure(empty), tc.kl_figure(empty), tc.weighted_kl_figure(empty),
                  tc.beta_figure(empty), tc.metrics_figure(empty), tc.trb_figure(empty)):  # fmt: skip
-        assert tc.is_empty(spec) and tc.lines_of(spec).empty
+        assert vega.is_empty(spec) and vega.lines_of(spec).empty
 
 
 def test_spec_stays_the_same_while_only_values_grow():
