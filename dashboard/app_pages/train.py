@@ -118,7 +118,9 @@ def status_banner(run: dict, user) -> None:
             text += f" · about {format_duration(eta)} left"
         st.progress(min(1.0, done / total) if total else 0.0, text=text)
     elif status == "failed":
-        st.error(f"This run failed: {run.get('error') or 'no reason was recorded.'}", icon=":material/error:")
+        st.error(
+            f"This run failed: {escape_md(run.get('error') or 'no reason was recorded.')}", icon=":material/error:"
+        )
     elif status == "interrupted":
         st.warning(
             run.get("error") or "This run was interrupted; its metrics so far are kept.", icon=":material/warning:"
@@ -188,7 +190,7 @@ def final_results(run: dict) -> None:
                    delta_color="off" if delta is None else "normal", border=True)  # fmt: skip
     mods = list(summary.get("modalities") or [])
     r_final = list(zip(mods, result.get("r_final") or []))[1:]  # the reference modality's r is always 1
-    r_label = f"r ({r_final[0][0]}) at the end" if len(r_final) == 1 else "r at the end"
+    r_label = f"r ({r_final[0][0]}), final" if len(r_final) == 1 else "r, final"
     r_text = " · ".join(f"{r:.3f}" for _, r in r_final) if r_final else "–"
     r_help = "r of " + ", ".join(f"{m} = {r:.3f}" for m, r in r_final) if r_final else None
     cols[len(cards)].metric(r_label, r_text, border=True,

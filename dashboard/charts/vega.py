@@ -47,7 +47,8 @@ def line_layers(
     pairs = [(label, color) for _, label, color, _ in series if label in present]
     styles = sorted(set(data["style"])) if not data.empty else ["solid"]
     color = {"field": "series", "type": "nominal", "scale": {"domain": [p[0] for p in pairs],
-             "range": [p[1] for p in pairs]}, "legend": {"orient": "top", "title": None, "offset": 4}}  # fmt: skip
+             "range": [p[1] for p in pairs]}, "legend": {"orient": "top", "title": None, "offset": 4,
+                                                         "columns": min(len(pairs), 4)}}  # fmt: skip
     y = {"field": "value", "type": "quantitative", "title": y_title, "scale": y_scale or {"zero": False},
          "axis": {"format": ".2~g"}}  # fmt: skip
     enc = {"x": _x_enc(axis), "y": y, "color": color}

@@ -150,10 +150,10 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     at.run()
     no_exception(at)
     labels = [m.label for m in at.metric]
-    assert "Test accuracy" in labels and "r (v2) at the end" in labels
+    assert "Test accuracy" in labels and "r (v2), final" in labels
     values = {m.label: m.value for m in at.metric}
     assert values["Status"] == "finished" and values["Epoch"] == "5 / 5"
-    assert values["r (v2) at the end"] == "0.850"
+    assert values["r (v2), final"] == "0.850"
     charts = at.get("vega_lite_chart")
     titles = [json.loads(c.proto.spec)["title"]["text"] for c in charts]
     assert len(charts) == 7 and "Dynamic weight r" in titles and "KL terms per modality" in titles, titles
