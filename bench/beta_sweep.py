@@ -41,7 +41,9 @@ def main() -> None:
     mus = ", ".join(f"{d.upper()} M_u = {mean_std([m for m in mu[d] if m is not None])[0]:.3g}" for d in datasets)
     md = (
         f"Test accuracy against beta/M_u, mean ± std over {args.seeds} seeds ({mus}). "
-        f"Command: `.venv/bin/python bench/beta_sweep.py --seeds {args.seeds} --datasets {args.datasets}`\n\n" + "\n".join(lines) + "\n"
+        f"Command: `.venv/bin/python bench/beta_sweep.py --seeds {args.seeds} --datasets {args.datasets}`\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
     write(
         "beta_sweep",

@@ -57,7 +57,9 @@ def main() -> None:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     md = (
         f"Test accuracy, mean ± std over the seeds run (n per cell; up to {args.seeds}; seed = data draw + init). "
-        f"Command: `.venv/bin/python bench/sim_table.py --seeds {args.seeds} --datasets {args.datasets}`\n\n" + "\n".join(lines) + "\n"
+        f"Command: `.venv/bin/python bench/sim_table.py --seeds {args.seeds} --datasets {args.datasets}`\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
     write("sim_table", {"seeds": args.seeds, "table": table, "reference": refs, "runs": results}, md)
 

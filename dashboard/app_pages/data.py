@@ -20,6 +20,7 @@ from omib_core.errors import ConfigError, OmibError
 PREVIEW_POINTS = 1500
 UPLOAD_GEN = "data_upload_generation"  # part of the uploader's key: bumped to empty it after a store
 UPLOAD_ERROR = "data_upload_error"
+DELETE_ERROR = "data_upload_delete_error"
 
 
 # helpers
@@ -231,6 +232,62 @@ def upload_section(owner: str) -> None:
                   disabled=not report["ok"], on_click=store_and_use, args=(owner, task, name))  # fmt: skip
 
 
+def size_text(n: int) -> str:
+    return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def delete_and_forget(upload_id: str, user_name: str, is_admin: bool) -> None:
+    """Button callback: delete an upload; an experiment that used it goes back to the default data."""
+    from omib_core.data.uploads import delete_upload
+
+    try:
+        name = delete_upload(upload_id, user_name, is_admin=is_admin)
+    except OmibError as e:
+        st.session_state[DELETE_ERROR] = str(e)
+        return
+    dataset, note = f"upload:{upload_id}", ""
+    if st.session_state.get("data_dataset") == dataset:
+        st.session_state.pop("data_dataset", None)  # the picker must not keep an id it no longer lists
+    cfg = state.current_config()
+    if cfg.data.dataset == dataset:
+        state.set_current_config(cfg.replace(data=DataConfig()))
+        note = " Your experiment used it, so it is back on the default data."
+    st.toast(f"Deleted {name!r}. Runs trained on it keep their metrics.{note}", icon=":material/delete:")
+
+
+def uploads_manager(user: Any) -> None:
+    """The user's uploads (an admin's: everyone's) with the quota in use, each with a Delete button."""
+    from omib_core.data.uploads import upload_limits, upload_records
+
+    records = upload_records(None if user.is_admin else user.name)
+    mine = [r for r in records if r["owner"] == user.name]
+    error = st.session_state.pop(DELETE_ERROR, None)
+    if not records and not error:
+        return
+    title = f"Uploads on this server ({len(records)})" if user.is_admin else f"Your uploads ({len(records)})"
+    with st.expander(title, icon=":material/folder_open:", expanded=bool(error)):
+        if error:
+            st.error(error, icon=":material/error:")
+        try:
+            max_n, max_bytes = upload_limits()
+            st.caption(f"You keep {len(mine)} of at most {max_n} uploads, {size_text(sum(r['bytes'] for r in mine))} "
+                       f"of {size_text(max_bytes)}. Deleting an upload frees its place; runs trained on it keep "
+                       "their metrics, but cannot be trained again from it.")  # fmt: skip
+        except OmibError as e:
+            st.warning(str(e), icon=":material/warning:")
+        for r in records:
+            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            owner = "" if r["owner"] == user.name else f" · owner {escape_md(r['owner'])}"
+            c1.markdown(f"**{escape_md(r['name'])}** · `{r['dataset']}` · {escape_md(r['task'])} · "
+                        f"{len(r['modalities'])} modalities · {size_text(r['bytes'])} · {escape_md(r['created'][:10])}"
+                        f"{owner}")  # fmt: skip
+            if r["owner"] == user.name or user.is_admin:  # the core refuses anyone else too
+                with c2.popover("Delete", icon=":material/delete:"):
+                    st.markdown(f"Delete **{escape_md(r['name'])}** for good?")
+                    st.button("Delete", type="primary", key=f"data_upload_delete_{r['id']}", on_click=delete_and_forget,
+                              args=(r["id"], user.name, user.is_admin))  # fmt: skip
+
+
 # page
 
 st.title("Data")
@@ -255,8 +312,10 @@ if getattr(info, "source", None):
     meta.append(f"source: {info.source}")
 if getattr(info, "licence", None):
     meta.append(f"licence: {info.licence}")
-st.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
+credit = st.empty()  # filled again below with the loaded data's modality count (uci-mfeat: set by `views`)
+credit.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
 upload_section(user.name)
+uploads_manager(user)
 
 try:
     chosen = data_config_ui(info, config.data)
@@ -267,5 +326,7 @@ except ConfigError as e:
 data = load_preview(chosen)
 if data is None:
     st.stop()
+meta[1] = f"{len(data['modalities'])} modalities"
+credit.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
 use_button(chosen)
 body(data)

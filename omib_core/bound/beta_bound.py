@@ -21,6 +21,23 @@ scale (the same data multiplied by 0.1 can give a negative H_joint); mutual info
 ``estimate_bound_arrays`` takes the arrays as given.
 
 A negative, zero, NaN or infinite H_joint never gives a number: ``M_u`` is None and ``failure`` says why.
+
+Gaussian estimator, two departures from the differential entropy, each recorded in ``BoundResult.warning``,
+in the Estimates' notes and in ``settings`` (README, "Our choices"):
+
+- n <= D (fewer training rows than features in all, e.g. nutrimouse): ``small_sample`` (default ``"shrink"``,
+  Ledoit-Wolf; ``"pca"``; ``"refuse"``), see ``small_sample.py``.
+- [choice] On the standardised scale (``estimate_bound``, ``resolution=RESOLUTION``), when the differential
+  joint entropy is unusable, every term is re-estimated at the resolution of one standard deviation:
+  H(X) = I(X; X + N) = 0.5 logdet(I + 2 pi e Cov), N ~ N(0, I / (2 pi e)) (``gaussian.py``). Unusable means
+  a singular covariance (the UCI profile correlations ``fac``: the differential entropy is minus infinity and
+  a ridge would pick the number) or H_joint < ``MIN_H_JOINT`` nats (nearly collinear features, e.g. the UCI
+  Zernike moments with the morphological features: -11.5 nats). The resolution form is the paper's
+  H(X) = I(X; X) made finite by an explicit resolution, never negative, about the differential entropy where
+  the features are not degenerate, and the chain rule still holds. Where the differential H_joint is fine
+  (all SIM data, breast cancer) nothing changes. ``resolution=None`` (the default of ``estimate_bound_arrays``,
+  whose arrays have no known scale) keeps the differential form: a ridge for a singular covariance (said in
+  the notes) and no M_u when H_joint <= 0.
 """
 
 from __future__ import annotations
@@ -39,16 +56,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from omib_core.bound.gaussian import gaussian_entropy, gaussian_mi
+from omib_core.bound.gaussian import PLAIN, GaussianMode, gaussian_entropy, gaussian_mi, singular
 from omib_core.bound.neural import neural_mi
 from omib_core.bound.result import BoundResult, Estimate
+from omib_core.bound.small_sample import prepare
 from omib_core.config import BoundConfig
 from omib_core.data.dataset import MultimodalDataset
 from omib_core.device import resolve_device
 from omib_core.errors import DataError
 
-ESTIMATOR_VERSION = "omib-bound/1"  # part of the cache fingerprint: bump when any estimate would change
+ESTIMATOR_VERSION = "omib-bound/2"  # part of the cache fingerprint: bump when any estimate would change
 STANDARDISED_SCALE = "standardised features (train-split mean/std), training rows"
+RESOLUTION = 1.0  # [choice] one standard deviation of a standardised feature (the resolution form's Delta)
+MIN_H_JOINT = 1.0  # [choice] nats: a differential H_joint below this (M_u > 1/3 for M = 2) is not used
+DIFFERENTIAL = "differential"
 
 Progress = Callable[[str, float], None]
 
@@ -96,18 +117,22 @@ def _resolve(estimator: str | None, config: BoundConfig | None, device: torch.de
     return config, (device if device is not None else resolve_device("auto"))
 
 
-def _mi_rows(x, y, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None) -> Estimate:
+def _mi_rows(
+    x, y, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None, mode: GaussianMode = PLAIN
+) -> Estimate:
     if config.estimator == "gaussian":
-        est = gaussian_mi(x, y, seeds=config.seeds, name=name)
+        est = gaussian_mi(x, y, seeds=config.seeds, name=name, mode=mode)
         if progress is not None:
             progress(1.0)
         return est
     return neural_mi(x, y, config.estimator, config, device, name=name, progress=progress)
 
 
-def _entropy_rows(x, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None) -> Estimate:
+def _entropy_rows(
+    x, config: BoundConfig, device, name: str, progress: Callable[[float], None] | None, mode: GaussianMode = PLAIN
+) -> Estimate:
     if config.estimator == "gaussian":
-        est = gaussian_entropy(x, seeds=config.seeds, name=name)
+        est = gaussian_entropy(x, seeds=config.seeds, name=name, mode=mode)
         if progress is not None:
             progress(1.0)
         return est
@@ -142,7 +167,7 @@ def _combine(name: str, plus: list[Estimate], minus: list[Estimate], neural: boo
 
 
 def bound_values(
-    h_joint: float, h_sum: float, n_modalities: int, expression: str, estimator: str
+    h_joint: float, h_sum: float, n_modalities: int, expression: str, estimator: str, *, standardised: bool = False
 ) -> tuple[float | None, float | None, str | None]:
     """(M_u, M_l, failure) from H_joint and sum_i H(v_i); None and a sentence where a bound does not exist.
 
@@ -152,6 +177,7 @@ def bound_values(
         n_modalities: M; the factor is 3 for M = 2 and 2M - 1 in general.
         expression: how H_joint was formed, quoted in the failure sentence.
         estimator: quoted in the failure sentence.
+        standardised: the features were already standardised (changes the advice in the sentence).
     """
     k = 2 * n_modalities - 1  # 3 for two modalities (SPEC 5: conservative, r < 2)
     m_l = 1.0 / (k * h_sum) if math.isfinite(h_sum) and h_sum > 0 else None
@@ -167,13 +193,18 @@ def bound_values(
         )
     if h_joint <= 0:
         sign = "negative" if h_joint < 0 else "zero"
+        advice = (
+            "the features are already standardised, so use the gaussian estimator (whose resolution form is never "
+            "negative) or set beta by hand."
+            if standardised
+            else "use the standardised convention (estimate_bound on a dataset) or set beta by hand."
+        )
         return (
             None,
             m_l,
             (
-                f"{expression} came out as {h_joint:.3g} nats: the joint differential entropy is {sign} at this "
-                f"feature scale, so the bound 1/({k} H) does not exist; use the standardised convention "
-                "(estimate_bound on a dataset) or set beta by hand."
+                f"{expression} came out as {h_joint:.3g} nats: the joint entropy estimate is {sign} at this "
+                f"feature scale, so the bound 1/({k} H) does not exist; {advice}"
             ),
         )
     return 1.0 / (k * h_joint), m_l, None  # SPEC 5: M_u = 1 / ((2M - 1) H_joint), 2M - 1 = 3 for M = 2
@@ -181,8 +212,8 @@ def bound_values(
 
 def _with_exact(result: BoundResult, ground_truth: Mapping[str, Any] | None) -> BoundResult:
     """Fill Estimate.exact from synthetic ground truth (exact_h, exact_mi_v1_v2, exact_h_joint)."""
-    if not ground_truth:
-        return result
+    if not ground_truth or result.settings.get("entropy", DIFFERENTIAL) != DIFFERENTIAL:
+        return result  # the exact values are differential entropies: no comparison with another quantity
     exact_h = ground_truth.get("exact_h") or {}
     entropies = {
         m: replace(e, exact=float(exact_h[m])) if exact_h.get(m) is not None else e for m, e in result.entropies.items()
@@ -196,10 +227,14 @@ def _with_exact(result: BoundResult, ground_truth: Mapping[str, Any] | None) -> 
     return replace(result, entropies=entropies, mutual_information=mi, h_joint=hj)
 
 
-def fingerprint(modalities: Mapping[str, np.ndarray], config: BoundConfig) -> str:
-    """sha256 of the arrays' bytes (with shapes and dtypes), the modality names, the config and the version."""
+def fingerprint(
+    modalities: Mapping[str, np.ndarray], config: BoundConfig, options: Mapping[str, Any] | None = None
+) -> str:
+    """sha256 of the arrays' bytes (with shapes and dtypes), the modality names, the config, options and version."""
     h = hashlib.sha256(ESTIMATOR_VERSION.encode())
     h.update(json.dumps(config.to_dict(), sort_keys=True).encode())
+    if options:
+        h.update(json.dumps(dict(options), sort_keys=True).encode())
     for name, x in modalities.items():
         a = np.ascontiguousarray(x)
         h.update(f"|{name}|{a.shape}|{a.dtype.str}|".encode())
@@ -245,6 +280,7 @@ def estimate_mi(
     *,
     name: str = "I(x;y)",
     progress: Callable[[float], None] | None = None,
+    small_sample: str = "shrink",
 ) -> Estimate:
     """Estimate I(X; Y) in nats from paired rows, as given (no standardisation beyond the estimator's own).
 
@@ -255,10 +291,16 @@ def estimate_mi(
         device: where neural critics train; None = ``resolve_device("auto")``.
         name: the Estimate's name.
         progress: called with the fraction done (0..1).
+        small_sample: gaussian estimator with n <= dx + dy: ``"shrink"``, ``"pca"`` or ``"refuse"``
+            (``small_sample.py``).
     """
     config, device = _resolve(estimator, config, device)
-    x, y = _subsample([_rows(x, "x"), _rows(y, "y")], config.max_samples)
-    return _mi_rows(x, y, config, device, name, progress)
+    arrays = _subsample([_rows(x, "x"), _rows(y, "y")], config.max_samples)
+    mode, note = PLAIN, None
+    if config.estimator == "gaussian":
+        arrays, mode, note = prepare(arrays, ("x", "y"), small_sample)
+    est = _mi_rows(arrays[0], arrays[1], config, device, name, progress, mode)
+    return replace(est, note=f"{est.note} {note}") if note else est
 
 
 def estimate_entropy(
@@ -269,6 +311,7 @@ def estimate_entropy(
     *,
     name: str = "H(x)",
     progress: Callable[[float], None] | None = None,
+    small_sample: str = "shrink",
 ) -> Estimate:
     """Estimate H(X) in nats from rows, as given.
 
@@ -279,8 +322,53 @@ def estimate_entropy(
     Args: as ``estimate_mi``.
     """
     config, device = _resolve(estimator, config, device)
-    (x,) = _subsample([_rows(x, "x")], config.max_samples)
-    return _entropy_rows(x, config, device, name, progress)
+    arrays = _subsample([_rows(x, "x")], config.max_samples)
+    mode, note = PLAIN, None
+    if config.estimator == "gaussian":
+        arrays, mode, note = prepare(arrays, ("x",), small_sample)
+    est = _entropy_rows(arrays[0], config, device, name, progress, mode)
+    return replace(est, note=f"{est.note} {note}") if note else est
+
+
+def _terms(
+    names: tuple[str, ...],
+    arrays: list[np.ndarray],
+    config: BoundConfig,
+    device: torch.device,
+    mode: GaussianMode,
+    step: Callable[[str], Callable[..., None] | None],
+) -> tuple[dict[str, Estimate], list[Estimate]]:
+    """H(v_i) for every modality and the chain-rule terms I(v_1..v_{j-1}; v_j), j = 2..M."""
+    entropies = {m: _entropy_rows(x, config, device, f"H({m})", step(f"H({m})"), mode) for m, x in zip(names, arrays)}
+    chain: list[Estimate] = []
+    for j in range(1, len(names)):
+        label = f"I({','.join(names[:j])};{names[j]})"
+        chain.append(_mi_rows(np.concatenate(arrays[:j], axis=1), arrays[j], config, device, label, step(label), mode))
+    return entropies, chain
+
+
+def _singular(names: tuple[str, ...], arrays: list[np.ndarray]) -> str | None:
+    """A sentence when the joint covariance of the features is singular (differential entropy = -inf)."""
+    if not singular(np.concatenate(arrays, axis=1)):
+        return None
+    own = [m for m, a in zip(names, arrays) if singular(a)]
+    where = f"within {', '.join(own)}" if own else "across the modalities"
+    return (
+        f"The features' covariance is singular {where} (some features are exact linear combinations of others, "
+        "or constant), so their differential entropy is minus infinity and a finite value would only reflect a "
+        "ridge."
+    )
+
+
+def _too_small(h_joint: float, expression: str) -> str | None:
+    """Why a differential H_joint of the gaussian estimator cannot give M_u, or None when it can."""
+    if not math.isfinite(h_joint) or h_joint < MIN_H_JOINT:
+        return (
+            f"The differential joint entropy {expression} came out as {h_joint:.4g} nats, below {MIN_H_JOINT:g} nat: "
+            "the features are nearly collinear, so the differential entropy is dominated by directions of almost "
+            "no variance and 1/(3 H) would be negative or huge."
+        )
+    return None
 
 
 def estimate_bound_arrays(
@@ -293,6 +381,8 @@ def estimate_bound_arrays(
     ground_truth: Mapping[str, Any] | None = None,
     scale: str = "as given",
     on_estimate: Callable[[str, float, float], None] | None = None,
+    small_sample: str = "shrink",
+    resolution: float | None = None,
 ) -> BoundResult:
     """M_u and M_l from paired modality arrays taken as given (no standardisation: mind the scale).
 
@@ -304,16 +394,26 @@ def estimate_bound_arrays(
         progress: ``progress(label, fraction)`` while estimating (fraction 0..1 over the whole bound).
         ground_truth: synthetic ground truth (``exact_h``, ``exact_mi_v1_v2``, ``exact_h_joint``) for ``exact``.
         scale: a description of the feature scale, recorded in ``settings["scale"]``.
+        on_estimate: ``on_estimate(label, fraction, value)`` at every logged point of a neural curve.
+        small_sample: gaussian estimator with no more rows than features in all: ``"shrink"`` (Ledoit-Wolf,
+            default), ``"pca"`` or ``"refuse"`` (``small_sample.py``).
+        resolution: gaussian estimator: when the differential H_joint is unusable (singular covariance, or
+            below ``MIN_H_JOINT``), re-estimate every term at this resolution (in the arrays' units); None = the
+            differential estimate as before (a ridge for a singular covariance, said in the notes; ``failure``
+            when H_joint <= 0). ``estimate_bound`` passes ``RESOLUTION`` (standardised scale).
 
     Raises:
         DataError: fewer than 2 modalities, or malformed arrays.
-        BoundError: too few rows for the estimator.
+        BoundError: too few rows for the estimator (or n <= D with ``small_sample="refuse"``).
     """
     config = config or BoundConfig()
     if len(modalities) < 2:
         raise DataError(f"The beta bound needs at least 2 modalities; got {len(modalities)}.")
+    if resolution is not None and not (math.isfinite(resolution) and resolution > 0):
+        raise DataError(f"The 'resolution' of the bound must be a positive number. Got {resolution!r} instead.")
     names = tuple(modalities)
-    fp = fingerprint(modalities, config)
+    gaussian = config.estimator == "gaussian"
+    fp = fingerprint(modalities, config, {"small_sample": small_sample, "resolution": resolution} if gaussian else None)
     cached = _load_cached(cache_dir, fp)
     if cached is not None:
         if progress is not None:
@@ -323,13 +423,22 @@ def estimate_bound_arrays(
     device = device if device is not None else resolve_device("auto")
     start = time.perf_counter()
     arrays = _subsample([_rows(modalities[m], f"Modality {m!r}") for m in names], config.max_samples)
+    mode, warnings, applied = PLAIN, [], "none"
+    if gaussian:
+        arrays, mode, note = prepare(arrays, names, small_sample)
+        if note:
+            warnings.append(note)
+            applied = small_sample
     units = 2 * len(names) - 1  # M entropies + (M - 1) chain-rule MI terms
     done = 0
 
     def step(label: str) -> Callable[..., None] | None:
+        nonlocal done
         if progress is None and on_estimate is None:
+            done += 1
             return None
         base, full = done, f"{config.estimator}: {label}"
+        done += 1
 
         def report(f: float, value: float | None = None) -> None:
             if progress is not None:
@@ -340,23 +449,33 @@ def estimate_bound_arrays(
         report(0.0)
         return report
 
-    entropies: dict[str, Estimate] = {}
-    for m, x in zip(names, arrays):
-        entropies[m] = _entropy_rows(x, config, device, f"H({m})", step(f"H({m})"))
-        done += 1
-    chain: list[Estimate] = []  # I(v_1..v_{j-1}; v_j), j = 2..M
-    for j in range(1, len(names)):
-        label = f"I({','.join(names[:j])};{names[j]})"
-        chain.append(_mi_rows(np.concatenate(arrays[:j], axis=1), arrays[j], config, device, label, step(label)))
-        done += 1
-
-    h = list(entropies.values())
-    h_joint = _combine("H_joint", h, chain, neural=config.estimator != "gaussian")
     if len(names) == 2:
         expression = f"H({names[0]})+H({names[1]})-I({names[0]};{names[1]})"
     else:
         expression = "The chain-rule joint entropy sum_i H(v_i) - sum_j I(v_<j; v_j)"
-    m_u, m_l, failure = bound_values(h_joint.value, sum(e.value for e in h), len(names), expression, config.estimator)
+    fallback = gaussian and resolution is not None
+    why = _singular(names, arrays) if fallback and mode.plain else None
+    if why is None:
+        entropies, chain = _terms(names, arrays, config, device, mode, step)
+        h_joint = _combine("H_joint", list(entropies.values()), chain, neural=not gaussian)
+        why = _too_small(h_joint.value, expression) if fallback else None
+    if why is not None:  # [choice] the resolution form (module docstring)
+        mode = replace(mode, resolution=float(resolution))
+        entropies, chain = _terms(names, arrays, config, device, mode, step if done == 0 else lambda label: None)
+        h_joint = _combine("H_joint", list(entropies.values()), chain, neural=False)
+        warnings.append(
+            f"{why} So every entropy here is the entropy at the resolution of {resolution:g} standard deviation "
+            "of the standardised features, H(X) = I(X; X + N) = 0.5 logdet(I + 2 pi e Cov) (never negative; the "
+            "paper's H(X) = I(X; X) made finite by an explicit resolution), and M_u comes from it."
+        )
+    m_u, m_l, failure = bound_values(
+        h_joint.value,
+        sum(e.value for e in entropies.values()),
+        len(names),
+        expression,
+        config.estimator,
+        standardised=scale == STANDARDISED_SCALE,
+    )
     result = BoundResult(
         estimator=config.estimator,
         modalities=names,
@@ -373,8 +492,11 @@ def estimate_bound_arrays(
             "rows": int(arrays[0].shape[0]),
             "device": str(device),
             "version": ESTIMATOR_VERSION,
+            "small_sample": applied,
+            "entropy": DIFFERENTIAL if mode.resolution is None else f"resolution {mode.resolution:g}",
         },
         seconds=time.perf_counter() - start,
+        warning=" ".join(warnings) or None,
     )
     _store(cache_dir, result)
     if progress is not None:
@@ -390,6 +512,8 @@ def estimate_bound(
     cache_dir: str | Path | None = None,
     progress: Progress | None = None,
     on_estimate: Callable[[str, float, float], None] | None = None,
+    small_sample: str = "shrink",
+    resolution: float | None = RESOLUTION,
 ) -> BoundResult:
     """M_u (and M_l) of a dataset, on the training rows of ``dataset.standardized()`` (the scale convention).
 
@@ -402,9 +526,15 @@ def estimate_bound(
         progress: ``progress(label, fraction)`` during estimation.
         on_estimate: ``on_estimate(label, fraction, value)`` at every logged point of a neural estimator's
             training curve (nats, held-out rows), so a UI can draw the curve live.
+        small_sample: fewer training rows than features (gaussian estimator): ``"shrink"`` (Ledoit-Wolf,
+            default), ``"pca"`` or ``"refuse"``.
+        resolution: gaussian estimator: the resolution form's Delta in standard deviations when the
+            differential H_joint is unusable (default ``RESOLUTION`` = 1); None = the differential estimate
+            (a ridge for a singular covariance; ``failure`` when H_joint <= 0).
 
     Returns:
-        A BoundResult; ``M_u`` None with ``failure`` set when the bound does not exist.
+        A BoundResult; ``M_u`` None with ``failure`` set when the bound does not exist, ``warning`` set when
+        the estimate departs from the differential entropies of the sample covariance (and says how).
     """
     train = dataset.standardized().subset("train")
     mods = {m: train[m] for m in dataset.modality_names}
@@ -417,4 +547,6 @@ def estimate_bound(
         ground_truth=dataset.ground_truth,
         scale=STANDARDISED_SCALE,
         on_estimate=on_estimate,
+        small_sample=small_sample,
+        resolution=resolution,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +37,9 @@ class BoundResult:
     """M_u, M_l and the estimates they come from.
 
     ``M_u`` is ``None`` (never a negative or infinite number) when the bound does not exist; ``failure``
-    then says why in a sentence. ``M_u_conservative = 1 / (3 * H_joint)`` (two modalities) or
+    then says why in a sentence. ``warning`` is a sentence when the number comes from something other than the
+    differential entropies of the sample covariance (a shrunk covariance, principal components, or the
+    resolution form; see ``beta_bound``), else None. ``M_u_conservative = 1 / (3 * H_joint)`` (two modalities) or
     ``1 / ((2M - 1) * H_joint)``; ``M_u_with_r(r) = 1 / ((1 + r) * H_joint)``; ``M_l = 1 / (3 * (H1 + H2))``.
     """
 
@@ -51,10 +54,12 @@ class BoundResult:
     fingerprint: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warning: str | None = None
 
     def M_u_with_r(self, r: float) -> float | None:
         """Paper form 1 / ((1 + r) * H_joint); None when the bound does not exist."""
-        if self.M_u is None or self.h_joint.value <= 0:
+        h = self.h_joint.value
+        if self.M_u is None or not math.isfinite(h) or h <= 0 or not (r > -1):
             return None
         return 1.0 / ((1.0 + r) * self.h_joint.value)
 

@@ -203,7 +203,8 @@ def register_real() -> None:
     entries: list[tuple[DatasetInfo, Any]] = [
         (DatasetInfo("uci-mfeat", "UCI Multiple Features", "classification", 6,
                      "2,000 handwritten digits (10 classes) described by six views: Fourier 76, profile correlations "
-                     "216, Karhunen-Loeve 64, pixel averages 240, Zernike 47, morphological 6. Pick the views.",
+                     "216, Karhunen-Loeve 64, pixel averages 240, Zernike 47, morphological 6. Pick the views: "
+                     "2 to 6 modalities, one per view chosen (all six by default).",
                      {"views": "fou,fac,kar,pix,zer,mor"}, {"views": views_help}, **mfeat), load_uci_mfeat),
         (DatasetInfo("uci-mfeat-fac-mor", "UCI digits: strong + weak view", "classification", 2,
                      "Profile correlations (216, strong alone) with the 6 morphological features (weak alone): "

@@ -13,15 +13,28 @@ Safety: the client's file name never becomes a path (names with a directory part
 sanitised); nothing is written before the whole upload validates, and it is written to a temporary folder that
 is renamed into place, so a rejected or failed upload leaves nothing behind. Pickles and object arrays are
 refused; sizes are checked before anything is decoded. The dataset loads as ``load_dataset("upload:<id>")``.
+
+Deleting (``delete_upload``): the owner or an admin only. The folder is renamed away (atomic) and removed, and a
+small tombstone ``<id>.deleted.json`` is left so that loading it again (re-training a run that used it) says
+"this upload was deleted" instead of "unknown". Runs keep their own metrics and artefacts, so their pages work.
+
+Quota per owner, checked when storing (a refused upload writes nothing)::
+
+    OMIB_MAX_UPLOADS_PER_USER       20       uploads one user may keep
+    OMIB_MAX_UPLOAD_BYTES_PER_USER  1 GiB    bytes on disk of one user's uploads (one file may be 50 MiB, 17 files)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +49,10 @@ UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 DEFAULT_MAX_BYTES = 50 * 2**20  # per file
 MAX_FILES = 17  # 16 modalities + labels
+DEFAULT_MAX_UPLOADS_PER_USER = 20
+DEFAULT_MAX_UPLOAD_BYTES_PER_USER = 2**30  # 1 GiB: about 20 uploads at the 50 MiB per-file limit
+TOMBSTONE = ".deleted.json"  # <id>.deleted.json: what is left of a deleted upload
+_STORE_LOCK = threading.Lock()  # with flock on the uploads folder: one quota check + store at a time
 PICKLE_EXTS = ("pkl", "pickle", "joblib")
 
 
@@ -265,26 +282,146 @@ def _trial_build(report: ValidationReport) -> None:
 
 
 def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
-    """Folder of a stored upload; DataError when the id is not one the server could have generated or is unknown."""
+    """Folder of a stored upload; DataError when the id is not one the server could have generated, is unknown,
+    or was deleted (then the sentence says so)."""
     if not isinstance(upload_id, str) or not UPLOAD_ID_RE.match(upload_id):
         raise DataError(f"{str(upload_id)[:40]!r} is not an upload id; ids are 12 lowercase hex characters. "
                         "Upload the data again on the Data page.")  # fmt: skip
     path = uploads_dir(base) / upload_id
     if not (path / "meta.json").is_file():
+        tomb = _read_json(path.parent / f"{upload_id}{TOMBSTONE}")
+        if tomb is not None:
+            raise DataError(
+                f"This upload ({tomb.get('name') or upload_id!r}, upload:{upload_id}) was deleted on "
+                f"{str(tomb.get('deleted', '?'))[:10]} by {tomb.get('deleted_by', 'its owner')}. Runs trained on it keep "
+                "their metrics, but nothing can be trained on it again: upload the data again on the Data page."
+            )
         raise DataError(f"There is no upload {upload_id!r} on this server (it may have been deleted); upload the "
                         "data again on the Data page.")  # fmt: skip
     return path
 
 
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+
+
+def _env_limit(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(float(raw)) if raw.lower() not in ("inf", "nan") else -1
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise DataError(f"The server setting {name} must be a positive whole number. Got {raw!r}; ask the person "
+                        "who runs this server to fix it.")  # fmt: skip
+    return value
+
+
+def upload_limits() -> tuple[int, int]:
+    """(uploads, bytes) one user may keep: ``$OMIB_MAX_UPLOADS_PER_USER`` (20), ``$OMIB_MAX_UPLOAD_BYTES_PER_USER``
+    (1 GiB)."""
+    return (
+        _env_limit("OMIB_MAX_UPLOADS_PER_USER", DEFAULT_MAX_UPLOADS_PER_USER),
+        _env_limit("OMIB_MAX_UPLOAD_BYTES_PER_USER", DEFAULT_MAX_UPLOAD_BYTES_PER_USER),
+    )
+
+
+def upload_records(owner: str | None = None, base: Path | str | None = None) -> list[dict[str, Any]]:
+    """The stored uploads as plain dicts, newest first; only ``owner``'s when given.
+
+    Each: ``id``, ``dataset`` (``"upload:<id>"``), ``name``, ``owner``, ``created``, ``task``, ``modalities``,
+    ``bytes`` (on disk). Unreadable folders are skipped.
+    """
+    from omib_core.runs.paths import data_dir
+
+    root = Path(base or data_dir()) / "uploads"  # as uploads_dir(base), without creating it: reading changes nothing
+    out = []
+    for path in root.iterdir() if root.is_dir() else ():
+        if not UPLOAD_ID_RE.match(path.name):
+            continue
+        meta = _read_json(path / "meta.json")
+        if meta is None or (owner is not None and meta.get("owner") != str(owner)[:200]):
+            continue
+        try:
+            size = _folder_bytes(path)
+        except OSError:
+            continue  # deleted while we looked
+        out.append({"id": path.name, "dataset": f"upload:{path.name}", "name": str(meta.get("name") or path.name),
+                    "owner": str(meta.get("owner", "")), "created": str(meta.get("created", "")),
+                    "task": meta.get("task"), "modalities": list(meta.get("modalities") or []), "bytes": size})  # fmt: skip
+    return sorted(out, key=lambda r: r["created"], reverse=True)
+
+
+def upload_usage(owner: str, base: Path | str | None = None) -> tuple[int, int]:
+    """(number of uploads, bytes on disk) that ``owner`` keeps."""
+    records = upload_records(owner, base)
+    return len(records), sum(r["bytes"] for r in records)
+
+
+def _mb(n: float) -> str:
+    """Bytes for a sentence: GB, MB or KB (binary units, like the per-file limit)."""
+    for unit, size in (("GB", 2**30), ("MB", 2**20)):
+        if n >= size:
+            return f"{n / size:.{2 if unit == 'GB' else 1}f} {unit}"
+    return f"{n / 2**10:.1f} KB"
+
+
+def _count_refusal(count: int, max_uploads: int) -> str:
+    return (
+        f"The upload was not stored: you keep {count} uploads, the most one user may keep on this server "
+        f"(OMIB_MAX_UPLOADS_PER_USER = {max_uploads}). Delete uploads you no longer need (Data page, Your uploads) "
+        "and upload again."
+    )
+
+
+@contextlib.contextmanager
+def _store_lock(root: Path) -> Iterator[None]:
+    """One quota check + rename at a time, across threads and (with flock on the folder) processes."""
+    with _STORE_LOCK:
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except (ImportError, OSError):
+                pass  # no flock here: the thread lock still serialises this process
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
+
 def store_upload(
     files: dict[str, bytes], owner: str, *, max_bytes: int = DEFAULT_MAX_BYTES, task: str | None = None,
-    name: str | None = None, base: Path | str | None = None,
+    name: str | None = None, base: Path | str | None = None, max_uploads: int | None = None,
+    max_total_bytes: int | None = None,
 ) -> str:  # fmt: skip
     """Validate and store an upload; return its server-generated id (load it with ``"upload:<id>"``).
 
+    Args:
+        max_uploads, max_total_bytes: the owner's quota; None = ``upload_limits()`` (environment).
+
     Raises:
-        DataError: the upload is not valid (all the report's errors in one message); nothing is written.
+        DataError: the upload is not valid (all the report's errors in one message) or would exceed the owner's
+            quota (the sentence gives the limit and how to free space); nothing is written.
     """
+    if max_uploads is None or max_total_bytes is None:
+        env_uploads, env_bytes = upload_limits()
+        max_uploads = env_uploads if max_uploads is None else max_uploads
+        max_total_bytes = env_bytes if max_total_bytes is None else max_total_bytes
+    count, _ = upload_usage(owner, base)
+    if count >= max_uploads:  # cheap early refusal; checked again under the lock below
+        raise DataError(_count_refusal(count, max_uploads))
     report = validate_files(files, max_bytes, task=task)
     if not report.ok:
         raise DataError("The upload was not stored: " + " ".join(report.errors))
@@ -309,11 +446,61 @@ def store_upload(
             np.save(tmp / f"{m}.npy", x.astype(np.float32), allow_pickle=False)
         _write_labels(tmp / "labels.csv", report._y, report._split)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        tmp.rename(root / upload_id)
+        with _store_lock(root):
+            _check_quota(owner, _folder_bytes(tmp), max_uploads, max_total_bytes, base)
+            tmp.rename(root / upload_id)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DataError(f"The upload could not be saved on the server ({e.strerror or e}); try again later.") from None
+    except DataError:
+        shutil.rmtree(tmp, ignore_errors=True)  # over the quota: nothing is left behind
+        raise
     return upload_id
+
+
+def _check_quota(owner: str, size: int, max_uploads: int, max_total_bytes: int, base: Path | str | None) -> None:
+    count, used = upload_usage(owner, base)
+    if count >= max_uploads:
+        raise DataError(_count_refusal(count, max_uploads))
+    if used + size > max_total_bytes:
+        raise DataError(
+            f"The upload was not stored: it takes {_mb(size)} on the server and your uploads already take "
+            f"{_mb(used)} of the {_mb(max_total_bytes)} one user may keep (OMIB_MAX_UPLOAD_BYTES_PER_USER). Delete "
+            "uploads you no longer need (Data page, Your uploads), or upload fewer rows or columns."
+        )
+
+
+def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Path | str | None = None) -> str:
+    """Delete a stored upload: its owner or an admin only. Returns its name.
+
+    Runs trained on it keep their metrics and artefacts; loading it again raises a DataError that says it was
+    deleted (a tombstone ``<id>.deleted.json`` remembers the name, who and when).
+
+    Raises:
+        DataError: a malformed or unknown id, or ``user`` is neither the owner nor an admin (nothing is deleted).
+    """
+    path = upload_path(upload_id, base)
+    meta = _read_json(path / "meta.json") or {}
+    owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
+    if owner != str(user)[:200] and not is_admin:
+        raise DataError(f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
+                        "delete it. Pick another dataset, or ask them.")  # fmt: skip
+    root = path.parent
+    tomb = {"name": name, "owner": owner, "deleted_by": str(user)[:200],
+            "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    tomb_path, tomb_tmp = root / f"{upload_id}{TOMBSTONE}", root / f".tmp-{upload_id}{TOMBSTONE}"
+    trash = root / f".del-{upload_id}-{uuid.uuid4().hex[:8]}"
+    try:
+        tomb_tmp.write_text(json.dumps(tomb), encoding="utf-8")
+        os.replace(tomb_tmp, tomb_path)
+        path.rename(trash)  # atomic: a reader sees the whole upload or none of it
+    except OSError as e:
+        tomb_tmp.unlink(missing_ok=True)
+        if path.is_dir():
+            tomb_path.unlink(missing_ok=True)  # still there: not deleted, so no tombstone
+        raise DataError(f"The upload {name!r} could not be deleted ({e.strerror or e}); try again later.") from None
+    shutil.rmtree(trash, ignore_errors=True)
+    return name
 
 
 def _write_labels(path: Path, y: np.ndarray, split: np.ndarray | None) -> None:

@@ -2,13 +2,21 @@
 
 One ``JobManager`` per server process (the app holds it with ``st.cache_resource``). ``submit`` stores a
 queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
-worker is gone as interrupted, ends workers that ignored a stop request, and starts queued runs, oldest first
-but fair across users, while fewer than ``max_concurrent`` run and at most one of them uses the GPU. Each
-worker is a fresh interpreter (``subprocess.Popen``, never fork: CUDA) in its own session, so a click, a
-closed tab or Ctrl+C in the server's terminal cannot kill it; it exits by itself when this process dies.
+worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit, and starts
+queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
+uses the GPU: a run on ``device="auto"`` that finds the GPU busy starts on the CPU instead (an explicit
+``cuda`` run waits). Each worker is a fresh interpreter (``subprocess.Popen``, never fork: CUDA) in its own
+session, so a click, a closed tab or Ctrl+C in the server's terminal cannot kill it; it exits by itself when
+this process dies.
 
-Limits come from the environment: ``OMIB_MAX_CONCURRENT``, ``OMIB_THREADS_PER_JOB``, ``OMIB_MAX_EPOCHS``,
-``OMIB_MAX_SAMPLES``, ``OMIB_MAX_QUEUED_PER_USER`` (constructor arguments win).
+Limits come from the environment (constructor arguments win), with these defaults:
+
+    OMIB_MAX_CONCURRENT       half the CPU cores (at least 1), plus 1 for the GPU job when there is a GPU
+    OMIB_MAX_QUEUED_PER_USER  20
+    OMIB_THREADS_PER_JOB      1 (torch threads per worker)
+    OMIB_MAX_EPOCHS           500 (per run, warm-up included)
+    OMIB_MAX_SAMPLES          1,000,000 (``n_samples`` of a generated dataset)
+    OMIB_MAX_RUN_SECONDS      21,600 (6 h of wall time per run; then it fails with a sentence, metrics kept)
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ from omib_core.runs.store import ACTIVE, INTERRUPTED_MESSAGE, KINDS, RunStore
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUED_PER_USER = 20
+DEFAULT_THREADS_PER_JOB = 1
+DEFAULT_MAX_EPOCHS = 500
+DEFAULT_MAX_SAMPLES = 1_000_000
+DEFAULT_MAX_RUN_SECONDS = 6 * 3600
 STOP_GRACE = 10.0  # seconds a worker has to honour a stop request before it is terminated
 
 
@@ -75,6 +87,42 @@ def env_int(name: str, default: int | None = None) -> int | None:
     return value
 
 
+def cpu_count() -> int:
+    """CPU cores this process may use (its affinity mask, e.g. a container's cpuset), else ``os.cpu_count()``."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_max_concurrent(cpus: int, gpu: bool) -> int:
+    """Runs at once by default: half the CPU cores (at least 1), plus one for the GPU job when there is a GPU.
+
+    A CPU job keeps about one core busy (one torch thread, plus the data pipeline); the GPU job mostly waits on
+    the device, so it gets a slot of its own rather than one taken from the CPU jobs.
+    """
+    return max(1, int(cpus) // 2) + (1 if gpu else 0)
+
+
+def duration_text(seconds: float) -> str:
+    """``21600`` -> ``'6 h'``, ``5400`` -> ``'90 min'``, ``45`` -> ``'45 s'`` (for limit sentences)."""
+    seconds = float(seconds)
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def time_limit_message(seconds: float) -> str:
+    """The sentence of a run ended by the wall-time limit (the worker and the launcher both use it)."""
+    return (
+        f"This run reached the server's limit of {duration_text(seconds)} of wall time per run "
+        "(OMIB_MAX_RUN_SECONDS) and was stopped; the metrics saved so far are kept. Train fewer epochs or samples, "
+        "or ask the admin to raise the limit."
+    )
+
+
 def fair_order(queued: Sequence[Mapping[str, Any]], active_per_owner: Mapping[str, int]) -> list[Mapping[str, Any]]:
     """The order queued runs would start in: each next run goes to the owner with the fewest runs going.
 
@@ -111,12 +159,15 @@ class JobManager:
 
     Args:
         store: the run store.
-        max_concurrent: runs going (running or paused) at once; default ``$OMIB_MAX_CONCURRENT`` or half the CPUs.
+        max_concurrent: runs going (running or paused) at once; default ``$OMIB_MAX_CONCURRENT``, else
+            ``default_max_concurrent`` of the cores and GPU present (decided when first needed).
         max_queued_per_user: queued runs one user may have; default ``$OMIB_MAX_QUEUED_PER_USER`` or 20.
         python: the interpreter that runs workers.
         source, bound_source: ``"module:callable"`` replacing the default train / bound source (tests).
-        threads_per_job: torch thread cap per worker; default ``$OMIB_THREADS_PER_JOB`` (None = config decides).
-        max_epochs, max_samples: submission limits; default ``$OMIB_MAX_EPOCHS`` / ``$OMIB_MAX_SAMPLES``.
+        threads_per_job: torch thread cap per worker; default ``$OMIB_THREADS_PER_JOB`` or 1.
+        max_epochs, max_samples: submission limits; default ``$OMIB_MAX_EPOCHS`` or 500 /
+            ``$OMIB_MAX_SAMPLES`` or 1,000,000.
+        max_run_seconds: wall time a run may take from its start; default ``$OMIB_MAX_RUN_SECONDS`` or 6 h.
         gpu_available: whether ``device="auto"`` means the GPU; None = ask torch when first needed.
         stop_grace: seconds a worker has to honour a stop before it is terminated.
         env: extra environment variables for workers.
@@ -135,29 +186,44 @@ class JobManager:
         threads_per_job: int | None = None,
         max_epochs: int | None = None,
         max_samples: int | None = None,
+        max_run_seconds: float | None = None,
         gpu_available: bool | None = None,
         stop_grace: float = STOP_GRACE,
         env: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
         self.store = store
-        self.max_concurrent = max_concurrent or env_int("OMIB_MAX_CONCURRENT", max(1, (os.cpu_count() or 2) // 2))
+        self._max_concurrent = max_concurrent or env_int("OMIB_MAX_CONCURRENT")  # None: decided when first needed
         self.max_queued_per_user = max_queued_per_user or env_int(
             "OMIB_MAX_QUEUED_PER_USER", DEFAULT_MAX_QUEUED_PER_USER
         )
         self.python = python
         self.sources = {"train": source, "bound": bound_source}
-        self.threads_per_job = threads_per_job or env_int("OMIB_THREADS_PER_JOB")
-        self.max_epochs = max_epochs or env_int("OMIB_MAX_EPOCHS")
-        self.max_samples = max_samples or env_int("OMIB_MAX_SAMPLES")
+        self.threads_per_job = threads_per_job or env_int("OMIB_THREADS_PER_JOB", DEFAULT_THREADS_PER_JOB)
+        self.max_epochs = max_epochs or env_int("OMIB_MAX_EPOCHS", DEFAULT_MAX_EPOCHS)
+        self.max_samples = max_samples or env_int("OMIB_MAX_SAMPLES", DEFAULT_MAX_SAMPLES)
+        self.max_run_seconds = max_run_seconds or env_int("OMIB_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)
         self._gpu_available = gpu_available
         self.stop_grace = stop_grace
         self.env = dict(env or {})
         self.heartbeat_interval = heartbeat_interval
         self._procs: dict[str, subprocess.Popen] = {}
+        self._on_gpu: dict[str, bool] = {}  # run id -> launched on the GPU (False: CPU, or CPU fallback)
+        self._timed_out: set[str] = set()  # runs terminated by the launcher for outliving max_run_seconds
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
+
+    @property
+    def max_concurrent(self) -> int:
+        """Runs going at once (``$OMIB_MAX_CONCURRENT``, else from the cores and the GPU; settable)."""
+        if self._max_concurrent is None:
+            self._max_concurrent = default_max_concurrent(cpu_count(), self._gpu())
+        return self._max_concurrent
+
+    @max_concurrent.setter
+    def max_concurrent(self, value: int) -> None:
+        self._max_concurrent = value
 
     # submissions
 
@@ -169,13 +235,15 @@ class JobManager:
         total = cfg.train.epochs + cfg.train.warmup_epochs
         if kind == "train" and self.max_epochs is not None and total > self.max_epochs:
             raise ConfigError(
-                f"This server allows at most {self.max_epochs} epochs per run, warm-up included. Got "
-                f"{cfg.train.epochs} + {cfg.train.warmup_epochs} = {total}; lower epochs or warmup_epochs."
+                f"This server allows at most {self.max_epochs} epochs per run, warm-up included (OMIB_MAX_EPOCHS). "
+                f"Got {cfg.train.epochs} + {cfg.train.warmup_epochs} = {total}; lower epochs or warmup_epochs, or "
+                "ask the admin to raise the limit."
             )
         n = cfg.data.params.get("n_samples")
         if self.max_samples is not None and isinstance(n, (int, float)) and n > self.max_samples:
             raise ConfigError(
-                f"This server allows at most {self.max_samples} samples per run. Got n_samples = {n}; lower it."
+                f"This server allows at most {self.max_samples:,} samples per run (OMIB_MAX_SAMPLES). Got "
+                f"n_samples = {n:,}; lower it, or ask the admin to raise the limit."
             )
         return cfg
 
@@ -230,6 +298,7 @@ class JobManager:
             self.store.mark_interrupted(is_alive=self._is_alive)
             active = self.store.list_runs(status=ACTIVE)
             self._enforce_stops(active)
+            self._enforce_time_limit(active)
             return self._start_queued(active)
 
     def recover(self) -> list[str]:
@@ -283,10 +352,17 @@ class JobManager:
             if code is None:
                 continue
             del self._procs[run_id]
+            self._on_gpu.pop(run_id, None)
+            timed_out = run_id in self._timed_out
+            self._timed_out.discard(run_id)
             run = self.store.get_run(run_id)
             if run is None or run["status"] not in ACTIVE:
                 continue
-            if run["control"] == "stop":
+            if timed_out:
+                self.store.set_status(
+                    run_id, "failed", only_from=ACTIVE, error=time_limit_message(self.max_run_seconds)
+                )
+            elif run["control"] == "stop":
                 self.store.set_status(run_id, "stopped", only_from=ACTIVE)
             else:
                 self.store.set_status(run_id, "interrupted", only_from=ACTIVE, error=INTERRUPTED_MESSAGE)
@@ -304,38 +380,72 @@ class JobManager:
             elif waited > self.stop_grace:
                 proc.terminate()
 
+    def _enforce_time_limit(self, active: Sequence[Mapping[str, Any]]) -> None:
+        """Backstop of the worker's own check: end a worker still going ``stop_grace`` after its time is up."""
+        now = time.time()
+        for run in active:
+            proc = self._procs.get(run["id"])
+            if proc is None or run["started_at"] is None:
+                continue
+            over = now - float(run["started_at"]) - self.max_run_seconds
+            if over > self.stop_grace:
+                self._timed_out.add(run["id"])
+                if over > 2 * self.stop_grace:
+                    proc.kill()
+                else:
+                    proc.terminate()
+
     def _start_queued(self, active: Sequence[Mapping[str, Any]]) -> list[str]:
+        queued = self.store.list_runs(status="queued", oldest_first=True)
+        if not queued:
+            return []
         slots = self.max_concurrent - len(active)
         if slots <= 0:
             return []
-        gpu_busy = any(self._needs_gpu(r["config"]) for r in active)
-        queued = self.store.list_runs(status="queued", oldest_first=True)
+        gpu_busy = any(self._uses_gpu(r) for r in active)
         started = []
         for run in fair_order(queued, _count_owners(active)):
             if slots <= 0:
                 break
             gpu = self._needs_gpu(run["config"])
-            if (gpu and gpu_busy) or not self.store.claim(run["id"]):
-                continue
-            if self._launch(run):
+            cpu_fallback = gpu and gpu_busy and self._device(run["config"]) == "auto"
+            if (gpu and gpu_busy and not cpu_fallback) or not self.store.claim(run["id"]):
+                continue  # an explicit cuda run waits for the GPU
+            on_gpu = gpu and not cpu_fallback
+            if self._launch(run, device="cpu" if cpu_fallback else None):
+                self._on_gpu[run["id"]] = on_gpu
                 started.append(run["id"])
                 slots -= 1
-                gpu_busy = gpu_busy or gpu
+                gpu_busy = gpu_busy or on_gpu
         return started
 
-    def _needs_gpu(self, config: Mapping[str, Any] | None) -> bool:
-        device = str(((config or {}).get("train") or {}).get("device", "auto"))
-        if device.startswith("cuda"):
-            return True
-        if device != "auto":
-            return False
+    @staticmethod
+    def _device(config: Mapping[str, Any] | None) -> str:
+        return str(((config or {}).get("train") or {}).get("device", "auto"))
+
+    def _gpu(self) -> bool:
         if self._gpu_available is None:
             import torch
 
             self._gpu_available = bool(torch.cuda.is_available())
         return self._gpu_available
 
-    def _worker_command(self, run: Mapping[str, Any]) -> list[str]:
+    def _needs_gpu(self, config: Mapping[str, Any] | None) -> bool:
+        """Whether the run would take the GPU if it were free (``cuda``, or ``auto`` on a machine with one)."""
+        device = self._device(config)
+        if device.startswith("cuda"):
+            return True
+        return device == "auto" and self._gpu()
+
+    def _uses_gpu(self, run: Mapping[str, Any]) -> bool:
+        """Whether a going run holds the GPU: as launched here, else as its worker reported, else by its config."""
+        if run["id"] in self._on_gpu:
+            return self._on_gpu[run["id"]]
+        if run.get("device"):
+            return str(run["device"]).startswith("cuda")
+        return self._needs_gpu(run["config"])
+
+    def _worker_command(self, run: Mapping[str, Any], device: str | None = None) -> list[str]:
         cmd = [
             self.python,
             "-m",
@@ -356,6 +466,10 @@ class JobManager:
             cmd += ["--threads", str(self.threads_per_job)]
         if self.heartbeat_interval:
             cmd += ["--heartbeat", str(self.heartbeat_interval)]
+        if self.max_run_seconds:
+            cmd += ["--max-seconds", str(self.max_run_seconds)]
+        if device:
+            cmd += ["--device", device]
         return cmd
 
     def _worker_env(self) -> dict[str, str]:
@@ -366,13 +480,13 @@ class JobManager:
                 env[var] = str(self.threads_per_job)
         return env
 
-    def _launch(self, run: Mapping[str, Any]) -> bool:
+    def _launch(self, run: Mapping[str, Any], device: str | None = None) -> bool:
         folder = self.store.run_dir(run["id"])
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "worker.out", "ab") as out:
                 proc = subprocess.Popen(
-                    self._worker_command(run),
+                    self._worker_command(run, device),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -1,6 +1,7 @@
 """The worker process: runs one stored run and writes what happens to the run store.
 
     python -m omib_core.runs.worker --db PATH --run RUN_ID --parent-pid PID [--source MODULE:CALLABLE]
+        [--threads N] [--max-seconds S] [--device cpu]
 
 A train run consumes the event generator ``omib_core.train.train(config, out_dir=..., cache_dir=...)``;
 a bound run calls ``omib_core.bound.estimate_bound`` with a progress callback. ``--source`` replaces either
@@ -14,6 +15,13 @@ generator simply waits), ``step`` pulls until the next epoch event and pauses ag
 ``stop`` closes the generator. Metric rows are committed in batches, at most ``flush_interval`` seconds
 apart and at every epoch, failure and finish. A background thread beats the heart, flushes rows that waited
 too long, and ends the process (run marked interrupted) when the parent process is gone.
+
+Limits: ``--threads`` caps torch threads; ``--max-seconds`` is the run's wall-time limit, counted from the
+run's ``started_at`` and checked wherever control requests are (between events, while paused, in the bound
+estimator's progress callback): past it the run ends ``failed`` with a sentence and its metrics kept.
+``--device cpu`` is the launcher's CPU fallback for a ``device="auto"`` run that found the GPU busy. Running
+out of memory (``MemoryError``, ``torch.cuda.OutOfMemoryError``) fails the run with a sentence; only this
+process is affected.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import OmibError
-from omib_core.runs.jobs import pid_alive
+from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.paths import cache_dir
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, write_json
 from omib_core.runs.store import ACTIVE, RunStore
@@ -51,7 +59,14 @@ NO_RESULT_MESSAGE = "The training ended without reporting a result or a failure;
 
 
 class _StopRequested(BaseException):
-    """Raised inside the bound estimator's progress callback to stop it (BaseException: passes ``except Exception``)."""
+    """Raised inside the bound estimator's progress callback to stop it (BaseException: passes ``except Exception``).
+
+    ``reason`` is ``"stop"`` (a user's request) or ``"timeout"`` (the wall-time limit).
+    """
+
+    def __init__(self, reason: str = "stop") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 # helpers
@@ -160,6 +175,8 @@ class Worker:
         threads: cap on torch threads (``OMIB_THREADS_PER_JOB``); None = the config's choice.
         heartbeat_interval: seconds between heartbeats and parent checks.
         flush_interval: most seconds a metric row waits before it is committed.
+        max_seconds: wall-time limit of the run from its ``started_at``; None = no limit.
+        device: replaces the config's ``train.device`` (the launcher's CPU fallback); None = keep it.
     """
 
     def __init__(
@@ -171,10 +188,14 @@ class Worker:
         threads: int | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         flush_interval: float = FLUSH_INTERVAL,
+        max_seconds: float | None = None,
+        device: str | None = None,
     ) -> None:
         self.store, self.run_id, self.parent_pid = store, run_id, parent_pid
         self.source = load_source(source) if isinstance(source, str) else source
         self.threads, self.heartbeat_interval = threads, heartbeat_interval
+        self.max_seconds, self.device = max_seconds, device
+        self._deadline: float | None = None  # unix time at which the wall-time limit is reached
         self.dir = store.run_dir(run_id)
         self.buffer = _MetricBuffer(store, run_id, flush_interval)
         self.recorder: Recorder | None = None
@@ -200,10 +221,16 @@ class Worker:
             self.run_id, "running", only_from=("queued", "running"), pid=os.getpid(), heartbeat=time.time()
         ):
             return 0
+        if self.max_seconds is not None:
+            started = (self.store.get_run(self.run_id) or {}).get("started_at") or time.time()
+            self._deadline = float(started) + float(self.max_seconds)
         beat = threading.Thread(target=self._beat_loop, name="omib-heartbeat", daemon=True)
         beat.start()
         try:
             config = RunConfig.from_dict(run["config"])
+            if self.device is not None and self.device != config.train.device:
+                self.log.info("device %s instead of %s (the GPU is busy)", self.device, config.train.device)
+                config = config.replace(train=config.train.replace(device=self.device))
             if run["kind"] == "bound":
                 self._run_bound(config)
             else:
@@ -255,8 +282,13 @@ class Worker:
 
     # control
 
+    def _over_time(self) -> bool:
+        return self._deadline is not None and time.time() >= self._deadline
+
     def _poll_control(self) -> str | None:
-        """Apply pending control requests; returns ``"stop"`` when the run must stop, else None."""
+        """Apply pending control requests; ``"stop"`` or ``"timeout"`` when the run must end, else None."""
+        if self._over_time():
+            return "timeout"
         action = self.store.take_control(self.run_id)
         if action == "stop":
             return "stop"
@@ -267,12 +299,14 @@ class Worker:
         return None
 
     def _pause(self) -> str | None:
-        """Hold (pull no events) until resume, step or stop."""
+        """Hold (pull no events) until resume, step, stop or the time limit."""
         self.buffer.flush()
         self.store.set_status(self.run_id, "paused", only_from=("running",))
         self.log.info("paused")
         while True:
             time.sleep(PAUSE_POLL)
+            if self._over_time():
+                return "timeout"
             action = self.store.take_control(self.run_id)
             if action == "stop":
                 return "stop"
@@ -300,8 +334,9 @@ class Worker:
 
     def _consume(self, events: Iterator[Any]) -> None:
         while True:
-            if self._poll_control() == "stop":
-                self._stop(events)
+            action = self._poll_control()
+            if action is not None:
+                self._stop(events, action)
                 return
             try:
                 event = next(events)
@@ -312,8 +347,9 @@ class Worker:
                 return
             if self._stepping and event_type(event) == "EpochEvent":
                 self._stepping = False
-                if self._pause() == "stop":
-                    self._stop(events)
+                action = self._pause()
+                if action is not None:
+                    self._stop(events, action)
                     return
 
     def _handle(self, event: Any) -> bool:
@@ -328,8 +364,11 @@ class Worker:
         elif kind == "StepEvent":
             self.buffer.add(events_to_rows(event), {"step": event.step})
         elif kind == "EpochEvent":
-            self.buffer.add(events_to_rows(event))
-            self.buffer.flush({"epoch": event.epoch + 1, "step": event.step, "eta_seconds": event.eta_seconds})
+            # rows and the runs row's epoch go into the buffer together, so whichever flush commits the rows (this
+            # one, or the heartbeat thread's in between) commits the epoch count in the same transaction
+            update = {"epoch": event.epoch + 1, "step": event.step, "eta_seconds": event.eta_seconds}
+            self.buffer.add(events_to_rows(event), update)
+            self.buffer.flush()
         elif kind == "SnapshotEvent":
             self.store.add_artifact(self.run_id, "snapshot", event.path, epoch=event.epoch)
         elif kind == "RunFailed":
@@ -342,11 +381,16 @@ class Worker:
             return True
         return False
 
-    def _stop(self, events: Iterator[Any]) -> None:
+    def _stop(self, events: Iterator[Any], reason: str = "stop") -> None:
+        """End the run early: ``"stop"`` (asked) -> stopped; ``"timeout"`` (wall-time limit) -> failed."""
         close = getattr(events, "close", None)
         if close is not None:
             close()  # GeneratorExit inside train(): it cleans up there
-        self._end("stopped", None)
+        if reason == "timeout":
+            self.log.info("wall-time limit of %s s reached", self.max_seconds)
+            self._end("failed", time_limit_message(self.max_seconds or 0))
+        else:
+            self._end("stopped", None)
 
     def _end(self, status: str, error: str | None, result: dict[str, Any] | None = None) -> None:
         """Commit everything, write history.csv / result.json, then set the final status."""
@@ -378,9 +422,13 @@ class Worker:
             if "on_estimate" in inspect.signature(source).parameters:
                 kwargs["on_estimate"] = self._estimate
             result = source(config, progress=self._progress, **kwargs)
-        except _StopRequested:
+        except _StopRequested as stop:
             self.buffer.flush()
-            self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
+            if stop.reason == "timeout":
+                error = time_limit_message(self.max_seconds or 0)
+                self.store.set_status(self.run_id, "failed", only_from=FINAL_FROM, error=error)
+            else:
+                self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
             return
         data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
         path = write_json(self.dir / "result.json", data)
@@ -422,8 +470,9 @@ class Worker:
             return
         self._last_control = time.monotonic()
         self._stepping = False  # no epochs here: 'step' acts as 'resume'
-        if self._poll_control() == "stop":
-            raise _StopRequested
+        action = self._poll_control()
+        if action is not None:
+            raise _StopRequested(action)
 
 
 # entry point
@@ -438,6 +487,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--source", default=None, help="module:callable replacing the default train/bound source")
     p.add_argument("--threads", type=int, default=None, help="cap on torch threads for this job")
     p.add_argument("--heartbeat", type=float, default=HEARTBEAT_INTERVAL, help="seconds between heartbeats")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the run, from its start")
+    p.add_argument("--device", default=None, help="replaces the config's train.device (the GPU-busy CPU fallback)")
     return p.parse_args(argv)
 
 
@@ -446,7 +497,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         store = RunStore(args.db, data_dir=args.data_dir)
-        worker = Worker(store, args.run, args.parent_pid, args.source, args.threads, args.heartbeat)
+        worker = Worker(
+            store,
+            args.run,
+            args.parent_pid,
+            args.source,
+            args.threads,
+            args.heartbeat,
+            max_seconds=args.max_seconds,
+            device=args.device,
+        )
     except OmibError as exc:
         print(f"omib worker: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ A generator, so that a worker can record each event as it comes and stop the run
   to +-0.1 (Ruff et al. 2018). The F1 threshold is the 95th percentile of the normal training rows' scores.
 - With ``bound="with_r"`` and beta a multiple of M_u, beta follows M_u(r) = 1 / ((1 + sum_{j>=2} r_j) H_joint)
   [choice for M >= 3: the sum of the r_j, which is below 2M - 1 like the conservative form].
+- beta is never negative or infinite: a bound without M_u, or whose M_u or H_joint is not a positive finite
+  number (a damaged or hand-made BoundResult), stops the run before it starts with a sentence (RunFailed).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,10 @@ EVAL_CHUNK = 8192
 SPLITS = ("train", "val", "test")
 
 # helpers
+
+
+def _positive(v: float | None) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
 
 
 def out_dim_for(dataset: MultimodalDataset) -> int:
@@ -226,6 +233,11 @@ class _Trainer:
                 self.bound = estimate_bound(self.raw, self.config.bound, device=self.device, cache_dir=self.cache_dir)
             except OmibError as e:
                 why = str(e)
+        b = self.bound
+        if b is not None and b.M_u is not None and not (_positive(b.M_u) and _positive(b.M_u_with_r(1.0))):
+            # a hand-made or damaged BoundResult: a negative or infinite M_u must never become beta
+            failure = f"M_u came out as {b.M_u!r} with H_joint = {b.h_joint.value!r}, not a positive finite bound"
+            self.bound = replace(self.bound, M_u=None, failure=failure)
         if self.bound is not None and self.bound.M_u is None:
             why = self.bound.failure or "the estimate was not a positive finite number"
         has_mu = self.bound is not None and self.bound.M_u is not None
@@ -242,6 +254,8 @@ class _Trainer:
                 f"Training did not start: beta is a multiple of M_u but there is no M_u ({why}). "
                 "Set beta by hand (TrainConfig.beta) or choose another bound estimator."
             )
+        if not (math.isfinite(self.beta0) and self.beta0 >= 0):
+            return f"Training did not start: beta came out as {self.beta0!r}; it must be a finite number >= 0."
         return None
 
     def _M_u(self, r_sum: float) -> float | None:

@@ -28,9 +28,17 @@ from omib_core.bound import (
     gaussian_mi,
     levelled_off,
 )
-from omib_core.bound.gaussian import gaussian_entropy_value, gaussian_mi_value, logdet_bias
-from omib_core.config import BoundConfig
+from omib_core.bound.gaussian import (
+    GaussianMode,
+    gaussian_entropy_value,
+    gaussian_mi_value,
+    ledoit_wolf,
+    logdet_bias,
+)
+from omib_core.config import BoundConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from omib_core.data import load_dataset
 from omib_core.data.dataset import MultimodalDataset, make_split
+from omib_core.errors import BoundError
 
 CPU = torch.device("cpu")
 LOG_2PIE = math.log(2 * math.pi * math.e)
@@ -315,3 +323,137 @@ def test_on_estimate_streams_the_neural_curve_live():
     assert len(h_a) == len(r.entropies["a"].curve)  # one point per logged step of the single seed
     assert h_a == pytest.approx(list(r.entropies["a"].curve))
     assert {label for label, _, _ in points} == {"mine: H(a)", "mine: H(b)", "mine: I(a;b)"}
+
+
+# fewer rows than features (n <= D)
+
+
+def test_ledoit_wolf_matches_scikit_learn():
+    from sklearn.covariance import ledoit_wolf as sk_ledoit_wolf
+
+    z = np.random.default_rng(0).standard_normal((30, 50)) @ np.diag(np.linspace(0.5, 3, 50))
+    mode = ledoit_wolf(z)
+    cov, rho = sk_ledoit_wolf(z)
+    assert mode.shrinkage == pytest.approx(rho, rel=1e-9)
+    n = z.shape[0]
+    assert mode.target == pytest.approx(np.trace(cov) / 50 * n / (n - 1), rel=1e-9)  # on the (n - 1) scale
+
+
+def test_small_sample_options_on_wide_data():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 60))
+    y = x[:, :10] + rng.standard_normal((40, 10))
+    shrunk = estimate_bound_arrays({"a": x, "b": y}, BoundConfig(), device=CPU)  # default: shrink
+    assert shrunk.M_u is not None and shrunk.M_u > 0 and math.isfinite(shrunk.h_joint.value)
+    assert "Ledoit-Wolf" in shrunk.warning and shrunk.settings["small_sample"] == "shrink"
+    assert shrunk.h_joint.value == pytest.approx(
+        shrunk.entropies["a"].value + shrunk.entropies["b"].value - shrunk.mutual_information.value
+    )  # one shrunk joint covariance: the chain rule still holds
+    pca = estimate_bound_arrays({"a": x, "b": y}, BoundConfig(), device=CPU, small_sample="pca")
+    assert pca.M_u is not None and "principal components" in pca.warning and "a 10 of 60" in pca.warning
+    with pytest.raises(BoundError, match="40 rows for 70 features"):
+        estimate_bound_arrays({"a": x, "b": y}, BoundConfig(), device=CPU, small_sample="refuse")
+    assert "Ledoit-Wolf" in estimate_entropy(x, "gaussian", BoundConfig(), CPU).note
+
+
+def test_enough_rows_keep_the_wishart_corrected_estimate():
+    x, y = correlated(3000, 3, mi=1.0)
+    r = estimate_bound_arrays({"a": x, "b": y}, BoundConfig(), device=CPU, resolution=1.0)
+    assert r.warning is None and r.settings["small_sample"] == "none" and r.settings["entropy"] == "differential"
+    assert r.mutual_information.value == pytest.approx(gaussian_mi(x, y).value)
+
+
+def test_nutrimouse_bound_is_finite_and_says_it_was_shrunk():
+    r = estimate_bound(load_dataset(DataConfig(dataset="nutrimouse")), BoundConfig(), device=CPU)
+    assert r.failure is None and r.M_u is not None and 0 < r.M_u < 1 and math.isfinite(r.M_u)
+    assert r.settings["rows"] < 120 and "Ledoit-Wolf" in r.warning
+
+
+# the resolution form of the entropy (standardised scale, degenerate covariances)
+
+
+def test_resolution_entropy_is_i_x_x_plus_noise_in_closed_form():
+    cov = random_cov(4, seed=9)
+    z = with_sample_cov(cov, n=400, seed=10)
+    mode = GaussianMode(resolution=1.0)
+    h, _ = gaussian_entropy_value(z, mode=mode)
+    assert h == pytest.approx(0.5 * np.linalg.slogdet(np.eye(4) + 2 * math.pi * math.e * cov)[1], abs=1e-9)
+    mi, _ = gaussian_mi_value(z[:, :2], z[:, 2:], mode=mode)
+    h1, _ = gaussian_entropy_value(z[:, :2], mode=mode)
+    h2, _ = gaussian_entropy_value(z[:, 2:], mode=mode)
+    assert h1 + h2 - mi == pytest.approx(h, abs=1e-9)  # chain rule
+    assert 0 <= mi <= gaussian_mi_value(z[:, :2], z[:, 2:], corrected=False)[0]  # data processing
+    # never negative, even for a singular covariance or a tiny scale...
+    assert gaussian_entropy_value(np.c_[z[:, :1], z[:, :1]], mode=mode)[0] > 0
+    assert gaussian_entropy_value(1e-3 * z, mode=mode)[0] == pytest.approx(0.0, abs=1e-3)
+    # ...and the differential entropy minus d ln(Delta) where the variance is far above the resolution
+    fine = GaussianMode(resolution=0.01)
+    assert gaussian_entropy_value(z, mode=fine)[0] == pytest.approx(
+        gaussian_entropy_value(z, corrected=False)[0] - 4 * math.log(0.01), abs=0.01
+    )
+
+
+def test_singular_standardised_data_fall_back_to_the_resolution_form():
+    x, y = correlated(2000, 3, mi=1.0)
+    data = dataset({"a": np.c_[x, x[:, :1] + x[:, 1:2]], "b": y})  # a's fourth feature = sum of two others
+    r = estimate_bound(data, BoundConfig(), device=CPU)
+    assert r.M_u is not None and r.M_u > 0 and r.failure is None
+    assert "singular within a" in r.warning and "resolution" in r.warning
+    assert r.settings["entropy"] == "resolution 1" and r.h_joint.value > 0
+    ridged = estimate_bound(data, BoundConfig(), device=CPU, resolution=None)  # the differential form, as before
+    assert ridged.warning is None and "ridge" in ridged.entropies["a"].note
+
+
+def test_fac_mor_bound_is_positive_and_explained():
+    r = estimate_bound(load_dataset(DataConfig(dataset="uci-mfeat-fac-mor")), BoundConfig(), device=CPU)
+    assert r.failure is None and r.M_u is not None and r.M_u > 0 and r.h_joint.value > 0
+    assert "singular within fac" in r.warning and "resolution of 1 standard deviation" in r.warning
+    assert r.M_l <= r.M_u
+    refused = estimate_bound(
+        load_dataset(DataConfig(dataset="uci-mfeat-fac-mor")), BoundConfig(), device=CPU, resolution=None
+    )
+    assert refused.M_u is None and "negative" in refused.failure and "beta by hand" in refused.failure
+    assert "already standardised" in refused.failure
+
+
+def test_cache_keys_the_fallback_options(tmp_path):
+    x, y = correlated(500, 2, mi=1.0)
+    data = dataset({"a": np.c_[x, x[:, :1]], "b": y})
+    a = estimate_bound(data, BoundConfig(), device=CPU, cache_dir=tmp_path)
+    b = estimate_bound(data, BoundConfig(), device=CPU, cache_dir=tmp_path, resolution=None)
+    assert a.fingerprint != b.fingerprint and a.M_u is not None and b.M_u is None
+    assert BoundResult.from_dict(a.to_dict()) == a  # the warning survives the cache round trip
+
+
+# the bound in training: beta is never negative
+
+
+def _tiny_run(result: BoundResult | None, data: MultimodalDataset, **train_kw) -> list:
+    from omib_core.train import train
+
+    model = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=8, tokens=2, heads=2)
+    kw = dict(epochs=1, warmup_epochs=0, batch_size=64, device="cpu", snapshot_every=0, seed=0, **train_kw)
+    return list(train(RunConfig(model=model, train=TrainConfig(**kw)), data, bound=result))
+
+
+@pytest.mark.parametrize(("m_u", "h"), [(-0.01, -30.0), (float("inf"), 0.0), (0.01, -30.0)])
+@pytest.mark.parametrize("form", ["conservative", "with_r"])
+def test_a_negative_or_infinite_bound_never_becomes_beta(m_u, h, form):
+    from omib_core.train import RunFailed
+
+    x, y = correlated(300, 2, mi=1.0)
+    bad = BoundResult("gaussian", ("a", "b"), {}, None, Estimate(name="H_joint", value=h), m_u, None)
+    events = _tiny_run(bad, dataset({"a": x, "b": y}), bound=form)
+    assert len(events) == 1 and isinstance(events[0], RunFailed)
+    assert "no M_u" in events[0].message and "not a positive finite bound" in events[0].message
+
+
+def test_training_on_a_singular_dataset_gets_a_positive_beta():
+    from omib_core.train import RunStarted
+
+    torch.manual_seed(0)
+    x, y = correlated(300, 2, mi=1.0)
+    data = dataset({"a": np.c_[x, x[:, :1]], "b": y})  # singular: the differential H_joint is -inf
+    start = _tiny_run(None, data)[0]
+    assert isinstance(start, RunStarted) and start.M_u is not None
+    assert start.beta > 0 and start.beta == pytest.approx(start.M_u) and math.isfinite(start.beta)

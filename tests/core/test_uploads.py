@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from omib_core.data import folder as fmt
 from omib_core.data import get_info, list_uploads, load_dataset, store_upload, validate_files
-from omib_core.data.uploads import safe_name, upload_path
+from omib_core.data.uploads import (
+    delete_upload,
+    safe_name,
+    upload_limits,
+    upload_path,
+    upload_records,
+    upload_usage,
+)
 from omib_core.errors import DataError
 
 N = 40
@@ -215,3 +222,95 @@ def test_fuzzed_uploads_only_ever_raise_data_error_and_write_nothing(uploads: Pa
     # only a complete upload folder may appear, and only inside uploads/
     assert all(p.startswith("uploads") for p in new), new
     assert not any(os.path.basename(p).startswith(".tmp") for p in after)
+
+
+# deleting uploads
+
+
+def test_owner_deletes_an_upload_and_loading_it_says_it_was_deleted(uploads: Path) -> None:
+    uid = store_upload(good_files(), owner="ana", name="My data")
+    assert delete_upload(uid, "ana") == "My data"
+    assert not (uploads / uid).exists() and list_uploads("ana") == [] and upload_usage("ana") == (0, 0)
+    with pytest.raises(DataError, match=r"This upload \('My data', upload:[0-9a-f]{12}\) was deleted .* by ana"):
+        load_dataset(f"upload:{uid}")
+    with pytest.raises(DataError, match="was deleted"):
+        get_info(f"upload:{uid}")
+    assert not any(p.name.startswith((".tmp", ".del")) for p in uploads.iterdir())
+
+
+def test_another_user_cannot_delete_an_upload_but_an_admin_can(uploads: Path) -> None:
+    uid = store_upload(good_files(), owner="ana", name="My data")
+    before = tree(uploads)
+    with pytest.raises(DataError, match="belongs to ana; only its owner or an admin can delete it"):
+        delete_upload(uid, "bob")
+    assert tree(uploads) == before and load_dataset(f"upload:{uid}").n_samples == N  # nothing changed
+    delete_upload(uid, "root", is_admin=True)
+    with pytest.raises(DataError, match="was deleted .* by root"):
+        load_dataset(f"upload:{uid}")
+    for bad in ("../../etc", "0123456789ab"):
+        with pytest.raises(DataError, match="not an upload id|no upload"):
+            delete_upload(bad, "root", is_admin=True)
+
+
+def test_a_run_that_used_a_deleted_upload_keeps_its_metrics(uploads: Path) -> None:
+    from omib_core.runs.store import RunStore
+
+    uid = store_upload(good_files(), owner="ana")
+    store = RunStore(uploads.parent / "runs.db", data_dir=uploads.parent)
+    rid = store.create_run({"data": {"dataset": f"upload:{uid}"}}, owner="ana", name="on my data")
+    store.append_metrics(rid, [{"name": "val/accuracy", "value": 0.75, "kind": "epoch", "epoch": 0}])
+    delete_upload(uid, "ana")
+    assert store.latest_metrics(rid)["val/accuracy"] == 0.75  # the run's page reads the store, not the upload
+    assert store.get_run(rid)["config"]["data"]["dataset"] == f"upload:{uid}"
+    with pytest.raises(DataError, match="was deleted"):  # only training from it again fails, with a sentence
+        load_dataset(store.get_run(rid)["config"]["data"]["dataset"])
+
+
+# the per-user quota
+
+
+def test_upload_count_quota_refuses_with_the_limit_and_changes_nothing(uploads: Path) -> None:
+    first = store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    before = tree(uploads.parent)
+    with pytest.raises(DataError, match=r"you keep 2 uploads.*OMIB_MAX_UPLOADS_PER_USER = 2.*Delete uploads"):
+        store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    assert tree(uploads.parent) == before
+    store_upload(good_files(), owner="bob", max_uploads=2, max_total_bytes=10**9)  # the quota is per user
+    delete_upload(first, "ana")  # freeing one makes room again
+    store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    assert upload_usage("ana")[0] == 2
+
+
+def test_upload_bytes_quota_refuses_with_the_limit_and_changes_nothing(uploads: Path) -> None:
+    uid = store_upload(good_files(), owner="ana")
+    size = upload_usage("ana")[1]
+    assert size == sum(p.stat().st_size for p in (uploads / uid).iterdir()) > 0
+    before = tree(uploads.parent)
+    with pytest.raises(
+        DataError, match=r"your uploads already take [\d.]+ KB .*\(OMIB_MAX_UPLOAD_BYTES_PER_USER\)\. Delete"
+    ):
+        store_upload(good_files(), owner="ana", max_total_bytes=2 * size - 1)
+    assert tree(uploads.parent) == before  # the temporary folder is gone too
+    store_upload(good_files(), owner="ana", max_total_bytes=2 * size)  # exactly at the limit is fine
+
+
+def test_quota_comes_from_the_environment(uploads: Path, monkeypatch) -> None:
+    assert upload_limits() == (20, 2**30)
+    monkeypatch.setenv("OMIB_MAX_UPLOADS_PER_USER", "1")
+    monkeypatch.setenv("OMIB_MAX_UPLOAD_BYTES_PER_USER", "1e9")
+    assert upload_limits() == (1, 10**9)
+    store_upload(good_files(), owner="ana")
+    with pytest.raises(DataError, match="OMIB_MAX_UPLOADS_PER_USER = 1"):
+        store_upload(good_files(), owner="ana")
+    monkeypatch.setenv("OMIB_MAX_UPLOADS_PER_USER", "lots")
+    with pytest.raises(DataError, match="OMIB_MAX_UPLOADS_PER_USER must be a positive whole number"):
+        upload_limits()
+
+
+def test_upload_records_list_owner_size_and_newest_first(uploads: Path) -> None:
+    a = store_upload(good_files(), owner="ana", name="first")
+    b = store_upload(good_files(), owner="bob", name="second")
+    every = upload_records()
+    assert {r["id"] for r in every} == {a, b} and all(r["bytes"] > 0 for r in every)
+    assert [r["name"] for r in upload_records("bob")] == ["second"] and upload_records("bob")[0]["owner"] == "bob"

@@ -131,3 +131,39 @@ def test_data_page_refuses_a_bad_upload_with_a_sentence():
     no_exception(at)
     assert any("different numbers of rows" in e.value for e in at.error)
     assert at.button(key="data_upload_store").disabled
+
+
+def test_data_page_delete_button_only_for_own_uploads():
+    from omib_core.config import DataConfig, RunConfig
+    from omib_core.data.uploads import store_upload, upload_records
+
+    files = {name: raw for name, raw, _ in _upload_files()}
+    ana = store_upload(files, owner="ana", name="Ana's data")
+    bob = store_upload(files, owner="bob", name="Bob's data")
+    at = app()
+    at.secrets["password"] = "team"  # a signed-in, non-admin user
+    at.session_state["auth_name"] = "bob"
+    at.session_state["omib_config"] = RunConfig(data=DataConfig(dataset=f"upload:{bob}")).to_dict()
+    at.run()
+    no_exception(at)
+    keys = {b.key for b in at.button}
+    assert f"data_upload_delete_{bob}" in keys and f"data_upload_delete_{ana}" not in keys
+    assert any("Your uploads (1)" in e.label for e in at.expander)
+    at.button(key=f"data_upload_delete_{bob}").click()
+    at.run()
+    no_exception(at)
+    assert {r["id"] for r in upload_records()} >= {ana} and bob not in {r["id"] for r in upload_records()}
+    assert at.session_state["omib_config"]["data"]["dataset"] == "sim-i"  # the experiment left the deleted upload
+    assert f"data_upload_delete_{bob}" not in {b.key for b in at.button}
+
+
+def test_data_page_counts_the_modalities_of_the_chosen_views():
+    at = app()
+    at.session_state["omib_config"] = {"data": {"dataset": "uci-mfeat"}}
+    at.run()
+    at.text_input(key="data_uci_mfeat_views").set_value("fac,mor")
+    at.run()
+    no_exception(at)
+    credit = " ".join(c.value for c in at.caption)
+    assert "classification · 2 modalities" in credit and "classification · 6 modalities" not in credit
+    assert "2" in [m.value for m in at.metric]  # the Modalities card

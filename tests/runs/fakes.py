@@ -36,9 +36,9 @@ ev = _standalone("omib_core.train.events", "train/events.py")
 bound_result = _standalone("omib_core.bound.result", "bound/result.py")
 
 
-def started(total_epochs: int) -> object:
+def started(total_epochs: int, device: str = "cpu") -> object:
     return ev.RunStarted(
-        device="cpu",
+        device=device,
         task="classification",
         modalities=("a", "b"),
         n_train=70,
@@ -113,6 +113,46 @@ def crashing(config, *, out_dir, cache_dir):
 def out_of_memory(config, *, out_dir, cache_dir):
     yield started(1)
     raise MemoryError()
+
+
+class OutOfMemoryError(RuntimeError):
+    """Stands in for ``torch.cuda.OutOfMemoryError`` (a RuntimeError of that name) without importing torch."""
+
+
+def oom_after_epoch(config, *, out_dir, cache_dir):
+    """One full epoch (committed), then the host runs out of memory."""
+    for event in epochs(config, out_dir=out_dir):
+        yield event
+        if event_name(event) == "EpochEvent":
+            raise MemoryError()
+
+
+def cuda_oom(config, *, out_dir, cache_dir):
+    """One full epoch, then CUDA runs out of memory, worded as torch words it."""
+    for event in epochs(config, out_dir=out_dir):
+        yield event
+        if event_name(event) == "EpochEvent":
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.10 GiB total capacity)")
+
+
+def stuck(config, *, out_dir, cache_dir):
+    """One epoch, then a step that never returns (a worker that cannot see control requests or its time limit)."""
+    for event in epochs(config, out_dir=out_dir):
+        yield event
+        if event_name(event) == "EpochEvent":
+            time.sleep(600)
+
+
+def device_echo(config, *, out_dir, cache_dir):
+    """Reports the device it was given (``config.train.device``) in RunStarted, then runs slowly."""
+    events = epochs(config, sleep=0.03)
+    next(events)  # its own RunStarted, replaced by one naming the device
+    yield started(config.train.warmup_epochs + config.train.epochs, device=config.train.device)
+    yield from events
+
+
+def event_name(event: object) -> str:
+    return type(event).__name__
 
 
 def many_epochs(config, *, out_dir, cache_dir):

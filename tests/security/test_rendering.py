@@ -1,0 +1,110 @@
+"""User text shown back to users: run names, owners, upload names and dataset ids from links appear literally,
+never as HTML or markdown. Streamlit renders markdown (never raw HTML without ``unsafe_allow_html``, which the app
+never uses); the pages pass user text through ``escape_md``, so ``**x**``, ``[a](javascript:...)`` and ``<img ...>``
+show as typed. Checked on the markdown each page sends (AppTest), not on the browser's drawing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from dashboard.widgets import escape_md
+from omib_core.config import DataConfig, RunConfig
+from omib_core.data import store_upload
+from tests.core.test_uploads import good_files
+from tests.dashboard.test_page_train import add_fake_run, app, no_exception
+
+ROOT = Path(__file__).resolve().parents[2]
+EVIL = "<img src=x onerror=alert(1)> **b** [a](javascript:alert(1)) <script>`c`"  # < 80 characters
+EVIL_OWNER = "<b>eve</b> [me](https://evil.example)"
+MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success", "title", "header", "subheader")
+
+
+def shown(at: AppTest) -> list[str]:
+    """The markdown source of every element the page drew that renders markdown."""
+    return [str(e.value) for kind in MARKDOWN_ELEMENTS for e in at.get(kind)]
+
+
+def assert_literal(at: AppTest, text: str, where: str) -> None:
+    """``text`` was drawn (escaped), and nowhere raw: it shows exactly as typed."""
+    texts = shown(at)
+    raw = [t for t in texts if text in t]
+    assert not raw, f"{where}: {text!r} rendered as markdown in {raw}"
+    assert any(escape_md(text) in t for t in texts), f"{where}: {text!r} not shown at all: {texts}"
+
+
+def as_user(at: AppTest, name: str) -> AppTest:
+    at.secrets["password"] = "pw"
+    at.session_state["auth_name"] = name
+    return at
+
+
+def test_the_app_never_allows_raw_html():
+    code = "\n".join(p.read_text() for p in (ROOT / "dashboard").rglob("*.py"))
+    assert not re.search(r"unsafe_allow_html\s*=\s*True|st\.html\(|components\.v1", code)
+
+
+def test_escape_md_round_trips_every_markdown_special_character():
+    """Backslash-escaped ASCII punctuation is literal in CommonMark: stripping the escapes gives the text back."""
+    for text in (EVIL, EVIL_OWNER, r"a\b `c` ~~d~~ $x$ | # + - . ! : 1) _e_"):
+        escaped = escape_md(text)
+        assert re.sub(r"\\(.)", r"\1", escaped) == text
+        assert not re.search(r"(?<!\\)[<>\[\]*_`]", escaped)  # no special character left unescaped
+
+
+def test_run_name_and_owner_on_the_runs_and_train_pages():
+    rid = add_fake_run(owner=EVIL_OWNER, name=EVIL)
+    at = as_user(app("runs"), "bob")
+    at.run()
+    at.selectbox(key="runs_pick").set_value(rid).run()
+    no_exception(at)
+    assert_literal(at, EVIL, "runs page")
+    assert_literal(at, EVIL_OWNER, "runs page")
+    at = as_user(app("train", run=rid), "bob")
+    at.run()
+    no_exception(at)
+    assert_literal(at, EVIL, "train page")
+    assert_literal(at, EVIL_OWNER, "train page")
+
+
+def test_error_sentences_quoting_user_text_on_the_train_page():
+    """A run's error may quote what the user gave (``Unknown dataset '...'`` from a link): shown literally too."""
+    rid = add_fake_run(owner="sec-owner", name="failed on a hostile dataset id", status="failed")
+    services.store().update_run(rid, error=f"Unknown dataset {EVIL!r}. Pick one of the known datasets.")
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    assert_literal(at, EVIL, "train page, error")
+
+
+def test_failed_run_names_and_errors_on_the_sweep_page():
+    sid = "5ec0000000" + "01"
+    add_fake_run(owner=EVIL_OWNER, name=EVIL, status="failed", sweep_id=sid)
+    add_fake_run(owner=EVIL_OWNER, name="ok", sweep_id=sid)
+    at = app("sweep", sweep=sid)
+    at.run()
+    no_exception(at)
+    assert_literal(at, EVIL, "sweep page")
+
+
+def test_upload_name_and_dataset_ids_from_links():
+    """An upload's name (its title) and a dataset id carried by a ``?cfg=`` link, on the pages that show them."""
+    uid = store_upload(good_files(), owner="alice", name=EVIL)
+    cfg = RunConfig(data=DataConfig(dataset=f"upload:{uid}"))
+    at = app("train")
+    at.session_state["omib_config"] = cfg.to_dict()
+    at.run()
+    no_exception(at)
+    assert_literal(at, EVIL, "train page, upload title")
+    from dashboard.state import encode_config
+
+    link = encode_config(RunConfig(data=DataConfig(dataset=EVIL)))
+    for page in ("train", "sweep", "data", "bound"):
+        at = app(page, cfg=link)
+        at.run()
+        no_exception(at)
+        assert not [t for t in shown(at) if EVIL in t], page
+    services.store()  # the shared store is untouched by any of this
