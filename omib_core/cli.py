@@ -168,6 +168,8 @@ def cmd_bound(args: argparse.Namespace) -> int:
         print(f"M_u: none. {res.failure}")
     else:
         print(f"M_u = {res.M_u:.6g}   M_l = {res.M_l:.6g}   (estimator {res.estimator}, {res.seconds:.1f} s)")
+    if getattr(res, "warning", None):
+        print(f"note: {res.warning}")
     if args.json:
         Path(args.json).write_text(json.dumps(d, indent=2))
     return 0 if res.M_u is not None else 2

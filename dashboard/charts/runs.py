@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -131,6 +132,13 @@ def sort_runs(df: pd.DataFrame, by: str, ascending: bool) -> pd.DataFrame:
 # overlay
 
 
+def plotly_text(text: str) -> str:
+    """A user-supplied string as Plotly shows it literally: Plotly reads ``<b>``, ``<a href>``... in names and
+    titles as markup and ``%{...}`` in hover templates as a field, so escape both (a run named
+    ``<a href="javascript:...">`` shows as typed)."""
+    return html.escape(text, quote=False).replace("%{", "%\u200b{")
+
+
 def overlay_figure(curves: Sequence[Mapping[str, Any]], metric_label: str, alpha: float = 0.0) -> go.Figure:
     """Several runs' curves aligned by epoch: the raw values faint, the debiased EMA bold, one colour per run.
 
@@ -145,7 +153,7 @@ def overlay_figure(curves: Sequence[Mapping[str, Any]], metric_label: str, alpha
         y = np.asarray(c["y"], dtype=float)
         order = np.argsort(x, kind="stable")
         x, y = x[order], y[order]
-        label = str(c["label"])
+        label = plotly_text(str(c["label"]))
         if alpha > 0:
             xr, yr = downsample(x, y, MAX_POINTS)
             fig.add_trace(

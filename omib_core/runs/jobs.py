@@ -73,6 +73,22 @@ def pid_alive(pid: int) -> bool:
         return True  # no /proc (macOS): the kill probe said it exists
 
 
+def check_dataset(cfg: RunConfig) -> None:
+    """Refuse, before anything is queued, a dataset id this server does not know or will not read (a folder path
+    when folders are off, a deleted upload) and loader parameters it does not take. Nothing is loaded here."""
+    from omib_core.data import get_info  # the data package is numpy/pandas only: cheap to import
+
+    try:
+        info = get_info(cfg.data.dataset)
+    except OmibError as e:
+        raise ConfigError(f"The run was not queued: {e}") from None
+    unknown = sorted(set(cfg.data.params) - set(info.defaults))
+    if unknown and cfg.data.dataset == info.id:  # registered datasets take named parameters; folders none
+        raise ConfigError(
+            f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults) or 'none'}."
+        )
+
+
 def env_int(name: str, default: int | None = None) -> int | None:
     """A positive int from the environment, ``default`` when unset; a sentence when it is not one."""
     raw = os.environ.get(name, "").strip()
@@ -232,6 +248,7 @@ class JobManager:
         if kind not in KINDS:
             raise ConfigError(f"The run kind must be one of {KINDS}. Got {kind!r} instead.")
         cfg = RunConfig.from_dict(dict(config))
+        check_dataset(cfg)
         total = cfg.train.epochs + cfg.train.warmup_epochs
         if kind == "train" and self.max_epochs is not None and total > self.max_epochs:
             raise ConfigError(

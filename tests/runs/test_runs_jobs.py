@@ -30,6 +30,20 @@ def test_invalid_config_refused_with_nothing_stored(store):
     assert store.list_runs() == []
 
 
+def test_unknown_or_unreadable_datasets_are_refused_at_submit(store, tmp_path, monkeypatch):
+    """Refused before queueing (not later by the worker): an unknown id, a bad loader parameter, a folder path
+    on a server that reads no folders."""
+    jobs = _manager(store)
+    with pytest.raises(ConfigError, match="not queued: Unknown dataset 'no-such-data'"):
+        jobs.submit({"data": {"dataset": "no-such-data"}}, owner="alice")
+    with pytest.raises(ConfigError, match="no parameter"):
+        jobs.submit({"data": {"dataset": "sim-i", "params": {"n_sample": 10}}}, owner="alice")
+    monkeypatch.setenv("OMIB_FOLDER_DATASETS", "0")
+    with pytest.raises(ConfigError, match="Folder paths are not accepted"):
+        jobs.submit({"data": {"dataset": str(tmp_path)}}, owner="alice")
+    assert store.list_runs() == []
+
+
 def test_server_limits_from_environment(store, tiny, monkeypatch):
     monkeypatch.setenv("OMIB_MAX_EPOCHS", "3")
     monkeypatch.setenv("OMIB_MAX_SAMPLES", "100")

@@ -11,7 +11,8 @@ well under 90 s). Related detail lives beside the code it tests and is named her
 | SQL in stored strings (run names, owners) | test_inputs::test_run_ids_are_checked_before_any_path_or_query (every query is parameterised: omib_core/runs/store.py) |
 | pickles and object arrays in uploads (code run on load) | test_inputs::test_pickles_and_object_arrays_are_refused_unopened (a live payload that would create a file) |
 | oversize uploads | test_inputs::test_oversize_upload_is_refused_before_it_is_decoded; HTTP layer: test_server::test_uploads_without_the_xsrf_token_are_refused ("oversize": 413); zip bombs: tests/core/test_uploads.py |
-| HTML / JS / markdown in run names, owners, upload names, dataset ids, error sentences | test_rendering (all); no raw HTML anywhere: test_rendering::test_the_app_never_allows_raw_html |
+| HTML / JS / markdown in run names, owners, upload names, dataset ids, error sentences | test_rendering (all); no raw HTML anywhere: test_rendering::test_the_app_never_allows_raw_html; Plotly legends: test_rendering::test_run_names_in_the_compare_chart_legend_are_literal_text |
+| a dataset the server will not read, queued anyway | tests/runs/test_runs_jobs.py::test_unknown_or_unreadable_datasets_are_refused_at_submit |
 | cross-site request forgery on the upload endpoint | test_server::test_uploads_without_the_xsrf_token_are_refused (403 without the ``_streamlit_xsrf`` cookie and header) |
 | tracebacks / internals shown to users | test_server::test_shared_server_settings_in_config_toml, ::test_refused_requests_leave_no_traceback_in_the_server_log; run errors are sentences: tests/runs/test_runs_worker.py::test_unexpected_exception_gives_a_sentence_and_logs_the_traceback |
 | another user's pause / step / resume / stop / delete | test_permissions (launcher, Train, Runs and Sweep pages, forged clicks on disabled buttons) |

@@ -108,3 +108,14 @@ def test_upload_name_and_dataset_ids_from_links():
         no_exception(at)
         assert not [t for t in shown(at) if EVIL in t], page
     services.store()  # the shared store is untouched by any of this
+
+
+def test_run_names_in_the_compare_chart_legend_are_literal_text():
+    """Plotly reads tags in trace names as markup and %{...} in hover templates as fields: names are escaped."""
+    from dashboard.charts.runs import overlay_figure
+
+    evil = '<a href="javascript:alert(1)">x</a> %{y}'
+    fig = overlay_figure([{"label": evil, "x": [1, 2], "y": [0.5, 0.6]}], "val accuracy")
+    name, hover = fig.data[0].name, fig.data[0].hovertemplate
+    assert "<a" not in name and "&lt;a href" in name
+    assert "%{y}" not in name and "%{y}" not in hover.split(":")[0]
