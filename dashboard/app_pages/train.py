@@ -267,6 +267,9 @@ def run_view(run_id: str, polling: bool) -> None:
         f"Run `{run_id}` · owner {escape_md(run['owner'])} · data {escape_md(dataset_title(run.get('dataset') or '?'))}"
     )
     headline(run, epochs)
+    note = (run.get("summary") or {}).get("bound_note")
+    if note:
+        st.caption(f":material/info: **How M_u was estimated for this data.** {escape_md(note)}")
     status_banner(run, user)
     control_buttons(run, user)
     if run["status"] == "finished":

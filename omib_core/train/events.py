@@ -46,6 +46,7 @@ class RunStarted:
     estimator: str | None  # which estimator set beta; None when beta was set by hand
     num_threads: int
     reference: dict[str, float] = field(default_factory=dict)  # ground truth for synthetic data
+    bound_note: str | None = None  # how the bound was reached when the plain estimate could not be used
 
 
 @dataclass(frozen=True)

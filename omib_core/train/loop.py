@@ -530,6 +530,7 @@ class _Trainer:
             estimator=self.estimator,
             num_threads=self.num_threads,
             reference=_reference(ds),
+            bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
         if self.task == "anomaly" and cfg.warmup_epochs:
             self.trb_centers = {m: self._center("warmup", m) for m in self.mods}

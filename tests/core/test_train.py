@@ -217,6 +217,17 @@ def test_bound_is_estimated_when_not_given():
     start = events[0]
     assert isinstance(start, RunStarted) and isinstance(events[-1], RunFinished)
     assert start.estimator == "gaussian" and start.M_u > 0 and start.beta == pytest.approx(start.M_u)
+    assert start.bound_note is None  # a plain Wishart-corrected estimate: nothing to explain
+
+
+def test_a_shrunk_bound_says_so_in_the_first_event():
+    """nutrimouse: 28 training rows for 141 features, so the bound comes from a shrunk covariance and says so."""
+    from omib_core.data import load_dataset
+
+    ds = load_dataset("nutrimouse")
+    start = next(iter(train(config(epochs=1, warmup_epochs=0), ds)))
+    assert isinstance(start, RunStarted) and start.M_u > 0
+    assert start.bound_note and "Ledoit-Wolf" in start.bound_note
 
 
 # checkpoints and snapshots
