@@ -2,6 +2,7 @@
 #   docker build -t omib-studio .
 #   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t omib-studio:cuda .   (CUDA hosts)
 #   docker run -p 8501:8501 -v omib-data:/data omib-studio
+#   paper datasets (CMU-MOSI, CREMA-D, 10x; docs/deploy.md): add -v /srv/omib-datasets:/datasets:ro -e OMIB_DATASETS_DIR=/datasets
 FROM python:3.11-slim
 
 ARG TORCH_INDEX=""
@@ -16,7 +17,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends make curl && rm
     && useradd --create-home --uid 1000 omib
 
 WORKDIR /app
-COPY requirements.txt requirements-dev.txt pyproject.toml Makefile ./
+COPY requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml Makefile ./
 COPY scripts ./scripts
 RUN if [ -n "$TORCH_INDEX" ]; then python -m venv .venv && .venv/bin/pip install --index-url "$TORCH_INDEX" torch==2.13.0; fi
 COPY omib_core ./omib_core

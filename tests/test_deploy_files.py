@@ -1,0 +1,37 @@
+"""The Dockerfile installs what the README's set-up installs (Docker cannot build in CI, so check it statically)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def copied() -> set[str]:
+    names: set[str] = set()
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            names.update(p.rstrip("/").removeprefix("./") for p in line.split()[1:-1])
+    return names
+
+
+def test_dockerfile_copies_every_file_the_setup_script_reads():
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    read = set(re.findall(r"\b(requirements[\w-]*\.txt)\b", setup))
+    assert {"requirements.txt", "requirements-dev.txt", "requirements-nodeps.txt"} <= read
+    have = copied()
+    assert "scripts" in have and "pyproject.toml" in have
+    missing = sorted(read - have)
+    assert not missing, f"the image would install without {missing} (scripts/setup.sh reads them)"
+
+
+def test_dockerfile_copies_the_app_and_runs_the_readme_steps():
+    have = copied()
+    for part in ("omib_core", "dashboard", "assets", ".streamlit"):
+        assert part in have, f"the image lacks {part}/"
+    text = (ROOT / "Dockerfile").read_text()
+    assert "scripts/setup.sh" in text and "dashboard/app.py" in text and "HEALTHCHECK" in text
+    assert "USER omib" in text and 'VOLUME ["/data"]' in text
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/setup.sh" in makefile and "dashboard/app.py" in makefile
