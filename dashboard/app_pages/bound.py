@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import live, services, state
 from dashboard.auth import current_user
 from dashboard.charts import bound as charts
+from dashboard.charts import vega
 from dashboard.widgets import escape_md
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
@@ -128,7 +129,7 @@ def progress_view(run: dict) -> None:
         st.progress(fraction, text=f"Estimating · {label} · {100 * fraction:.0f} %")
         curves = charts.live_curves_figure(rows)
         if curves is not None:
-            st.vega_lite_chart(spec=curves, width="stretch", key="bound_live_curves")
+            st.vega_lite_chart(spec=vega.without_hover(curves), width="stretch", key="bound_live_curves")
             st.caption("What to look for: each curve should level off. One still climbing at the end means the "
                        "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design.")  # fmt: skip
         stages = charts.bound_stages(rows)

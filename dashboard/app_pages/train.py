@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import live, services, state
 from dashboard.auth import current_user
-from dashboard.charts import modality_colors
+from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
 from dashboard.widgets import escape_md, page_url
@@ -206,16 +206,17 @@ def final_results(run: dict) -> None:
                  query_params={"run": run["id"]})  # fmt: skip
 
 
-def chart(spec: dict, key: str, look_for: str | None) -> None:
+def chart(spec: dict, key: str, look_for: str | None, polling: bool = False) -> None:
     # Vega-Lite, keyed, in a keyed container: while the spec stays the same a poll only swaps the chart's data,
-    # so the live charts never blank or remount (a Plotly chart would: its identity includes the figure).
+    # so the live charts never blank or remount (a Plotly chart would: its identity includes the figure). While
+    # polling, the hover layers are left out: they cost the browser more than the lines.
     with st.container(key=f"{key}_box"):
-        st.vega_lite_chart(spec=spec, width="stretch", key=key)
+        st.vega_lite_chart(spec=vega.without_hover(spec) if polling else spec, width="stretch", key=key)
     if look_for:
         st.caption(f":material/visibility: **What to look for:** {look_for}")
 
 
-def charts_grid(run: dict, steps, epochs) -> None:
+def charts_grid(run: dict, steps, epochs, polling: bool = False) -> None:
     summary = run.get("summary") or {}
     mods = list(summary.get("modalities") or [])
     if steps.empty and epochs.empty:
@@ -227,15 +228,15 @@ def charts_grid(run: dict, steps, epochs) -> None:
     metric_names = charts.split_metrics(epochs) if not epochs.empty else []
     row = st.columns(2, gap="medium")
     with row[0]:
-        chart(charts.loss_figure(steps, mods), "train_fig_loss", charts.LOOK_FOR["loss"])
+        chart(charts.loss_figure(steps, mods), "train_fig_loss", charts.LOOK_FOR["loss"], polling)
     with row[1]:
-        chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"])
+        chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"], polling)
     row = st.columns(2, gap="medium")
     with row[0]:
-        chart(charts.kl_figure(steps, mods), "train_fig_kl", None)
-        chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"])
+        chart(charts.kl_figure(steps, mods), "train_fig_kl", None, polling)
+        chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
     with row[1]:
-        chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"])
+        chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"], polling)
     metric = None
     if len(metric_names) > 1:
         metric = st.selectbox("Metric of the two charts below", metric_names, key="train_metric",
@@ -243,9 +244,9 @@ def charts_grid(run: dict, steps, epochs) -> None:
     row = st.columns(2, gap="medium")
     with row[0]:
         chart(charts.metrics_figure(epochs, metric, summary.get("reference")), "train_fig_metrics",
-              charts.LOOK_FOR["metrics"])  # fmt: skip
+              charts.LOOK_FOR["metrics"], polling)  # fmt: skip
     with row[1]:
-        chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"])
+        chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"], polling)
 
 
 def _chip(hex_color: str) -> str:
@@ -275,7 +276,7 @@ def run_view(run_id: str, polling: bool) -> None:
     if run["status"] == "finished":
         final_results(run)
     st.subheader("Live charts", divider="gray")
-    charts_grid(run, steps, epochs)
+    charts_grid(run, steps, epochs, polling)
 
 
 def reuse_config(run: dict) -> None:

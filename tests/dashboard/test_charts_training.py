@@ -302,3 +302,12 @@ def test_extend_tables_repivots_only_the_tail_and_matches_a_full_pivot():
         pd.testing.assert_frame_equal(
             tables[kind].reset_index(drop=True), pivot(rows, kind), check_like=True, check_dtype=False
         )
+
+
+def test_live_charts_can_drop_their_hover_layers_and_keep_the_data():
+    spec = tc.r_figure(step_table(), MODS)
+    light = vega.without_hover(spec)
+    assert len(light["layer"]) < len(spec["layer"])
+    assert not [ly for ly in light["layer"] if "params" in ly], "the nearest-point search must be gone"
+    assert any(ly["mark"]["type"] == "line" for ly in light["layer"])
+    assert light["datasets"] is spec["datasets"] and spec["layer"] != light["layer"]
