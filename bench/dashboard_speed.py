@@ -116,12 +116,23 @@ def browser_cpu_seconds() -> float:
 
 
 def wait_server_idle(pid: int, timeout: float = 300.0, window: float = 3.0, busy: float = 0.3) -> float:
-    """Seconds until the server uses < ``busy`` CPU-seconds per ``window`` (its UMAP warm-up is done)."""
+    """Seconds until the server and its children (the UMAP process warming up, any worker) use < ``busy``
+    CPU-seconds per ``window``."""
+
+    def tree_cpu() -> float:
+        total = 0.0
+        for p in (pid, *descendants(pid)):
+            try:
+                total += cpu_seconds(p)
+            except OSError:  # a process that just ended
+                continue
+        return total
+
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        c0 = cpu_seconds(pid)
+        c0 = tree_cpu()
         time.sleep(window)
-        if cpu_seconds(pid) - c0 < busy:
+        if tree_cpu() - c0 < busy:
             break
     return round(time.monotonic() - t0, 1)
 
