@@ -1,4 +1,4 @@
-"""Server-wide services, one per Streamlit server process: the run store, the job manager, UMAP warm-up.
+"""Server-wide services, one per Streamlit server process: the run store, the job manager, the UMAP worker.
 
 ``st.cache_resource`` holds only shared, user-independent objects here (never per-user state).
 """
@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import os
-import threading
+from concurrent.futures import Future
 
 import streamlit as st
 
 from dashboard.auth import current_user
+from omib_core.analysis.projection_jobs import ProjectionJobs
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.paths import db_path
 from omib_core.runs.store import RunStore
@@ -31,15 +32,34 @@ def jobs() -> JobManager:
     return manager
 
 
-@st.cache_resource(show_spinner=False)
-def _umap_warmup() -> threading.Thread:
-    """Compile umap's numba kernels once per server in the background (cached on disk by NUMBA_CACHE_DIR)."""
-    from omib_core.analysis.embedding import warm_up_umap
+@st.cache_resource(show_spinner=False, on_release=ProjectionJobs.shutdown)
+def umap_jobs() -> ProjectionJobs:
+    """Background UMAP fits for every session, keyed by (snapshot path, array), in one spawned worker process.
 
-    t = threading.Thread(target=warm_up_umap, name="umap-warmup", daemon=True)
-    if os.environ.get("OMIB_SKIP_UMAP_WARMUP") != "1":
-        t.start()
-    return t
+    The server itself never imports umap or numba: their import and compilation hold the GIL for minutes.
+    """
+    return ProjectionJobs()
+
+
+@st.cache_resource(show_spinner=False)
+def _umap_warmup() -> Future | None:
+    """Compile umap's numba kernels in the UMAP worker once per server (cached on disk by NUMBA_CACHE_DIR).
+
+    ``OMIB_SKIP_UMAP_WARMUP=1`` skips it (tests; the worker then starts on the first UMAP asked for).
+    """
+    if os.environ.get("OMIB_SKIP_UMAP_WARMUP") == "1":
+        return None
+    return umap_jobs().warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def _server_threads() -> int:
+    """One torch thread in the server (previews are small): spinning OpenMP threads thrash beside the workers."""
+    import torch
+
+    from omib_core.device import apply_thread_policy
+
+    return apply_thread_policy(torch.device("cpu"), None)
 
 
 def boot() -> None:
@@ -50,6 +70,7 @@ def boot() -> None:
     them unless the admin sets ``OMIB_FOLDER_DATASETS=1``.
     """
     os.environ.setdefault("OMIB_FOLDER_DATASETS", "0")
+    _server_threads()
     jobs()
     _umap_warmup()
 

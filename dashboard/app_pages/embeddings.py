@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import live, services, state
 from dashboard.charts import embeddings as charts
 from dashboard.widgets import escape_md, page_url
-from omib_core.analysis.embedding import ProjectionJobs, load_snapshot, pca_2d, projectable_arrays, umap_2d
+from omib_core.analysis.embedding import load_snapshot, pca_2d, project_snapshot, projectable_arrays
 from omib_core.errors import DataError
 
 POLL_SECONDS = 1.5
@@ -23,12 +23,6 @@ METHODS = {"umap": "UMAP (PCA until ready)", "pca": "PCA only"}
 
 
 # helpers
-
-
-@st.cache_resource(show_spinner=False)
-def umap_jobs() -> ProjectionJobs:
-    """Server-wide background UMAP fits, keyed by (snapshot path, array); one CPU thread for everyone."""
-    return ProjectionJobs(max_workers=1)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -42,8 +36,20 @@ def pca_of(path: str, mtime: float, array: str) -> np.ndarray:
     return pca_2d(snapshot(path, mtime)[array])
 
 
-def _umap_task(path: str, array: str):
-    return lambda: umap_2d(load_snapshot(path)[array], seed=0)
+def submit_umap(path: str, array: str) -> Future:
+    """Queue (or find) the UMAP of ``array`` in the server's UMAP worker process; this viewer's older waits drop."""
+    return services.umap_jobs().submit((path, array), project_snapshot, (path, array), group=viewer_id())
+
+
+def umap_future(path: str, array: str) -> Future:
+    """This snapshot's UMAP job; a failed one is kept (its sentence shown) until the viewer presses Retry."""
+    fut = services.umap_jobs().get((path, array))
+    return submit_umap(path, array) if fut is None or fut.cancelled() else fut
+
+
+def failure_sentence(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return escape_md(text if text.endswith((".", "!", "?")) else text + ".")
 
 
 def _mtime(path: str) -> float:
@@ -119,11 +125,12 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
     snap = snapshot(path, mtime)
     coords, used, status = pca_of(path, mtime, array), "PCA", None
     if method == "umap":
-        fut: Future = umap_jobs().submit((path, array), _umap_task(path, array), group=viewer_id())
+        fut = umap_future(path, array)
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             coords, used = fut.result(), "UMAP"
         elif fut.done() and not fut.cancelled():
-            status = ("error", f"UMAP could not be computed ({fut.exception()}); the PCA is shown instead.")
+            status = ("error", f"UMAP could not be computed: {failure_sentence(fut.exception())} The PCA is shown "
+                      "instead; press **Retry UMAP** to try again.")  # fmt: skip
         else:
             status = ("wait", "UMAP computing... the PCA is shown meanwhile (the first UMAP on a fresh server "
                       "takes a minute or two; later ones a few seconds).")  # fmt: skip
@@ -140,6 +147,8 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
         st.info(status[1], icon=":material/hourglass_top:")
     elif status:
         st.warning(status[1], icon=":material/warning:")
+        st.button("Retry UMAP", on_click=submit_umap, args=(path, array), key="emb_umap_retry",
+                  icon=":material/refresh:")  # fmt: skip
     st.caption(":material/visibility: **What to look for:** one tight, separate cluster per class means xi kept the "
                "task information and little else; colour by *correct / wrong* to see where the errors sit (usually "
                "where clusters touch). UMAP keeps neighbourhoods, not distances: compare shapes, not sizes.")  # fmt: skip

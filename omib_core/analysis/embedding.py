@@ -4,24 +4,22 @@
 about 40 s cold and its first fit compiles numba kernels (70-150 s), so ``omib_core`` never imports it at
 module import. ``warm_up_umap`` pays that cost once per machine (kernels cached under ``NUMBA_CACHE_DIR``).
 
-``ProjectionJobs`` runs UMAP fits in one background thread and keeps their futures by key, so a UI can show
-the PCA meanwhile and poll until the UMAP is ready, without ever blocking.
+``project_snapshot`` is the job a UI hands to ``omib_core.analysis.projection_jobs.ProjectionJobs``, which runs
+UMAP fits in one spawned worker process (so a server never imports umap or numba) and keeps their futures by
+key: the UI shows the PCA meanwhile and polls until the UMAP is ready, without ever blocking.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 import zipfile
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from omib_core.errors import DataError
+from omib_core.errors import DataError, param_error
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ZIP_MAGIC = b"PK\x03\x04"
@@ -45,14 +43,19 @@ def _as_matrix(x: np.ndarray, what: str = "embedding") -> np.ndarray:
     return x
 
 
-def numba_cache_dir() -> str:
-    """Set ``NUMBA_CACHE_DIR`` (unless already set) to ``<OMIB_DATA_DIR or repo/var>/numba_cache`` and return it."""
-    if not os.environ.get("NUMBA_CACHE_DIR"):
-        base = Path(os.environ.get("OMIB_DATA_DIR") or REPO_ROOT / "var")
-        os.environ["NUMBA_CACHE_DIR"] = str(base / "numba_cache")
-    path = os.environ["NUMBA_CACHE_DIR"]
+def numba_cache_path() -> str:
+    """``NUMBA_CACHE_DIR`` if set, else ``<OMIB_DATA_DIR or repo/var>/numba_cache``; the folder is created."""
+    path = os.environ.get("NUMBA_CACHE_DIR") or str(
+        Path(os.environ.get("OMIB_DATA_DIR") or REPO_ROOT / "var") / "numba_cache"
+    )
     Path(path).mkdir(parents=True, exist_ok=True)
     return path
+
+
+def numba_cache_dir() -> str:
+    """Set ``NUMBA_CACHE_DIR`` (unless already set) to ``numba_cache_path()`` and return it."""
+    os.environ["NUMBA_CACHE_DIR"] = numba_cache_path()
+    return os.environ["NUMBA_CACHE_DIR"]
 
 
 # projections
@@ -110,8 +113,9 @@ def warm_up_umap(n: int = 5000, dim: int = 16) -> float:
     4,096 rows on, and warming only the small path left the first 10,000-point fit at ~64 s; warmed on
     5,000 rows it took ~14 s (measured on the 2-core development machine).
 
-    Sets ``NUMBA_CACHE_DIR`` before importing umap. Called at server start in a background thread and in the
-    Docker build. Returns the seconds it took.
+    Sets ``NUMBA_CACHE_DIR`` before importing umap. Run at server start as the first job of the UMAP worker
+    process (``ProjectionJobs.warm_up``), never in the server itself, and in the Docker build. Returns the
+    seconds it took.
     """
     t0 = time.perf_counter()
     numba_cache_dir()
@@ -168,59 +172,32 @@ def projectable_arrays(snapshot: dict[str, np.ndarray]) -> list[str]:
     return sorted(names, key=lambda k: (0 if k == "xi" else rank["zeta_" if k.startswith("zeta_") else "z_"], k))
 
 
-# background jobs
+def project_snapshot(path: str | Path, array: str, seed: int = 0, method: str = "umap") -> np.ndarray:
+    """2-D projection (N, 2) float32 of the array ``array`` of a snapshot file: the job a UMAP worker runs.
 
+    Module-level and given only a path and names, so it pickles by reference and the worker process reads the
+    snapshot itself with ``load_snapshot`` (never unpickling anything). ``method`` is ``"umap"`` or ``"pca"``
+    (the latter is instant: tests use it to exercise a real worker process without compiling numba).
 
-class ProjectionJobs:
-    """Server-wide background UMAP fits, keyed (e.g. by ``(snapshot path, array name)``).
-
-    One worker thread (UMAP is CPU-heavy and the server is shared); at most ``max_entries`` results are kept,
-    the oldest finished ones are dropped first. Thread-safe.
+    Raises:
+        DataError: the snapshot cannot be read or holds no array ``array``.
     """
+    snap = load_snapshot(path)
+    if array not in snap:
+        raise DataError(f"The snapshot {Path(path).name!r} holds no array {array!r}; pick another embedding.")
+    if method == "umap":
+        coords = umap_2d(snap[array], seed=seed)
+    elif method == "pca":
+        coords = pca_2d(snap[array])
+    else:
+        raise param_error("project_snapshot", "method", "'umap' or 'pca'", method)
+    return coords.astype(np.float32)  # (N, 2): half the bytes to send back from the worker
 
-    def __init__(self, max_workers: int = 1, max_entries: int = 256) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="umap")
-        self._futures: OrderedDict[Hashable, Future] = OrderedDict()
-        self._groups: dict[Hashable, Hashable] = {}  # key -> group of jobs that may still be cancelled
-        self._lock = threading.Lock()
-        self.max_entries = int(max_entries)
 
-    def submit(self, key: Hashable, fn: Callable[[], np.ndarray], group: Hashable | None = None) -> Future:
-        """The future for ``key``, starting ``fn`` in the background if nothing is known for it yet.
+def __getattr__(name: str) -> Any:
+    """``ProjectionJobs`` / ``ProjectionError`` moved to ``projection_jobs``; still importable from here."""
+    if name in ("ProjectionJobs", "ProjectionError"):
+        from omib_core.analysis import projection_jobs
 
-        A failed job is retried on the next submit. With ``group`` (e.g. one viewer's session), jobs of that
-        group still waiting in the queue are cancelled first: a viewer dragging a slider only waits for the
-        frame they stopped on.
-        """
-        with self._lock:
-            fut = self._futures.get(key)
-            if fut is not None and not fut.cancelled() and not (fut.done() and fut.exception() is not None):
-                self._futures.move_to_end(key)
-                return fut
-            if group is not None:
-                for k in [k for k, g in self._groups.items() if g == group and k != key]:
-                    old = self._futures.get(k)
-                    if old is not None and old.cancel():
-                        del self._futures[k]
-                    self._groups.pop(k, None)
-            fut = self._pool.submit(fn)
-            self._futures[key] = fut
-            if group is not None:
-                self._groups[key] = group
-            self._evict()
-            return fut
-
-    def get(self, key: Hashable) -> Future | None:
-        with self._lock:
-            return self._futures.get(key)
-
-    def _evict(self) -> None:
-        while len(self._futures) > self.max_entries:
-            victim = next((k for k, f in self._futures.items() if f.done()), None)
-            if victim is None:
-                return
-            del self._futures[victim]
-            self._groups.pop(victim, None)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        return getattr(projection_jobs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from omib_core.analysis.embedding import (
-    ProjectionJobs,
     load_snapshot,
     numba_cache_dir,
+    numba_cache_path,
     pca_2d,
+    project_snapshot,
     projectable_arrays,
     umap_2d,
 )
-from omib_core.errors import DataError
+from omib_core.errors import ConfigError, DataError
 
 
 def _blobs(n=200, d=8, seed=0):
@@ -97,42 +97,7 @@ def test_load_snapshot_refuses_pickles_missing_and_damaged_files(tmp_path):
         load_snapshot(cut)
 
 
-# background jobs
-
-
-def test_projection_jobs_reuse_futures_and_retry_failures():
-    jobs = ProjectionJobs()
-    gate = threading.Event()
-    calls = []
-
-    def slow():
-        calls.append(1)
-        gate.wait(5)
-        return np.zeros((3, 2))
-
-    f1 = jobs.submit(("p", "xi"), slow)
-    f2 = jobs.submit(("p", "xi"), slow)
-    assert f1 is f2 and not f1.done()
-    gate.set()
-    assert f1.result(5).shape == (3, 2) and len(calls) == 1
-
-    def boom():
-        raise RuntimeError("no")
-
-    bad = jobs.submit("k", boom)
-    with pytest.raises(RuntimeError):
-        bad.result(5)
-    again = jobs.submit("k", lambda: np.ones((1, 2)))
-    assert again is not bad and again.result(5).shape == (1, 2)
-    jobs.shutdown()
-
-
-def test_projection_jobs_evict_oldest_finished():
-    jobs = ProjectionJobs(max_entries=2)
-    for k in range(4):
-        jobs.submit(k, lambda: np.zeros((1, 2))).result(5)
-    assert jobs.get(0) is None and jobs.get(3) is not None
-    jobs.shutdown()
+# cache
 
 
 def test_numba_cache_dir_defaults_under_data_dir(monkeypatch, tmp_path):
@@ -141,6 +106,13 @@ def test_numba_cache_dir_defaults_under_data_dir(monkeypatch, tmp_path):
     assert numba_cache_dir() == str(tmp_path / "numba_cache")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert numba_cache_dir() == str(tmp_path / "mine")
+
+
+def test_numba_cache_path_leaves_the_environment_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("OMIB_DATA_DIR", str(tmp_path))
+    assert numba_cache_path() == str(tmp_path / "numba_cache") and (tmp_path / "numba_cache").is_dir()
+    assert "NUMBA_CACHE_DIR" not in os.environ  # only the UMAP worker process gets it
 
 
 def test_module_does_not_import_umap():
@@ -170,18 +142,23 @@ def test_umap_falls_back_to_pca_for_three_rows():
     np.testing.assert_array_equal(umap_2d(x), pca_2d(x))
 
 
-def test_projection_jobs_cancel_waiting_jobs_of_the_same_group():
-    jobs = ProjectionJobs()
-    gate = threading.Event()
-    running = jobs.submit("frame1", lambda: (gate.wait(5), np.zeros((1, 2)))[1], group="viewer")
-    waiting = jobs.submit("frame2", lambda: np.zeros((1, 2)), group="viewer")
-    other = jobs.submit("frame9", lambda: np.zeros((1, 2)), group="someone else")
-    last = jobs.submit("frame3", lambda: np.ones((1, 2)), group="viewer")
-    assert waiting.cancelled() and jobs.get("frame2") is None
-    assert not other.cancelled()  # another viewer's job is left alone
-    gate.set()
-    assert running.result(5).shape == (1, 2) and last.result(5)[0, 0] == 1.0
-    jobs.shutdown()
+def test_project_snapshot_reads_the_file_and_says_what_is_wrong(tmp_path):
+    x = _blobs(n=30, d=5)
+    p = tmp_path / "epoch_0001.npz"
+    np.savez(p, xi=x)
+    out = project_snapshot(p, "xi", method="pca")
+    assert out.dtype == np.float32 and out.shape == (30, 2)
+    np.testing.assert_allclose(out, pca_2d(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(DataError, match="no array 'z_a'"):
+        project_snapshot(p, "z_a")
+    with pytest.raises(ConfigError, match="'method' parameter"):
+        project_snapshot(p, "xi", method="tsne")
+
+
+def test_projection_jobs_still_importable_from_embedding():
+    from omib_core.analysis import embedding, projection_jobs
+
+    assert embedding.ProjectionJobs is projection_jobs.ProjectionJobs
 
 
 def test_subsample_rows():

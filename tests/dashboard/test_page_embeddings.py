@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,10 +14,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
+from dashboard.widgets import escape_md
 from omib_core.analysis import embedding
+from omib_core.analysis.projection_jobs import WORKER_DIED, ProjectionError, ProjectionJobs
 from omib_core.config import DataConfig, RunConfig, TrainConfig
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "dashboard" / "app.py")
 
 
 def app(**query: str) -> AppTest:
@@ -66,16 +72,39 @@ def add_run_with_snapshots(n_snapshots: int = 3, n: int = 120, bad_last: bool = 
 
 
 @pytest.fixture
-def fast_umap(monkeypatch):
-    """UMAP replaced by a quick stand-in (the real one compiles numba for a minute on a cold machine)."""
-    calls = []
+def umap_stand_in(monkeypatch):
+    """UMAP replaced by a quick stand-in (the real one compiles numba for a minute on a cold machine).
+
+    The stand-in lives in this process, so the page's UMAP jobs run in a thread here instead of the server's
+    worker process. Yields the input shapes it was called with and a list of errors to raise, one per call.
+    """
+    calls, failures = [], []
 
     def fake(x, seed=0, n_neighbors=15, min_dist=0.1):
         calls.append(x.shape)
+        if failures:
+            raise failures.pop(0)
         return embedding.pca_2d(x)[:, ::-1] * 10.0
 
+    jobs = ProjectionJobs(executor="thread")
     monkeypatch.setattr(embedding, "umap_2d", fake)
-    return calls
+    monkeypatch.setattr(services, "umap_jobs", lambda: jobs)
+    yield calls, failures
+    jobs.shutdown()
+
+
+@pytest.fixture
+def fast_umap(umap_stand_in):
+    return umap_stand_in[0]
+
+
+def wait_for_umap(at: AppTest, calls: list, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while calls == [] or any("UMAP computing" in i.value for i in at.info):
+        assert time.time() < deadline, "the background UMAP never finished"
+        time.sleep(0.2)
+        at.run()
+    no_exception(at)
 
 
 def test_page_renders():
@@ -95,12 +124,7 @@ def test_page_draws_snapshots_pca_then_umap(fast_umap):
     slider = at.select_slider(key="emb_epoch")
     assert slider.value == "epoch 4"  # the last snapshot (epoch index 3, shown 1-based)
     assert chart_titles(at)[0].endswith("epoch 4: PCA") or chart_titles(at)[0].endswith("epoch 4: UMAP")
-    deadline = time.time() + 30
-    while fast_umap == [] or any("UMAP computing" in i.value for i in at.info):
-        assert time.time() < deadline, "the background UMAP never finished"
-        time.sleep(0.2)
-        at.run()
-    no_exception(at)
+    wait_for_umap(at, fast_umap)
     assert fast_umap and fast_umap[0] == (120, 8)
     assert chart_titles(at) == ["xi (fused representation), epoch 4: UMAP"]
     assert at.download_button(key="emb_csv") is not None
@@ -124,3 +148,44 @@ def test_page_refuses_a_pickled_snapshot_with_a_sentence(fast_umap):
     at.run()
     no_exception(at)
     assert any("pickled" in e.value for e in at.error)
+
+
+def test_page_says_why_umap_failed_and_retries_on_request(umap_stand_in):
+    calls, failures = umap_stand_in
+    failures.append(ProjectionError(WORKER_DIED))  # as when the worker process is killed (out of memory)
+    rid = add_run_with_snapshots(n_snapshots=1)
+    at = app(run=rid)
+    at.run()
+    wait_for_umap(at, calls)
+    assert [w.value for w in at.warning] == [
+        f"UMAP could not be computed: {escape_md(WORKER_DIED)} The PCA is shown instead; press **Retry UMAP** to try again."
+    ]
+    assert chart_titles(at) == ["xi (fused representation), epoch 2: PCA"]
+    at.run()  # a rerun shows the same failure: nothing is recomputed until the viewer asks
+    assert len(calls) == 1 and at.warning
+    at.button(key="emb_umap_retry").click()
+    at.run()
+    wait_for_umap(at, calls)
+    assert len(calls) == 2 and not at.warning
+    assert chart_titles(at) == ["xi (fused representation), epoch 2: UMAP"]
+
+
+def test_boot_keeps_umap_out_of_the_server_process(tmp_path):
+    """With the warm-up on, booting runs it in the UMAP worker process: the server never imports umap or numba.
+
+    The server keeps one torch thread: its OpenMP threads spin (and thrash) while the worker takes a core.
+    """
+    code = (
+        "import os, sys\n"
+        "from omib_core.analysis import embedding\n"
+        "embedding.warm_up_umap = os.getpid  # stand-in for the minute-long warm-up, run where the warm-up runs\n"
+        "from dashboard import services\n"
+        "services.boot()\n"
+        "worker = services._umap_warmup().result(120)\n"
+        "import torch\n"
+        "print(worker != os.getpid(), 'umap' in sys.modules, 'numba' in sys.modules, torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "OMIB_SKIP_UMAP_WARMUP": "0", "OMIB_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "True False False 1"  # and one torch thread in the server
