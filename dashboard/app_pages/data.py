@@ -295,7 +295,9 @@ st.markdown(
     "Pick the data OMIB learns from. **SIM-I / II / III** are synthetic: two modalities built from known blocks "
     "(a0 shared and task-relevant, a1 / a2 task-relevant in one modality only, b0 / b1 / b2 superfluous), so the "
     "best possible accuracy and the exact information quantities are known. The **real datasets** (UCI handwritten "
-    "digits described several ways, nutrimouse, breast cancer, digit halves) ship with the app; or upload your own."
+    "digits described several ways, nutrimouse, breast cancer, digit halves) ship with the app; or upload your own. "
+    "SIM-REG, SIM-ANOMALY and SIM-3M try regression, anomaly detection and three modalities. The paper's datasets "
+    "(**CMU-MOSI**, **CREMA-D**, **10x breast tissue**) work once the server's admin has put their files on the server."
 )
 
 config = state.current_config()
