@@ -186,30 +186,38 @@ def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: st
     return chart(title, layers, {"lines": data, "warmup": warmup_span(df, axis), "references": refs})
 
 
+def _kl_chart(
+    steps: pd.DataFrame,
+    modalities: Sequence[str] | None,
+    prefix: str,
+    label: str,
+    style: str,
+    title: str,
+    waiting: str,
+    y_title: str,
+    height: int,
+) -> Spec:
+    """One line per modality of the ``<prefix><m>`` columns, coloured by the modality's position, in nats."""
+    mods = modalities_in(steps, modalities) if steps is not None else []
+    if not _has(steps, *[f"{prefix}{m}" for m in mods]):
+        return empty(title, waiting, height)
+    colors = modality_colors(mods)
+    series = [(f"{prefix}{m}", f"{label} {m}", colors[m], style) for m in mods]
+    data = series_table(steps, "step", series)
+    layers = line_layers("lines", data, series, "step", y_title, y_scale={"zero": True}, unit="nats")
+    return chart(title, layers, {"lines": data}, height)
+
+
 def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
     """KL_i per modality in nats, for the live view's upper KL chart."""
-    title = "KL terms per modality"
-    mods = modalities_in(steps, modalities) if steps is not None else []
-    if not _has(steps, *[f"kl/{m}" for m in mods]):
-        return empty(title, "KL terms appear once the main stage starts.", HEIGHT - 50)
-    colors = modality_colors(mods)
-    series = [(f"kl/{m}", f"KL {m}", colors[m], "solid") for m in mods]
-    data = series_table(steps, "step", series)
-    layers = line_layers("lines", data, series, "step", "KL_i (nats)", y_scale={"zero": True}, unit="nats")
-    return chart(title, layers, {"lines": data}, HEIGHT - 50)
+    return _kl_chart(steps, modalities, "kl/", "KL", "solid", "KL terms per modality",
+                     "KL terms appear once the main stage starts.", "KL_i (nats)", HEIGHT - 50)  # fmt: skip
 
 
 def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
     """The weighted KL terms beta * r_i * KL_i (what each costs in the loss), in nats."""
-    title = "β·r·KL_i: what each KL term costs in the loss"
-    mods = modalities_in(steps, modalities) if steps is not None else []
-    if not _has(steps, *[f"beta_kl/{m}" for m in mods]):
-        return empty(title, "The weighted KL terms appear once the main stage starts.", HEIGHT - 110)
-    colors = modality_colors(mods)
-    series = [(f"beta_kl/{m}", f"β·r·KL {m}", colors[m], "dot") for m in mods]
-    data = series_table(steps, "step", series)
-    layers = line_layers("lines", data, series, "step", "β·r·KL_i (nats)", y_scale={"zero": True}, unit="nats")
-    return chart(title, layers, {"lines": data}, HEIGHT - 110)
+    return _kl_chart(steps, modalities, "beta_kl/", "β·r·KL", "dot", "β·r·KL_i: what each KL term costs in the loss",
+                     "The weighted KL terms appear once the main stage starts.", "β·r·KL_i (nats)", HEIGHT - 110)  # fmt: skip
 
 
 def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa: N803 - paper's name
