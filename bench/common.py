@@ -119,3 +119,42 @@ def mean_std(xs: list[float]) -> tuple[float, float]:
     if a.size == 0:
         return float("nan"), float("nan")
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+# the method tables (sim_table.py, real_table.py): OMIB and its baselines, as config values of one model
+
+METHODS = {
+    "OMIB (beta = M_u)": {},
+    "concat late fusion": {"model": {"fusion": "concat", "bottleneck": False}},
+    "hand-set beta = 1e-3 (E-MIB style)": {"train": {"beta": 1e-3}},
+    "OMIB, r fixed at 1": {"train": {"dynamic_r": False}},
+}
+
+
+def method_config(dataset: str, seed: int, method: dict, epochs: int | None) -> dict:
+    """One run of the table: default training settings, the method's overrides, seed = split + initialisation."""
+    train = {"seed": seed, "snapshot_every": 0, **method.get("train", {})}
+    if epochs:
+        train["epochs"] = epochs
+    return {"data": {"dataset": dataset, "seed": seed}, "model": method.get("model", {}), "train": train}
+
+
+def method_runs(name: str, default_datasets: str, description: str = "") -> tuple[Any, list[str], list, list]:
+    """Parse ``--seeds --epochs --datasets --report-only``, run (or read from the journal) every dataset x method x
+    seed, and return ``(args, datasets, jobs, results)`` with ``jobs`` as ``(dataset, seed, method)``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--datasets", default=default_datasets)
+    p.add_argument("--report-only", action="store_true", help="tabulate the runs already journaled, run nothing")
+    args = p.parse_args()
+    datasets = args.datasets.split(",")
+    jobs = [(d, s, m) for d in datasets for m in METHODS for s in range(args.seeds)]
+    configs = [method_config(d, s, METHODS[m], args.epochs) for d, s, m in jobs]
+    if args.report_only:
+        results = [r or {} for r in journal_results(name, configs)]
+    else:
+        results = run_many(configs, journal=name)
+    return args, datasets, jobs, results

@@ -9,26 +9,11 @@ a rerun skips the runs already done. Writes bench/results/real_table.json and re
 
 from __future__ import annotations
 
-import argparse
-
-from common import fmt, journal_results, mean_std, run_many, write
+from common import METHODS, fmt, mean_std, method_runs, write
 
 DATASETS = "uci-mfeat-fac-mor,uci-mfeat-zer-mor,breast-cancer"
 STRONG_WEAK = "uci-mfeat-fac-mor"
-METHODS = {
-    "OMIB (beta = M_u)": {},
-    "concat late fusion": {"model": {"fusion": "concat", "bottleneck": False}},
-    "hand-set beta = 1e-3 (E-MIB style)": {"train": {"beta": 1e-3}},
-    "OMIB, r fixed at 1": {"train": {"dynamic_r": False}},
-}
 OMIB = next(iter(METHODS))
-
-
-def config(dataset: str, seed: int, method: dict, epochs: int | None) -> dict:
-    train = {"seed": seed, "snapshot_every": 0, **method.get("train", {})}
-    if epochs:
-        train["epochs"] = epochs
-    return {"data": {"dataset": dataset, "seed": seed}, "model": method.get("model", {}), "train": train}
 
 
 def bound_line(dataset: str, m_u: list[float | None]) -> str:
@@ -63,19 +48,7 @@ def verdict(table: dict[str, dict[str, list[float | None]]], datasets: list[str]
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--datasets", default=DATASETS)
-    p.add_argument("--report-only", action="store_true", help="tabulate the runs already journaled, run nothing")
-    args = p.parse_args()
-    datasets = args.datasets.split(",")
-    jobs = [(d, s, m) for d in datasets for m in METHODS for s in range(args.seeds)]
-    configs = [config(d, s, METHODS[m], args.epochs) for d, s, m in jobs]
-    if args.report_only:
-        results = [r or {} for r in journal_results("real_table", configs)]
-    else:
-        results = run_many(configs, journal="real_table")
+    args, datasets, jobs, results = method_runs("real_table", DATASETS)
     table: dict[str, dict[str, list[float | None]]] = {}
     m_u: dict[str, list[float | None]] = {}
     failed = []

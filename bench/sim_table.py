@@ -7,39 +7,11 @@ Writes bench/results/sim_table.json and sim_table.md.
 
 from __future__ import annotations
 
-import argparse
-
-from common import fmt, journal_results, run_many, write
-
-METHODS = {
-    "OMIB (beta = M_u)": {},
-    "concat late fusion": {"model": {"fusion": "concat", "bottleneck": False}},
-    "hand-set beta = 1e-3 (E-MIB style)": {"train": {"beta": 1e-3}},
-    "OMIB, r fixed at 1": {"train": {"dynamic_r": False}},
-}
-
-
-def config(dataset: str, seed: int, method: dict, epochs: int | None) -> dict:
-    train = {"seed": seed, "snapshot_every": 0, **method.get("train", {})}
-    if epochs:
-        train["epochs"] = epochs
-    return {"data": {"dataset": dataset, "seed": seed}, "model": method.get("model", {}), "train": train}
+from common import METHODS, fmt, method_runs, write
 
 
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--datasets", default="sim-i,sim-ii,sim-iii")
-    p.add_argument("--report-only", action="store_true", help="tabulate the runs already journaled, run nothing")
-    args = p.parse_args()
-    datasets = args.datasets.split(",")
-    jobs = [(d, s, m) for d in datasets for m in METHODS for s in range(args.seeds)]
-    configs = [config(d, s, METHODS[m], args.epochs) for d, s, m in jobs]
-    if args.report_only:
-        results = [r or {} for r in journal_results("sim_table", configs)]
-    else:
-        results = run_many(configs, journal="sim_table")
+    args, datasets, jobs, results = method_runs("sim_table", "sim-i,sim-ii,sim-iii")
     table: dict[str, dict[str, list[float]]] = {}
     refs: dict[str, dict[str, list[float]]] = {}
     for (d, _s, m), res in zip(jobs, results):

@@ -56,10 +56,10 @@ def extend_tables(
     new rows cannot change (its metrics are all in), so only rows at or after that step are pivoted again: a poll
     costs O(new rows + one epoch), not O(run length).
     """
-    if tables is None or new.empty:
-        if tables is not None:
-            return tables
+    if tables is None:
         return {kind: pivot(rows, kind) for kind in ("step", "epoch")}
+    if new.empty:
+        return tables
     out = {}
     for kind in ("step", "epoch"):
         fresh = new[new["kind"] == kind]
@@ -77,27 +77,26 @@ def extend_tables(
 # session-bound polling
 
 
-def poll(run_id: str) -> pd.DataFrame:
-    """All metric rows of ``run_id`` seen so far in this session, fetching only the new ones."""
+def _fetch(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(all rows seen so far, the rows new since the last call) of ``run_id`` in this session."""
     key = f"live_rows_{run_id}"
     old = st.session_state.get(key)
     after = int(old["id"].max()) if old is not None and not old.empty else 0
-    new = services.store().read_metrics(run_id, after_id=after)
+    new = services.store().read_metrics(run_id, after_id=after)  # only ids > after
     rows = merge_rows(old, new)
     st.session_state[key] = rows
-    return rows
+    return rows, new
+
+
+def poll(run_id: str) -> pd.DataFrame:
+    """All metric rows of ``run_id`` seen so far in this session, fetching only the new ones."""
+    return _fetch(run_id)[0]
 
 
 def tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(rows, step table, epoch table) of ``run_id``, fetching and pivoting only what is new since the last call."""
-    key = f"live_rows_{run_id}"
-    old = st.session_state.get(key)
-    after = int(old["id"].max()) if old is not None and not old.empty else 0
-    new = services.store().read_metrics(run_id, after_id=after)
-    rows = merge_rows(old, new)
-    st.session_state[key] = rows
-    fresh = new[new["id"] > after] if not new.empty else new
-    wide = extend_tables(st.session_state.get(f"live_tables_{run_id}"), rows, fresh)
+    rows, new = _fetch(run_id)
+    wide = extend_tables(st.session_state.get(f"live_tables_{run_id}"), rows, new)
     st.session_state[f"live_tables_{run_id}"] = wide
     return rows, wide["step"], wide["epoch"]
 

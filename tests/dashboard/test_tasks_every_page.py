@@ -92,8 +92,7 @@ def test_task_through_every_page(dataset):
     at.run()
     labels = [m.label for m in at.metric]
     assert "M_u (conservative)" in labels, labels
-    mu = store.get_run(bound_id)["result"]
-    assert json.dumps(mu)  # a JSON result the page could read
+    assert store.get_run(bound_id)["result"]["M_u"] > 0
 
     # Train: start, follow to the end, the task's metric and every r_j
     at = page("train", cfg)
