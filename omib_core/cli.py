@@ -56,7 +56,7 @@ def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
         {**base.data.to_dict(), "dataset": args.dataset, "params": {**base.data.params, **_params(args.param)}}
     )
     t = base.train.to_dict()
-    for key in ("epochs", "warmup_epochs", "device", "lr", "batch_size"):
+    for key in ("epochs", "warmup_epochs", "device", "lr", "batch_size", "schedule", "patience"):
         if getattr(args, key, None) is not None:
             t[key] = getattr(args, key)
     if getattr(args, "seed", None) is not None:
@@ -218,6 +218,9 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
+    p.add_argument("--schedule", choices=("auto", "fixed"),
+                   help="auto (default): batch and epochs adapted to the training rows; fixed: taken literally")
+    p.add_argument("--patience", type=int, help="main epochs without a better val metric before stopping (0 = never)")
     p.add_argument("--device", default=None, help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
     p.add_argument("--estimator", choices=ESTIMATORS, help="estimator for M_u (default gaussian)")
     p.add_argument("--fusion", choices=("can", "concat"))

@@ -23,7 +23,7 @@ from typing import Any
 
 from omib_core.config import TASKS, DataConfig
 from omib_core.data.dataset import MultimodalDataset
-from omib_core.data.sim import PARAM_HELP, VARIANT_TEXT, VARIANTS, make_sim
+from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.errors import ConfigError, DataError
 
@@ -96,10 +96,11 @@ def _register_builtin() -> None:
         "source": "synthetic (OMIB Studio generator, SPEC section 6)",
         "licence": "generated data, no licence restrictions",
     }
-    for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III")):
-        defaults = _signature_defaults(make_sim, **VARIANTS[vid])
+    for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III"), ("sim-teach", "SIM-TEACH")):
+        extra = TEACH_DEFAULTS if vid == "sim-teach" else {}
+        defaults = _signature_defaults(make_sim, **VARIANTS[vid], **extra)
         info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], defaults, _help(defaults), **common)
-        register(info, functools.partial(make_sim, vid))
+        register(info, functools.partial(make_sim, vid, **extra))
     for fn, vid, title, task, n_mod, text in (
         (make_sim_regression, "sim-reg", "SIM-REG", "regression", 2,
          "Two views and a continuous target in [-3, 3] (like CMU-MOSI sentiment)."),

@@ -78,11 +78,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sim-i": {"a0": 2, "a1": 4, "a2": 2, "w0": 0.3, "w1": 0.6, "w2": 0.1},
     "sim-ii": {"a0": 2, "a1": 2, "a2": 4, "w0": 0.3, "w1": 0.1, "w2": 0.6},
     "sim-iii": {"a0": 2, "a1": 3, "a2": 3, "w0": 1 / 3, "w1": 1 / 3, "w2": 1 / 3},
+    # the teaching preset: v2 carries no task information at all (a0 = a2 = 0), few rows, so that keeping the
+    # superfluous dimensions visibly costs accuracy and beta visibly matters (see TEACH_DEFAULTS)
+    "sim-teach": {"a0": 0, "a1": 4, "a2": 0, "w0": 0.0, "w1": 1.0, "w2": 0.0},
 }
+# generator parameters of the teaching preset that differ from make_sim's defaults
+TEACH_DEFAULTS: dict[str, Any] = {"n_samples": 2000}
 VARIANT_TEXT = {
     "sim-i": "SIM-I: v1 holds most of the task information (w1 = 0.6 of the task score, a1 has 4 dims).",
     "sim-ii": "SIM-II: v2 holds most of the task information (w2 = 0.6 of the task score, a2 has 4 dims).",
     "sim-iii": "SIM-III: the two views hold the task information in equal shares.",
+    "sim-teach": (
+        "SIM-TEACH (the teaching preset): all the task information is in v1, v2 is pure nuisance, and there are "
+        "only 2,000 rows, so too small a beta overfits the superfluous dimensions and too large a beta underfits."
+    ),
 }
 PARAM_HELP: dict[str, str] = {
     "n_samples": "rows drawn (train / val / test split by val_fraction, test_fraction)",

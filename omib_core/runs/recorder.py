@@ -189,6 +189,18 @@ class Recorder:
                 "val_metrics": dict(fin.val_metrics) if fin else _with_prefix(epoch_metrics, "val/"),
                 "best_epoch": getattr(fin, "best_epoch", None) if fin else None,
                 "last_test_metrics": dict(getattr(fin, "last_test_metrics", {}) or {}) if fin else {},
+                # both selections side by side, whatever TrainConfig.select chose for test_metrics
+                "selection": {
+                    "best_val": {
+                        "epoch": fin.best_val_epoch,
+                        "val": dict(fin.best_val_val_metrics),
+                        "test": dict(fin.best_val_test_metrics),
+                    },
+                    "last": {"epoch": fin.last_epoch, "val": dict(fin.last_val_metrics),
+                             "test": dict(fin.last_test_metrics)},
+                    "stopped_early": fin.stopped_early,
+                } if fin else {},  # fmt: skip
+                "schedule": dict(st.schedule) if st else {},
                 "reference": dict(st.reference) if st else {},
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,
                 "total_epochs": st.total_epochs if st else None,

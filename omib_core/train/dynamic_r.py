@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-R_FORMS = ("mean_of_ratios", "ratio_of_means")
+R_FORMS = ("info_gain", "ratio_of_means", "mean_of_ratios")
 LOG_CLAMP = 10.0
+GAIN_SCALE = 0.25  # info_gain: gain differences are measured in units of this share of dDec's held-out loss
 
 # helpers
 
@@ -37,6 +38,43 @@ def head_divergence(task: str, y_hat_i: Tensor, y_hat: Tensor) -> Tensor:
     if task == "anomaly":
         return (y_hat_i - y_hat).pow(2).sum(dim=-1)  # (B, E) -> (B,)
     raise ValueError(f"task must be 'classification', 'regression' or 'anomaly'; got {task!r}.")
+
+
+def head_gain(task: str, y_hat_i: Tensor, y_hat: Tensor, y: Tensor) -> Tensor:
+    """Per-sample held-out log-likelihood gain of a TRB head over dDec, ``(B,)``, without gradients.
+
+    log p_i(y | xi, z_i) - log p(y | xi): its mean over held-out rows estimates I(y; z_i | xi), the task information
+    z_i still adds to xi, which is what the KL of Eq. 11 measures when the heads are the true posteriors
+    (E_y KL(p_i || p) = I(y; z_i | xi)). Unlike the KL, a head that fits noise in z_i scores a negative gain here
+    instead of a large divergence. Classification: difference of cross-entropies; regression: of Gaussian
+    log-likelihoods with unit variance.
+    """
+    y_hat_i, y_hat = y_hat_i.detach(), y_hat.detach()
+    if task == "classification":
+        return F.cross_entropy(y_hat, y, reduction="none") - F.cross_entropy(y_hat_i, y, reduction="none")
+    if task == "regression":
+        yy = y.reshape(-1, 1).to(y_hat.dtype)
+        return 0.5 * ((y_hat - yy).pow(2) - (y_hat_i - yy).pow(2)).sum(dim=-1)
+    raise ValueError(f"head_gain needs labels: task must be 'classification' or 'regression'; got {task!r}.")
+
+
+def compute_r_gain(gains: list[Tensor], base_loss: Tensor) -> Tensor:
+    """r for every modality from held-out gains (``r_form="info_gain"``), ``(M,)``.
+
+    Eq. 11 with each head's divergence D_i replaced by exp(g_i / s), g_i the mean held-out gain of head i
+    (``head_gain``) and s = GAIN_SCALE * dDec's held-out task loss (gains relative to what is left to learn):
+
+        r_j = 1 - tanh(clamp(ln(D_j / D_1), -10, 10)) = 1 - tanh(clamp((g_j - g_1) / s, -10, 10))
+
+    A head that predicts the held-out rows worse than the reference head (its modality adds less task information
+    to xi, or only noise that the head fitted) gets r_j > 1 and is squeezed more; equal heads give r_j = 1.
+    """
+    dtype = _compute_dtype(gains[0])
+    scale = GAIN_SCALE * base_loss.detach().to(dtype).clamp_min(1e-6)
+    g = [gi.detach().to(dtype).mean() for gi in gains]
+    one = g[0].new_ones(())
+    rs = [one] + [1.0 - torch.tanh(((gj - g[0]) / scale).clamp(-LOG_CLAMP, LOG_CLAMP)) for gj in g[1:]]
+    return torch.stack(rs)
 
 
 def _compute_dtype(t: Tensor) -> torch.dtype:

@@ -47,6 +47,7 @@ class RunStarted:
     num_threads: int
     reference: dict[str, float] = field(default_factory=dict)  # ground truth for synthetic data
     bound_note: str | None = None  # how the bound was reached when the plain estimate could not be used
+    schedule: dict = field(default_factory=dict)  # the resolved schedule (omib_core.train.schedule.Schedule)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,14 @@ class RunFinished:
     checkpoint_path: str | None = None
     best_epoch: int | None = None  # the epoch test_metrics come from (TrainConfig.select)
     last_test_metrics: dict[str, float] = field(default_factory=dict)  # test metrics of the last epoch
+    last_val_metrics: dict[str, float] = field(default_factory=dict)
+    # both selections, whatever TrainConfig.select says: the best-validation epoch and the last epoch
+    best_val_test_metrics: dict[str, float] = field(default_factory=dict)
+    best_val_val_metrics: dict[str, float] = field(default_factory=dict)
+    best_val_epoch: int | None = None
+    last_epoch: int | None = None  # the last epoch trained (earlier than planned when stopped early)
+    stopped_early: bool = False
+    schedule: dict = field(default_factory=dict)
 
 
 Event = RunStarted | StepEvent | EpochEvent | SnapshotEvent | RunFailed | RunFinished

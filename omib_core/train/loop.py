@@ -9,8 +9,11 @@ A generator, so that a worker can record each event as it comes and stop the run
   e_i / eps_i, so the same seed gives bit-identical metrics on CPU.
 - Warm-up (SPEC 3.1): Enc_i + Dec_i only, loss = sum_i L_task(Dec_i([z_i ; e_i]), y), e_i resampled each step.
 - Main (SPEC 3.2): loss = L_task(dDec(xi), y) + beta * (KL_1 + sum_j r_j KL_j) + trb_weight * sum_i L_task(Dec_i([z_i ; xi]), y).
-- r (SPEC 4): 1 during the first main epoch, then recomputed once per epoch over the training rows
-  (deterministic pass) or, with ``r_update="batch"``, an EMA of per-batch values from the training pass.
+- r (SPEC 4): 1 during the first main epoch, then recomputed once per epoch over the validation rows
+  (deterministic pass, smoothed across epochs by ``r_smooth``) or, with ``r_update="batch"``, an EMA of values
+  from a held-out (validation) batch drawn at every step. Never from the rows being fitted.
+- Schedule (``omib_core.train.schedule``): batch and epochs adapted to the training rows; early stopping with
+  ``patience``; the results carry the test metrics of both the best-validation epoch and the last epoch.
 - Anomaly (Deep SVDD) [choice]: trained on normal rows only. Warm-up: each TRB head is pulled to its own
   centre c_i (mean of Dec_i([z_i ; 0]) over normal training rows at initialisation). After warm-up the centre
   c = mean of dDec(xi) (eval mode) over normal training rows is fixed and shared by dDec and the TRB heads in
@@ -39,10 +42,10 @@ from omib_core.bound.result import BoundResult
 from omib_core.config import RunConfig
 from omib_core.data.dataset import TRAIN, MultimodalDataset
 from omib_core.device import apply_thread_policy, resolve_device
-from omib_core.errors import OmibError
+from omib_core.errors import ConfigError, OmibError
 from omib_core.model import OMIB
 from omib_core.train.checkpoint import save_checkpoint
-from omib_core.train.dynamic_r import compute_r_all, ema_update, head_divergence
+from omib_core.train.dynamic_r import compute_r_all, compute_r_gain, ema_update, head_divergence, head_gain
 from omib_core.train.events import (
     EpochEvent,
     Event,
@@ -53,6 +56,7 @@ from omib_core.train.events import (
     StepEvent,
 )
 from omib_core.train.losses import fix_center, prediction, task_loss
+from omib_core.train.schedule import Schedule, resolve_schedule
 
 SVDD_DIM = 16  # Deep SVDD embedding size (anomaly task)
 EVAL_CHUNK = 8192
@@ -139,12 +143,13 @@ def embed(model: OMIB, dataset: MultimodalDataset, device: torch.device | str) -
     return arrays
 
 
-def _adam(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
-    """Fused Adam where the device has the kernel (one kernel instead of ~10 small ops per parameter), else plain."""
+def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW (decoupled weight decay); fused where the device has the kernel (one kernel instead of ~10 small ops
+    per parameter), else plain."""
     try:
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -208,9 +213,16 @@ class _Trainer:
             self.fit_x, self.fit_y = self.split_data["train"]  # the same rows: no second copy
         self.fit_mask = torch.as_tensor(np.isin(ds.indices("train"), fit), device=self.device)
         self.n_fit = len(fit)
-        self.steps_per_epoch = math.ceil(self.n_fit / cfg.batch_size)
+        try:
+            self.schedule: Schedule = resolve_schedule(cfg, self.n_fit)
+        except ConfigError as e:
+            return RunFailed(epoch=0, step=0, message=f"Training did not start: {e}")
+        self.batch_size = self.schedule.batch_size
+        self.steps_per_epoch = self.schedule.steps_per_epoch
         self.model = OMIB(ds.input_dims, out_dim_for(ds), self.config.model, task=self.task).to(self.device)
-        self.opt = _adam(self.model, cfg.lr, cfg.weight_decay)
+        self.opt = _adamw(self.model, cfg.lr, cfg.weight_decay)
+        self.val_x = self.split_data["val"][0]
+        self.n_val = int(next(iter(self.val_x.values())).shape[0])
         self.r = torch.ones(
             self.M, dtype=torch.float32 if self.device.type == "mps" else torch.float64, device=self.device
         )
@@ -301,10 +313,14 @@ class _Trainer:
         if self.cfg.max_grad_norm is not None:  # [choice] returns a tensor: no host sync
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm, foreach=True)
         self.opt.step()
-        if stage == "main" and self.cfg.dynamic_r and self.cfg.r_update == "batch" and main_epoch >= 1:
-            with torch.no_grad():
-                divs = [head_divergence(task, out["y_hat_i"][m], out["y_hat"]) for m in self.mods]
-                self.r = ema_update(self.r, compute_r_all(divs, self.cfg.r_form), self.cfg.r_ema)
+        if stage == "main" and self.cfg.dynamic_r and self.cfg.r_update == "batch" and main_epoch >= 1 and self.n_val:
+            # r from a held-out batch (validation rows, deterministic pass), never from the rows just fitted
+            idx = torch.randint(self.n_val, (min(self.batch_size, self.n_val),), generator=self.batch_gen,
+                                device=self.device)  # fmt: skip
+            held = _forward_chunks(model, {m: x.index_select(0, idx) for m, x in self.val_x.items()}, "main",
+                                   ("y_hat", "y_hat_i"))  # fmt: skip
+            r_now = self._r_from(held, self.split_data["val"][1].index_select(0, idx))
+            self.r = ema_update(self.r, r_now, self.cfg.r_ema)
         return vec.detach()
 
     # --- epochs -------------------------------------------------------------------------------------
@@ -336,7 +352,7 @@ class _Trainer:
         ep_sum = win_sum = None
         win_n, win_samples, t_win, t0 = 0, 0, time.perf_counter(), time.perf_counter()
         for b in range(self.steps_per_epoch):
-            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
             xb = {m: x.index_select(0, idx) for m, x in self.fit_x.items()}
             vec = self._step(stage, xb, self.fit_y.index_select(0, idx), main_epoch)
             self.step += 1
@@ -381,8 +397,8 @@ class _Trainer:
         kw = {"threshold": threshold} if self.task == "anomaly" else {}
         return compute_metrics(self.task, y.cpu().numpy(), out.cpu().numpy(), **kw)
 
-    def _evaluate(self, stage: str) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, Any]]:
-        """Deterministic metrics of every split; returns (epoch metrics, {split: dDec metrics}, train outputs)."""
+    def _evaluate(self, stage: str) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict]]:
+        """Deterministic metrics of every split; returns (epoch metrics, {split: dDec metrics}, {split: outputs})."""
         keys = ("y_hat_i",) if stage == "warmup" else ("y_hat", "y_hat_i")
         # train rows serve r and the SVDD threshold; warm-up reports the TRB heads' validation metrics only
         splits = SPLITS if stage == "main" else ("train", "val") if self.task == "anomaly" else ("val",)
@@ -403,7 +419,7 @@ class _Trainer:
                     self.split_data[s][1], prediction(self.task, outs[s]["y_hat"], center), thr
                 )
                 metrics.update({f"{s}/{k}": v for k, v in per_split[s].items()})
-        return metrics, per_split, outs.get("train", {})
+        return metrics, per_split, outs
 
     def _threshold(self, outs: dict[str, dict], key: str, center: torch.Tensor | None) -> float | None:
         """Anomaly F1 threshold: a high quantile of the normal training rows' scores (None for other tasks)."""
@@ -418,11 +434,26 @@ class _Trainer:
         except DataError:  # no finite score: the metrics are NaN anyway
             return float("nan")
 
-    def _update_r(self, train_out: dict[str, torch.Tensor]) -> None:
-        """Epoch-wise r over the training rows (deterministic pass), gradients stopped."""
-        y_hat = train_out["y_hat"][self.fit_mask]
-        divs = [head_divergence(self.task, train_out[f"y_hat_i/{m}"][self.fit_mask], y_hat) for m in self.mods]
-        self.r = compute_r_all(divs, self.cfg.r_form)
+    def _update_r(self, val_out: dict[str, torch.Tensor]) -> None:
+        """Epoch-wise r over the validation rows (deterministic pass, gradients stopped).
+
+        Held-out rows, because on the rows the model is fitting the heads' divergences measure memorisation noise,
+        not the task information xi still lacks (measured: computed on training rows, r collapsed towards 0 even
+        when v_2 was pure noise). No validation rows: r stays as it is.
+        """
+        if not self.n_val:
+            return
+        self.r = ema_update(self.r, self._r_from(val_out, self.split_data["val"][1]), self.cfg.r_smooth)
+
+    def _r_from(self, out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        """r of every modality from held-out outputs and labels, in the configured form. ``info_gain`` needs labels
+        (classification, regression); for the anomaly task it falls back to ``ratio_of_means`` of the divergences."""
+        if self.cfg.r_form == "info_gain" and self.task != "anomaly":
+            gains = [head_gain(self.task, out[f"y_hat_i/{m}"], out["y_hat"], y) for m in self.mods]
+            return compute_r_gain(gains, task_loss(self.task, out["y_hat"], y))
+        form = "ratio_of_means" if self.cfg.r_form == "info_gain" else self.cfg.r_form
+        divs = [head_divergence(self.task, out[f"y_hat_i/{m}"], out["y_hat"]) for m in self.mods]
+        return compute_r_all(divs, form)
 
     @torch.no_grad()
     def _center(self, stage: str, head: str | None) -> torch.Tensor:
@@ -451,24 +482,32 @@ class _Trainer:
         return SnapshotEvent(epoch=self.epoch, path=str(path))
 
     def _track_best(self, per_split: dict[str, dict[str, float]]) -> None:
-        """Keep the weights and metrics of the main epoch with the best validation primary metric."""
+        """Keep the metrics (and, with ``select="best_val"``, the weights) of the main epoch with the best
+        validation primary metric; it is also what early stopping waits on."""
         from omib_core.analysis.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
 
-        if self.cfg.select != "best_val":
-            return
         key = PRIMARY_METRIC[self.task]
         value = per_split.get("val", {}).get(key, float("nan"))
         if not math.isfinite(value):
             return
         sign = 1.0 if HIGHER_IS_BETTER.get(key, True) else -1.0
         if self.best is None or sign * value > sign * self.best["value"]:
-            state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            state = None
+            if self.cfg.select == "best_val":
+                state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.best = {"value": value, "epoch": self.epoch, "per_split": per_split, "state": state}
 
+    def _should_stop(self) -> bool:
+        """Early stopping: ``patience`` main epochs have passed since the best validation metric."""
+        p = self.schedule.patience
+        return bool(p) and self.best is not None and self.epoch - self.best["epoch"] >= p
+
     def _finish(self, per_split: dict[str, dict[str, float]], t_start: float) -> RunFinished:
-        last_test = dict(per_split.get("test", {}))
-        best_epoch = self.epoch
-        if self.best is not None:  # select="best_val": report and keep the early-stopped model
+        last_test, last_val = dict(per_split.get("test", {})), dict(per_split.get("val", {}))
+        best_epoch, last_epoch = self.epoch, self.epoch
+        best_test = dict(self.best["per_split"].get("test", {})) if self.best is not None else last_test
+        best_val = dict(self.best["per_split"].get("val", {})) if self.best is not None else last_val
+        if self.best is not None and self.best["state"] is not None:  # select="best_val": keep the best model
             self.model.load_state_dict(self.best["state"])
             per_split, best_epoch = self.best["per_split"], self.best["epoch"]
         r_final = tuple(float(v) for v in self.r.tolist())
@@ -490,7 +529,7 @@ class _Trainer:
             }
             ckpt = str(save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.config, extra))
         return RunFinished(
-            epochs=self.cfg.warmup_epochs + self.cfg.epochs,
+            epochs=last_epoch + 1,
             step=self.step,
             test_metrics=per_split.get("test", {}),
             val_metrics=per_split.get("val", {}),
@@ -501,6 +540,13 @@ class _Trainer:
             checkpoint_path=ckpt,
             best_epoch=best_epoch,
             last_test_metrics=last_test,
+            last_val_metrics=last_val,
+            best_val_test_metrics=best_test,
+            best_val_val_metrics=best_val,
+            best_val_epoch=self.best["epoch"] if self.best is not None else None,
+            last_epoch=last_epoch,
+            stopped_early=self.stopped_early,
+            schedule=self.schedule.to_dict(),
         )
 
     # --- the run ------------------------------------------------------------------------------------
@@ -511,8 +557,8 @@ class _Trainer:
         if failed is not None:
             yield failed
             return
-        cfg, ds = self.cfg, self.ds
-        total = cfg.warmup_epochs + cfg.epochs
+        cfg, ds, sched = self.cfg, self.ds, self.schedule
+        total = sched.total_epochs
         mu0 = self._M_u(float(self.M - 1))
         yield RunStarted(
             device=str(self.device),
@@ -523,6 +569,7 @@ class _Trainer:
             n_test=int(len(ds.indices("test"))),
             total_epochs=total,
             steps_per_epoch=self.steps_per_epoch,
+            schedule=sched.to_dict(),
             beta=self.beta0,
             M_u=mu0,
             M_l=self.bound.M_l if self.bound is not None else None,
@@ -532,33 +579,37 @@ class _Trainer:
             reference=_reference(ds),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
-        if self.task == "anomaly" and cfg.warmup_epochs:
+        if self.task == "anomaly" and sched.warmup_epochs:
             self.trb_centers = {m: self._center("warmup", m) for m in self.mods}
         per_split: dict[str, dict[str, float]] = {}
         self.best: dict[str, Any] | None = None
+        self.stopped_early = False
         for e in range(total):
             self.epoch = e
-            stage = "warmup" if e < cfg.warmup_epochs else "main"
-            main_epoch = e - cfg.warmup_epochs
+            stage = "warmup" if e < sched.warmup_epochs else "main"
+            main_epoch = e - sched.warmup_epochs
             if stage == "main" and main_epoch == 0 and self.task == "anomaly":
                 self.model.center.copy_(self._center("main", None))
             yield from self._train_epoch(stage, main_epoch)
             if self.failed is not None:
                 yield self.failed
                 return
-            eval_metrics, per_split, train_out = self._evaluate(stage)
+            eval_metrics, per_split, outs = self._evaluate(stage)
             metrics = self._with_bound({**self.epoch_means, **eval_metrics})
             eta = (time.perf_counter() - t_start) / (e + 1) * (total - e - 1)
             yield EpochEvent(stage=stage, epoch=e, step=self.step, metrics=metrics, eta_seconds=eta)
             if stage == "main":
                 self._track_best(per_split)
-                last = e == total - 1
+                self.stopped_early = e < total - 1 and self._should_stop()
+                last = e == total - 1 or self.stopped_early
                 if cfg.dynamic_r and cfg.r_update == "epoch" and not last:
-                    self._update_r(train_out)
+                    self._update_r(outs["val"])
                 if cfg.snapshot_every and ((main_epoch + 1) % cfg.snapshot_every == 0 or last):
                     snap = self._snapshot()
                     if snap is not None:
                         yield snap
+                if self.stopped_early:
+                    break
         yield self._finish(per_split, t_start)
 
 

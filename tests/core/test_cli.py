@@ -30,7 +30,7 @@ def test_bound_writes_json_with_m_u(tmp_path):
 
 @pytest.mark.slow
 def test_train_writes_result_and_history(tmp_path):
-    out = cli("train", "--dataset", "sim-i", *TINY, "--epochs", "2", "--warmup-epochs", "1", "--quiet",
+    out = cli("train", "--dataset", "sim-i", *TINY, "--schedule", "fixed", "--epochs", "2", "--warmup-epochs", "1", "--quiet",
               "--out", str(tmp_path))  # fmt: skip
     assert out.returncode == 0, out.stderr
     res = json.loads((tmp_path / "result.json").read_text())

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.gpu
 def _run(device: str) -> tuple[RunStarted, RunFinished]:
     cfg = RunConfig(
         data=DataConfig(dataset="sim-i", params={"n_samples": 3000, "reference": False}),
-        train=TrainConfig(epochs=4, warmup_epochs=1, device=device, snapshot_every=0),
+        train=TrainConfig(schedule="fixed", epochs=4, warmup_epochs=1, device=device, snapshot_every=0),
     )
     events = list(train(cfg, load_dataset(cfg.data)))
     started = next(e for e in events if isinstance(e, RunStarted))

@@ -238,7 +238,7 @@ def test_cli_lists_and_trains_cmu_mosi_end_to_end(tmp_path):
     out = cli("datasets", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert {"cmu-mosi", "crema-d"} <= {d["id"] for d in json.loads(out.stdout)}
-    out = cli("train", "--dataset", "cmu-mosi", "--param", "file=mosi/mosi_data.pkl", "--epochs", "2",
+    out = cli("train", "--dataset", "cmu-mosi", "--param", "file=mosi/mosi_data.pkl", "--schedule", "fixed", "--epochs", "2",
               "--warmup-epochs", "1", "--batch-size", "16", "--device", "cpu", "--quiet", "--out",
               str(tmp_path / "run"), env=env)  # fmt: skip
     assert out.returncode == 0, out.stderr

@@ -65,7 +65,7 @@ def make_dataset(task: str = "classification", n: int = 360, seed: int = 0, m: i
 
 
 def config(model: ModelConfig = TINY, **train_kw) -> RunConfig:
-    kw = dict(epochs=3, warmup_epochs=1, batch_size=64, lr=3e-3, log_every=2, device="cpu", snapshot_every=2, seed=0)
+    kw = dict(schedule="fixed", epochs=3, warmup_epochs=1, batch_size=64, lr=3e-3, log_every=2, device="cpu", snapshot_every=2, seed=0)
     kw.update(train_kw)
     return RunConfig(model=model, train=TrainConfig(**kw))
 

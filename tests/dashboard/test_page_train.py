@@ -50,7 +50,7 @@ def add_fake_run(
 ) -> str:
     """A run as a worker would leave it: summary, step and epoch metrics, status and result."""
     store, jobs = services.store(), services.jobs()
-    cfg = RunConfig(data=DataConfig(dataset=dataset), train=TrainConfig(epochs=epochs, warmup_epochs=1,
+    cfg = RunConfig(data=DataConfig(dataset=dataset), train=TrainConfig(schedule="fixed", epochs=epochs, warmup_epochs=1,
                                                                          beta_scale=scale, seed=seed))  # fmt: skip
     saved = jobs.max_concurrent
     jobs.max_concurrent = 0  # keep the scheduler from starting the fake run while it is briefly queued
@@ -135,7 +135,7 @@ def test_impossible_settings_are_refused_with_a_sentence_and_nothing_is_stored()
 def test_share_link_round_trips_the_config():
     from dashboard.state import encode_config
 
-    cfg = RunConfig(train=TrainConfig(epochs=7, beta_scale=3.0))
+    cfg = RunConfig(train=TrainConfig(schedule="fixed", epochs=7, beta_scale=3.0))
     at = app("train", cfg=encode_config(cfg))
     at.run()
     no_exception(at)
@@ -221,7 +221,7 @@ def test_sim_i_run_started_from_the_train_page_produces_metrics():
         pytest.skip("omib_core.data has no load_dataset yet")
     cfg = RunConfig(
         data=DataConfig(dataset="sim-i", params={"n_samples": 600}),
-        train=TrainConfig(epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2),
+        train=TrainConfig(schedule="fixed", epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2),
     )
     at = app("train")
     at.session_state["omib_config"] = cfg.to_dict()

@@ -23,7 +23,7 @@ RUN_NAME = "e2e SIM-I live"
 # (about 10 s headless here); log_every=2 gives a new r / KL point every two optimiser steps.
 CONFIG = RunConfig(
     data=DataConfig(dataset="sim-i", params={"n_samples": 3000}),
-    train=TrainConfig(epochs=60, warmup_epochs=2, snapshot_every=20, log_every=2),
+    train=TrainConfig(schedule="fixed", epochs=60, warmup_epochs=2, snapshot_every=20, log_every=2),
 )
 VIEWPORT = {"width": 1400, "height": 2300}  # tall: Streamlit scrolls inside its own container, not the page
 TERMINAL = ("finished", "failed", "stopped", "interrupted")

@@ -21,7 +21,7 @@ def test_tiny_real_training_run(store):
     config = {
         "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
         "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
-        "train": {"epochs": 2, "warmup_epochs": 1, "batch_size": 64, "device": "cpu", "log_every": 2,
+        "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1, "batch_size": 64, "device": "cpu", "log_every": 2,
                   "snapshot_every": 1, "snapshot_max_points": 50},
     }  # fmt: skip
     run_id = JobManager(store, gpu_available=False).submit(config, "alice", "tiny")

@@ -51,7 +51,7 @@ def test_server_limits_from_environment(store, tiny, monkeypatch):
     jobs = JobManager(store, gpu_available=False)
     with pytest.raises(ConfigError, match="at most 3 epochs"):
         jobs.submit(tiny, "alice")  # 3 + 1 warm-up
-    tiny["train"] = {"epochs": 2, "warmup_epochs": 1}
+    tiny["train"] = {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1}
     with pytest.raises(ConfigError, match="at most 100 samples"):
         jobs.submit(tiny, "alice")
     tiny["data"]["params"] = {"n_samples": 100}
@@ -67,7 +67,7 @@ def test_server_limits_from_environment(store, tiny, monkeypatch):
 
 def test_submit_stores_the_full_validated_config(store):
     jobs = _manager(store)
-    run_id = jobs.submit({"train": {"epochs": 2}}, "alice", sweep_id="sw1")
+    run_id = jobs.submit({"train": {"schedule": "fixed", "epochs": 2}}, "alice", sweep_id="sw1")
     run = store.get_run(run_id)
     assert run["config"]["model"]["latent_dim"] == 32 and run["name"] == "train sim-i" and run["sweep_id"] == "sw1"
 
@@ -95,7 +95,7 @@ def test_max_concurrent_one_runs_the_second_after_the_first(store, tiny):
 
 
 def test_background_thread_and_control_permissions(store, tiny):
-    tiny["train"] = {"epochs": 200, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 200, "warmup_epochs": 0}
     jobs = JobManager(
         store, max_concurrent=2, source="tests.runs.fakes:slow", gpu_available=False, heartbeat_interval=0.3
     )
@@ -113,7 +113,7 @@ def test_background_thread_and_control_permissions(store, tiny):
 
 
 def test_stop_ignored_by_a_stuck_worker_is_enforced(store, tiny):
-    tiny["train"] = {"epochs": 200, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 200, "warmup_epochs": 0}
     jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:slow", gpu_available=False, stop_grace=0.0)
     run_id = jobs.submit(tiny, "alice")
     jobs.tick()

@@ -46,10 +46,10 @@ def test_defaults_match_the_deploy_docs(store, tiny, no_limit_env, monkeypatch):
     jobs = JobManager(store, gpu_available=False)
     assert (jobs.max_epochs, jobs.max_samples, jobs.threads_per_job) == (500, 1_000_000, 1)
     assert jobs.max_run_seconds == DEFAULT_MAX_RUN_SECONDS == 6 * 3600 and jobs.max_queued_per_user == 20
-    tiny["train"] = {"epochs": 495, "warmup_epochs": 10}
+    tiny["train"] = {"schedule": "fixed", "epochs": 495, "warmup_epochs": 10}
     with pytest.raises(ConfigError, match=r"at most 500 epochs per run, warm-up included \(OMIB_MAX_EPOCHS\)"):
         jobs.submit(tiny, "alice")
-    tiny["train"] = {"epochs": 490, "warmup_epochs": 10}
+    tiny["train"] = {"schedule": "fixed", "epochs": 490, "warmup_epochs": 10}
     tiny["data"]["params"] = {"n_samples": 1_000_001}
     with pytest.raises(ConfigError, match=r"at most 1,000,000 samples per run \(OMIB_MAX_SAMPLES\)"):
         jobs.submit(tiny, "alice")
@@ -74,7 +74,7 @@ def test_default_concurrency_from_cores_and_gpu(store, no_limit_env, monkeypatch
 
 
 def test_one_gpu_job_at_a_time_the_rest_fall_back_to_cpu(store, tiny):
-    tiny["train"] = {"epochs": 100, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 100, "warmup_epochs": 0}
     jobs = JobManager(store, max_concurrent=3, source="tests.runs.fakes:device_echo", gpu_available=True,
                       heartbeat_interval=0.3)  # fmt: skip
     first = jobs.submit(tiny, "alice", "gets the GPU")
@@ -99,7 +99,7 @@ def test_one_gpu_job_at_a_time_the_rest_fall_back_to_cpu(store, tiny):
 
 
 def test_wall_time_limit_fails_the_run_with_a_sentence_and_keeps_metrics(store, tiny):
-    tiny["train"] = {"epochs": 500, "warmup_epochs": 0}  # ~60 s of fake training at 0.03 s per step
+    tiny["train"] = {"schedule": "fixed", "epochs": 500, "warmup_epochs": 0}  # ~60 s of fake training at 0.03 s per step
     jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:slow", gpu_available=False,
                       max_run_seconds=5, heartbeat_interval=0.3)  # fmt: skip
     run_id = jobs.submit(tiny, "alice")
@@ -114,7 +114,7 @@ def test_wall_time_limit_fails_the_run_with_a_sentence_and_keeps_metrics(store, 
 
 
 def test_wall_time_limit_also_ends_a_paused_run(store, tiny):
-    tiny["train"] = {"epochs": 500, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 500, "warmup_epochs": 0}
     run_id = store.create_run(tiny, "alice", "a")
     store.claim(run_id)
     store.request_control(run_id, "pause", "alice")  # seen before the first event: paused from the start
@@ -131,7 +131,7 @@ def test_bound_run_over_its_time_fails_with_the_sentence(store, tiny):
 
 
 def test_a_worker_stuck_past_its_time_is_ended_by_the_launcher(store, tiny):
-    tiny["train"] = {"epochs": 50, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 50, "warmup_epochs": 0}
     jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:stuck", gpu_available=False,
                       max_run_seconds=3, stop_grace=1, heartbeat_interval=0.3)  # fmt: skip
     run_id = jobs.submit(tiny, "alice")

@@ -117,7 +117,7 @@ def test_not_queued_run_is_left_alone(store, tiny):
 
 
 def test_pause_step_resume_stop_in_a_worker_process(store, tiny):
-    tiny["train"] = {"epochs": 60, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 60, "warmup_epochs": 0}
     run_id = store.create_run(tiny, "alice", "a")
     proc = start_worker(store, run_id, "slow")
     try:
@@ -147,7 +147,7 @@ def test_pause_step_resume_stop_in_a_worker_process(store, tiny):
 
 
 def test_kill_minus_9_then_mark_interrupted(store, tiny):
-    tiny["train"] = {"epochs": 200, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 200, "warmup_epochs": 0}
     run_id = store.create_run(tiny, "alice", "a")
     proc = start_worker(store, run_id, "slow")
     wait_for(lambda: (store.get_run(run_id)["epoch"] or 0) >= 2)
@@ -163,7 +163,7 @@ def test_kill_minus_9_then_mark_interrupted(store, tiny):
 
 
 def test_worker_exits_when_its_parent_dies(store, tiny):
-    tiny["train"] = {"epochs": 200, "warmup_epochs": 0}
+    tiny["train"] = {"schedule": "fixed", "epochs": 200, "warmup_epochs": 0}
     run_id = store.create_run(tiny, "alice", "a")
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     proc = start_worker(store, run_id, "slow", parent_pid=parent.pid, heartbeat=0.3)
