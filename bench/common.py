@@ -27,12 +27,31 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
     from omib_core.data import load_dataset
     from omib_core.train import RunFailed, RunFinished, RunStarted, train
 
+    config_dict = dict(config_dict)
+    baseline = config_dict.pop("baseline", None)
     cfg = RunConfig.from_dict(config_dict)
     t0 = time.perf_counter()
     ds = load_dataset(cfg.data)
+    if baseline == "linear":  # logistic regression / ridge, regularisation chosen on validation
+        from omib_core.baselines import linear_baseline
+
+        res = linear_baseline(ds, seed=cfg.train.seed)
+        out = {"config": {**config_dict, "baseline": baseline}, "status": "finished", "param": res.param,
+               "test": res.test_metrics, "val": res.val_metrics, "best_val_test": res.test_metrics,
+               "last_test": res.test_metrics, "best_val_val": res.val_metrics, "last_val": res.val_metrics,
+               "reference": dict(ds.ground_truth and {k: v for k, v in ds.ground_truth.items()
+                                                      if k in ("optimal_mib_accuracy", "bayes_accuracy")} or {})}  # fmt: skip
+        out["wall_seconds"] = time.perf_counter() - t0
+        return out
     bound = estimate_bound(ds, cfg.bound)
-    out: dict[str, Any] = {"config": config_dict, "status": "unknown"}
+    out: dict[str, Any] = {"config": {**config_dict, **({"baseline": baseline} if baseline else {})},
+                           "status": "unknown"}  # fmt: skip
+    from omib_core.train import EpochEvent
+
     for ev in train(cfg, ds, bound=bound):
+        if isinstance(ev, EpochEvent) and ev.stage == "main":
+            keep = ("train/accuracy", "train/mae", "loss", "task_loss")
+            out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
         if isinstance(ev, RunStarted):
             out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
         elif isinstance(ev, RunFailed):
@@ -133,18 +152,37 @@ def mean_std(xs: list[float]) -> tuple[float, float]:
 
 METHODS = {
     "OMIB (beta = M_u)": {},
+    "linear (logistic regression, C on val)": {"baseline": "linear"},
+    "same network, no bottleneck": {"model": {"bottleneck": False}},
     "concat late fusion": {"model": {"fusion": "concat", "bottleneck": False}},
-    "hand-set beta = 1e-3 (E-MIB style)": {"train": {"beta": 1e-3}},
     "OMIB, r fixed at 1": {"train": {"dynamic_r": False}},
 }
+LINEAR = "linear (logistic regression, C on val)"
 
 
 def method_config(dataset: str, seed: int, method: dict, epochs: int | None) -> dict:
     """One run of the table: default training settings, the method's overrides, seed = split + initialisation."""
-    train = {"seed": seed, "snapshot_every": 0, **method.get("train", {})}
+    train = {"seed": seed, "snapshot_every": 0, "linear_reference": False, **method.get("train", {})}
     if epochs:
         train["epochs"] = epochs
-    return {"data": {"dataset": dataset, "seed": seed}, "model": method.get("model", {}), "train": train}
+    cfg = {"data": {"dataset": dataset, "seed": seed}, "model": method.get("model", {}), "train": train}
+    if method.get("baseline"):
+        cfg["baseline"] = method["baseline"]
+    return cfg
+
+
+def paired(a: list[float | None], b: list[float | None]) -> str:
+    """Mean ± std of the paired differences a - b over the seeds both have ('-' when none)."""
+    d = [x - y for x, y in zip(a, b) if x is not None and y is not None]
+    if not d:
+        return "-"
+    m, s = mean_std(d)
+    return f"{m:+.3f} ± {s:.3f}"
+
+
+def selections(res: dict, metric: str) -> tuple[float | None, float | None]:
+    """(test at the best-validation epoch, test at the last epoch) of one run's result."""
+    return (res.get("best_val_test") or {}).get(metric), (res.get("last_test") or {}).get(metric)
 
 
 def method_runs(name: str, default_datasets: str, description: str = "") -> tuple[Any, list[str], list, list]:

@@ -11,7 +11,6 @@ Journaled (bench/results/defaults_search.partial.jsonl). Writes bench/results/de
 from __future__ import annotations
 
 import argparse
-import itertools
 
 from common import journal_results, mean_std, run_many, write
 
@@ -23,7 +22,7 @@ def grid() -> list[dict]:
     layers, lr 3e-4, dropout 0.3) and decoupled weight decay."""
     points = []
     for layers, lr, dropout in ((0, 1e-3, 0.1), (0, 1e-3, 0.3), (0, 3e-3, 0.1), (0, 3e-3, 0.3), (0, 3e-4, 0.1),
-                                (1, 1e-3, 0.1), (1, 1e-3, 0.3), (1, 3e-4, 0.3), (2, 3e-4, 0.3)):  # fmt: skip
+                                (1, 1e-3, 0.1), (2, 3e-4, 0.3)):  # fmt: skip
         points.append({"model": {"enc_layers": layers, "dropout": dropout}, "train": {"lr": lr}})
     points.append({"model": {"enc_layers": 0, "dropout": 0.1}, "train": {"lr": 1e-3, "weight_decay": 0.01}})
     return points
@@ -51,7 +50,11 @@ def main() -> None:
     points = grid()
     jobs = [(i, d, s) for i in range(len(points)) for d in DATASETS for s in range(args.seeds)]
     configs = [config(points[i], d, s) for i, d, s in jobs]
-    results = journal_results("defaults_search", configs) if args.report_only else run_many(configs, journal="defaults_search")
+    results = (
+        journal_results("defaults_search", configs)
+        if args.report_only
+        else run_many(configs, journal="defaults_search")
+    )
     rows = []
     for i, point in enumerate(points):
         mine = [r for (j, _d, _s), r in zip(jobs, results) if j == i and r and r.get("status") == "finished"]
@@ -70,7 +73,13 @@ def main() -> None:
     md = (
         f"Default search on SIM-I/II/III, {args.seeds} seeds each (seed = data draw + init), beta = M_u, chosen on "
         "the best-epoch VALIDATION accuracy averaged over the datasets and seeds; test accuracy shown for the record "
-        f"only. Command: `.venv/bin/python bench/defaults_search.py --seeds {args.seeds}`\n\n" + "\n".join(lines) + "\n"
+        f"only. Command: `.venv/bin/python bench/defaults_search.py --seeds {args.seeds}`\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        "Choice: the top four points lie within 0.001 of each other in mean validation accuracy, far inside one "
+        "standard error of a 1,500-row validation split (about 0.008), so among them we keep the simplest: linear "
+        "encoders (enc_layers 0), lr 1e-3, dropout 0.1, no weight decay. Encoders with hidden layers lose clearly "
+        "(they memorise the training rows before the bottleneck acts); lr 3e-3 overfits by the last epoch.\n"
     )
     write("defaults_search", {"seeds": args.seeds, "points": points, "runs": results}, md)
 

@@ -1,5 +1,8 @@
 """Beta sweeps, pure: the configs of a sweep, and its results aggregated per beta/M_u (the paper's Figure 3).
 
+The default sweep (``teaching_sweep``) is the teaching preset over ``TEACHING_SCALES`` x 5 seeds. Results can be
+read at the last epoch or at the best-validation epoch (``final_metric(select=...)``).
+
 A sweep is one base ``RunConfig`` trained at several multiples of M_u (``train.beta_scale``), each with several
 training seeds; its runs share one ``sweep_id`` in the run store. The empirical knee is the largest beta/M_u whose
 mean test metric is within one standard deviation (of the best point) of the best mean: past it, accuracy falls.
@@ -17,8 +20,11 @@ import pandas as pd
 
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
+from omib_core.presets import TEACHING_SCALES, preset_config
 
 MAX_SWEEP_RUNS = 60
+TEACHING_SEEDS = 5  # seeds per beta/M_u of the default (teaching) sweep
+SELECT_LABELS = {"last": "last epoch", "best_val": "best-val epoch"}
 POINT_COLUMNS = ["run_id", "beta_over_Mu", "seed", "status", "value"]
 AGG_COLUMNS = ["beta_over_Mu", "mean", "std", "n"]
 LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
@@ -96,6 +102,12 @@ def build_sweep(
     return out
 
 
+def teaching_sweep(n_seeds: int = TEACHING_SEEDS) -> tuple[RunConfig, list[float], list[int]]:
+    """The default sweep: the teaching preset (SIM-TEACH) over ``TEACHING_SCALES`` x ``n_seeds`` training seeds."""
+    base = preset_config("teaching")
+    return base, [float(s) for s in TEACHING_SCALES], [base.train.seed + i for i in range(n_seeds)]
+
+
 # results
 
 
@@ -103,10 +115,26 @@ def higher_is_better(metric: str) -> bool:
     return not any(metric.lower().endswith(s) for s in LOWER_IS_BETTER)
 
 
-def final_metric(run: Mapping[str, Any], metric: str, split: str = "test") -> float | None:
-    """A finished run's final ``split`` metric from its stored result (``test_metrics``), or None."""
+def final_metric(run: Mapping[str, Any], metric: str, split: str = "test", select: str | None = None) -> float | None:
+    """A finished run's final ``split`` metric from its stored result, or None.
+
+    Args:
+        select: ``None`` = the run's own choice (``test_metrics``); ``"last"`` = the last epoch
+            (``selection.last`` or ``last_test_metrics``); ``"best_val"`` = the best-validation epoch
+            (``selection.best_val``, or ``test_metrics`` of a run that selected by validation).
+    """
     result = run.get("result") or {}
-    for d in (result.get(f"{split}_metrics"), result.get("metrics"), result):
+    candidates: list[Any]
+    if select is None:
+        candidates = [result.get(f"{split}_metrics"), result.get("metrics"), result]
+    else:
+        chosen = ((result.get("selection") or {}).get(select) or {}).get(split)
+        if select == "last":
+            candidates = [chosen, result.get(f"last_{split}_metrics")]
+        else:
+            own = ((run.get("config") or {}).get("train") or {}).get("select", "best_val")
+            candidates = [chosen, result.get(f"{split}_metrics") if own == "best_val" else None]
+    for d in candidates:
         if isinstance(d, Mapping):
             for key in (metric, f"{split}/{metric}"):
                 v = d.get(key)
@@ -124,15 +152,16 @@ def run_scale(run: Mapping[str, Any]) -> float | None:
     return float(scale) if scale is not None else None
 
 
-def sweep_points(runs: Iterable[Mapping[str, Any]], metric: str) -> pd.DataFrame:
-    """One row per run of a sweep: beta/M_u, seed, status and (finished runs only) the final test metric."""
+def sweep_points(runs: Iterable[Mapping[str, Any]], metric: str, select: str | None = None) -> pd.DataFrame:
+    """One row per run of a sweep: beta/M_u, seed, status and (finished runs only) the final test metric of the
+    ``select`` epoch (see ``final_metric``)."""
     rows = []
     for run in runs:
         scale = run_scale(run)
         if scale is None:
             continue
         seed = ((run.get("config") or {}).get("train") or {}).get("seed")
-        value = final_metric(run, metric) if run.get("status") == "finished" else None
+        value = final_metric(run, metric, select=select) if run.get("status") == "finished" else None
         rows.append((run.get("id"), scale, seed, run.get("status"), np.nan if value is None else value))
     return pd.DataFrame(rows, columns=POINT_COLUMNS)
 
@@ -155,6 +184,14 @@ def empirical_knee(agg: pd.DataFrame, higher_better: bool = True) -> float | Non
     best, tol = float(agg.loc[best_idx, "mean"]), float(agg.loc[best_idx, "std"])
     close = agg[(agg["mean"] - best).abs() <= tol + 1e-12]
     return float(close["beta_over_Mu"].max())
+
+
+def empirical_best(agg: pd.DataFrame, higher_better: bool = True) -> float | None:
+    """The beta/M_u with the best mean metric; None when nothing finished."""
+    if agg is None or agg.empty:
+        return None
+    idx = agg["mean"].idxmax() if higher_better else agg["mean"].idxmin()
+    return float(agg.loc[idx, "beta_over_Mu"])
 
 
 def sweep_ids(runs: Iterable[Mapping[str, Any]]) -> list[str]:

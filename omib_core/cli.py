@@ -50,13 +50,28 @@ def _params(items: list[str] | None) -> dict[str, Any]:
 def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
     """RunConfig from the shared train/sweep options (and optional --config JSON file)."""
     base = RunConfig()
+    if getattr(args, "preset", None):
+        from omib_core.presets import preset_config
+
+        base = preset_config(args.preset)
     if getattr(args, "config", None):
         base = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+    dataset = args.dataset or base.data.dataset
     data = DataConfig.from_dict(
-        {**base.data.to_dict(), "dataset": args.dataset, "params": {**base.data.params, **_params(args.param)}}
+        {**base.data.to_dict(), "dataset": dataset, "params": {**base.data.params, **_params(args.param)}}
     )
     t = base.train.to_dict()
-    for key in ("epochs", "warmup_epochs", "device", "lr", "batch_size", "schedule", "patience"):
+    for key in (
+        "epochs",
+        "warmup_epochs",
+        "device",
+        "lr",
+        "batch_size",
+        "schedule",
+        "patience",
+        "min_steps",
+        "max_steps",
+    ):
         if getattr(args, key, None) is not None:
             t[key] = getattr(args, key)
     if getattr(args, "seed", None) is not None:
@@ -71,10 +86,15 @@ def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
     t.update(train_overrides)
     bound = base.bound.replace(estimator=args.estimator) if getattr(args, "estimator", None) else base.bound
     model = base.model
+    if getattr(args, "enc_layers", None) is not None:
+        model = model.replace(enc_layers=args.enc_layers)
     if getattr(args, "fusion", None):
         model = model.replace(fusion=args.fusion)
-    if getattr(args, "no_bottleneck", False):
-        model = model.replace(bottleneck=False)
+    baseline = getattr(args, "baseline", None)
+    if getattr(args, "no_bottleneck", False) or baseline == "no-bottleneck":
+        model = model.replace(bottleneck=False)  # the same network without the bottleneck
+    if baseline == "concat":
+        model = model.replace(fusion="concat", bottleneck=False)
     return RunConfig(data=data, model=model, train=TrainConfig.from_dict(t), bound=bound)
 
 
@@ -114,6 +134,13 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
         for event in train(config, dataset, out_dir=out_dir, cache_dir=cache_dir()):
             recorder.record(event)
             if isinstance(event, RunStarted):
+                if not quiet and event.schedule:
+                    from omib_core.train.schedule import Schedule
+
+                    sched = Schedule(**{**event.schedule, "changes": tuple(event.schedule.get("changes", ()))})
+                    print(f"schedule: {sched.summary()}", file=sys.stderr)
+                    for change in sched.changes:
+                        print(f"  auto schedule: {change}", file=sys.stderr)
                 progress = _Progress(event.total_epochs, quiet, config.data.dataset)
             elif isinstance(event, EpochEvent) and progress is not None:
                 m = event.metrics
@@ -175,11 +202,36 @@ def cmd_bound(args: argparse.Namespace) -> int:
     return 0 if res.M_u is not None else 2
 
 
+def run_linear(config: RunConfig, out_dir: Path) -> dict[str, Any]:
+    """The strong simple baseline (``--baseline linear``): logistic regression / ridge on the standardised, concatenated
+    views, regularisation chosen on validation; writes ``out_dir/result.json``."""
+    from omib_core.baselines import linear_baseline
+    from omib_core.data import load_dataset
+    from omib_core.runs.recorder import write_json
+
+    dataset = load_dataset(config.data)
+    res = linear_baseline(dataset, seed=config.train.seed)
+    if res is None:
+        raise OmibError(f"There is no linear baseline for the {dataset.task} task; use --baseline no-bottleneck.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"status": "finished", "method": res.method, "dataset": config.data.dataset, "seed": config.train.seed,
+              **res.to_dict(), "config": config.to_dict()}  # fmt: skip
+    write_json(out_dir / "result.json", result)
+    return result
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     config = build_config(args)
     out = Path(args.out or f"runs_out/{config.data.dataset}-seed{config.train.seed}")
+    if args.baseline == "linear":
+        result = run_linear(config, out)
+        keys = ("dataset", "seed", "method", "param_name", "param", "val_metrics", "test_metrics", "seconds")
+        print(json.dumps({k: result.get(k) for k in keys}, indent=2))
+        print(f"wrote {out / 'result.json'}", file=sys.stderr)
+        return 0
     result = run_training(config, out, quiet=args.quiet)
-    keys = ("dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics", "reference")
+    keys = ("dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics", "selection",
+            "schedule", "reference")  # fmt: skip
     print(json.dumps({k: result.get(k) for k in keys}, indent=2))
     print(f"wrote {out / 'result.json'} and {out / 'history.csv'}", file=sys.stderr)
     return 0 if result.get("status") == "finished" else 1
@@ -187,8 +239,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     rows = []
-    root = Path(args.out or f"runs_out/sweep-{args.dataset}")
-    for scale in args.beta_scales:
+    root = Path(args.out or f"runs_out/sweep-{args.dataset or args.preset or 'sim-i'}")
+    scales = args.beta_scales
+    if scales is None:
+        from omib_core.presets import TEACHING_SCALES
+
+        scales = list(TEACHING_SCALES) if args.preset == "teaching" else [0.01, 0.1, 1.0, 10.0]
+    for scale in scales:
         for seed in args.seeds:
             args.seed, args.beta_scale = seed, scale
             config = build_config(args)
@@ -199,6 +256,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     "seed": seed,
                     **{k: res.get(k) for k in ("beta", "M_u", "status")},
                     "test_metrics": res.get("test_metrics"),
+                    "last_test_metrics": res.get("last_test_metrics"),
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
@@ -208,7 +266,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", default="sim-i", help="dataset id (see `datasets`) or a folder path")
+    p.add_argument("--dataset", default=None, help="dataset id (see `datasets`) or a folder path (default sim-i)")
+    p.add_argument(
+        "--preset",
+        choices=("teaching",),
+        help="start from a named preset: teaching = SIM-TEACH, where beta and r visibly matter",
+    )
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="dataset parameter, repeatable")
     p.add_argument("--config", help="a RunConfig JSON file to start from")
     g = p.add_mutually_exclusive_group()
@@ -218,13 +281,19 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-epochs", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--schedule", choices=("auto", "fixed"),
-                   help="auto (default): batch and epochs adapted to the training rows; fixed: taken literally")
+    p.add_argument(
+        "--schedule",
+        choices=("auto", "fixed"),
+        help="auto (default): batch and epochs adapted to the training rows; fixed: taken literally",
+    )
     p.add_argument("--patience", type=int, help="main epochs without a better val metric before stopping (0 = never)")
+    p.add_argument("--min-steps", type=int, help="auto schedule: fewest main-stage optimizer steps (default 1000)")
+    p.add_argument("--max-steps", type=int, help="most main-stage optimizer steps (default 20000)")
     p.add_argument("--device", default=None, help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
     p.add_argument("--estimator", choices=ESTIMATORS, help="estimator for M_u (default gaussian)")
     p.add_argument("--fusion", choices=("can", "concat"))
     p.add_argument("--fixed-r", action="store_true", help="baseline: r fixed at 1")
+    p.add_argument("--enc-layers", type=int, help="hidden layers of each encoder (0 = linear encoders, the default)")
     p.add_argument("--no-bottleneck", action="store_true", help="baseline: plain late fusion, no KL")
     p.add_argument("--out", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -249,14 +318,23 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the full result to this file")
     p.set_defaults(func=cmd_bound)
 
-    p = sub.add_parser("train", help="train one OMIB model")
+    p = sub.add_parser("train", help="train one OMIB model (or a baseline)")
     _train_options(p)
+    p.add_argument("--baseline", choices=("linear", "no-bottleneck", "concat"),
+                   help="train a baseline instead: linear = logistic regression / ridge on the standardised views "
+                        "(regularisation chosen on validation); no-bottleneck = the same network without the VAE "
+                        "bottleneck; concat = concatenation fusion without the bottleneck")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sweep", help="grid of beta/M_u x seeds")
     _train_options(p)
-    p.add_argument("--beta-scales", type=_floats, default=[0.01, 0.1, 1.0, 10.0])
+    p.add_argument(
+        "--beta-scales",
+        type=_floats,
+        default=None,
+        help="beta / M_u values (default 0.01,0.1,1,10; with --preset teaching 0.1,1,10,30,100,300)",
+    )
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.set_defaults(func=cmd_sweep)
     return parser

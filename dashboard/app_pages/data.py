@@ -5,49 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from dashboard import state
 from dashboard.auth import current_user
 from dashboard.charts import data as charts
 from dashboard.widgets import escape_md
-from dashboard.widgets.data import data_config_ui, dataset_choice, upload_ui
-from omib_core.analysis.embedding import pca_2d, subsample_rows
+from dashboard.widgets.data import data_config_ui, dataset_choice, preview, upload_ui
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError, OmibError
 
-PREVIEW_POINTS = 1500
 UPLOAD_GEN = "data_upload_generation"  # part of the uploader's key: bumped to empty it after a store
 UPLOAD_ERROR = "data_upload_error"
 DELETE_ERROR = "data_upload_delete_error"
 
 
 # helpers
-
-
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
-def preview(data: dict[str, Any]) -> dict[str, Any]:
-    """Everything the preview draws, for one DataConfig (deterministic, hence cached by its dict)."""
-    from omib_core.data import load_dataset
-
-    ds = load_dataset(DataConfig.from_dict(data))
-    std = ds.standardized()  # training sees standardised features; so does the preview
-    rows = subsample_rows(ds.n_samples, PREVIEW_POINTS, seed=0)
-    gt = {k: v for k, v in (ds.ground_truth or {}).items() if np.ndim(v) == 0 or isinstance(v, dict)}  # no arrays
-    if ds.ground_truth and ds.ground_truth.get("optimal_features") is not None:
-        gt["optimal_features"] = np.zeros((1, np.shape(ds.ground_truth["optimal_features"])[1]))
-    return {
-        "summary": ds.summary(),
-        "task": ds.task,
-        "modalities": {m: tuple(x.shape) for m, x in ds.modalities.items()},
-        "target": np.asarray(ds.target),
-        "split": np.asarray(ds.split),
-        "rows": rows,
-        "pca": {m: pca_2d(x[rows]) for m, x in std.modalities.items()},
-        "ground_truth": gt,
-        "class_names": list((ds.meta or {}).get("class_names") or []) or None,
-    }
 
 
 def load_preview(cfg: DataConfig) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Home: OMIB in one minute, and one button that runs the SIM-I demo."""
+"""Home: OMIB in one minute, and one button that runs the teaching demo (SIM-TEACH at a chosen beta/M_u)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.auth import current_user
 from dashboard.demo import demo_config
+from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -30,12 +31,19 @@ with left:
 with right:
     st.subheader("Run the demo")
     st.write(
-        "SIM-I: synthetic data where v1 holds most of the task information and the true optimum is known. "
-        "Training takes about two minutes on a laptop CPU."
+        f"{PRESET_TEXT['teaching']} Pick how hard the bottleneck squeezes, as a multiple of the bound M_u, and watch "
+        "the accuracy chart. Too little β overfits: train accuracy runs away from test (a train-test gap). Too much "
+        "underfits: the KL terms collapse and test accuracy drops with train. M_u itself is a safe, conservative "
+        "bound: it loses nothing, but sits well below the empirically best β."
     )
-    if st.button("Run the SIM-I demo", type="primary", key="home_demo", width="stretch"):
-        rid = services.jobs().submit(demo_config().to_dict(), owner=current_user().name, name="SIM-I demo")
+    scale = st.select_slider("β / M_u of the demo", options=list(TEACHING_SCALES), value=1.0, key="home_demo_scale",
+                             format_func=lambda v: f"{v:g}")  # fmt: skip
+    if st.button("Run the teaching demo", type="primary", key="home_demo", width="stretch"):
+        rid = services.jobs().submit(demo_config(scale).to_dict(), owner=current_user().name,
+                                     name=f"Teaching demo · β/M_u={scale:g}")  # fmt: skip
         st.switch_page("app_pages/train.py", query_params={"run": rid})
+    st.page_link("app_pages/sweep.py", label="See the whole inverted U: the Sweep page's default sweep",
+                 icon=":material/ssid_chart:")  # fmt: skip
     st.page_link("app_pages/data.py", label="Or choose your own data", icon=":material/dataset:")
 
 st.divider()
@@ -70,7 +78,7 @@ with c3:
 st.divider()
 st.markdown(
     "**Where to go next.** *Data*: pick SIM-I/II/III or a real dataset and see its ground truth. "
-    "*Bound*: estimate M_u. *Train*: start a run and watch r and the KL terms move. *Sweep*: vary beta/M_u and "
-    "see accuracy fall past the bound (the paper's Figure 3). *Embeddings*: watch xi take shape. "
+    "*Bound*: estimate M_u. *Train*: start a run and watch r and the KL terms move. *Sweep*: vary beta/M_u; the default "
+    "teaching sweep shows the inverted U, with M_u left of the best. *Embeddings*: watch xi take shape. "
     "*Runs*: every run on this server, shareable by link."
 )

@@ -1,7 +1,9 @@
-"""Sweep: train the current experiment at several beta/M_u values and seeds, and watch the paper's Figure 3 fill in.
+"""Sweep: train an experiment at several beta/M_u values and seeds, and watch the test metric against beta fill in.
 
-The runs of a sweep share one ``sweep_id`` (``?sweep=ID`` opens it in any tab). The chart shows each finished
-seed faintly, the mean +- std per beta/M_u, M_u at 1 and the empirical knee.
+The default sweep is the teaching preset (SIM-TEACH) over ``TEACHING_SCALES`` x 5 seeds: the inverted U, with M_u
+left of the empirical best. The runs of a sweep share one ``sweep_id`` (``?sweep=ID`` opens it in any tab). The
+chart shows each finished seed faintly, the mean +- std per beta/M_u for the chosen epoch selection (last epoch or
+best-val epoch; the other dashed), M_u at 1 and the empirical best beta.
 """
 
 from __future__ import annotations
@@ -16,24 +18,31 @@ import streamlit as st
 from dashboard import live, services, state
 from dashboard.auth import current_user
 from dashboard.charts.sweep import sweep_figure
-from dashboard.charts.training import metric_label
+from dashboard.charts.training import linear_label, metric_label
+from dashboard.demo import teach_sweep_report
 from dashboard.sweeps import (
+    SELECT_LABELS,
+    TEACHING_SEEDS,
     aggregate,
     build_sweep,
+    empirical_best,
     empirical_knee,
     higher_is_better,
     log_grid,
     parse_grid,
     sweep_ids,
     sweep_points,
+    teaching_sweep,
 )
 from dashboard.widgets import escape_md
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
+from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 
 POLL_SECONDS = 3.0
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
 TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
+BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
 
 
 # helpers
@@ -47,24 +56,54 @@ def sweep_from_url() -> str | None:
 def base_summary(cfg: RunConfig) -> str:
     t, m = cfg.train, cfg.model
     r = f"dynamic r ({t.r_form.replace('_', ' ')}, per {t.r_update})" if t.dynamic_r else "r fixed at 1"
+    epochs = "auto schedule" if t.schedule == "auto" else f"{t.warmup_epochs} warm-up + {t.epochs} main epochs"
     return (
-        f"{escape_md(cfg.data.dataset)} · {t.warmup_epochs} warm-up + {t.epochs} main epochs · lr {t.lr:g} · "
+        f"{escape_md(cfg.data.dataset)} · {epochs} · lr {t.lr:g} · "
         f"batch {t.batch_size} · {'CAN' if m.fusion == 'can' else 'concat'} fusion · {r} · bound {t.bound}"
     )
 
 
 def grid_ui() -> list[float]:
-    mode = st.radio("β/M_u values", ["range", "list"], horizontal=True, key="sweep_grid_mode",
+    mode = st.radio("β/M_u values", ["list", "range"], horizontal=True, key="sweep_grid_mode",
                     format_func={"range": "log-spaced range", "list": "typed list"}.get)  # fmt: skip
     if mode == "range":
         c = st.columns(3)
         lo = c[0].number_input("From", min_value=0.001, max_value=1000.0, value=0.1, format="%.3g", key="sweep_lo")
-        hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=10.0, format="%.3g", key="sweep_hi")
-        n = c[2].number_input("Points", min_value=1, max_value=15, value=5, key="sweep_n")
+        hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=300.0, format="%.3g", key="sweep_hi")
+        n = c[2].number_input("Points", min_value=1, max_value=15, value=6, key="sweep_n")
         return log_grid(float(lo), float(hi), int(n))
-    text = st.text_input("Values", value="0.1, 0.3, 1, 3, 10", key="sweep_list",
+    text = st.text_input("Values", value=", ".join(f"{s:g}" for s in TEACHING_SCALES), key="sweep_list",
                          help="Multiples of M_u separated by commas; 1 = the bound.")  # fmt: skip
     return parse_grid(text)
+
+
+def base_config() -> tuple[RunConfig, str]:
+    """The experiment to sweep and its short name: the teaching preset (default) or the Train page's settings."""
+    choice = st.radio("Experiment to sweep", list(BASES), horizontal=True, key="sweep_base", format_func=BASES.get,
+                      help="The teaching preset is built so that β visibly matters; the current experiment is "
+                      "whatever the Data and Train pages are set to.")  # fmt: skip
+    if choice == "teaching":
+        st.caption(f":material/school: {PRESET_TEXT['teaching']}")
+        return teaching_sweep()[0], "teaching"
+    return state.current_config(), "current"
+
+
+def seeds_ui(base: RunConfig) -> list[int]:
+    """Seeds per value: 5 for the teaching sweep, fewer when this server's queue limit would refuse 5."""
+    room = services.jobs().max_queued_per_user - len(
+        services.store().list_runs(owner=current_user().name, status="queued")
+    )
+    fits = max(1, min(TEACHING_SEEDS, room // len(TEACHING_SCALES)))
+    if "sweep_seeds" not in st.session_state:  # seeded once, so the widget keeps what the user types
+        st.session_state["sweep_seeds"] = fits
+    n = st.number_input("Seeds per value", min_value=1, max_value=10, key="sweep_seeds",
+                        help="Training seeds; the mean ± std over them is drawn.")  # fmt: skip
+    if fits < TEACHING_SEEDS and n == fits:
+        st.caption(
+            f"The default sweep uses {TEACHING_SEEDS} seeds per value; you may queue {max(room, 0)} runs at once on "
+            f"this server, so {fits} here (an admin can raise OMIB_MAX_QUEUED_PER_USER)."
+        )
+    return [base.train.seed + i for i in range(int(n))]
 
 
 def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str) -> None:
@@ -93,11 +132,13 @@ def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str
     st.rerun()
 
 
-def new_sweep_form(cfg: RunConfig, expanded: bool) -> None:
+def new_sweep_form(expanded: bool) -> None:
     with st.expander("New sweep", expanded=expanded, icon=":material/tune:"):
+        cfg, kind = base_config()
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.markdown(f"**Base experiment:** {base_summary(cfg)}")
-        c2.page_link("app_pages/train.py", label="Change it", icon=":material/edit:")
+        if kind == "current":
+            c2.page_link("app_pages/train.py", label="Change it", icon=":material/edit:")
         if cfg.train.beta is not None:
             st.caption("The base run sets β by hand; the sweep replaces it by each β/M_u value below.")
         try:
@@ -106,21 +147,28 @@ def new_sweep_form(cfg: RunConfig, expanded: bool) -> None:
         except ConfigError as e:
             scales, error = [], str(e)
         c = st.columns([1, 3])
-        n_seeds = c[0].number_input("Seeds per value", min_value=1, max_value=10, value=3, key="sweep_seeds",
-                                    help="Training seeds; the mean ± std over them is drawn.")  # fmt: skip
-        name = c[1].text_input("Sweep name", value=f"{cfg.data.dataset} β sweep", max_chars=60, key="sweep_name")
-        seeds = [cfg.train.seed + i for i in range(int(n_seeds))]
+        with c[0]:
+            seeds = seeds_ui(cfg)
+        default_name = "teaching β sweep" if kind == "teaching" else f"{cfg.data.dataset} β sweep"
+        name = c[1].text_input("Sweep name", value=default_name, max_chars=60, key=f"sweep_name_{kind}")
         if error:
             st.error(error)
         else:
             n = len(scales) * len(seeds)
             st.markdown(
-                f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** of "
-                f"{cfg.train.warmup_epochs + cfg.train.epochs} epochs each, queued together."
+                f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** "
+                f"({base_epochs(cfg)} each), queued together."
             )
         if st.button("Queue sweep", type="primary", icon=":material/playlist_add:", key="sweep_start",
                      disabled=bool(error) or not scales):  # fmt: skip
             queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
+
+
+def base_epochs(cfg: RunConfig) -> str:
+    t = cfg.train
+    if t.schedule == "auto":
+        return "epochs fitted to the data size by the auto schedule"
+    return f"{t.warmup_epochs + t.epochs} epochs"
 
 
 def sweep_label(sid: str, runs: list[dict]) -> str:
@@ -156,34 +204,45 @@ def sweep_view(sid: str, polling: bool) -> None:
     finished = sum(r["status"] == "finished" for r in runs)
     failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
     metric = pick_metric(runs) or "accuracy"
-    points = sweep_points(runs, metric)
+    select = st.radio("Epoch", list(SELECT_LABELS), horizontal=True, key="sweep_select", format_func=SELECT_LABELS.get,
+                      help="Last epoch: where training ended, the honest view of over- and underfitting. Best-val "
+                      "epoch: the epoch with the best validation metric (early stopping in hindsight). The other "
+                      "one is drawn dashed.")  # fmt: skip
+    other_select = next(s for s in SELECT_LABELS if s != select)
+    points = sweep_points(runs, metric, select=select)
     agg = aggregate(points)
-    knee = empirical_knee(agg, higher_is_better(metric))
+    other = aggregate(sweep_points(runs, metric, select=other_select))
+    better = higher_is_better(metric)
+    knee, best = empirical_knee(agg, better), empirical_best(agg, better)
     summaries = [r.get("summary") or {} for r in runs]
     mus = [s["M_u"] for s in summaries if s.get("M_u")]
     estimators = {s.get("estimator") for s in summaries if s.get("estimator")}
-    ref = next((s.get("reference", {}).get("optimal_mib_accuracy") for s in summaries if s.get("reference")), None)
+    refs = sweep_references(summaries, metric)
 
     c = st.columns(4)
     c[0].metric("Runs finished", f"{finished} / {len(runs)}", border=True,
                 help=f"{len(active)} queued or training, {len(failed)} failed or interrupted.")  # fmt: skip
-    c[1].metric("Empirical knee β/M_u", f"{knee:g}" if knee is not None else "–", border=True,
-                help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.")  # fmt: skip
-    c[2].metric("Bound β/M_u", "1", border=True,
-                delta=(f"knee {'right' if knee > 1 else 'left' if knee < 1 else 'on'} of the bound" if knee else None),
+    c[1].metric("Empirical best β/M_u", f"{best:g}" if best is not None else "–", border=True,
+                delta=(f"{'right' if best > 1 else 'left' if best < 1 else 'on'} of M_u" if best else None),
                 delta_color="off",
-                help="M_u itself: the largest β that provably keeps all task information.")  # fmt: skip
+                help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}).")  # fmt: skip
+    c[2].metric("Empirical knee β/M_u", f"{knee:g}" if knee is not None else "–", border=True,
+                help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.")  # fmt: skip
     c[3].metric("M_u", f"{np.median(mus):.3g}" if mus else "–", border=True,
-                help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹).")  # fmt: skip
+                help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹). "
+                "On the chart it sits at β/M_u = 1.")  # fmt: skip
     if len(runs):
         st.progress(finished / len(runs), text=f"{finished} of {len(runs)} runs finished")
     label = f"test {metric_label(metric)}"
-    st.plotly_chart(sweep_figure(points, agg, label, knee, ref if metric == "accuracy" else None), width="stretch",
-                    key="sweep_fig", config={"displaylogo": False})  # fmt: skip
+    fig = sweep_figure(points, agg, label, None, None, best=best, mean_label=f"{SELECT_LABELS[select]}, mean ± std",
+                       other=other, other_label=f"{SELECT_LABELS[other_select]}, mean ± std", references=refs)  # fmt: skip
+    st.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
     st.caption(
-        ":material/visibility: **What to look for:** the metric should hold up to about β/M_u = 1 and fall past it "
-        "(the paper's Figure 3). A knee well right of 1 means the bound is cautious on this data; a knee left of 1 "
-        "means M_u was over-estimated. Faint dots are single seeds; bars are ± one std over seeds."
+        ":material/visibility: **What to look for:** an inverted U. Too little β overfits (the model keeps "
+        "superfluous information: a train-test gap on the run's accuracy chart); too much underfits (the KL terms "
+        "collapse and task information is squeezed out too). The bound M_u is a conservative, safe choice: it sits "
+        "left of the empirical best, where nothing is lost but some superfluous information may be kept. Faint dots "
+        "are single seeds, bars ± one std over seeds; the dashed curve is the other epoch selection."
     )
     if not agg.empty:
         st.dataframe(
@@ -214,6 +273,17 @@ def sweep_view(sid: str, polling: bool) -> None:
                      column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")})  # fmt: skip
 
 
+def sweep_references(summaries: list[dict], metric: str) -> list[tuple[float, str]]:
+    """Horizontal lines of the sweep chart: the SIM optimal-MIB accuracy and the linear model, when recorded."""
+    ref = next((s.get("reference") for s in summaries if s.get("reference")), None) or {}
+    out = []
+    if metric == "accuracy" and ref.get("optimal_mib_accuracy") is not None:
+        out.append((float(ref["optimal_mib_accuracy"]), "ground-truth optimal MIB"))
+    if ref.get(f"linear_test_{metric}") is not None:
+        out.append((float(ref[f"linear_test_{metric}"]), linear_label(metric)))
+    return out
+
+
 def _values(runs: list[dict], points: pd.DataFrame) -> list[float | None]:
     by_id = dict(zip(points["run_id"], points["value"])) if not points.empty else {}
     return [by_id.get(r["id"]) for r in runs]
@@ -233,12 +303,17 @@ def static_sweep(sid: str) -> None:
 
 st.title("β sweep")
 st.markdown(
-    "Train the current experiment at several values of **β/M_u** (β as a multiple of the bound **M_u**), a few "
-    "seeds each, and see where the test metric falls: the paper's Figure 3, reproduced on your data. The runs are "
-    "queued like any other and keep going when you close the tab."
+    "Train one experiment at several values of **β/M_u** (β as a multiple of the bound **M_u**), a few seeds each, "
+    "and see where the test metric peaks. The default is the teaching preset, where too little β overfits and too "
+    "much underfits. The runs are queued like any other and keep going when you close the tab."
 )
 sid = sweep_from_url()
-new_sweep_form(state.current_config(), expanded=sid is None)
+new_sweep_form(expanded=sid is None)
+report = teach_sweep_report()
+if report:
+    with st.expander("The teaching sweep as measured by the benchmark (bench/results/teach_sweep.md)",
+                     icon=":material/science:"):  # fmt: skip
+        st.markdown(report)
 
 all_runs = services.store().list_runs()
 ids = sweep_ids(all_runs)

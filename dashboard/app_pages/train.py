@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import live, services, state
+from dashboard import live, services, state, twins
 from dashboard.auth import current_user
 from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
 from dashboard.widgets import escape_md, page_url
-from dashboard.widgets.train import train_config_ui
+from dashboard.widgets.train import (
+    preview_schedule,
+    schedule_from_dict,
+    schedule_markdown,
+    selections,
+    train_config_ui,
+)
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
 
@@ -72,6 +78,17 @@ def start_run(cfg: RunConfig, name: str) -> None:
     st.rerun()
 
 
+def show_schedule(cfg: RunConfig) -> str | None:
+    """The schedule these settings give on this data, before Start; returns the sentence of an impossible one."""
+    with st.spinner("Counting the training rows..."):
+        schedule, error, n_fit = preview_schedule(cfg)
+    if schedule is not None:
+        st.markdown(schedule_markdown(schedule, f"Schedule on the {n_fit:,} training rows:"))
+    elif error is None:
+        st.caption("The schedule is worked out when the run starts (this data could not be loaded here).")
+    return error
+
+
 def new_run_form(cfg: RunConfig, expanded: bool) -> None:
     with st.expander("New run", expanded=expanded, icon=":material/tune:"):
         show_dataset(cfg)
@@ -80,15 +97,19 @@ def new_run_form(cfg: RunConfig, expanded: bool) -> None:
             error = None
         except ConfigError as e:
             edited, error = None, str(e)
+        schedule_error = None
         if edited is not None:
             state.set_current_config(edited)
+            schedule_error = show_schedule(edited)
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         name = c1.text_input("Run name (optional)", key="train_name", max_chars=80,
                              placeholder=default_name(edited) if edited else "")  # fmt: skip
         if error:
             st.error(f"These settings cannot be trained: {error}")
+        if schedule_error:
+            st.error(f"This schedule cannot be trained on this data: {schedule_error}", icon=":material/error:")
         if c2.button("Start", type="primary", icon=":material/play_arrow:", key="train_start", width="stretch",
-                     disabled=edited is None):  # fmt: skip
+                     disabled=edited is None or schedule_error is not None):  # fmt: skip
             start_run(edited, name)
         with c3.popover("Copy share link", icon=":material/link:", width="stretch"):
             if edited is not None:
@@ -202,8 +223,33 @@ def final_results(run: dict) -> None:
         else (f"{summary['beta_over_Mu']:.3g}" if summary.get("beta_over_Mu") else "–")
     )
     cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
+    selection_cards(result, next(iter(tests), None))
     st.page_link("app_pages/embeddings.py", label="Inspect this run's xi embeddings", icon=":material/scatter_plot:",
                  query_params={"run": run["id"]})  # fmt: skip
+
+
+def selection_cards(result: dict, metric: str | None) -> None:
+    """Test metric at the best-validation epoch and at the last epoch, side by side, and whether it stopped early."""
+    rows = selections(result, metric) if metric else []
+    if not rows:
+        return
+    cols = st.columns(len(rows) + 1)
+    for col, (label, epoch, value) in zip(cols, rows):
+        col.metric(f"Test {charts.metric_label(metric)}, {label}", f"{value:.4g}" if value is not None else "–",
+                   help=f"Epoch {epoch}, counting the warm-up." if epoch else None, border=True)  # fmt: skip
+    sel = result.get("selection") or {}
+    if sel.get("stopped_early"):
+        last = (sel.get("last") or {}).get("epoch")
+        cols[-1].metric("Stopped early", "yes", border=True,
+                        help=f"No better validation metric for the patience window; stopped after epoch "
+                        f"{last + 1 if last is not None else '?'}.")  # fmt: skip
+    elif sel:
+        cols[-1].metric("Stopped early", "no", border=True, help="The run trained all its planned epochs.")
+    st.caption(
+        "The best-val epoch is the one with the best validation metric (its weights are the checkpoint when the run "
+        "selects by validation); the last epoch is where training ended. A big gap between them means the model "
+        "peaked early and then overfitted."
+    )
 
 
 def chart(spec: dict, key: str, look_for: str | None, polling: bool = False) -> None:
@@ -216,7 +262,7 @@ def chart(spec: dict, key: str, look_for: str | None, polling: bool = False) -> 
         st.caption(f":material/visibility: **What to look for:** {look_for}")
 
 
-def charts_grid(run: dict, steps, epochs, polling: bool = False) -> None:
+def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference: dict | None = None) -> None:
     summary = run.get("summary") or {}
     mods = list(summary.get("modalities") or [])
     if steps.empty and epochs.empty:
@@ -243,7 +289,8 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False) -> None:
                               format_func=charts.metric_label)  # fmt: skip
     row = st.columns(2, gap="medium")
     with row[0]:
-        chart(charts.metrics_figure(epochs, metric, summary.get("reference")), "train_fig_metrics",
+        reference = {**(summary.get("reference") or {}), **(extra_reference or {})}
+        chart(charts.metrics_figure(epochs, metric, reference), "train_fig_metrics",
               charts.LOOK_FOR["metrics"], polling)  # fmt: skip
     with row[1]:
         chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"], polling)
@@ -268,6 +315,12 @@ def run_view(run_id: str, polling: bool) -> None:
         f"Run `{run_id}` · owner {escape_md(run['owner'])} · data {escape_md(dataset_title(run.get('dataset') or '?'))}"
     )
     headline(run, epochs)
+    sched = (run.get("summary") or {}).get("schedule")
+    if sched:
+        try:
+            st.markdown(schedule_markdown(schedule_from_dict(sched), "This run's schedule:"))
+        except (TypeError, ValueError):
+            pass  # a schedule stored by another version: nothing to show
     note = (run.get("summary") or {}).get("bound_note")
     if note:
         st.caption(f":material/info: **How M_u was estimated for this data.** {escape_md(note)}")
@@ -275,8 +328,36 @@ def run_view(run_id: str, polling: bool) -> None:
     control_buttons(run, user)
     if run["status"] == "finished":
         final_results(run)
+    twin = None if polling else no_bottleneck_twin(run, user)
     st.subheader("Live charts", divider="gray")
-    charts_grid(run, steps, epochs, polling)
+    charts_grid(run, steps, epochs, polling, twins.twin_reference(twin))
+
+
+def no_bottleneck_twin(run: dict, user) -> dict | None:
+    """The finished run of the same network without the bottleneck (a line on the metric chart), or a button to
+    queue it. Looked up only when the page is not polling (a finished run, or a reload)."""
+    if not (run.get("config") or {}).get("model", {}).get("bottleneck", True):
+        return None
+    finished = services.store().list_runs(status="finished", kind="train", limit=500)
+    twin = twins.find_twin(run.get("config") or {}, finished)
+    if twin is not None:
+        return twin
+    queued = twins.find_twin(
+        run.get("config") or {}, services.store().list_runs(status=("queued", "running"), limit=500)
+    )
+    if queued is not None:
+        st.caption(":material/hourglass_top: The same network without the bottleneck is training; its test metric "
+                   "appears on the metric chart when it finishes.")  # fmt: skip
+        return None
+    if st.button("Train the same network without the bottleneck, to compare", icon=":material/compare_arrows:",
+                 key="train_twin"):  # fmt: skip
+        try:
+            services.jobs().submit(twins.twin_config(run["config"]), owner=user.name,
+                                   name=f"{run['name']} (no bottleneck)"[:80])  # fmt: skip
+            st.success("Queued. Its test metric will appear on this run's metric chart as a dashed line.")
+        except OmibError as e:
+            st.error(f"The comparison run was not queued: {e}")
+    return None
 
 
 def reuse_config(run: dict) -> None:

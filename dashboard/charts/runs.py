@@ -63,7 +63,9 @@ def r_mode_label(run: Mapping[str, Any]) -> str:
     train = (run.get("config") or {}).get("train") or {}
     if train.get("dynamic_r") is False:
         return "fixed r = 1"
-    form = {"mean_of_ratios": "mean of ratios", "ratio_of_means": "ratio of means"}.get(train.get("r_form"), "?")
+    form = {"info_gain": "held-out gain", "mean_of_ratios": "mean of ratios", "ratio_of_means": "ratio of means"}.get(
+        train.get("r_form", "info_gain"), "?"
+    )
     return f"dynamic ({form}, per {train.get('r_update', 'epoch')})"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,6 +11,8 @@ import plotly.graph_objects as go
 from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR
 
 KNEE_COLOR = "#DC2626"
+BEST_COLOR = "#059669"
+OTHER_COLOR = "#9CA3AF"
 SEED_COLOR = "#6B7280"
 JITTER = 0.07
 
@@ -29,14 +33,25 @@ def sweep_figure(
     knee: float | None = None,
     reference: float | None = None,
     reference_label: str = "ground-truth optimal MIB",
+    *,
+    best: float | None = None,
+    mean_label: str = "mean ± std over seeds",
+    other: pd.DataFrame | None = None,
+    other_label: str = "other selection",
+    references: Sequence[tuple[float, str]] = (),
 ) -> go.Figure:
-    """Per-seed values (faint), mean +- std per beta/M_u (error bars), M_u at 1 and the empirical knee.
+    """Per-seed values (faint), mean +- std per beta/M_u (error bars), M_u at 1, the empirical knee and best.
 
     Args:
         points: ``dashboard.sweeps.sweep_points`` rows (beta_over_Mu, seed, value; NaN = not finished).
         agg: ``dashboard.sweeps.aggregate`` rows (beta_over_Mu, mean, std, n).
         knee: the empirical knee (beta/M_u), drawn as a vertical line.
         reference: a horizontal reference (e.g. the SIM ground-truth optimal-MIB accuracy).
+        best: the empirical best beta/M_u (best mean), drawn as a vertical line.
+        mean_label: legend name of the ``agg`` curve (e.g. "last epoch, mean ± std").
+        other: a second aggregate drawn dashed with its own error bars (e.g. the best-val selection beside the
+            last epoch), so both selections can be compared on one chart.
+        references: more horizontal references ``(y, label)`` (e.g. the linear model).
     """
     fig = go.Figure()
     done = points.dropna(subset=["value"]) if points is not None and not points.empty else pd.DataFrame()
@@ -56,19 +71,35 @@ def sweep_figure(
     if agg is not None and not agg.empty:
         fig.add_trace(
             go.Scatter(
-                x=agg["beta_over_Mu"], y=agg["mean"], mode="lines+markers", name="mean ± std over seeds",
+                x=agg["beta_over_Mu"], y=agg["mean"], mode="lines+markers", name=mean_label,
                 line={"color": FUSED_COLOR, "width": 2.5}, marker={"size": 9},
                 error_y={"type": "data", "array": agg["std"], "visible": True, "thickness": 1.5, "width": 6},
                 customdata=np.stack([agg["std"], agg["n"]], axis=1),
                 hovertemplate="β/M_u %{x:g}: %{y:.4g} ± %{customdata[0]:.3g} (%{customdata[1]} seeds)<extra></extra>",
             )
         )  # fmt: skip
+    if other is not None and not other.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=other["beta_over_Mu"], y=other["mean"], mode="lines+markers", name=other_label,
+                line={"color": OTHER_COLOR, "width": 2, "dash": "dash"}, marker={"size": 7, "symbol": "diamond"},
+                error_y={"type": "data", "array": other["std"], "visible": True, "thickness": 1, "width": 4},
+                customdata=np.stack([other["std"], other["n"]], axis=1),
+                hovertemplate="β/M_u %{x:g}: %{y:.4g} ± %{customdata[0]:.3g} (%{customdata[1]} seeds)<extra>"
+                + other_label + "</extra>",
+            )
+        )  # fmt: skip
     _vline(fig, 1.0, "M_u", REFERENCE_COLOR, "dash", left=True)
     if knee is not None and np.isfinite(knee):
         _vline(fig, float(knee), f"empirical knee {knee:g}", KNEE_COLOR, "dot", left=False)
-    if reference is not None and np.isfinite(reference):
-        fig.add_hline(y=float(reference), line_dash="dot", line_color=REFERENCE_COLOR,
-                      annotation_text=f"{reference_label} {reference:.3f}", annotation_position="bottom left")  # fmt: skip
+    if best is not None and np.isfinite(best) and best != knee:
+        _vline(fig, float(best), f"empirical best {best:g}", BEST_COLOR, "dot", left=False)
+    hlines = [(reference, reference_label)] if reference is not None else []
+    for i, (value, label) in enumerate([*hlines, *references]):
+        if value is not None and np.isfinite(value):
+            fig.add_hline(y=float(value), line_dash="dot" if i == 0 else "dashdot", line_color=REFERENCE_COLOR,
+                          annotation_text=f"{label} {value:.3f}",
+                          annotation_position="bottom left" if i % 2 == 0 else "top left")  # fmt: skip
     if done.empty and (agg is None or agg.empty):
         fig.add_annotation(text="Points appear as the sweep's runs finish.", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper", font={"size": 14})  # fmt: skip
@@ -78,6 +109,7 @@ def sweep_figure(
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
     )  # fmt: skip
     xs = sorted({1.0, *(agg["beta_over_Mu"] if agg is not None and not agg.empty else []),
+                 *(other["beta_over_Mu"] if other is not None and not other.empty else []),
                  *(points["beta_over_Mu"] if points is not None and not points.empty else [])})  # fmt: skip
     fig.update_xaxes(type="log", title_text="β / M_u (log scale)", tickvals=xs, ticktext=[f"{v:g}" for v in xs])
     fig.update_yaxes(title_text=metric_label)

@@ -245,10 +245,43 @@ def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa:
     return chart(title, layers, datasets)
 
 
+def linear_label(metric: str) -> str:
+    """Name of the strong simple baseline for ``metric``: logistic regression for classification, else ridge."""
+    model = "logistic regression" if metric in ("accuracy", "f1_macro", "f1", "auc", "acc2", "acc7") else "ridge"
+    return f"linear model ({model})"
+
+
+def reference_lines(metric: str, reference: Mapping[str, float] | None) -> list[tuple[float, str, str, str]]:
+    """``(y, label, style, side)`` of the reference lines of the ``metric`` chart.
+
+    The SIM ground truth (optimal MIB, Bayes) for accuracy, and for any metric the linear baseline fitted on the
+    same split (``reference["linear_test_<metric>"]``), so a learner sees OMIB against a linear model.
+    """
+    ref = reference or {}
+    refs: list[tuple[float, str, str, str]] = []
+    if metric == "accuracy":
+        for (key, label), (style, side) in zip(REFERENCE_LABELS.items(), (("dash", "right"), ("dot", "left"))):
+            value = ref.get(key)
+            if _finite(value):
+                refs.append((float(value), f"{label} {value:.3f}", style, side))
+    value = ref.get(f"linear_test_{metric}")
+    if _finite(value):
+        refs.append((float(value), f"{linear_label(metric)} {value:.3f}", "dot", "right" if refs else "left"))
+    value = ref.get(f"nobottleneck_test_{metric}")  # a finished run of the same network without the bottleneck
+    if _finite(value):
+        refs.append((float(value), f"same network, no bottleneck {value:.3f}", "dash", "left"))
+    return refs
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
 def metrics_figure(
     epochs: pd.DataFrame, metric: str | None = None, reference: Mapping[str, float] | None = None
 ) -> Spec:
-    """train / val / test ``metric`` per epoch, with the SIM ground-truth accuracies as reference lines."""
+    """train / val / test ``metric`` per epoch, with the SIM ground-truth accuracies and the linear baseline as
+    reference lines."""
     metric = metric or (default_metric(epochs) if epochs is not None and not epochs.empty else None)
     title = f"{metric_label(metric).capitalize()} per epoch" if metric else "Metrics per epoch"
     cols = [f"{s}/{metric}" for s in SPLIT_COLORS] if metric else []
@@ -257,12 +290,7 @@ def metrics_figure(
     series = [(f"{s}/{metric}", s, c, "solid") for s, c in SPLIT_COLORS.items()]
     series = [s for s in series if s[0] in epochs.columns and epochs[s[0]].notna().any()]
     data = series_table(epochs, "epoch", series)
-    refs = []
-    if metric == "accuracy":
-        for (key, label), (style, side) in zip(REFERENCE_LABELS.items(), (("dash", "right"), ("dot", "left"))):
-            value = (reference or {}).get(key)
-            if value is not None and np.isfinite(value):
-                refs.append((float(value), f"{label} {value:.3f}", style, side))
+    refs = reference_lines(metric, reference)
     layers = (
         band_layers()
         + reference_layers()
@@ -309,7 +337,8 @@ LOOK_FOR = {
     "information; well above it, task-relevant parts (a1, a2) are squeezed out too. M_u is small when the inputs "
     "carry many nats (on SIM data about 0.001), so at β = M_u the squeeze is gentle and the accuracy barely moves: "
     "the Sweep page shows where a larger β starts to cost accuracy.",
-    "metrics": "Validation and test should approach the dashed ground-truth optimal-MIB line (SIM data); a widening "
+    "metrics": "Validation and test should approach the dashed ground-truth optimal-MIB line (SIM data) and beat the "
+    "dotted linear model (logistic regression on the concatenated views, fitted on the same split); a widening "
     "train-test gap means superfluous information (b0, b1, b2) is being kept.",
     "trb": "Each head predicts y from one modality plus xi. A head far below the fused line marks the weaker "
     "modality; the r chart shows how the loss compensates.",

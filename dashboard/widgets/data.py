@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
+from omib_core.analysis.embedding import pca_2d, subsample_rows
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError
 
@@ -43,6 +45,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
 CHOICES = re.compile(r"'([A-Za-z0-9_\-]+)'")
 UPLOAD_TYPES = ("csv", "parquet", "npy", "npz")
 UPLOAD_TASKS = ("automatic", "classification", "regression", "anomaly")
+PREVIEW_POINTS = 1500
 
 
 # helpers
@@ -120,6 +123,58 @@ def _parse_list(name: str, text: str, default: list | tuple) -> list:
         raise ConfigError(
             f"The '{name}' parameter must be a comma-separated list of {cast.__name__}s. Got {text!r} instead."
         ) from None
+
+
+# cached data (shared by the pages: the Data page draws it, the Train page counts its training rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def preview(data: dict[str, Any]) -> dict[str, Any]:
+    """Everything the preview draws, for one DataConfig (deterministic, hence cached by its dict)."""
+    from omib_core.data import load_dataset
+
+    ds = load_dataset(DataConfig.from_dict(data))
+    std = ds.standardized()  # training sees standardised features; so does the preview
+    rows = subsample_rows(ds.n_samples, PREVIEW_POINTS, seed=0)
+    gt = {k: v for k, v in (ds.ground_truth or {}).items() if np.ndim(v) == 0 or isinstance(v, dict)}  # no arrays
+    if ds.ground_truth and ds.ground_truth.get("optimal_features") is not None:
+        gt["optimal_features"] = np.zeros((1, np.shape(ds.ground_truth["optimal_features"])[1]))
+    return {
+        "summary": ds.summary(),
+        "task": ds.task,
+        "modalities": {m: tuple(x.shape) for m, x in ds.modalities.items()},
+        "target": np.asarray(ds.target),
+        "split": np.asarray(ds.split),
+        "rows": rows,
+        "pca": {m: pca_2d(x[rows]) for m, x in std.modalities.items()},
+        "ground_truth": gt,
+        "class_names": list((ds.meta or {}).get("class_names") or []) or None,
+    }
+
+
+def fit_rows(p: dict[str, Any]) -> int:
+    """Rows the optimizer fits, from a ``preview`` dict: the training split (its normal rows for the anomaly task)."""
+    fit = np.asarray(p["split"]) == 0  # omib_core.data.dataset.TRAIN
+    if p.get("task") == "anomaly":
+        fit &= np.asarray(p["target"]) == 0  # Deep SVDD trains on normal rows only
+    return int(fit.sum())
+
+
+def training_rows(cfg: DataConfig) -> int:
+    """How many rows training fits on ``cfg``'s data, through the cached ``preview``.
+
+    The split does not depend on the SIM ground-truth reference model (the slow part of a first draw: up to a
+    minute), so it is left out when the dataset has one; the draw itself is cached like the Data page's.
+
+    Raises:
+        OmibError: the data cannot be loaded (a sentence).
+    """
+    from omib_core.data import get_info
+
+    data = cfg.to_dict()
+    if "reference" in (get_info(cfg.dataset).defaults or {}):
+        data["params"] = {**data["params"], "reference": False}
+    return fit_rows(preview(data))
 
 
 # main functions

@@ -6,12 +6,15 @@ Widgets are created without ``value=``: their state is seeded from the session's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
 
 from omib_core.config import ModelConfig, RunConfig, TrainConfig
+from omib_core.errors import ConfigError, OmibError
+from omib_core.train.schedule import Schedule, resolve_schedule
 
 PREFIX = "train"
 BETA_MODES = ("scale", "absolute")
@@ -21,9 +24,16 @@ BOUND_LABELS = {
     "with_r": "follows the current r",
 }
 R_FORM_LABELS = {
-    "mean_of_ratios": "mean of ratios (as written)",
-    "ratio_of_means": "ratio of means",
+    "info_gain": "held-out gain (default)",
+    "ratio_of_means": "ratio of means (KL)",
+    "mean_of_ratios": "mean of ratios (Eq. 11 as written)",
 }
+R_FORM_HELP = (
+    "How Eq. 11 compares the modalities on held-out rows. Held-out gain: each head's log-likelihood gain over the "
+    "fused prediction. Ratio of means: the KL divergences averaged, then divided. Mean of ratios, Eq. 11 as written: "
+    "on real data a few rows whose reference divergence is near zero dominate the mean and push r towards 0."
+)
+SCHEDULE_LABELS = {"auto": "auto (fits the data size)", "fixed": "fixed (as typed)"}
 R_UPDATE_LABELS = {"epoch": "once per epoch", "batch": "every batch (EMA)"}
 FUSION_LABELS = {"can": "cross-attention (CAN)", "concat": "concatenation (baseline)"}
 DEVICE_LABELS = {"auto": "auto (GPU if any)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple MPS"}
@@ -53,8 +63,10 @@ def _widget_values(cfg: RunConfig) -> dict[str, Any]:
         "r_form": t.r_form,
         "r_update": t.r_update,
         "r_ema": float(t.r_ema),
+        "schedule": t.schedule,
         "epochs": int(t.epochs),
         "warmup_epochs": int(t.warmup_epochs),
+        "patience": int(t.patience),
         "lr": float(t.lr),
         "batch_size": int(t.batch_size),
         "seed": int(t.seed),
@@ -62,6 +74,7 @@ def _widget_values(cfg: RunConfig) -> dict[str, Any]:
         "snapshot_every": int(t.snapshot_every),
         "fusion": m.fusion,
         "bottleneck": bool(m.bottleneck),
+        "enc_layers": int(m.enc_layers),
     }
 
 
@@ -127,8 +140,7 @@ def _r_controls() -> None:
         "Dynamic r (paper Eq. 11)", key=_key("dynamic_r"),
         help="Off = r fixed at 1, the baseline without the dynamic weight.",
     )  # fmt: skip
-    _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic,
-            help="How Eq. 11 averages the two KL divergences over the samples.")  # fmt: skip
+    _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic, help=R_FORM_HELP)
     update = _select("r update", R_UPDATE_LABELS, "r_update", disabled=not dynamic,
                      help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.")  # fmt: skip
     if dynamic and update == "batch":
@@ -137,12 +149,22 @@ def _r_controls() -> None:
 
 def _schedule_controls() -> None:
     st.markdown("**Schedule**")
+    auto = _select("Schedule", SCHEDULE_LABELS, "schedule",
+                   help="Auto: the batch is at most a tenth of the training rows and the epochs are raised to enough "
+                   "optimizer steps (or cut to the step budget), so small and large data both train. Fixed: the "
+                   "numbers below, literally.") == "auto"  # fmt: skip
     c1, c2 = st.columns(2)
-    c1.number_input("Main epochs", min_value=1, max_value=2000, step=1, key=_key("epochs"))
+    c1.number_input("Main epochs", min_value=1, max_value=2000, step=1, key=_key("epochs"),
+                    help="With the auto schedule, a starting point: raised or cut to fit the step budget." if auto
+                    else None)  # fmt: skip
     c2.number_input("Warm-up epochs", min_value=0, max_value=500, step=1, key=_key("warmup_epochs"),
                     help="Encoders and TRB heads only, before xi exists. 0 = the 'without warm-up' ablation.")  # fmt: skip
     c1.number_input("Learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", key=_key("lr"))
-    c2.number_input("Batch size", min_value=8, max_value=8192, step=32, key=_key("batch_size"))
+    c2.number_input("Batch size", min_value=1, max_value=8192, step=32, key=_key("batch_size"),
+                    help="With the auto schedule, the largest batch (a tenth of the training rows at most)." if auto
+                    else None)  # fmt: skip
+    c1.number_input("Patience (0 = no early stop)", min_value=0, max_value=2000, step=1, key=_key("patience"),
+                    help="Main epochs without a better validation metric before the run stops early.")  # fmt: skip
     c1.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=_key("seed"))
     c2.number_input("Snapshot every (epochs)", min_value=0, max_value=1000, step=1, key=_key("snapshot_every"),
                     help="How often xi is saved for the Embeddings page; 0 = never.")  # fmt: skip
@@ -151,6 +173,9 @@ def _schedule_controls() -> None:
 def _model_controls() -> None:
     st.markdown("**Model and device**")
     _select("Fusion", FUSION_LABELS, "fusion", help="How the zeta_i are fused into xi.")
+    st.number_input("Encoder layers (0 = linear)", min_value=0, max_value=8, step=1, key=_key("enc_layers"),
+                    help="Hidden layers of each modality's encoder; 0 = one linear map, the default (deeper encoders "
+                    "can memorise a small training set before the bottleneck acts).")  # fmt: skip
     st.toggle("Information bottleneck", key=_key("bottleneck"),
               help="Off = plain late fusion (no sampling, no KL term): the 'no bottleneck' baseline.")  # fmt: skip
     _select(
@@ -201,8 +226,10 @@ def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
             "r_form": v["r_form"],
             "r_update": v["r_update"],
             "r_ema": float(v["r_ema"]),
+            "schedule": v["schedule"],
             "epochs": int(v["epochs"]),
             "warmup_epochs": int(v["warmup_epochs"]),
+            "patience": int(v["patience"]),
             "lr": float(v["lr"]),
             "batch_size": int(v["batch_size"]),
             "seed": int(v["seed"]),
@@ -210,5 +237,64 @@ def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
             "snapshot_every": int(v["snapshot_every"]),
         }
     )
-    model = ModelConfig.from_dict({**base.model.to_dict(), "fusion": v["fusion"], "bottleneck": bool(v["bottleneck"])})
+    model = ModelConfig.from_dict({**base.model.to_dict(), "fusion": v["fusion"], "bottleneck": bool(v["bottleneck"]),
+                                   "enc_layers": int(v["enc_layers"])})  # fmt: skip
     return base.replace(train=train, model=model)
+
+
+# the resolved schedule
+
+
+def schedule_from_dict(d: Mapping[str, Any]) -> Schedule:
+    """A stored ``Schedule.to_dict()`` (a run's ``summary["schedule"]``) back as a Schedule."""
+    names = {f.name for f in dataclasses.fields(Schedule)}
+    return Schedule(**{k: (tuple(v) if k == "changes" else v) for k, v in d.items() if k in names})
+
+
+def schedule_markdown(schedule: Schedule, lead: str) -> str:
+    """One markdown paragraph: ``lead``, the schedule's one-line summary, and what the auto schedule changed."""
+    text = f":material/schedule: **{lead}** {schedule.summary()}"
+    if schedule.changes:
+        text += "  \n:material/auto_fix_high: Auto changed " + "; ".join(schedule.changes) + "."
+    return text
+
+
+def preview_schedule(cfg: RunConfig) -> tuple[Schedule | None, str | None, int | None]:
+    """``(schedule, error, n_fit)`` of ``cfg`` on its data before it starts.
+
+    ``error`` is the ConfigError sentence of a schedule that cannot be honoured (Start must be refused); a
+    dataset that cannot be loaded gives ``(None, None, None)``: the Data page reports that, and so does the run.
+    """
+    from dashboard.widgets.data import training_rows
+
+    try:
+        n_fit = training_rows(cfg.data)
+    except OmibError:
+        return None, None, None
+    try:
+        return resolve_schedule(cfg.train, n_fit), None, n_fit
+    except ConfigError as e:
+        return None, str(e), n_fit
+
+
+# the two selections of a finished run
+
+SELECTION_LABELS = {"best_val": "best-val epoch", "last": "last epoch"}
+
+
+def selections(result: Mapping[str, Any], metric: str) -> list[tuple[str, int | None, float | None]]:
+    """``(label, epoch 1-based, test metric)`` for the best-validation and the last epoch of a finished run's result.
+
+    Older results without ``selection`` give the last epoch from ``last_test_metrics`` when present, else nothing.
+    """
+    sel = result.get("selection") or {}
+    out = []
+    for key, label in SELECTION_LABELS.items():
+        part = sel.get(key) or {}
+        test = part.get("test") or (result.get("last_test_metrics") if key == "last" else None) or {}
+        if metric not in test:
+            continue
+        epoch = part.get("epoch")
+        value = test[metric]
+        out.append((label, int(epoch) + 1 if epoch is not None else None, float(value) if value is not None else None))
+    return out

@@ -83,14 +83,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "sim-teach": {"a0": 0, "a1": 4, "a2": 0, "w0": 0.0, "w1": 1.0, "w2": 0.0},
 }
 # generator parameters of the teaching preset that differ from make_sim's defaults
-TEACH_DEFAULTS: dict[str, Any] = {"n_samples": 2000}
+TEACH_DEFAULTS: dict[str, Any] = {"n_samples": 4000}
 VARIANT_TEXT = {
     "sim-i": "SIM-I: v1 holds most of the task information (w1 = 0.6 of the task score, a1 has 4 dims).",
     "sim-ii": "SIM-II: v2 holds most of the task information (w2 = 0.6 of the task score, a2 has 4 dims).",
     "sim-iii": "SIM-III: the two views hold the task information in equal shares.",
     "sim-teach": (
         "SIM-TEACH (the teaching preset): all the task information is in v1, v2 is pure nuisance, and there are "
-        "only 2,000 rows, so too small a beta overfits the superfluous dimensions and too large a beta underfits."
+        "only 1,000 training rows (the teaching preset splits 4,000 rows 25 / 25 / 50), so too small a beta overfits the superfluous dimensions and too large a beta underfits."
     ),
 }
 PARAM_HELP: dict[str, str] = {

@@ -12,7 +12,7 @@ this process dies.
 Limits come from the environment (constructor arguments win), with these defaults:
 
     OMIB_MAX_CONCURRENT       half the CPU cores (at least 1), plus 1 for the GPU job when there is a GPU
-    OMIB_MAX_QUEUED_PER_USER  20
+    OMIB_MAX_QUEUED_PER_USER  40
     OMIB_THREADS_PER_JOB      1 (torch threads per worker)
     OMIB_MAX_EPOCHS           500 (per run, warm-up included)
     OMIB_MAX_SAMPLES          1,000,000 (``n_samples`` of a generated dataset)
@@ -38,9 +38,12 @@ from omib_core.runs.store import ACTIVE, INTERRUPTED_MESSAGE, KINDS, RunStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_QUEUED_PER_USER = 20
+DEFAULT_MAX_QUEUED_PER_USER = 40  # the default teaching sweep (6 betas x 5 seeds = 30 runs) must fit
 DEFAULT_THREADS_PER_JOB = 1
 DEFAULT_MAX_EPOCHS = 500
+DEFAULT_MAX_STEPS = (
+    100_000  # main-stage optimizer steps per run (TrainConfig.max_steps); the auto schedule stays under it
+)
 DEFAULT_MAX_SAMPLES = 1_000_000
 DEFAULT_MAX_RUN_SECONDS = 6 * 3600
 STOP_GRACE = 10.0  # seconds a worker has to honour a stop request before it is terminated
@@ -177,12 +180,14 @@ class JobManager:
         store: the run store.
         max_concurrent: runs going (running or paused) at once; default ``$OMIB_MAX_CONCURRENT``, else
             ``default_max_concurrent`` of the cores and GPU present (decided when first needed).
-        max_queued_per_user: queued runs one user may have; default ``$OMIB_MAX_QUEUED_PER_USER`` or 20.
+        max_queued_per_user: queued runs one user may have; default ``$OMIB_MAX_QUEUED_PER_USER`` or 40.
         python: the interpreter that runs workers.
         source, bound_source: ``"module:callable"`` replacing the default train / bound source (tests).
         threads_per_job: torch thread cap per worker; default ``$OMIB_THREADS_PER_JOB`` or 1.
         max_epochs, max_samples: submission limits; default ``$OMIB_MAX_EPOCHS`` or 500 /
-            ``$OMIB_MAX_SAMPLES`` or 1,000,000.
+            ``$OMIB_MAX_SAMPLES`` or 1,000,000. ``max_epochs`` bounds the epochs asked for; the auto schedule may
+            raise them on a small table, but never past ``TrainConfig.max_steps``, which is itself bounded by
+            ``$OMIB_MAX_STEPS`` (default 100,000).
         max_run_seconds: wall time a run may take from its start; default ``$OMIB_MAX_RUN_SECONDS`` or 6 h.
         gpu_available: whether ``device="auto"`` means the GPU; None = ask torch when first needed.
         stop_grace: seconds a worker has to honour a stop before it is terminated.
@@ -218,6 +223,7 @@ class JobManager:
         self.threads_per_job = threads_per_job or env_int("OMIB_THREADS_PER_JOB", DEFAULT_THREADS_PER_JOB)
         self.max_epochs = max_epochs or env_int("OMIB_MAX_EPOCHS", DEFAULT_MAX_EPOCHS)
         self.max_samples = max_samples or env_int("OMIB_MAX_SAMPLES", DEFAULT_MAX_SAMPLES)
+        self.max_steps = env_int("OMIB_MAX_STEPS", DEFAULT_MAX_STEPS)
         self.max_run_seconds = max_run_seconds or env_int("OMIB_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)
         self._gpu_available = gpu_available
         self.stop_grace = stop_grace
@@ -255,6 +261,12 @@ class JobManager:
                 f"This server allows at most {self.max_epochs} epochs per run, warm-up included (OMIB_MAX_EPOCHS). "
                 f"Got {cfg.train.epochs} + {cfg.train.warmup_epochs} = {total}; lower epochs or warmup_epochs, or "
                 "ask the admin to raise the limit."
+            )
+        if kind == "train" and cfg.train.max_steps > self.max_steps:
+            raise ConfigError(
+                f"This server allows at most {self.max_steps:,} optimizer steps per run (OMIB_MAX_STEPS). Got "
+                f"max_steps = {cfg.train.max_steps:,}; use max_steps <= {self.max_steps:,}, or ask the admin to raise "
+                "the limit."
             )
         n = cfg.data.params.get("n_samples")
         if self.max_samples is not None and isinstance(n, (int, float)) and n > self.max_samples:

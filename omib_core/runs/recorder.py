@@ -196,10 +196,15 @@ class Recorder:
                         "val": dict(fin.best_val_val_metrics),
                         "test": dict(fin.best_val_test_metrics),
                     },
-                    "last": {"epoch": fin.last_epoch, "val": dict(fin.last_val_metrics),
-                             "test": dict(fin.last_test_metrics)},
+                    "last": {
+                        "epoch": fin.last_epoch,
+                        "val": dict(fin.last_val_metrics),
+                        "test": dict(fin.last_test_metrics),
+                    },
                     "stopped_early": fin.stopped_early,
-                } if fin else {},  # fmt: skip
+                }
+                if fin
+                else {},  # fmt: skip
                 "schedule": dict(st.schedule) if st else {},
                 "reference": dict(st.reference) if st else {},
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,

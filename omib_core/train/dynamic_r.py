@@ -70,7 +70,7 @@ def compute_r_gain(gains: list[Tensor], base_loss: Tensor) -> Tensor:
     to xi, or only noise that the head fitted) gets r_j > 1 and is squeezed more; equal heads give r_j = 1.
     """
     dtype = _compute_dtype(gains[0])
-    scale = GAIN_SCALE * base_loss.detach().to(dtype).clamp_min(1e-6)
+    scale = GAIN_SCALE * base_loss.detach().to(dtype).clamp_min(0.1)  # a near-perfect dDec: no saturation
     g = [gi.detach().to(dtype).mean() for gi in gains]
     one = g[0].new_ones(())
     rs = [one] + [1.0 - torch.tanh(((gj - g[0]) / scale).clamp(-LOG_CLAMP, LOG_CLAMP)) for gj in g[1:]]

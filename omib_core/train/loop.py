@@ -160,15 +160,24 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
-def _reference(dataset: MultimodalDataset) -> dict[str, float]:
-    """Ground-truth scalars worth showing beside a run (optimal-MIB and Bayes accuracy, exact information)."""
+def _reference(dataset: MultimodalDataset, linear: bool) -> dict[str, float]:
+    """Scalars worth showing beside a run: the ground truth (optimal-MIB and Bayes accuracy, exact information) and
+    the strong simple baseline (``linear_<split>_<metric>``: logistic regression / ridge, chosen on validation)."""
     gt = dataset.ground_truth or {}
     keep = ("optimal_", "bayes_", "exact_")
-    return {
+    out = {
         k: float(v)
         for k, v in gt.items()
         if k.startswith(keep) and isinstance(v, (int, float)) and not isinstance(v, bool)
     }
+    if linear:
+        from omib_core.baselines import baseline_reference, linear_baseline
+
+        try:
+            out.update(baseline_reference(linear_baseline(dataset)))
+        except OmibError:  # e.g. one class in the training rows: the run itself will say what is wrong
+            pass
+    return out
 
 
 # main class
@@ -576,7 +585,7 @@ class _Trainer:
             beta_over_Mu=self.beta0 / mu0 if mu0 else None,
             estimator=self.estimator,
             num_threads=self.num_threads,
-            reference=_reference(ds),
+            reference=_reference(ds, cfg.linear_reference),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
         if self.task == "anomaly" and sched.warmup_epochs:

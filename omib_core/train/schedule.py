@@ -67,8 +67,12 @@ class Schedule:
 
     def summary(self) -> str:
         """One line: 'batch 16 · 9 steps/epoch · warm-up 34 epochs (306 steps) · main 167 epochs (1,503 steps) · ...'."""
-        stop = f"early stop after {self.patience} epochs without a better val metric" if self.patience else "no early stop"
-        warm = f"warm-up {self.warmup_epochs} epochs ({self.warmup_steps:,} steps)" if self.warmup_epochs else "no warm-up"
+        stop = (
+            f"early stop after {self.patience} epochs without a better val metric" if self.patience else "no early stop"
+        )
+        warm = (
+            f"warm-up {self.warmup_epochs} epochs ({self.warmup_steps:,} steps)" if self.warmup_epochs else "no warm-up"
+        )
         return (
             f"batch {self.batch_size} · {self.steps_per_epoch} steps/epoch · {warm} · "
             f"main {self.epochs} epochs ({self.main_steps:,} steps) · {stop}"
@@ -127,13 +131,16 @@ def resolve_schedule(train: TrainConfig, n_fit: int) -> Schedule:
             f"max_steps = {train.max_steps:,}. Use epochs <= {max_epochs}, or raise max_steps."
         )
     patience = train.patience
+    fit = epochs // 2  # a patience that fits the main stage; 0 (no early stopping) when it is one epoch
     if auto and patience and patience >= epochs:
-        changes.append(f"patience {patience} -> {max(1, epochs // 2)} (shorter than the {epochs} main epochs)")
-        patience = max(1, epochs // 2)
+        why = f"shorter than the {epochs} main epochs" if fit else "a one-epoch main stage cannot stop early"
+        changes.append(f"patience {patience} -> {fit} ({why})")
+        patience = fit
     if patience and patience >= epochs:
+        use = f"Use patience <= {fit}, or 0 for no early stopping." if fit else "Use patience = 0, or more epochs."
         raise ConfigError(
             f"TrainConfig patience = {patience} main epochs is not shorter than the main stage ({epochs} epochs), "
-            f"so it could never stop a run early. Use patience <= {max(1, epochs // 2)}, or 0 for no early stopping."
+            f"so it could never stop a run early. {use}"
         )
     return Schedule(
         n_fit=int(n_fit),

@@ -432,7 +432,9 @@ def _tiny_run(result: BoundResult | None, data: MultimodalDataset, **train_kw) -
     from omib_core.train import train
 
     model = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=8, tokens=2, heads=2)
-    kw = dict(epochs=1, warmup_epochs=0, batch_size=64, device="cpu", snapshot_every=0, seed=0, **train_kw)
+    kw = dict(
+        schedule="fixed", epochs=1, warmup_epochs=0, batch_size=64, device="cpu", snapshot_every=0, seed=0, **train_kw
+    )
     return list(train(RunConfig(model=model, train=TrainConfig(**kw)), data, bound=result))
 
 

@@ -19,7 +19,6 @@ from omib_core.data import load_dataset
 from omib_core.data.dataset import MultimodalDataset
 from omib_core.train import EpochEvent, RunFinished, train
 from omib_core.train.dynamic_r import compute_r
-
 from tests.core.test_train import BOUND
 
 
@@ -31,7 +30,11 @@ def teach() -> MultimodalDataset:
 def _late_r(ds: MultimodalDataset) -> float:
     cfg = RunConfig(model=ModelConfig(enc_layers=0), train=TrainConfig(snapshot_every=0, device="cpu", min_steps=600))
     second = ds.modality_names[1]
-    rs = [ev.metrics[f"r/{second}"] for ev in train(cfg, ds, bound=BOUND) if isinstance(ev, EpochEvent) and ev.stage == "main"]
+    rs = [
+        ev.metrics[f"r/{second}"]
+        for ev in train(cfg, ds, bound=BOUND)
+        if isinstance(ev, EpochEvent) and ev.stage == "main"
+    ]
     assert rs, "no main-stage epoch"
     return float(np.mean(rs[len(rs) // 2 :]))
 

@@ -14,7 +14,7 @@ from omib_core.data import DatasetInfo, get_info, list_datasets, load_dataset, m
 from omib_core.data import registry as reg
 from omib_core.errors import ConfigError, DataError
 
-BUILTIN = ["sim-i", "sim-ii", "sim-iii", "sim-reg", "sim-anomaly", "sim-3m"]
+BUILTIN = ["sim-i", "sim-ii", "sim-iii", "sim-teach", "sim-reg", "sim-anomaly", "sim-3m"]
 FAST = {"n_samples": 400, "b1": 4, "b2": 4}  # small draws, no reference MLP
 
 

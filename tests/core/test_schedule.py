@@ -13,7 +13,6 @@ from omib_core.errors import ConfigError
 from omib_core.model import OMIB
 from omib_core.train import RunFailed, RunFinished, RunStarted, train
 from omib_core.train.schedule import resolve_schedule
-
 from tests.core.test_train import BOUND, TINY
 
 
@@ -38,7 +37,9 @@ def test_mid_size_keeps_what_the_user_asked_for() -> None:
 
 
 def test_fixed_schedule_refuses_a_batch_larger_than_the_training_rows() -> None:
-    with pytest.raises(ConfigError, match=r"batch_size = 512 is larger than the 124 training rows\. Use batch_size <= 124"):
+    with pytest.raises(
+        ConfigError, match=r"batch_size = 512 is larger than the 124 training rows\. Use batch_size <= 124"
+    ):
         resolve_schedule(TrainConfig(schedule="fixed", batch_size=512), 124)
 
 
@@ -52,6 +53,22 @@ def test_patience_not_shorter_than_the_main_stage_is_refused_or_fitted() -> None
         resolve_schedule(TrainConfig(schedule="fixed", epochs=50, patience=60), 7000)
     s = resolve_schedule(TrainConfig(patience=60), 7000)  # auto: halved to fit, and said so
     assert s.patience == 25 and any(c.startswith("patience 60 -> 25") for c in s.changes)
+
+
+def test_patience_with_a_one_epoch_main_stage() -> None:
+    """One main epoch cannot stop early: auto turns early stopping off (and says so), fixed names the value that works."""
+    big = TrainConfig(patience=5, batch_size=256, min_steps=50, max_steps=100)  # 100,000 rows: 391 steps per epoch
+    s = resolve_schedule(big, 100_000)
+    assert (s.epochs, s.patience) == (
+        1,
+        0,
+    ) and "patience 5 -> 0 (a one-epoch main stage cannot stop early)" in s.changes
+    with pytest.raises(
+        ConfigError, match=r"\(1 epochs\), so it could never stop a run early\. Use patience = 0, or more"
+    ):
+        resolve_schedule(TrainConfig(schedule="fixed", epochs=1, patience=1), 1000)
+    with pytest.raises(ConfigError, match=r"Use patience <= 1, or 0"):
+        resolve_schedule(TrainConfig(schedule="fixed", epochs=2, patience=2), 1000)
 
 
 @pytest.mark.parametrize(("kw", "match"), [
@@ -77,7 +94,10 @@ def _data(n: int = 300, seed: int = 0) -> MultimodalDataset:
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(n, 3)).astype(np.float32)
     y = (a[:, 0] > 0).astype(np.int64)
-    mods = {"v1": np.hstack([a, rng.normal(size=(n, 20))]).astype(np.float32), "v2": rng.normal(size=(n, 6)).astype(np.float32)}
+    mods = {
+        "v1": np.hstack([a, rng.normal(size=(n, 20))]).astype(np.float32),
+        "v2": rng.normal(size=(n, 6)).astype(np.float32),
+    }
     return MultimodalDataset("toy", mods, y, "classification", make_split(n, 0.2, 0.2, seed))
 
 

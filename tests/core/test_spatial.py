@@ -364,7 +364,9 @@ def test_trains_one_class_and_reports_auc_f1(datasets_dir) -> None:
     cfg = RunConfig(
         data=DataConfig(dataset="10x-breast", params={"path": "e2e.h5ad", "n_genes": 20}),
         model=ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=8, tokens=2, heads=2),
-        train=TrainConfig(schedule="fixed", epochs=2, warmup_epochs=1, batch_size=16, lr=3e-3, log_every=2, device="cpu", seed=0),
+        train=TrainConfig(
+            schedule="fixed", epochs=2, warmup_epochs=1, batch_size=16, lr=3e-3, log_every=2, device="cpu", seed=0
+        ),
     )
     bound = BoundResult("gaussian", ("expression", "image"), {}, None, Estimate("H_joint", 10.0), 1 / 30, 1 / 60)
     events = list(train(cfg, bound=bound))

@@ -65,7 +65,17 @@ def make_dataset(task: str = "classification", n: int = 360, seed: int = 0, m: i
 
 
 def config(model: ModelConfig = TINY, **train_kw) -> RunConfig:
-    kw = dict(schedule="fixed", epochs=3, warmup_epochs=1, batch_size=64, lr=3e-3, log_every=2, device="cpu", snapshot_every=2, seed=0)
+    kw = dict(
+        schedule="fixed",
+        epochs=3,
+        warmup_epochs=1,
+        batch_size=64,
+        lr=3e-3,
+        log_every=2,
+        device="cpu",
+        snapshot_every=2,
+        seed=0,
+    )
     kw.update(train_kw)
     return RunConfig(model=model, train=TrainConfig(**kw))
 
@@ -225,7 +235,7 @@ def test_a_shrunk_bound_says_so_in_the_first_event():
     from omib_core.data import load_dataset
 
     ds = load_dataset("nutrimouse")
-    start = next(iter(train(config(epochs=1, warmup_epochs=0), ds)))
+    start = next(iter(train(config(epochs=1, warmup_epochs=0, batch_size=8), ds)))  # fixed: batch <= 28 rows
     assert isinstance(start, RunStarted) and start.M_u > 0
     assert start.bound_note and "Ledoit-Wolf" in start.bound_note
 

@@ -154,6 +154,16 @@ def test_metrics_figure_shows_splits_and_reference_lines():
     assert tc.metrics_figure(epoch_table(), "accuracy", {})["datasets"]["references"].empty
 
 
+def test_linear_baseline_is_a_reference_line_for_any_metric():
+    ref = {"optimal_mib_accuracy": 0.909, "linear_test_accuracy": 0.7512, "linear_test_mae": 0.42}
+    labels = list(tc.metrics_figure(epoch_table(), "accuracy", ref)["datasets"]["references"]["label"])
+    assert labels == ["ground-truth optimal MIB 0.909", "linear model (logistic regression) 0.751"]
+    # a non-accuracy metric: no SIM ground truth, but its own linear baseline (ridge for an error metric)
+    assert tc.reference_lines("mae", ref) == [(0.42, "linear model (ridge) 0.420", "dot", "left")]
+    assert tc.reference_lines("mae", {"linear_test_accuracy": 0.75}) == []
+    assert tc.reference_lines("accuracy", {"linear_test_accuracy": float("nan")}) == []
+
+
 def test_trb_figure_heads_and_fused_line():
     spec = tc.trb_figure(epoch_table(), MODS, "accuracy")
     assert names(spec) == ["head v1", "head v2", "fused (xi)"]
@@ -261,6 +271,21 @@ def test_sweep_figure_log_axis_bound_and_knee():
     assert any("M_u" in t for t in texts) and any("knee" in t for t in texts)
     knee_note = next(a for a in fig.layout.annotations if "knee" in a.text)
     assert knee_note.x == pytest.approx(0.0)  # annotations on a log axis take log10(x)
+
+
+def test_sweep_figure_draws_both_selections_the_best_beta_and_the_linear_model():
+    points = pd.DataFrame({"run_id": list("abc"), "beta_over_Mu": [1.0, 30.0, 300.0], "seed": [0, 0, 0],
+                           "status": ["finished"] * 3, "value": [0.80, 0.86, 0.70]})  # fmt: skip
+    last = pd.DataFrame({"beta_over_Mu": [1.0, 30.0, 300.0], "mean": [0.80, 0.86, 0.70], "std": 0.01, "n": 1})
+    best_val = last.assign(mean=[0.83, 0.87, 0.72])
+    fig = sweep_figure(points, last, "test accuracy", best=30.0, mean_label="last epoch, mean ± std",
+                       other=best_val, other_label="best-val epoch, mean ± std", references=[(0.75, "linear model")])  # fmt: skip
+    names = [d.name for d in fig.data]
+    assert names == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std"]
+    assert list(fig.data[2].y) == [0.83, 0.87, 0.72] and fig.data[2].line.dash == "dash"
+    assert {s.x0 for s in fig.layout.shapes if s.x0 == s.x1} == {1.0, 30.0}  # M_u and the empirical best
+    texts = [a.text for a in fig.layout.annotations]
+    assert "empirical best 30" in texts and "linear model 0.750" in texts
 
 
 def test_pivot_keeps_only_logged_steps_so_lines_connect():

@@ -42,7 +42,10 @@ def chart_titles(at: AppTest) -> list[str]:
 def add_run_with_snapshots(n_snapshots: int = 3, n: int = 120, bad_last: bool = False) -> str:
     """A finished training run whose worker saved ``n_snapshots`` xi snapshots (classes drift apart over epochs)."""
     store, jobs = services.store(), services.jobs()
-    cfg = RunConfig(data=DataConfig(dataset="sim-i"), train=TrainConfig(schedule="fixed", epochs=4, warmup_epochs=1, snapshot_every=1))
+    cfg = RunConfig(
+        data=DataConfig(dataset="sim-i"),
+        train=TrainConfig(schedule="fixed", epochs=4, warmup_epochs=1, snapshot_every=1),
+    )
     saved = jobs.max_concurrent
     jobs.max_concurrent = 0  # keep the scheduler from starting it while it is briefly queued
     try:

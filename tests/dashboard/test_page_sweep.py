@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
+
+import numpy as np
+import pytest
 
 from dashboard import services
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
+
+
+def values_of(array) -> list[float]:
+    """A plotly JSON array: a plain list, or ``{"dtype", "bdata"}`` (base64 of the raw values)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
 
 
 def test_sweep_page_renders_and_shows_the_knee_of_finished_runs():
@@ -19,10 +31,26 @@ def test_sweep_page_renders_and_shows_the_knee_of_finished_runs():
     no_exception(at)
     values = {m.label: m.value for m in at.metric}
     assert values["Runs finished"] == "6 / 6"
-    assert values["Empirical knee β/M_u"] == "1"
-    fig = at.get("plotly_chart")[0]
-    assert fig is not None
+    assert values["Empirical knee β/M_u"] == "1" and values["Empirical best β/M_u"] == "1"
+    assert at.radio(key="sweep_select").value == "last"
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [d.get("name") for d in fig["data"]] == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std"]
+    last, best_val = values_of(fig["data"][1]["y"]), values_of(fig["data"][2]["y"])
+    assert last == pytest.approx([0.80, 0.85, 0.59]) and best_val == pytest.approx([0.82, 0.87, 0.61])
     assert list(at.dataframe[0].value["β / M_u"]) == [0.1, 1.0, 10.0]
+
+
+def test_the_default_sweep_is_the_teaching_preset_over_the_teaching_scales():
+    from omib_core.presets import TEACHING_SCALES
+
+    at = app("sweep")
+    at.run()
+    no_exception(at)
+    assert at.radio(key="sweep_base").value == "teaching"
+    assert at.text_input(key="sweep_list").value == ", ".join(f"{s:g}" for s in TEACHING_SCALES)
+    assert any("sim\\-teach" in m.value or "sim-teach" in m.value for m in at.markdown)
+    seeds = at.number_input(key="sweep_seeds").value
+    assert any(f"= **{len(TEACHING_SCALES) * seeds} runs**" in m.value for m in at.markdown)
 
 
 def test_queue_sweep_stores_one_run_per_value_and_seed_with_one_sweep_id():
@@ -44,6 +72,7 @@ def test_queue_sweep_stores_one_run_per_value_and_seed_with_one_sweep_id():
             (0.5, 0), (0.5, 1), (2.0, 0), (2.0, 1)
         ]  # fmt: skip
         assert all(r["status"] == "queued" and r["config"]["train"]["beta"] is None for r in runs)
+        assert {r["config"]["data"]["dataset"] for r in runs} == {"sim-teach"}  # the default base: teaching preset
         assert {m.label: m.value for m in at.metric}["Runs finished"] == "0 / 4"
         at.button(key="sweep_stop").click().run()
         no_exception(at)
@@ -56,6 +85,7 @@ def test_too_big_a_sweep_is_refused_before_anything_is_queued():
     before = len(services.store().list_runs())
     at = app("sweep")
     at.run()
+    at.radio(key="sweep_grid_mode").set_value("range").run()
     at.number_input(key="sweep_n").set_value(15).run()
     at.number_input(key="sweep_seeds").set_value(5).run()
     at.button(key="sweep_start").click().run()

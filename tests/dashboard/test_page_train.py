@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -47,11 +48,13 @@ def add_fake_run(
     test_accuracy: float = 0.88,
     sweep_id: str | None = None,
     dataset: str = "sim-i",
+    bottleneck: bool = True,
 ) -> str:
     """A run as a worker would leave it: summary, step and epoch metrics, status and result."""
     store, jobs = services.store(), services.jobs()
     cfg = RunConfig(data=DataConfig(dataset=dataset), train=TrainConfig(schedule="fixed", epochs=epochs, warmup_epochs=1,
                                                                          beta_scale=scale, seed=seed))  # fmt: skip
+    cfg = cfg.replace(model=cfg.model.replace(bottleneck=bottleneck))
     saved = jobs.max_concurrent
     jobs.max_concurrent = 0  # keep the scheduler from starting the fake run while it is briefly queued
     try:
@@ -63,7 +66,10 @@ def add_fake_run(
     summary = {"device": "cpu", "task": "classification", "modalities": mods, "n_train": 700, "n_val": 150,
                "n_test": 150, "total_epochs": epochs + 1, "steps_per_epoch": 3, "beta": 2e-3 * scale, "M_u": 2e-3,
                "M_l": 1e-3, "beta_over_Mu": scale, "estimator": "gaussian", "num_threads": 1,
-               "reference": {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.912}}  # fmt: skip
+               "reference": {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.912, "linear_test_accuracy": 0.751},
+               "schedule": {"n_fit": 700, "batch_size": 70, "steps_per_epoch": 10, "warmup_epochs": 1,
+                            "epochs": epochs, "warmup_steps": 10, "main_steps": 10 * epochs, "patience": 2,
+                            "mode": "auto", "changes": ["batch_size 256 -> 70 (0.1 of the 700 training rows)"]}}  # fmt: skip
     store.update_run(rid, summary=summary, total_epochs=epochs + 1, device="cpu")
     rows, step = [], 0
     for epoch in range(epochs + 1):
@@ -85,7 +91,11 @@ def add_fake_run(
     if status == "finished":
         result = {"epochs": epochs, "step": step, "test_metrics": {"accuracy": test_accuracy, "f1_macro": 0.8},
                   "val_metrics": {"accuracy": test_accuracy + 0.01}, "r_final": [1.0, 0.85], "beta": 2e-3 * scale,
-                  "wall_seconds": 12.0, "samples_per_second": 900.0, "checkpoint_path": None}  # fmt: skip
+                  "wall_seconds": 12.0, "samples_per_second": 900.0, "checkpoint_path": None,
+                  "last_test_metrics": {"accuracy": test_accuracy - 0.02},
+                  "selection": {"best_val": {"epoch": epochs - 1, "val": {}, "test": {"accuracy": test_accuracy}},
+                                "last": {"epoch": epochs, "val": {}, "test": {"accuracy": test_accuracy - 0.02}},
+                                "stopped_early": True}}  # fmt: skip
     store.set_status(rid, status, error="The loss became NaN at step 9; lower the learning rate." if status == "failed"
                      else None, result=result)  # fmt: skip
     return rid
@@ -102,6 +112,57 @@ def test_train_page_renders_controls_without_a_run():
     labels = [b.label for b in at.button]
     assert "Start" in labels and "Concat fusion" in labels
     assert at.number_input(key="train_epochs").value == RunConfig().train.epochs
+
+
+def test_new_controls_reach_the_session_config():
+    at = app("train")
+    at.run()
+    assert at.number_input(key="train_enc_layers").value == 0
+    assert "0 = linear" in at.number_input(key="train_enc_layers").label
+    r_form = at.selectbox(key="train_r_form")
+    assert r_form.value == "info_gain" and "held-out gain (default)" in r_form.options
+    assert "mean of ratios (Eq. 11 as written)" in r_form.options and "towards 0" in r_form.help
+    at.number_input(key="train_enc_layers").set_value(2).run()
+    at.selectbox(key="train_schedule").set_value("fixed").run()
+    at.number_input(key="train_patience").set_value(3).run()
+    at.selectbox(key="train_r_form").set_value("mean_of_ratios").run()
+    no_exception(at)
+    cfg = RunConfig.from_dict(at.session_state["omib_config"])
+    assert (cfg.model.enc_layers, cfg.train.schedule, cfg.train.patience, cfg.train.r_form) == (
+        2, "fixed", 3, "mean_of_ratios"
+    )  # fmt: skip
+
+
+def small_sim_i(**train) -> RunConfig:
+    return RunConfig(data=DataConfig(dataset="sim-i", params={"n_samples": 600}), train=TrainConfig(**train))
+
+
+def test_schedule_preview_shows_the_auto_batch_for_a_small_dataset():
+    from omib_core.data import load_dataset
+    from omib_core.train.schedule import resolve_schedule
+
+    cfg = small_sim_i(batch_size=256)
+    n_fit = len(load_dataset(cfg.data.replace(params={"n_samples": 600, "reference": False})).indices("train"))
+    expected = resolve_schedule(cfg.train, n_fit)
+    assert expected.batch_size < 256  # the auto schedule cut the batch: the preview must say so
+    at = app("train")
+    at.session_state["omib_config"] = cfg.to_dict()
+    at.run()
+    no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"Schedule on the {n_fit:,} training rows" in text
+    assert f"batch {expected.batch_size} · {expected.steps_per_epoch} steps/epoch" in text
+    assert f"batch_size 256 -> {expected.batch_size}" in text
+    assert not at.button(key="train_start").disabled
+
+
+def test_an_impossible_fixed_schedule_disables_start_with_the_sentence():
+    at = app("train")
+    at.session_state["omib_config"] = small_sim_i(schedule="fixed", batch_size=4096).to_dict()
+    at.run()
+    no_exception(at)
+    assert at.button(key="train_start").disabled
+    assert any("batch_size = 4096 is larger than the" in e.value and "training rows" in e.value for e in at.error)
 
 
 def test_baseline_preset_sets_controls_and_the_session_config():
@@ -160,6 +221,17 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     r_chart = charts[titles.index("Dynamic weight r")].proto
     assert {d.name for d in r_chart.datasets} >= {"lines", "warmup", "references"}
     assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "step", "resume", "stop"))
+    # both selections, and whether it stopped early
+    assert values["Test accuracy, best-val epoch"] == "0.88" and values["Test accuracy, last epoch"] == "0.86"
+    assert values["Stopped early"] == "yes"
+    # the run's own schedule
+    text = " ".join(m.value for m in at.markdown)
+    assert "This run's schedule:" in text and "batch 70 · 10 steps/epoch" in text and "batch_size 256 -> 70" in text
+    # the linear baseline beside the ground truth on the accuracy chart
+    acc_chart = charts[titles.index("Accuracy per epoch")].proto
+    refs = next(d for d in acc_chart.datasets if d.name == "references")
+    labels = list(pa.ipc.open_stream(refs.data.data).read_all().to_pandas()["label"])
+    assert "linear model (logistic regression) 0.751" in labels and "ground-truth optimal MIB 0.909" in labels
 
 
 def test_owner_controls_reach_the_run_and_a_queued_run_shows_its_position():
@@ -221,7 +293,9 @@ def test_sim_i_run_started_from_the_train_page_produces_metrics():
         pytest.skip("omib_core.data has no load_dataset yet")
     cfg = RunConfig(
         data=DataConfig(dataset="sim-i", params={"n_samples": 600}),
-        train=TrainConfig(schedule="fixed", epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2),
+        train=TrainConfig(
+            schedule="fixed", epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2
+        ),
     )
     at = app("train")
     at.session_state["omib_config"] = cfg.to_dict()
@@ -270,3 +344,30 @@ def test_a_bound_run_points_to_the_bound_page():
     no_exception(at)
     assert any("Bound page" in i.value for i in at.info)
     assert not at.get("vega_lite_chart")
+
+
+def _reference_labels(at: AppTest) -> list[str]:
+    charts = at.get("vega_lite_chart")
+    titles = [json.loads(c.proto.spec)["title"]["text"] for c in charts]
+    refs = next(d for d in charts[titles.index("Accuracy per epoch")].proto.datasets if d.name == "references")
+    return list(pa.ipc.open_stream(refs.data.data).read_all().to_pandas()["label"])
+
+
+def test_the_same_network_without_the_bottleneck_is_offered_then_drawn_beside_the_run():
+    rid = add_fake_run(name="omib with twin", seed=11, test_accuracy=0.88)
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    assert not any(label.startswith("same network, no bottleneck") for label in _reference_labels(at))
+    at.button(key="train_twin").click().run()  # queues the twin: same data and seed, bottleneck off
+    queued = [r for r in services.store().list_runs(status="queued") if r["name"] == "omib with twin (no bottleneck)"]
+    assert len(queued) == 1 and queued[0]["config"]["model"]["bottleneck"] is False
+    assert queued[0]["config"]["train"]["seed"] == 11
+    services.store().delete_run(queued[0]["id"], queued[0]["owner"])
+    add_fake_run(name="twin", seed=11, test_accuracy=0.83, bottleneck=False)
+    add_fake_run(name="other seed", seed=12, test_accuracy=0.5, bottleneck=False)  # not a twin: another seed
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    labels = _reference_labels(at)
+    assert "same network, no bottleneck 0.830" in labels and "same network, no bottleneck 0.500" not in labels

@@ -10,12 +10,14 @@ from dashboard.sweeps import (
     MAX_SWEEP_RUNS,
     aggregate,
     build_sweep,
+    empirical_best,
     empirical_knee,
     final_metric,
     log_grid,
     parse_grid,
     sweep_ids,
     sweep_points,
+    teaching_sweep,
 )
 from omib_core.config import ModelConfig, RunConfig, TrainConfig
 from omib_core.errors import ConfigError
@@ -106,3 +108,43 @@ def test_sweep_ids_in_order_of_appearance():
         run("d", 1, 1, sweep="s2"),
     ]
     assert sweep_ids(runs) == ["s2", "s1"]
+
+
+def test_the_default_sweep_is_the_teaching_preset_over_the_teaching_scales_and_five_seeds():
+    from omib_core.presets import TEACHING_SCALES
+
+    base, scales, seeds = teaching_sweep()
+    assert base.data.dataset == "sim-teach" and base.model.dropout == 0.0
+    assert scales == list(TEACHING_SCALES) and seeds == [0, 1, 2, 3, 4]
+    runs = build_sweep(base, scales, seeds, name="teach")
+    assert len(runs) == 30 and {c.data.dataset for _, c in runs} == {"sim-teach"}
+
+
+def test_final_metric_reads_either_selection():
+    result = {
+        "test_metrics": {"accuracy": 0.90},
+        "last_test_metrics": {"accuracy": 0.85},
+        "selection": {
+            "best_val": {"epoch": 3, "test": {"accuracy": 0.91}},
+            "last": {"epoch": 9, "test": {"accuracy": 0.84}},
+        },
+    }
+    r = {"result": result, "config": {"train": {"select": "best_val"}}}
+    assert final_metric(r, "accuracy") == 0.90  # the run's own choice
+    assert final_metric(r, "accuracy", select="last") == 0.84
+    assert final_metric(r, "accuracy", select="best_val") == 0.91
+    # an older result without "selection": last_test_metrics, and test_metrics only when the run selected by val
+    old = {"result": {"test_metrics": {"accuracy": 0.9}, "last_test_metrics": {"accuracy": 0.8}}}
+    assert final_metric(old, "accuracy", select="last") == 0.8
+    assert final_metric(old, "accuracy", select="best_val") == 0.9
+    assert final_metric({**old, "config": {"train": {"select": "last"}}}, "accuracy", select="best_val") is None
+    runs = [run("a", 1.0, 0, acc=0.8), run("b", 1.0, 1, acc=0.9)]
+    for r_ in runs:
+        r_["result"]["last_test_metrics"] = {"accuracy": r_["result"]["test_metrics"]["accuracy"] - 0.1}
+    assert list(sweep_points(runs, "accuracy", select="last")["value"]) == pytest.approx([0.7, 0.8])
+
+
+def test_empirical_best_is_the_best_mean():
+    agg = pd.DataFrame({"beta_over_Mu": [0.1, 1.0, 30.0], "mean": [0.7, 0.8, 0.85], "std": 0.1, "n": 2})
+    assert empirical_best(agg) == 30.0 and empirical_best(agg, higher_better=False) == 0.1
+    assert empirical_best(agg.iloc[:0]) is None

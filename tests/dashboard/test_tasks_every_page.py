@@ -69,7 +69,9 @@ def test_task_through_every_page(dataset):
     params, metric_card, r_series = CASES[dataset]
     cfg = RunConfig(
         data=DataConfig(dataset=dataset, params=params),
-        train=TrainConfig(schedule="fixed", epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2),
+        train=TrainConfig(
+            schedule="fixed", epochs=2, warmup_epochs=1, batch_size=128, device="cpu", snapshot_every=1, log_every=2
+        ),
     )
     store = services.store()
 

@@ -14,7 +14,10 @@ import pytest
 from omib_core.runs.paths import REPO_ROOT
 from omib_core.runs.store import RunStore
 
-TINY = {"data": {"dataset": "sim-i", "params": {"n_samples": 200}}, "train": {"schedule": "fixed", "epochs": 3, "warmup_epochs": 1}}
+TINY = {
+    "data": {"dataset": "sim-i", "params": {"n_samples": 200}},
+    "train": {"schedule": "fixed", "epochs": 3, "warmup_epochs": 1},
+}
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:

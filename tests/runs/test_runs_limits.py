@@ -45,7 +45,7 @@ def no_limit_env(monkeypatch):
 def test_defaults_match_the_deploy_docs(store, tiny, no_limit_env, monkeypatch):
     jobs = JobManager(store, gpu_available=False)
     assert (jobs.max_epochs, jobs.max_samples, jobs.threads_per_job) == (500, 1_000_000, 1)
-    assert jobs.max_run_seconds == DEFAULT_MAX_RUN_SECONDS == 6 * 3600 and jobs.max_queued_per_user == 20
+    assert jobs.max_run_seconds == DEFAULT_MAX_RUN_SECONDS == 6 * 3600 and jobs.max_queued_per_user == 40
     tiny["train"] = {"schedule": "fixed", "epochs": 495, "warmup_epochs": 10}
     with pytest.raises(ConfigError, match=r"at most 500 epochs per run, warm-up included \(OMIB_MAX_EPOCHS\)"):
         jobs.submit(tiny, "alice")
@@ -99,7 +99,8 @@ def test_one_gpu_job_at_a_time_the_rest_fall_back_to_cpu(store, tiny):
 
 
 def test_wall_time_limit_fails_the_run_with_a_sentence_and_keeps_metrics(store, tiny):
-    tiny["train"] = {"schedule": "fixed", "epochs": 500, "warmup_epochs": 0}  # ~60 s of fake training at 0.03 s per step
+    # ~60 s of fake training at 0.03 s per step
+    tiny["train"] = {"schedule": "fixed", "epochs": 500, "warmup_epochs": 0}
     jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:slow", gpu_available=False,
                       max_run_seconds=5, heartbeat_interval=0.3)  # fmt: skip
     run_id = jobs.submit(tiny, "alice")
@@ -165,3 +166,13 @@ def test_out_of_memory_fails_the_run_and_the_launcher_keeps_serving(store, tiny,
 
 def test_duration_text():
     assert [duration_text(s) for s in (21600, 5400, 90, 45, 1.5)] == ["6 h", "90 min", "90 s", "45 s", "1.5 s"]
+
+
+def test_a_step_budget_above_the_server_limit_is_refused(store, monkeypatch) -> None:
+    monkeypatch.setenv("OMIB_MAX_STEPS", "5000")
+    jobs = JobManager(store)
+    with pytest.raises(
+        ConfigError, match=r"at most 5,000 optimizer steps per run \(OMIB_MAX_STEPS\)\. Got max_steps = 20,000"
+    ):
+        jobs.validate({"data": {"dataset": "sim-i"}, "train": {"max_steps": 20000}})
+    assert jobs.validate({"train": {"max_steps": 5000}}).train.max_steps == 5000

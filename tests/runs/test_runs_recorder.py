@@ -31,7 +31,10 @@ REQUIRED = {
 
 def _config():
     return RunConfig.from_dict(
-        {"data": {"dataset": "sim-iii", "seed": 3}, "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1, "seed": 7}}
+        {
+            "data": {"dataset": "sim-iii", "seed": 3},
+            "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1, "seed": 7},
+        }
     )
 
 

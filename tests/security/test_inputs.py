@@ -91,7 +91,9 @@ def test_a_run_whose_dataset_is_a_path_fails_with_a_sentence(data_dir, monkeypat
     """Submitted behind the page's back, such a run fails in its worker with the refusal sentence."""
     monkeypatch.setenv("OMIB_FOLDER_DATASETS", "0")
     store = RunStore(data_dir / "omib.db")
-    run_id = store.create_run({"data": {"dataset": "/etc"}, "train": {"schedule": "fixed", "epochs": 1, "warmup_epochs": 0}}, "m", "x")
+    run_id = store.create_run(
+        {"data": {"dataset": "/etc"}, "train": {"schedule": "fixed", "epochs": 1, "warmup_epochs": 0}}, "m", "x"
+    )
     Worker(store, run_id, threads=1, heartbeat_interval=0.5).run()
     run = store.get_run(run_id)
     assert run["status"] == "failed" and "Folder paths are not accepted" in run["error"]

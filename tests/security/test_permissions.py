@@ -40,7 +40,10 @@ def running():
 
 def test_launcher_refuses_other_users_and_allows_owner_and_admin(tmp_path):
     store = RunStore(tmp_path / "omib.db")
-    tiny = {"data": {"dataset": "sim-i", "params": {"n_samples": 200}}, "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1}}
+    tiny = {
+        "data": {"dataset": "sim-i", "params": {"n_samples": 200}},
+        "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1},
+    }
     jobs = JobManager(store, max_concurrent=1, gpu_available=False)
     rid = jobs.submit(tiny, "alice", "mine")
     store.claim(rid)  # running, as a worker would leave it
