@@ -24,7 +24,13 @@ def test_find_twin_matches_data_model_and_seed_but_not_beta() -> None:
     other_seed = twins.twin_config(BASE.replace(train=BASE.train.replace(seed=4)).to_dict())
     other_beta = twins.twin_config(BASE.replace(train=BASE.train.replace(beta_scale=1.0)).to_dict())
     damaged = {"model": {"bottleneck": False}, "train": {"epochs": -1}}
-    runs = [_run(damaged, 0.1), _run(other_seed, 0.2), _run(BASE.to_dict(), 0.3), _run(other_beta, 0.4), _run(twin, 0.5)]
+    runs = [
+        _run(damaged, 0.1),
+        _run(other_seed, 0.2),
+        _run(BASE.to_dict(), 0.3),
+        _run(other_beta, 0.4),
+        _run(twin, 0.5),
+    ]
     found = twins.find_twin(BASE.to_dict(), runs)
     assert found is not None and found["result"]["test_metrics"]["accuracy"] == 0.4  # newest match; beta is irrelevant
     assert twins.find_twin(BASE.to_dict(), runs[:3]) is None  # a run with the bottleneck on is never its own twin
