@@ -42,7 +42,7 @@ with right:
         rid = services.jobs().submit(demo_config(scale).to_dict(), owner=current_user().name,
                                      name=f"Teaching demo · β/M_u={scale:g}")  # fmt: skip
         st.switch_page("app_pages/train.py", query_params={"run": rid})
-    st.page_link("app_pages/sweep.py", label="See the whole inverted U: the Sweep page's default sweep",
+    st.page_link("app_pages/sweep.py", label="The whole inverted U: the Sweep page",
                  icon=":material/ssid_chart:")  # fmt: skip
     st.page_link("app_pages/data.py", label="Or choose your own data", icon=":material/dataset:")
 
@@ -72,7 +72,10 @@ with c3:
     )
     st.write(
         "r compares how much each modality's own head still disagrees with the fused prediction. If v2 holds "
-        "task information that xi has not yet taken in, r drops below 1 and v2 is squeezed less. r stays in (0, 2)."
+        "task information that xi has not yet taken in, r drops below 1 and v2 is squeezed less; if v2 adds less "
+        "than v1, or only noise, r rises above 1 and v2 is squeezed more. r stays in (0, 2). OMIB Studio measures "
+        "the disagreement on held-out rows, as each head's gain in log-likelihood over the fused prediction: the KL "
+        "itself is largest for a head that fitted noise, which would squeeze a useless modality less."
     )
 
 st.divider()

@@ -330,7 +330,8 @@ LOOK_FOR = {
     "loss": "Both losses should fall and level off; the gap between them is the β·KL price paid for compressing. "
     "A task loss that keeps falling while the validation metric stalls means overfitting.",
     "r": "r below 1 means v2 still holds task information that xi has not taken in, so v2 is squeezed less; "
-    "r near 1 means both modalities have given xi what they know. The first modality is the reference (r = 1).",
+    "r above 1 means v2 adds less than v1 (or only noise) and is squeezed more; r near 1 means both have given xi "
+    "what they know. Measured on held-out rows. The first modality is the reference (r = 1).",
     "kl": "KL_i (nats, upper chart) is how much of modality i's encoding survives the bottleneck. It should settle, "
     "not keep rising; β·r·KL_i (lower chart) is what it costs in the loss: r shifts that cost between modalities.",
     "beta": "β is the strength of the bottleneck. Up to the dashed M_u line, theory says xi keeps all task "

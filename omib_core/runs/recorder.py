@@ -58,6 +58,17 @@ def jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def selection(fin: Any) -> dict[str, Any]:
+    """Both selections of a finished run side by side, whatever ``TrainConfig.select`` chose for ``test_metrics``:
+    ``{"best_val": {"epoch", "val", "test"}, "last": {...}, "stopped_early"}`` (epochs 0-based, warm-up counted)."""
+    return {
+        "best_val": {"epoch": fin.best_val_epoch, "val": dict(fin.best_val_val_metrics),
+                     "test": dict(fin.best_val_test_metrics)},
+        "last": {"epoch": fin.last_epoch, "val": dict(fin.last_val_metrics), "test": dict(fin.last_test_metrics)},
+        "stopped_early": bool(fin.stopped_early),
+    }  # fmt: skip
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``jsonable(obj)`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
@@ -190,21 +201,7 @@ class Recorder:
                 "best_epoch": getattr(fin, "best_epoch", None) if fin else None,
                 "last_test_metrics": dict(getattr(fin, "last_test_metrics", {}) or {}) if fin else {},
                 # both selections side by side, whatever TrainConfig.select chose for test_metrics
-                "selection": {
-                    "best_val": {
-                        "epoch": fin.best_val_epoch,
-                        "val": dict(fin.best_val_val_metrics),
-                        "test": dict(fin.best_val_test_metrics),
-                    },
-                    "last": {
-                        "epoch": fin.last_epoch,
-                        "val": dict(fin.last_val_metrics),
-                        "test": dict(fin.last_test_metrics),
-                    },
-                    "stopped_early": fin.stopped_early,
-                }
-                if fin
-                else {},  # fmt: skip
+                "selection": selection(fin) if fin else {},
                 "schedule": dict(st.schedule) if st else {},
                 "reference": dict(st.reference) if st else {},
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,

@@ -43,7 +43,7 @@ from omib_core.config import RunConfig
 from omib_core.errors import OmibError
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.paths import cache_dir
-from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, write_json
+from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
 from omib_core.runs.store import ACTIVE, RunStore
 
 HEARTBEAT_INTERVAL = 2.0
@@ -377,7 +377,7 @@ class Worker:
         elif kind == "RunFinished":
             if event.checkpoint_path:
                 self.store.add_artifact(self.run_id, "checkpoint", event.checkpoint_path, epoch=event.epochs)
-            self._end("finished", None, result=dataclasses.asdict(event))
+            self._end("finished", None, result={**dataclasses.asdict(event), "selection": selection(event)})
             return True
         return False
 
