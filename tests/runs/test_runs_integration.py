@@ -31,7 +31,9 @@ def test_tiny_real_training_run(store):
     assert (run["epoch"], run["total_epochs"]) == (3, 3)
     assert run["summary"]["modalities"] and run["result"]["test_metrics"]
     sel = run["result"]["selection"]  # both selections reach the store, for the Train and Sweep pages
-    assert sel["last"]["epoch"] == 2 and sel["last"]["test"] and sel["best_val"]["test"] and sel["stopped_early"] is False
+    assert (
+        sel["last"]["epoch"] == 2 and sel["last"]["test"] and sel["best_val"]["test"] and sel["stopped_early"] is False
+    )
     assert run["summary"]["schedule"]["batch_size"] == 64 and run["summary"]["schedule"]["mode"] == "fixed"
     names = set(store.metric_names(run_id))
     assert "loss" in names and any(n.startswith("val/") for n in names)
