@@ -133,3 +133,14 @@ def test_weight_decay_is_decoupled_adamw() -> None:
 
     opt = _adamw(torch.nn.Linear(2, 2), 1e-3, 0.01)
     assert isinstance(opt, torch.optim.AdamW) and opt.defaults["weight_decay"] == 0.01
+
+
+def test_a_tie_of_the_validation_metric_goes_to_the_lower_validation_loss() -> None:
+    from omib_core.train.loop import _Trainer
+
+    t = _Trainer(_cfg(select="last"), None, None, BOUND, None)
+    t.task, t.best = "classification", None
+    for epoch, acc, loss in ((3, 0.9, 0.50), (4, 0.9, 0.30), (5, 0.9, 0.40), (6, 0.8, 0.10)):
+        t.epoch, t.val_loss = epoch, loss
+        t._track_best({"val": {"accuracy": acc}, "test": {"accuracy": acc}})
+    assert t.best["epoch"] == 4 and t.best["loss"] == 0.30  # not the earliest of the tied epochs, nor a worse metric
