@@ -39,8 +39,8 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
         out = {"config": {**config_dict, "baseline": baseline}, "status": "finished", "param": res.param,
                "test": res.test_metrics, "val": res.val_metrics, "best_val_test": res.test_metrics,
                "last_test": res.test_metrics, "best_val_val": res.val_metrics, "last_val": res.val_metrics,
-               "reference": dict(ds.ground_truth and {k: v for k, v in ds.ground_truth.items()
-                                                      if k in ("optimal_mib_accuracy", "bayes_accuracy")} or {})}  # fmt: skip
+               "reference": {k: v for k, v in (ds.ground_truth or {}).items()
+                             if k in ("optimal_mib_accuracy", "bayes_accuracy")}}  # fmt: skip
         out["wall_seconds"] = time.perf_counter() - t0
         return out
     bound = estimate_bound(ds, cfg.bound)

@@ -137,7 +137,7 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
                 if not quiet and event.schedule:
                     from omib_core.train.schedule import Schedule
 
-                    sched = Schedule(**{**event.schedule, "changes": tuple(event.schedule.get("changes", ()))})
+                    sched = Schedule.from_dict(event.schedule)
                     print(f"schedule: {sched.summary()}", file=sys.stderr)
                     for change in sched.changes:
                         print(f"  auto schedule: {change}", file=sys.stderr)

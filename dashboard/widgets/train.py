@@ -6,7 +6,6 @@ Widgets are created without ``value=``: their state is seeded from the session's
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -247,8 +246,7 @@ def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
 
 def schedule_from_dict(d: Mapping[str, Any]) -> Schedule:
     """A stored ``Schedule.to_dict()`` (a run's ``summary["schedule"]``) back as a Schedule."""
-    names = {f.name for f in dataclasses.fields(Schedule)}
-    return Schedule(**{k: (tuple(v) if k == "changes" else v) for k, v in d.items() if k in names})
+    return Schedule.from_dict(dict(d))
 
 
 def schedule_markdown(schedule: Schedule, lead: str) -> str:

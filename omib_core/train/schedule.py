@@ -21,7 +21,7 @@ budget) raises ``ConfigError`` with a sentence naming the parameter and a value 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from omib_core.config import TrainConfig
@@ -64,6 +64,13 @@ class Schedule:
         d = asdict(self)
         d["changes"] = list(self.changes)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schedule:
+        """A stored ``to_dict()`` (a run's ``summary["schedule"]``, ``RunStarted.schedule``) back as a Schedule;
+        keys it does not know (a newer version's) are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "changes" else v) for k, v in d.items() if k in names})
 
     def summary(self) -> str:
         """One line: 'batch 16 · 9 steps/epoch · warm-up 34 epochs (306 steps) · main 167 epochs (1,503 steps) · ...'."""
