@@ -35,4 +35,4 @@ VOLUME ["/data"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8501/_stcore/health || exit 1
-CMD [".venv/bin/streamlit", "run", "dashboard/app.py", "--server.address", "0.0.0.0", "--server.port", "8501"]
+CMD [".venv/bin/python", "-m", "dashboard.serve", "--server.address", "0.0.0.0", "--server.port", "8501"]

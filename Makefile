@@ -3,7 +3,7 @@
 
 run:
 	scripts/setup.sh
-	.venv/bin/streamlit run dashboard/app.py --server.address $${OMIB_ADDRESS:-127.0.0.1}
+	.venv/bin/python -m dashboard.serve --server.address $${OMIB_ADDRESS:-127.0.0.1}
 
 test:
 	scripts/setup.sh --dev

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.auth import current_user
 from omib_core.analysis.projection_jobs import ProjectionJobs
-from omib_core.runs.jobs import JobManager
+from omib_core.runs.jobs import JobManager, shared_manager
 from omib_core.runs.paths import db_path
 from omib_core.runs.store import RunStore
 
@@ -23,13 +23,11 @@ def store() -> RunStore:
     return RunStore(db_path())
 
 
-@st.cache_resource(show_spinner=False)
 def jobs() -> JobManager:
-    """The job launcher: recovers dead runs at start-up, then schedules queued runs in the background."""
-    manager = JobManager(store())
-    manager.recover()
-    manager.start_background(interval=1.0)
-    return manager
+    """The process-wide job launcher (``omib_core.runs.jobs.shared_manager``): the one the launcher
+    ``python -m dashboard.serve`` started with the server, or, under a plain ``streamlit run``, one created here
+    (dead runs recovered, queued runs scheduled in the background)."""
+    return shared_manager(store())
 
 
 @st.cache_resource(show_spinner=False, on_release=ProjectionJobs.shutdown)
@@ -76,8 +74,15 @@ def boot() -> None:
 
 
 def sidebar_identity() -> None:
+    from dashboard.auth import sign_out
+    from dashboard.widgets import escape_md
+
     user = current_user()
     with st.sidebar:
-        st.caption(f"Signed in as **{user.name}**" + (" (admin)" if user.is_admin else ""))
+        if user.via == "team":
+            st.caption(f"Signed in as **{escape_md(user.label)}** (team password: no per-person protection; "
+                       f"everything is owned by {escape_md(user.name)})")  # fmt: skip
+        else:
+            st.caption(f"Signed in as **{escape_md(user.name)}**" + (" (admin)" if user.is_admin else ""))
         if user.can_logout:
-            st.button("Log out", on_click=st.logout, key="auth_logout")
+            st.button("Log out", on_click=st.logout if user.via == "oidc" else sign_out, key="auth_logout")

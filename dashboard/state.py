@@ -55,11 +55,19 @@ def decode_config(text: str) -> RunConfig:
     if not isinstance(diff, dict):
         raise ConfigError("The config in this link is not an experiment description; ask for a new link.")
     base = RunConfig().to_dict()
-    merged = {sec: {**base[sec], **(diff.get(sec) or {})} for sec in base}
     unknown = set(diff) - set(base)
     if unknown:
         raise ConfigError(f"The link names unknown section(s) {sorted(unknown)}; ask for a new link.")
-    return RunConfig.from_dict(merged)
+    for sec, value in diff.items():
+        if value is not None and not isinstance(value, dict):
+            kind = type(value).__name__.replace("str", "text").replace("dict", "object")
+            raise ConfigError(f"The link's {sec!r} section is {kind} ({str(value)[:40]!r}), not a set of named "
+                              "settings, so the link was ignored; ask for a new link (Train page, Share link).")  # fmt: skip
+    merged = {sec: {**base[sec], **(diff.get(sec) or {})} for sec in base}
+    try:
+        return RunConfig.from_dict(merged)
+    except ConfigError as e:
+        raise ConfigError(f"The config in this link is not valid, so it was ignored: {e}") from None
 
 
 # session / URL access
@@ -86,7 +94,10 @@ def config_from_url() -> RunConfig | None:
         return decode_config(text)
     except ConfigError as e:
         st.error(str(e))
-        return None
+    except (TypeError, ValueError, AttributeError):  # a value of a type no config field takes: still a sentence
+        st.error("The config in this link holds a value of the wrong type, so the link was ignored; ask for a new "
+                 "link (Train page, Share link).")  # fmt: skip
+    return None
 
 
 def current_config() -> RunConfig:

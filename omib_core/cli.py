@@ -1,4 +1,4 @@
-"""Command line: ``python -m omib_core {datasets,bound,train,sweep}``.
+"""Command line: ``python -m omib_core {datasets,bound,train,sweep,hash-password}``.
 
 Headless, with a progress bar on stderr; the results go to files (``result.json``, ``history.csv``)
 so that scripts, the benchmarks and the dashboard's workers share one format.
@@ -265,6 +265,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print a ``[users]`` line for secrets.toml: the password from the terminal (twice) or one line of stdin."""
+    import getpass
+
+    from omib_core.identity import MAX_PASSWORD_CHARS, hash_password, users_line
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.name or 'the new user'}: ")
+        if getpass.getpass("Again: ") != password:
+            raise OmibError("The two passwords differ; run the command again.")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8 or len(password) > MAX_PASSWORD_CHARS:
+        raise OmibError(f"The password has {len(password)} characters; choose one of 8 to {MAX_PASSWORD_CHARS}.")
+    encoded = hash_password(password)
+    print(users_line(args.name, encoded) if args.name else encoded)
+    if args.name:
+        print("paste this line under [users] in .streamlit/secrets.toml (or the OMIB_USERS_FILE file)", file=sys.stderr)
+    return 0
+
+
 def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="dataset id (see `datasets`) or a folder path (default sim-i)")
     p.add_argument(
@@ -337,6 +358,10 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("hash-password", help="hash a password for the [users] table of secrets.toml (scrypt)")
+    p.add_argument("name", nargs="?", help='the user\'s name: prints the whole line `name = "scrypt$..."`')
+    p.set_defaults(func=cmd_hash_password)
     return parser
 
 

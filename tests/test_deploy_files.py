@@ -31,7 +31,17 @@ def test_dockerfile_copies_the_app_and_runs_the_readme_steps():
     for part in ("omib_core", "dashboard", "assets", ".streamlit"):
         assert part in have, f"the image lacks {part}/"
     text = (ROOT / "Dockerfile").read_text()
-    assert "scripts/setup.sh" in text and "dashboard/app.py" in text and "HEALTHCHECK" in text
+    assert "scripts/setup.sh" in text and "HEALTHCHECK" in text
     assert "USER omib" in text and 'VOLUME ["/data"]' in text
     makefile = (ROOT / "Makefile").read_text()
-    assert "scripts/setup.sh" in makefile and "dashboard/app.py" in makefile
+    assert "scripts/setup.sh" in makefile
+
+
+def test_the_server_starts_through_the_launcher_that_starts_the_job_manager():
+    """``make run`` and the image's CMD start ``python -m dashboard.serve`` (job manager first, then Streamlit on
+    dashboard/app.py), not a bare ``streamlit run`` that would leave recovery and the queue to the first page load."""
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    assert '"-m", "dashboard.serve"' in cmd and "streamlit" not in cmd
+    run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "-m dashboard.serve" in run and "streamlit run" not in run
+    assert (ROOT / "dashboard" / "serve.py").is_file() and (ROOT / "dashboard" / "app.py").is_file()

@@ -72,7 +72,7 @@ def submit(cfg: RunConfig) -> None:
     user = current_user()
     name = f"M_u · {cfg.data.dataset} · {cfg.bound.estimator}"
     try:
-        rid = services.jobs().submit(cfg.to_dict(), owner=user.name, name=name, kind="bound")
+        rid = services.jobs().submit(cfg.to_dict(), owner=user.name, name=name, kind="bound", is_admin=user.is_admin)
     except OmibError as e:
         st.error(f"The estimate was not started: {e}", icon=":material/error:")
         return

@@ -1,5 +1,7 @@
 """Data: choose a dataset (synthetic, bundled real data, or an upload) and its parameters, preview it, and use it
-for the experiment. Uploads are checked and stored by ``omib_core.data.uploads``; this page only shows the report."""
+for the experiment. Uploads are checked (in a capped child process) and stored by ``omib_core.data.uploads``; this
+page only shows the report. An upload is its owner's until shared: one the user may not read (a ``?cfg=`` link)
+shows a sentence, never its preview."""
 
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from dashboard import state
 from dashboard.auth import current_user
 from dashboard.charts import data as charts
 from dashboard.widgets import escape_md
-from dashboard.widgets.data import data_config_ui, dataset_choice, preview, upload_ui
+from dashboard.widgets.data import access_refusal, data_config_ui, dataset_choice, preview, upload_ui
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError, OmibError
 
 UPLOAD_GEN = "data_upload_generation"  # part of the uploader's key: bumped to empty it after a store
 UPLOAD_ERROR = "data_upload_error"
-DELETE_ERROR = "data_upload_delete_error"
+DELETE_ERROR = "data_upload_delete_error"  # also a failed share / unshare
 
 
 # helpers
@@ -122,12 +124,19 @@ def body(p: dict[str, Any]) -> None:
              f"its own. {sim}")  # fmt: skip
 
 
-def catalogue(current: str, owner: str) -> list[Any]:
-    """Registered datasets, then this user's uploads, then the upload in use when it is someone else's (a link)."""
+def forget_data() -> None:
+    """Button callback: the experiment goes back to the default data."""
+    st.session_state.pop("data_dataset", None)
+    state.set_current_config(state.current_config().replace(data=DataConfig()))
+
+
+def catalogue(current: str, user: Any) -> list[Any]:
+    """Registered datasets, then the uploads this user may read (own and shared), then the upload in use when it is
+    someone else's that they may read (an admin, a link)."""
     from omib_core.data import get_info, list_datasets, list_uploads
 
-    infos = list_datasets() + list_uploads(owner)
-    if current.startswith("upload:") and current not in {i.id for i in infos}:
+    infos = list_datasets() + list_uploads(readable_by=user.name)
+    if current.startswith("upload:") and current not in {i.id for i in infos} and not access_refusal(current, user):
         try:
             infos.append(get_info(current))
         except OmibError:
@@ -138,9 +147,9 @@ def catalogue(current: str, owner: str) -> list[Any]:
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
 def upload_report(files: dict[str, bytes], task: str | None) -> dict[str, Any]:
     """The validation report of these files as plain values (cached by content)."""
-    from omib_core.data import validate_files
+    from omib_core.data.sandbox import validate_isolated
 
-    r = validate_files(files, task=task)
+    r = validate_isolated(files, task=task)  # a separate process with a memory and a time cap
     return {"ok": r.ok, "table": r.table(), "errors": r.errors, "warnings": r.warnings, "labels": r.labels}
 
 
@@ -178,7 +187,8 @@ def upload_section(owner: str) -> None:
             "One file per modality (`.csv`, `.parquet`, `.npy`, or `.npz` with one array; one row per sample, the "
             "same order in every file) and one labels file (`labels.csv` or `labels.npy`). Labels are numbers: "
             "encode classes as 0, 1, 2, ... A `split` column in labels.csv (train / val / test) fixes the split; "
-            "otherwise it is drawn at random. The files are checked here before anything is stored."
+            "otherwise it is drawn at random. The files are checked here before anything is stored. A stored upload "
+            "is yours alone until you share it (Your uploads)."
         )
         error = st.session_state.pop(UPLOAD_ERROR, None)
         if error:
@@ -228,9 +238,24 @@ def delete_and_forget(upload_id: str, user_name: str, is_admin: bool) -> None:
     st.toast(f"Deleted {name!r}. Runs trained on it keep their metrics.{note}", icon=":material/delete:")
 
 
+def share_or_unshare(upload_id: str, user_name: str, is_admin: bool) -> None:
+    """Toggle callback: share an upload with every signed-in user, or make it the owner's alone again."""
+    from omib_core.data.uploads import set_shared
+
+    shared = bool(st.session_state.get(f"data_upload_share_{upload_id}"))
+    try:
+        name = set_shared(upload_id, user_name, shared, is_admin=is_admin)
+    except OmibError as e:
+        st.session_state[DELETE_ERROR] = str(e)
+        return
+    st.toast(f"{name!r} is now {'shared with every signed-in user' if shared else 'yours alone'}.",
+             icon=":material/share:" if shared else ":material/lock:")  # fmt: skip
+
+
 def uploads_manager(user: Any) -> None:
-    """The user's uploads (an admin's: everyone's) with the quota in use, each with a Delete button."""
-    from omib_core.data.uploads import upload_limits, upload_records
+    """The user's uploads (an admin's: everyone's) with the quota in use, each with a Shared toggle and a Delete
+    button."""
+    from omib_core.data.uploads import upload_limits, upload_records, uploads_public
 
     records = upload_records(None if user.is_admin else user.name)
     mine = [r for r in records if r["owner"] == user.name]
@@ -248,13 +273,21 @@ def uploads_manager(user: Any) -> None:
                        "their metrics, but cannot be trained again from it.")  # fmt: skip
         except OmibError as e:
             st.warning(str(e), icon=":material/warning:")
+        public = uploads_public()
+        st.caption("Every upload on this server is readable by every signed-in user (OMIB_UPLOADS_PUBLIC)." if public
+                   else "An upload is readable by its owner (and admins) only; *Shared* lets every signed-in user "
+                   "preview and train on it.")  # fmt: skip
         for r in records:
-            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            c1, c3, c2 = st.columns([5, 1, 1], vertical_alignment="center")
             owner = "" if r["owner"] == user.name else f" · owner {escape_md(r['owner'])}"
             c1.markdown(f"**{escape_md(r['name'])}** · `{r['dataset']}` · {escape_md(r['task'])} · "
                         f"{len(r['modalities'])} modalities · {size_text(r['bytes'])} · {escape_md(r['created'][:10])}"
                         f"{owner}")  # fmt: skip
             if r["owner"] == user.name or user.is_admin:  # the core refuses anyone else too
+                c3.toggle("Shared", value=r["shared"] or public, key=f"data_upload_share_{r['id']}", disabled=public,
+                          on_change=share_or_unshare, args=(r["id"], user.name, user.is_admin),
+                          help="Readable by every signed-in user (set by the server)." if public else
+                          "On: every signed-in user can preview and train on it. Off: you (and admins) only.")  # fmt: skip
                 with c2.popover("Delete", icon=":material/delete:"):
                     st.markdown(f"Delete **{escape_md(r['name'])}** for good?")
                     st.button("Delete", type="primary", key=f"data_upload_delete_{r['id']}", on_click=delete_and_forget,
@@ -275,8 +308,13 @@ st.markdown(
 
 config = state.current_config()
 user = current_user()
+refusal = access_refusal(config.data.dataset, user)
+if refusal:  # someone else's upload (a ?cfg= link): a sentence, not its preview
+    st.error(refusal, icon=":material/lock:")
+    st.button("Use the default data instead", type="primary", key="data_access_reset", on_click=forget_data)
+    st.stop()
 try:
-    infos = catalogue(config.data.dataset, user.name)
+    infos = catalogue(config.data.dataset, user)
 except Exception as e:  # noqa: BLE001 - the data package missing or broken must not break the page
     st.error(f"The dataset catalogue could not be read ({e}). Ask the person who runs this server.")
     st.stop()

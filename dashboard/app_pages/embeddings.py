@@ -11,9 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import live, services, state
+from dashboard.auth import current_user
 from dashboard.charts import embeddings as charts
 from dashboard.widgets import escape_md, page_url
+from dashboard.widgets.data import run_data_refusal
 from omib_core.analysis.embedding import load_snapshot, pca_2d, project_snapshot, projectable_arrays
+from omib_core.csvsafe import safe_csv
 from omib_core.errors import DataError
 
 POLL_SECONDS = 1.5
@@ -157,7 +160,7 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
     for col, (k, v) in zip(cols, facts.items()):
         col.metric(k.capitalize(), v, help="Over the samples of this snapshot." if "accuracy" in k else None)
     cols[-1].download_button(
-        "Download CSV", df.drop(columns=["prediction_value"], errors="ignore").to_csv(index=False).encode(),
+        "Download CSV", safe_csv(df.drop(columns=["prediction_value"], errors="ignore")).encode(),
         file_name=f"{run['id']}_{array}_{epoch_label(art).replace(' ', '')}_{used.lower()}.csv", mime="text/csv",
         icon=":material/download:", key="emb_csv", width="stretch",
     )  # fmt: skip
@@ -274,7 +277,9 @@ st.markdown(
 run = choose_run()
 if run is not None:
     snaps = snapshots_of(run)
-    if snaps:
+    if hidden := run_data_refusal(run, current_user()):  # another user's upload: its labels, row by row
+        st.info(hidden, icon=":material/lock:")
+    elif snaps:
         snapshots_view(run, snaps)
     else:
         no_snapshots(run)

@@ -22,6 +22,8 @@ from dashboard.charts.runs import (
 )
 from dashboard.charts.training import higher_is_better, metric_label
 from dashboard.widgets import escape_md
+from dashboard.widgets.data import run_data_refusal
+from omib_core.csvsafe import neutralise_frame, safe_csv
 from omib_core.errors import OmibError
 
 TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
@@ -57,7 +59,7 @@ def best_metrics(runs: list[dict]) -> dict[str, tuple]:
 
 def metrics_csv(run_id: str) -> str:
     rows = services.store().read_metrics(run_id)
-    return rows.drop(columns=["id"]).to_csv(index=False)
+    return safe_csv(rows.drop(columns=["id"]))
 
 
 def latest_snapshot(run_id: str) -> dict | None:
@@ -67,7 +69,7 @@ def latest_snapshot(run_id: str) -> dict | None:
 
 def snapshot_csv(path: str) -> str:
     with np.load(path, allow_pickle=False) as z:
-        return snapshot_frame({k: z[k] for k in z.files}).to_csv(index=False)
+        return safe_csv(snapshot_frame({k: z[k] for k in z.files}))
 
 
 def checkpoint_path(run_id: str) -> Path | None:
@@ -95,7 +97,7 @@ def table(view):
         "Tick rows to compare their curves (2 to 5) or to act on one. **Open** shows a run live on the Train page."
     )
     event = st.dataframe(
-        view,
+        neutralise_frame(view),  # its toolbar offers the table as CSV: names such as =HYPERLINK(...) start with '
         hide_index=True,
         width="stretch",
         key="runs_table",
@@ -169,12 +171,14 @@ def details(run: dict, user) -> None:
                          mime="application/json", key="runs_dl_config", icon=":material/download:", on_click="ignore",
                          width="stretch")  # fmt: skip
     snap = latest_snapshot(rid)
+    hidden = run_data_refusal(run, user)  # another user's upload: the CSV would hold its labels, row by row
+    snap = None if hidden else snap
     c[2].download_button(
         f"Embeddings, epoch {snap['epoch'] + 1 if snap and snap.get('epoch') is not None else '?'} (CSV)"
         if snap else "Embeddings (CSV)",
         data=(lambda: snapshot_csv(snap["path"])) if snap else b"", file_name=f"omib_{rid}_embeddings.csv",
         mime="text/csv", key="runs_dl_embeddings", icon=":material/download:", on_click="ignore", width="stretch",
-        disabled=snap is None, help=None if snap else "This run has no embedding snapshot (yet).",
+        disabled=snap is None, help=hidden or (None if snap else "This run has no embedding snapshot (yet)."),
     )  # fmt: skip
     ck = checkpoint_path(rid)
     c[3].download_button(

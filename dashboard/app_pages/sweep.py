@@ -36,6 +36,8 @@ from dashboard.sweeps import (
 )
 from dashboard.widgets import escape_md
 from omib_core.config import RunConfig
+from omib_core.csvsafe import neutralise_frame
+from omib_core.data.uploads import check_access
 from omib_core.errors import ConfigError, OmibError
 from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 
@@ -119,13 +121,14 @@ def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str
             )
         for _, c in planned:
             jobs.validate(c.to_dict())  # every run checked before any is stored
+        check_access(cfg.data.dataset, user.name, user.is_admin)  # not someone else's private upload
     except OmibError as e:
         st.error(f"The sweep was not queued: {e}")
         return
     sid = uuid.uuid4().hex[:12]
     try:
         for run_name, c in planned:
-            jobs.submit(c.to_dict(), owner=user.name, name=run_name, sweep_id=sid)
+            jobs.submit(c.to_dict(), owner=user.name, name=run_name, sweep_id=sid, is_admin=user.is_admin)
     except OmibError as e:
         st.error(f"Part of the sweep was queued, then: {e}")
     st.query_params["sweep"] = sid
@@ -269,7 +272,7 @@ def sweep_view(sid: str, polling: bool) -> None:
             [{"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"],
               f"test {metric}": v} for r, v in zip(runs, _values(runs, points))]
         )  # fmt: skip
-        st.dataframe(table, hide_index=True, width="stretch",
+        st.dataframe(neutralise_frame(table), hide_index=True, width="stretch",  # its CSV export: no formulas
                      column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")})  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
 from dashboard.widgets import escape_md, page_url
+from dashboard.widgets.data import access_refusal
 from dashboard.widgets.train import (
     preview_schedule,
     schedule_from_dict,
@@ -70,7 +71,9 @@ def show_dataset(cfg: RunConfig) -> None:
 def start_run(cfg: RunConfig, name: str) -> None:
     user = current_user()
     try:
-        rid = services.jobs().submit(cfg.to_dict(), owner=user.name, name=name.strip() or default_name(cfg))
+        rid = services.jobs().submit(
+            cfg.to_dict(), owner=user.name, name=name.strip() or default_name(cfg), is_admin=user.is_admin
+        )
     except OmibError as e:
         st.error(f"The run was not started: {e}")
         return
@@ -97,10 +100,12 @@ def new_run_form(cfg: RunConfig, expanded: bool) -> None:
             error = None
         except ConfigError as e:
             edited, error = None, str(e)
-        schedule_error = None
+        schedule_error = refusal = None
         if edited is not None:
             state.set_current_config(edited)
-            schedule_error = show_schedule(edited)
+            # someone else's private upload (a ?cfg= link): no schedule preview (it would count their rows), no Start
+            refusal = access_refusal(edited.data.dataset, current_user())
+            schedule_error = None if refusal else show_schedule(edited)
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         name = c1.text_input("Run name (optional)", key="train_name", max_chars=80,
                              placeholder=default_name(edited) if edited else "")  # fmt: skip
@@ -108,8 +113,10 @@ def new_run_form(cfg: RunConfig, expanded: bool) -> None:
             st.error(f"These settings cannot be trained: {error}")
         if schedule_error:
             st.error(f"This schedule cannot be trained on this data: {schedule_error}", icon=":material/error:")
+        if refusal:
+            st.error(refusal, icon=":material/lock:")
         if c2.button("Start", type="primary", icon=":material/play_arrow:", key="train_start", width="stretch",
-                     disabled=edited is None or schedule_error is not None):  # fmt: skip
+                     disabled=edited is None or schedule_error is not None or refusal is not None):  # fmt: skip
             start_run(edited, name)
         with c3.popover("Copy share link", icon=":material/link:", width="stretch"):
             if edited is not None:
@@ -352,7 +359,7 @@ def no_bottleneck_twin(run: dict, user) -> dict | None:
     if st.button("Train the same network without the bottleneck, to compare", icon=":material/compare_arrows:",
                  key="train_twin"):  # fmt: skip
         try:
-            services.jobs().submit(twins.twin_config(run["config"]), owner=user.name,
+            services.jobs().submit(twins.twin_config(run["config"]), owner=user.name, is_admin=user.is_admin,
                                    name=f"{run['name']} (no bottleneck)"[:80])  # fmt: skip
             st.success("Queued. Its test metric will appear on this run's metric chart as a dashed line.")
         except OmibError as e:

@@ -3,7 +3,7 @@
 Controls are generated from the dataset's ``DatasetInfo.defaults`` (types and starting values) and
 ``param_help`` (tooltips); ``param_limits`` gives each a sensible range. Widget keys are
 ``data_<dataset>_<param>``, so every dataset keeps its own values while the page is open. The upload form's
-keys start with ``data_upload_``.
+keys start with ``data_upload_``. ``run_data_refusal`` hides a run's labels from those who may not read its upload.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ CHOICES = re.compile(r"'([A-Za-z0-9_\-]+)'")
 UPLOAD_TYPES = ("csv", "parquet", "npy", "npz")
 UPLOAD_TASKS = ("automatic", "classification", "regression", "anomaly")
 PREVIEW_POINTS = 1500
+CHANGED = "data_changed"  # session key: values from the config fitted to their controls (see ``note_change``)
 
 
 # helpers
@@ -70,16 +71,31 @@ def param_limits(name: str, default: Any) -> tuple[float, float, float]:
     return (0.0 if d >= 0 else -hi), hi, (10 ** math.floor(math.log10(abs(d))) / 10 if d else 0.01)
 
 
+def note_change(label: str, asked: Any, used: Any) -> None:
+    """Record that a value from the config (a link, a reused run) was changed to fit its control; the page says so."""
+    if asked != used:
+        st.session_state.setdefault(CHANGED, []).append(f"{label} {_shown(asked)} → {_shown(used)}")
+
+
+def _shown(v: Any) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else repr(v)
+
+
 def _numeric_input(label: str, key: str, default: Any, value: Any, help: str | None) -> Any:
     lo, hi, step = param_limits(label, default)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, int):
-        v = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+        v = int(value) if number else default
         v = min(max(v, int(lo)), int(hi))
+        if number and key not in st.session_state:
+            note_change(label, value, v)
         return int(
             st.number_input(label, min_value=int(lo), max_value=int(hi), value=v, step=int(step), key=key, help=help)
         )
-    v = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(default)
+    v = float(value) if number else float(default)
     v = min(max(v, float(lo)), float(hi))
+    if number and key not in st.session_state:
+        note_change(label, value, v)
     return float(
         st.number_input(
             label, min_value=float(lo), max_value=float(hi), value=v, step=float(step), key=key, help=help, format="%g"
@@ -95,6 +111,10 @@ def param_input(dataset: str, name: str, default: Any, value: Any, help: str | N
     if default is None:  # an optional size: empty = automatic
         lo, hi, step = param_limits(name, 0)
         v = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if v is not None and key not in st.session_state:
+            fitted = min(max(v, max(1, int(lo))), int(hi))
+            note_change(name, v, fitted)
+            v = fitted
         out = st.number_input(name, min_value=max(1, int(lo)), max_value=int(hi), value=v, step=int(step), key=key,
                               help=help, placeholder="automatic")  # fmt: skip
         return None if out is None else int(out)
@@ -180,6 +200,37 @@ def training_rows(cfg: DataConfig) -> int:
 # main functions
 
 
+def access_refusal(dataset: str, user: Any) -> str | None:
+    """The sentence when ``user`` may not read the upload ``dataset`` (someone else's, not shared), else None."""
+    from omib_core.data.uploads import UploadAccessError, check_access
+    from omib_core.errors import OmibError
+
+    try:
+        check_access(dataset, user.name, user.is_admin)
+    except UploadAccessError as e:
+        return str(e)
+    except OmibError:
+        return None  # deleted or malformed: the picker falls back to the first dataset
+    return None
+
+
+def run_data_refusal(run: dict, user: Any) -> str | None:
+    """The sentence when ``user`` may not read the upload ``run`` trained on (its snapshots hold that upload's
+    labels, row by row), else None. ``user`` has ``.name`` and ``.is_admin``."""
+    from omib_core.data.uploads import UploadAccessError, check_access
+    from omib_core.errors import DataError
+
+    dataset = str(((run.get("config") or {}).get("data") or {}).get("dataset") or "")
+    try:
+        check_access(dataset, user.name, user.is_admin)
+    except UploadAccessError:
+        return (f"This run trained on {dataset}, another user's upload that is not shared with you, so its "
+                "embeddings and labels are hidden from you (its metrics are not). Ask the upload's owner to share it.")  # fmt: skip
+    except DataError:
+        return None  # deleted or unknown: nothing left to protect, or the viewer could read it
+    return None
+
+
 def dataset_choice(infos: list, current: str) -> Any:
     """A selectbox of the datasets the core lists; returns the chosen DatasetInfo."""
     ids = [i.id for i in infos]
@@ -230,16 +281,21 @@ def split_ui(info: Any, current: DataConfig) -> tuple[int, float, float]:
     same = current.dataset == info.id
     base = current if same else DataConfig(dataset=info.id)
     c1, c2, c3 = st.columns(3)
+    fractions = {}
+    for name, value in (("val_fraction", base.val_fraction), ("test_fraction", base.test_fraction)):
+        fractions[name] = min(max(float(value), 0.05), 0.4)
+        if _key(info.id, name) not in st.session_state:
+            note_change(name.replace("_", " "), float(value), fractions[name])
     seed = c1.number_input(
         "seed", min_value=0, max_value=2**31 - 1, value=int(base.seed), step=1, key=_key(info.id, "seed"),
         help="Seed of the random draw and of the train / val / test split: the same seed gives the same data.",
     )  # fmt: skip
     val = c2.slider(
-        "validation fraction", 0.05, 0.4, float(base.val_fraction), 0.05, key=_key(info.id, "val_fraction"),
+        "validation fraction", 0.05, 0.4, fractions["val_fraction"], 0.05, key=_key(info.id, "val_fraction"),
         help="Share of rows held out to pick the epoch and watch overfitting.",
     )  # fmt: skip
     test = c3.slider(
-        "test fraction", 0.05, 0.4, float(base.test_fraction), 0.05, key=_key(info.id, "test_fraction"),
+        "test fraction", 0.05, 0.4, fractions["test_fraction"], 0.05, key=_key(info.id, "test_fraction"),
         help="Share of rows kept for the final accuracy.",
     )  # fmt: skip
     return int(seed), float(val), float(test)
@@ -260,6 +316,10 @@ def data_config_ui(info: Any, current: DataConfig) -> DataConfig:
             st.caption("This dataset has no parameters to set.")
         st.markdown("**Draw and split**")
         seed, val, test = split_ui(info, current)
+    notes = st.session_state.pop(CHANGED, None)
+    if notes:
+        st.warning("Some values did not fit their controls and were changed: " + "; ".join(notes) + ". Check them "
+                   "before you use this data.", icon=":material/tune:")  # fmt: skip
     if error is not None:
         raise error
     defaults = dict(info.defaults or {})

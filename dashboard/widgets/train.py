@@ -47,8 +47,49 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# The numeric controls' ranges: the widgets use them, and a config from a link is fitted to them with a note.
+RANGES: dict[str, tuple[str, float, float]] = {
+    "beta_scale": ("β / M_u", 0.001, 1000.0),
+    "beta_abs": ("β (absolute)", 1e-9, 100.0),
+    "r_ema": ("EMA factor", 0.0, 0.99),
+    "epochs": ("Main epochs", 1, 2000),
+    "warmup_epochs": ("Warm-up epochs", 0, 500),
+    "lr": ("Learning rate", 1e-6, 1.0),
+    "batch_size": ("Batch size", 1, 8192),
+    "patience": ("Patience", 0, 2000),
+    "seed": ("Seed", 0, 2**31 - 1),
+    "snapshot_every": ("Snapshot every (epochs)", 0, 1000),
+    "enc_layers": ("Encoder layers", 0, 8),
+}
+CHANGED = "train_changed"  # session key: sentences about values fitted to the controls, shown once
+
+
 def _key(name: str) -> str:
     return f"{PREFIX}_{name}"
+
+
+def _bounds(name: str) -> dict[str, Any]:
+    _, lo, hi = RANGES[name]
+    return {"min_value": lo, "max_value": hi}
+
+
+def _num(v: float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+
+
+def fit_to_controls(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Pure: control values with each number brought into its control's range, and one phrase per change."""
+    out, notes = dict(values), []
+    for name, (label, lo, hi) in RANGES.items():
+        v = values.get(name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        fitted = type(v)(min(max(v, lo), hi))
+        if fitted != v:
+            out[name] = fitted
+            side = "most" if v > hi else "least"
+            notes.append(f"{label} {_num(v)} → {_num(fitted)} (the {side} this page allows)")
+    return out, notes
 
 
 def _widget_values(cfg: RunConfig) -> dict[str, Any]:
@@ -82,9 +123,12 @@ def _seed_state(cfg: RunConfig) -> None:
     snapshot = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
     if st.session_state.get(_key("synced")) == snapshot and _key("epochs") in st.session_state:
         return
-    for name, value in _widget_values(cfg).items():
+    values, notes = fit_to_controls(_widget_values(cfg))
+    for name, value in values.items():
         st.session_state[_key(name)] = value
     st.session_state[_key("synced")] = snapshot
+    if notes:  # a link (or a stored run) asked for values the controls cannot hold: say so, never fit silently
+        st.session_state[CHANGED] = notes
 
 
 def apply_preset(name: str) -> None:
@@ -120,7 +164,7 @@ def _beta_controls() -> None:
     )  # fmt: skip
     if mode == "scale":
         st.number_input(
-            "β / M_u", min_value=0.001, max_value=1000.0, step=0.25, format="%.3g", key=_key("beta_scale"),
+            "β / M_u", **_bounds("beta_scale"), step=0.25, format="%.3g", key=_key("beta_scale"),
             help="1 = exactly the bound. Below 1 keeps superfluous information longer; above 1 squeezes out "
             "task information too (see the Sweep page).",
         )  # fmt: skip
@@ -128,7 +172,7 @@ def _beta_controls() -> None:
                 help="Conservative: 1 / (3 H), known before training. Following r: 1 / ((1 + r) H), moves with r.")  # fmt: skip
     else:
         st.number_input(
-            "β (absolute)", min_value=1e-9, max_value=100.0, step=1e-4, format="%.2e", key=_key("beta_abs"),
+            "β (absolute)", **_bounds("beta_abs"), step=1e-4, format="%.2e", key=_key("beta_abs"),
             help="Hand-set β, as the E-MIB baseline does. The charts still show it against M_u when one exists.",
         )  # fmt: skip
 
@@ -143,7 +187,7 @@ def _r_controls() -> None:
     update = _select("r update", R_UPDATE_LABELS, "r_update", disabled=not dynamic,
                      help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.")  # fmt: skip
     if dynamic and update == "batch":
-        st.slider("EMA factor", 0.0, 0.99, step=0.01, key=_key("r_ema"))
+        st.slider("EMA factor", **_bounds("r_ema"), step=0.01, key=_key("r_ema"))
 
 
 def _schedule_controls() -> None:
@@ -153,26 +197,26 @@ def _schedule_controls() -> None:
                    "optimizer steps (or cut to the step budget), so small and large data both train. Fixed: the "
                    "numbers below, literally.") == "auto"  # fmt: skip
     c1, c2 = st.columns(2)
-    c1.number_input("Main epochs", min_value=1, max_value=2000, step=1, key=_key("epochs"),
+    c1.number_input("Main epochs", **_bounds("epochs"), step=1, key=_key("epochs"),
                     help="With the auto schedule, a starting point: raised or cut to fit the step budget." if auto
                     else None)  # fmt: skip
-    c2.number_input("Warm-up epochs", min_value=0, max_value=500, step=1, key=_key("warmup_epochs"),
+    c2.number_input("Warm-up epochs", **_bounds("warmup_epochs"), step=1, key=_key("warmup_epochs"),
                     help="Encoders and TRB heads only, before xi exists. 0 = the 'without warm-up' ablation.")  # fmt: skip
-    c1.number_input("Learning rate", min_value=1e-6, max_value=1.0, step=1e-4, format="%.1e", key=_key("lr"))
-    c2.number_input("Batch size", min_value=1, max_value=8192, step=32, key=_key("batch_size"),
+    c1.number_input("Learning rate", **_bounds("lr"), step=1e-4, format="%.1e", key=_key("lr"))
+    c2.number_input("Batch size", **_bounds("batch_size"), step=32, key=_key("batch_size"),
                     help="With the auto schedule, the largest batch (a tenth of the training rows at most)." if auto
                     else None)  # fmt: skip
-    c1.number_input("Patience (0 = no early stop)", min_value=0, max_value=2000, step=1, key=_key("patience"),
+    c1.number_input("Patience (0 = no early stop)", **_bounds("patience"), step=1, key=_key("patience"),
                     help="Main epochs without a better validation metric before the run stops early.")  # fmt: skip
-    c1.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=_key("seed"))
-    c2.number_input("Snapshot every (epochs)", min_value=0, max_value=1000, step=1, key=_key("snapshot_every"),
+    c1.number_input("Seed", **_bounds("seed"), step=1, key=_key("seed"))
+    c2.number_input("Snapshot every (epochs)", **_bounds("snapshot_every"), step=1, key=_key("snapshot_every"),
                     help="How often xi is saved for the Embeddings page; 0 = never.")  # fmt: skip
 
 
 def _model_controls() -> None:
     st.markdown("**Model and device**")
     _select("Fusion", FUSION_LABELS, "fusion", help="How the zeta_i are fused into xi.")
-    st.number_input("Encoder layers (0 = linear)", min_value=0, max_value=8, step=1, key=_key("enc_layers"),
+    st.number_input("Encoder layers (0 = linear)", **_bounds("enc_layers"), step=1, key=_key("enc_layers"),
                     help="Hidden layers of each modality's encoder; 0 = one linear map, the default (deeper encoders "
                     "can memorise a small training set before the bottleneck acts).")  # fmt: skip
     st.toggle("Information bottleneck", key=_key("bottleneck"),
@@ -197,6 +241,10 @@ def train_config_ui(base: RunConfig) -> RunConfig:
         ConfigError: the combination is impossible (a sentence naming the parameter).
     """
     _seed_state(base)
+    notes = st.session_state.pop(CHANGED, None)
+    if notes:
+        st.warning("Some values did not fit the controls and were changed: " + "; ".join(notes) + ". Check them "
+                   "before you start.", icon=":material/tune:")  # fmt: skip
     with st.container(border=True):
         _preset_controls()
     c1, c2, c3, c4 = st.columns([1, 1, 1.35, 1], gap="small")

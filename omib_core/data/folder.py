@@ -10,9 +10,14 @@
 
 Rules (every broken one raises ``DataError`` with a sentence saying what to fix):
 
-- CSV: comma-separated UTF-8, numbers only. The first row is a header when any of its cells is not a number, or
-  when it reads exactly ``0,1,...,d-1`` (pandas' default column names, d >= 2); any other header of numbers
-  only is read as data. A column named ``id`` is dropped. Empty cells are NaN.
+- CSV: UTF-8 (a byte-order mark is fine), numbers only. The separator (``,`` ``;`` tab ``|``) and a decimal comma
+  (``0,126;-0,132``, as European Excel saves it) are detected from the first lines; every row must have as many
+  fields as the first (a header shorter than the rows is refused, not shifted). The first row is a header when
+  any of its cells is not a number, or when it reads exactly ``0,1,...,d-1`` (pandas' default column names,
+  d >= 2); any other header of numbers only is read as data. A column named ``id`` is dropped. Empty cells are
+  NaN. At most ``MAX_COLUMNS`` columns (checked on the first line, before parsing) and ``MAX_CELLS`` values.
+- Values: finite numbers within float32's range (|x| <= 3.4e38); larger ones are refused with their column and
+  row (training stores float32, where they would become infinite). NaN/inf are reported by the upload check.
 - ``labels.csv`` / ``labels.parquet``: one label column (named ``label``, ``labels``, ``target``, ``y`` or
   ``class``, or the only column left), an optional ``split`` column (``train`` / ``val`` / ``test`` or 0 / 1 / 2;
   without it the rows are split at random, stratified by class, seeded by ``DataConfig``) and an optional ``id``.
@@ -32,7 +37,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +53,13 @@ MODALITY_EXTS = ("csv", "parquet", "npy", "npz")
 LABEL_STEMS = ("labels", "label")
 LABEL_COLUMNS = ("label", "labels", "target", "y", "class")
 RESERVED = (*LABEL_STEMS, "meta", "split")
-MAX_CELLS = 50_000_000  # values one file may decode to (400 MB as float64): guards against decompression bombs
+MAX_CELLS = 100_000_000  # values one file may decode to (800 MB as float64; 20,000 genes x 5,000 cells fits)
+MAX_COLUMNS = 50_000  # columns of a CSV or Parquet file: each costs pandas ~0.1 ms and ~2 KB, whatever its rows
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: larger finite values become inf in training's float32
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SNIFF_LINES = 20  # lines the dialect is guessed from
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$")
+_QUOTED = re.compile(r'"[^"]*"')
 MAX_CLASSES = 50
 HEADER_HINT = "(A CSV header made only of numbers, other than 0,1,...,d-1, is read as a data row: name the columns.)"
 SPLIT_CODES = {"train": TRAIN, "training": TRAIN, "val": VAL, "valid": VAL, "validation": VAL, "test": TEST}
@@ -63,7 +76,11 @@ def _too_big(what: str, cells: int) -> DataError:
     return DataError(f"{what} would decode to {cells:,} values; the limit is {MAX_CELLS:,}. Use fewer rows or columns.")
 
 
-def _is_number(text: str) -> bool:
+def _is_number(text: str, decimal: str = ".") -> bool:
+    if decimal == ",":
+        if "." in text and not _DECIMAL_COMMA.match(text):
+            return False
+        text = text.replace(",", ".")
     try:
         float(text)
     except ValueError:
@@ -71,11 +88,33 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _numeric_frame(frame: Any, what: str) -> tuple[np.ndarray, list[str]]:
+def check_float32_range(x: np.ndarray, what: str, columns: list[str] | None = None) -> None:
+    """Refuse finite values that float32 (what training stores) cannot hold: they would become inf."""
+    if x.dtype.kind != "f" or x.dtype.itemsize <= 4 or x.size == 0:
+        return
+    big = (x > FLOAT32_MAX) | (x < -FLOAT32_MAX)  # NaN compares False; inf is reported elsewhere, as inf
+    big &= np.isfinite(x)
+    if not big.any():
+        return
+    flat = big.reshape(big.shape[0], -1)
+    i = int(np.flatnonzero(flat.any(1))[0])
+    j = int(np.flatnonzero(flat[i])[0])
+    col = repr(columns[j]) if columns is not None and j < len(columns) else str(j + 1)
+    raise DataError(
+        f"Column {col} of {what} has values beyond float32's range (|x| > 3.4e38), e.g. "
+        f"{x.reshape(x.shape[0], -1)[i, j]:.3g} at row {i + 1} ({int(big.sum()):,} such values); training "
+        "stores numbers as float32, where they would become infinite. Rescale that column (e.g. divide it by a "
+        "large constant or take a logarithm) and save the file again."
+    )
+
+
+def _numeric_frame(frame: Any, what: str, decimal: str = ".") -> tuple[np.ndarray, list[str]]:
     """A DataFrame of numbers -> (N, d) float64 and column names; a text cell raises a sentence."""
     import pandas as pd
 
     cols = [str(c) for c in frame.columns]
+    if all(pd.api.types.is_float_dtype(t) or pd.api.types.is_integer_dtype(t) for t in frame.dtypes):
+        return frame.to_numpy(dtype=np.float64, na_value=np.nan), cols  # the common case: no per-column work
     out = np.empty(frame.shape, dtype=np.float64)
     for j, c in enumerate(frame.columns):
         s = frame[c]
@@ -85,13 +124,28 @@ def _numeric_frame(frame: Any, what: str) -> tuple[np.ndarray, list[str]]:
             out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
             continue
         text = s.astype("string").str.strip()
+        if decimal == ",":
+            point = text.str.contains(".", regex=False).fillna(False) & ~text.str.match(_DECIMAL_COMMA).fillna(False)
+            if bool(point.any()):
+                example = str(text[point].iloc[0])[:40]
+                raise DataError(
+                    f"{what}: column {cols[j]!r} has {example!r} in row {int(np.flatnonzero(point)[0]) + 1}, but this "
+                    "file uses decimal commas, so a point is ambiguous (a decimal point, or a thousands separator?). "
+                    "Save the file with one decimal mark and no thousands separators."
+                )
+            text = text.str.replace(",", ".", regex=False)
         num = pd.to_numeric(text, errors="coerce")
         bad = text.notna() & (text != "") & num.isna() & ~text.str.lower().isin(("nan", "na", "n/a", "null"))
         if bool(bad.any()):
             example = str(text[bad].iloc[0])[:40]
+            hint = (
+                " It looks like a decimal comma: save the file with decimal points, or with ';' as the separator."
+                if decimal == "." and _DECIMAL_COMMA.match(example)
+                else ""
+            )
             raise DataError(
                 f"{what}: column {cols[j]!r} has text such as {example!r} in row {int(np.flatnonzero(bad)[0]) + 1}; "
-                "every cell must be a number (encode categories as integers, leave missing cells empty)."
+                "every cell must be a number (encode categories as integers, leave missing cells empty)." + hint
             )
         out[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     return out, cols
@@ -102,32 +156,147 @@ def _drop_id(frame: Any) -> Any:
     return frame.drop(columns=ids) if ids else frame
 
 
-def _has_header(text: str, what: str) -> bool:
-    """Whether row 1 is a header: a cell that is not a number, or exactly 0,1,...,d-1 (pandas' default names)."""
-    import pandas as pd
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file is written: its separator, its decimal mark and whether it starts with a byte-order mark."""
 
-    first = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, nrows=1, engine="c")
-    cells = [str(v).strip() for v in first.iloc[0]]
-    if len(cells) > 1 and cells == [str(j) for j in range(len(cells))]:
-        return True
-    return any(v != "" and not _is_number(v) for v in cells)
+    sep: str = ","
+    decimal: str = "."
+    bom: bool = False
+
+    def describe(self) -> str:
+        extras = ["decimal commas"] if self.decimal == "," else []
+        extras += ["a UTF-8 byte-order mark"] if self.bom else []
+        return f"{SEPARATORS[self.sep]}-separated" + (f" with {' and '.join(extras)}" if extras else "")
+
+    @property
+    def usual(self) -> bool:
+        return self.sep == "," and self.decimal == "."
 
 
-def read_csv_frame(raw: bytes, what: str) -> Any:
-    """CSV bytes -> a DataFrame (numbers parsed by pandas' C parser; text left as text for the error message)."""
-    import pandas as pd
-
+def decode_text(raw: bytes, what: str) -> tuple[str, bool]:
+    """UTF-8 bytes (with or without a byte-order mark) -> (text, had a BOM); UTF-16 and binary are refused."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{what} is UTF-16 text (Excel's 'Unicode text'), not UTF-8; save it as 'CSV UTF-8' "
+                        "(comma-delimited).")  # fmt: skip
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(f"{what} is not UTF-8 text (byte {e.start}); save it as a UTF-8 CSV file.") from None
     if "\x00" in text:
         raise DataError(f"{what} contains NUL bytes, so it is not a CSV text file; export it again as CSV.")
+    return text, raw[:3] == b"\xef\xbb\xbf"
+
+
+def _unquoted(line: str) -> str:
+    return _QUOTED.sub("", line) if '"' in line else line
+
+
+def sniff_dialect(text: str, bom: bool = False) -> Dialect:
+    """The separator (``;``, tab, ``|`` or ``,``) and decimal mark of CSV text, from its first lines.
+
+    A separator counts when every sampled line holds it the same number of times (at least once); ``;``, tab and
+    ``|`` win over ``,`` because they are used precisely when the comma is the decimal mark. The decimal mark is a
+    comma when the separator is not a comma and a sampled cell reads like ``0,126``.
+    """
+    lines = [_unquoted(line.rstrip("\r")) for line in text.split("\n", SNIFF_LINES)[:SNIFF_LINES]]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return Dialect(bom=bom)
+    consistent = [s for s in SEPARATORS if lines[0].count(s) and len({line.count(s) for line in lines}) == 1]
+    if consistent:
+        sep = next(s for s in (";", "\t", "|", ",") if s in consistent)
+    else:  # no separator is used the same way on every line: the busiest one; the field count check will say why
+        sep = max(SEPARATORS, key=lambda s: (lines[0].count(s), s == ","))
+        sep = sep if lines[0].count(sep) else ","
+    decimal = "."
+    if sep != ",":
+        cells = (cell.strip().strip('"') for line in lines for cell in line.split(sep))
+        decimal = "," if any(_DECIMAL_COMMA.match(cell) for cell in cells) else "."
+    return Dialect(sep, decimal, bom)
+
+
+def check_text_size(text: str, sep: str, what: str) -> tuple[int, int]:
+    """Bound the work before parsing: (columns of the first line, lines), refused beyond the limits."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    columns = first.count(sep) + 1  # quotes ignored: an upper bound
+    if columns > MAX_COLUMNS:
+        raise DataError(
+            f"{what} has {columns:,} columns in its first line; the limit is {MAX_COLUMNS:,} columns for a CSV or "
+            "Parquet file (each column costs the reader time and memory). Save fewer columns (select features "
+            "first), or save the matrix as .npy with numpy.save(path, x.astype('float32'))."
+        )
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    rows = max(1, lines - 1)  # the first line may be a header
+    if columns * rows > MAX_CELLS:
+        raise DataError(
+            f"{what} would decode to about {columns * rows:,} values ({columns:,} columns x {rows:,} rows after the "
+            f"first line); the limit is {MAX_CELLS:,}. Upload fewer rows or columns, or save the matrix as .npy."
+        )
+    return columns, lines
+
+
+def check_field_counts(text: str, dialect: Dialect, what: str) -> list[str]:
+    """Refuse a row whose number of fields differs from the first row's; return the first row's cells."""
+    import csv
+
+    first: list[str] | None = None
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=dialect.sep, quotechar='"', strict=True)
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank lines are skipped, as the reader does
+            if first is None:
+                first = row
+            elif len(row) != len(first):
+                line = reader.line_num
+                short = len(row) > len(first)
+                raise DataError(
+                    f"{what}: line {line} has {len(row):,} fields but line 1"
+                    f"{' (the header)' if short else ''} has {len(first):,}; every row needs the same number of "
+                    f"{SEPARATORS[dialect.sep]}-separated values (the file was read as {dialect.describe()}). "
+                    + (
+                        "A header shorter than the rows usually means an unnamed first column: name every column."
+                        if short and line == 2
+                        else "Fix that row: a missing or extra separator, or an unclosed quote?"
+                    )
+                )
+    except csv.Error as e:
+        raise DataError(f"{what} could not be read as CSV ({str(e)[:120]}); check its quotes, or export it again "
+                        "as CSV.") from None  # fmt: skip
+    if first is None:
+        raise DataError(f"{what} has no rows; it needs one row per sample.")
+    return first
+
+
+def _has_header(cells: list[str], decimal: str = ".") -> bool:
+    """Whether row 1 is a header: a cell that is not a number, or exactly 0,1,...,d-1 (pandas' default names)."""
+    cells = [str(v).strip() for v in cells]
+    if len(cells) > 1 and cells == [str(j) for j in range(len(cells))]:
+        return True
+    return any(v != "" and not _is_number(v, decimal) for v in cells)
+
+
+def read_csv_frame(raw: bytes, what: str, notes: list[str] | None = None) -> Any:
+    """CSV bytes -> a DataFrame (numbers parsed by pandas' C parser; text left as text for the error message).
+
+    The work is bounded before parsing (``check_text_size``), the dialect is detected (``sniff_dialect``), and a row
+    whose field count differs from the first row's is refused. ``notes`` receives a sentence when the file is not
+    a plain comma-separated one (how it was read), so the caller can show it.
+    """
+    import pandas as pd
+
+    text, bom = decode_text(raw, what)
     if not text.strip():
         raise DataError(f"{what} has no rows; it needs one row per sample.")
+    dialect = sniff_dialect(text, bom)
+    check_text_size(text, dialect.sep, what)
+    first = check_field_counts(text, dialect, what)
+    header = _has_header(first, dialect.decimal)
     try:
-        header = _has_header(text, what)
-        frame = pd.read_csv(io.StringIO(text), header=0 if header else None, skip_blank_lines=True, engine="c")
+        frame = pd.read_csv(io.StringIO(text), sep=dialect.sep, decimal=dialect.decimal, header=0 if header else None,
+                            index_col=False, skip_blank_lines=True, engine="c")  # fmt: skip
     except Exception as e:  # noqa: BLE001 - any parser failure on user bytes is a malformed file
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise DataError(f"{what} could not be read as CSV ({msg}); every row needs the same number of "
@@ -137,6 +306,10 @@ def read_csv_frame(raw: bytes, what: str) -> Any:
     if frame.shape[0] == 0:
         raise DataError(f"{what} has a header but no data rows; it needs one row per sample.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["decimal"] = dialect.decimal
+    if notes is not None and (not dialect.usual):
+        excel = " (as Excel saves CSV in many European languages)" if dialect.sep == ";" else ""
+        notes.append(f"{what} was read as {dialect.describe()}{excel}; check the values in the table.")
     return frame
 
 
@@ -147,6 +320,9 @@ def read_parquet_frame(raw: bytes, what: str) -> Any:
 
     try:
         pf = pq.ParquetFile(io.BytesIO(raw))
+        if pf.metadata.num_columns > MAX_COLUMNS:
+            raise DataError(f"{what} has {pf.metadata.num_columns:,} columns; the limit is {MAX_COLUMNS:,} for a CSV "
+                            "or Parquet file. Save fewer columns, or save the matrix as .npy with numpy.save.")  # fmt: skip
         cells = pf.metadata.num_rows * max(1, pf.metadata.num_columns)
         if cells > MAX_CELLS:
             raise _too_big(what, cells)
@@ -237,17 +413,23 @@ def as_matrix(x: np.ndarray, what: str) -> np.ndarray:
 # main functions: one file
 
 
-def read_modality(raw: bytes, ext: str, what: str) -> np.ndarray:
-    """The bytes of one modality file -> (N, d) float64 (NaN/inf kept: the caller reports them)."""
+def read_modality(raw: bytes, ext: str, what: str, notes: list[str] | None = None) -> np.ndarray:
+    """The bytes of one modality file -> (N, d) float64 (NaN/inf kept: the caller reports them).
+
+    Finite values beyond float32's range are refused here, with the column and row. ``notes`` receives a sentence
+    about how an unusual CSV dialect was read (see ``read_csv_frame``).
+    """
     ext = ext.lower().lstrip(".")
     if ext in ("pkl", "pickle", "joblib"):
         raise DataError(f"{what}: {PICKLE_HINT}")
     if not raw:
         raise DataError(f"{what} is empty; it needs one row per sample.")
+    cols: list[str] | None = None
     if ext == "csv":
-        x, _ = _numeric_frame(_drop_id(read_csv_frame(raw, what)), what)
+        frame = read_csv_frame(raw, what, notes)
+        x, cols = _numeric_frame(_drop_id(frame), what, frame.attrs.get("decimal", "."))
     elif ext == "parquet":
-        x, _ = _numeric_frame(_drop_id(read_parquet_frame(raw, what)), what)
+        x, cols = _numeric_frame(_drop_id(read_parquet_frame(raw, what)), what)
     elif ext == "npy":
         x = read_npy(raw, what)
     elif ext == "npz":
@@ -256,7 +438,9 @@ def read_modality(raw: bytes, ext: str, what: str) -> np.ndarray:
         raise DataError(
             f"{what}: files ending in .{ext} are not read; use {', '.join('.' + e for e in MODALITY_EXTS)}."
         )
-    return as_matrix(x, what)
+    x = as_matrix(x, what)
+    check_float32_range(x, what, cols)
+    return x
 
 
 def _label_column(frame: Any, what: str) -> str:
@@ -284,7 +468,9 @@ def parse_split(values: Any, what: str) -> np.ndarray:
     return out
 
 
-def read_labels(raw: bytes, ext: str, what: str) -> tuple[np.ndarray, np.ndarray | None]:
+def read_labels(
+    raw: bytes, ext: str, what: str, notes: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The bytes of the labels file -> (labels (N,) float64, split codes (N,) int8 or None)."""
     ext = ext.lower().lstrip(".")
     if ext in ("pkl", "pickle", "joblib"):
@@ -295,7 +481,7 @@ def read_labels(raw: bytes, ext: str, what: str) -> tuple[np.ndarray, np.ndarray
 
     split = None
     if ext in ("csv", "parquet"):
-        frame = read_csv_frame(raw, what) if ext == "csv" else read_parquet_frame(raw, what)
+        frame = read_csv_frame(raw, what, notes) if ext == "csv" else read_parquet_frame(raw, what)
         col = _label_column(frame, what)
         split_cols = [c for c in frame.columns if c.strip().lower() == "split"]
         if split_cols:
@@ -309,7 +495,8 @@ def read_labels(raw: bytes, ext: str, what: str) -> tuple[np.ndarray, np.ndarray
                 raise DataError(f"{what}: the labels are text (such as {words[0]!r}); labels must be numbers. "
                                 f"Encode classes as integers 0..K-1 (e.g. {shown}): text labels are refused rather "
                                 "than guessed.")  # fmt: skip
-        y, _ = _numeric_frame(frame[[col]], what)
+        y, _ = _numeric_frame(frame[[col]], what, frame.attrs.get("decimal", "."))
+        check_float32_range(y, what, [col])
         y = y[:, 0]
     elif ext in ("npy", "npz"):
         x = read_npy(raw, what) if ext == "npy" else read_npz(raw, what)
@@ -320,6 +507,7 @@ def read_labels(raw: bytes, ext: str, what: str) -> tuple[np.ndarray, np.ndarray
         if x.ndim != 1:
             raise DataError(f"{what} has shape {x.shape}; labels need shape (N,), one value per sample.")
         y = as_matrix(x, what)[:, 0]
+        check_float32_range(y[:, None], what, ["label"])
     else:
         raise DataError(f"{what}: labels files ending in .{ext} are not read; use labels.csv or labels.npy.")
     return y, split

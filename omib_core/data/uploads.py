@@ -7,12 +7,19 @@ writes ``uploads_dir()/<server-generated id>/`` in the folder format of ``folder
 
     <id>/<modality>.npy   float32, saved with allow_pickle=False; <modality> = sanitised [a-z0-9_]{1,32}
     <id>/labels.csv       columns label[,split]
-    <id>/meta.json        name, task, owner, created, the client file names (as data, never as paths)
+    <id>/meta.json        name, task, owner, shared, created, the client file names (as data, never as paths)
 
 Safety: the client's file name never becomes a path (names with a directory part are refused; the rest are
 sanitised); nothing is written before the whole upload validates, and it is written to a temporary folder that
 is renamed into place, so a rejected or failed upload leaves nothing behind. Pickles and object arrays are
 refused; sizes are checked before anything is decoded. The dataset loads as ``load_dataset("upload:<id>")``.
+``store_upload`` parses the files in a separate process with a memory and a time cap (``sandbox.py``), so a
+hostile file cannot take the server down; ``validate_files`` is the same check in-process (tests, scripts).
+
+Privacy: an upload is readable by its owner only, until the owner shares it (``set_shared``: every signed-in
+user may then preview and train on it). Admins read every upload. ``OMIB_UPLOADS_PUBLIC=1`` makes every upload
+readable by everyone (a server of one team). ``check_access`` is the one rule; the Data page, the run launcher
+and the pages that show a run's labels call it.
 
 Deleting (``delete_upload``): the owner or an admin only. The folder is renamed away (atomic) and removed, and a
 small tombstone ``<id>.deleted.json`` is left so that loading it again (re-training a run that used it) says
@@ -34,7 +41,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +71,7 @@ class ValidationReport:
         errors: sentences, each saying what is wrong and how to fix it; empty = the upload can be stored.
         warnings: sentences about things that will work but deserve a look (constant columns, imbalance).
         modalities: one row per modality file: name, file, rows, columns, nan, inf, constant_columns.
+        (private) _arrays: the parsed modalities as float32, as they will be stored; _y, _split: labels, split.
         labels: file, rows, kind (integer / real), task, classes ``{value: count}`` (not for regression), split.
         task: the task the upload would train on (None when the labels could not be read).
     """
@@ -176,8 +184,9 @@ def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: n
 
 
 def validate_files(
-    files: dict[str, bytes], max_bytes: int = DEFAULT_MAX_BYTES, *, task: str | None = None
-) -> ValidationReport:
+    files: dict[str, bytes], max_bytes: int = DEFAULT_MAX_BYTES, *, task: str | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> ValidationReport:  # fmt: skip
     """Check an upload without writing anything.
 
     Args:
@@ -185,6 +194,7 @@ def validate_files(
             and one ``labels.csv`` / ``labels.npy`` (see ``omib_core.data.folder`` for the rules).
         max_bytes: the largest file accepted.
         task: ``"classification"``, ``"regression"`` or ``"anomaly"``; None = inferred from the labels.
+        on_file: called with each file's client name before it is read (the sandbox reports where it stopped).
 
     Returns:
         A ValidationReport; ``report.ok`` is True when the upload can be stored.
@@ -228,9 +238,11 @@ def validate_files(
             if stem in report._arrays:
                 raise DataError(f"{client[:80]} and {report._names[stem]} both give the modality name {stem!r}; "
                                 "rename one of them.")  # fmt: skip
-            x = fmt.read_modality(raw, ext, client[:80])
-            report._arrays[stem], report._names[stem] = x, client[:80]
+            if on_file is not None:
+                on_file(client)
+            x = fmt.read_modality(raw, ext, client[:80], report.warnings)
             _summarise(report, stem, client[:80], x)
+            report._arrays[stem], report._names[stem] = x.astype(np.float32), client[:80]  # as stored: half the memory
         except DataError as e:
             report.errors.append(str(e))
     if len(labels) != 1:
@@ -239,7 +251,9 @@ def validate_files(
     else:
         client, ext, raw = labels[0]
         try:
-            report._y, report._split = fmt.read_labels(raw, ext, client[:80])
+            if on_file is not None:
+                on_file(client)
+            report._y, report._split = fmt.read_labels(raw, ext, client[:80], report.warnings)
             _check_labels(report, client[:80], report._y, report._split, task)
         except DataError as e:
             report.errors.append(str(e))
@@ -301,6 +315,75 @@ def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
     return path
 
 
+def uploads_public() -> bool:
+    """Whether the server makes every upload readable by every signed-in user (``OMIB_UPLOADS_PUBLIC=1``)."""
+    return os.environ.get("OMIB_UPLOADS_PUBLIC", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def may_read(meta: dict[str, Any], user: str, is_admin: bool = False) -> bool:
+    """Whether ``user`` may read the upload described by ``meta`` (its meta.json or tombstone)."""
+    if is_admin or uploads_public() or meta.get("shared") is True:
+        return True
+    owner = str(meta.get("owner", ""))
+    return bool(owner) and owner == str(user)[:200]
+
+
+class UploadAccessError(DataError):
+    """``user`` may not read this upload (a DataError: callers that need not tell it apart catch DataError)."""
+
+
+def _refusal(upload_id: str) -> DataError:
+    return UploadAccessError(f"upload:{upload_id} belongs to another user and is not shared with you; ask its owner to "
+                     "share it (Data page, Your uploads), or pick another dataset.")  # fmt: skip
+
+
+def check_access(dataset_id: str, user: str, is_admin: bool = False, *, base: Path | str | None = None) -> None:
+    """Raise ``UploadAccessError`` (a DataError) when ``user`` may not read ``dataset_id``; nothing for datasets that
+    are not uploads.
+
+    Owners read their uploads, everyone reads shared ones (or all, with ``OMIB_UPLOADS_PUBLIC=1``), admins read
+    all. A malformed, unknown or deleted upload raises ``upload_path``'s sentence (a deleted one names itself only
+    to those who could read it).
+    """
+    if not isinstance(dataset_id, str) or not dataset_id.startswith("upload:"):
+        return
+    upload_id = dataset_id.removeprefix("upload:")
+    try:
+        path = upload_path(upload_id, base)
+    except DataError:
+        tomb = _read_json(uploads_dir(base) / f"{upload_id}{TOMBSTONE}") if UPLOAD_ID_RE.match(upload_id) else None
+        if tomb is not None and not may_read(tomb, user, is_admin):
+            raise _refusal(upload_id) from None
+        raise
+    if not may_read(_read_json(path / "meta.json") or {}, user, is_admin):
+        raise _refusal(upload_id)
+
+
+def set_shared(
+    upload_id: str, user: str, shared: bool, *, is_admin: bool = False, base: Path | str | None = None
+) -> str:
+    """Share an upload with every signed-in user, or make it owner-only again: its owner or an admin only.
+    Returns its name.
+
+    Raises:
+        DataError: a malformed or unknown id, ``user`` is neither the owner nor an admin, or the write failed.
+    """
+    path = upload_path(upload_id, base)
+    meta = _read_json(path / "meta.json") or {}
+    owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
+    if owner != str(user)[:200] and not is_admin:
+        raise DataError(f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
+                        "share it or stop sharing it.")  # fmt: skip
+    tmp = path / f".meta-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        tmp.write_text(json.dumps({**meta, "shared": bool(shared)}, indent=1), encoding="utf-8")
+        os.replace(tmp, path / "meta.json")  # atomic: a reader sees the old or the new meta.json
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"The upload {name!r} could not be changed ({e.strerror or e}); try again later.") from None
+    return name
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -336,11 +419,14 @@ def upload_limits() -> tuple[int, int]:
     )
 
 
-def upload_records(owner: str | None = None, base: Path | str | None = None) -> list[dict[str, Any]]:
-    """The stored uploads as plain dicts, newest first; only ``owner``'s when given.
+def upload_records(
+    owner: str | None = None, base: Path | str | None = None, *, readable_by: str | None = None
+) -> list[dict[str, Any]]:
+    """The stored uploads as plain dicts, newest first; only ``owner``'s when given; only those ``readable_by``
+    may read when given (own, shared, or all with ``OMIB_UPLOADS_PUBLIC=1``; see ``may_read``).
 
-    Each: ``id``, ``dataset`` (``"upload:<id>"``), ``name``, ``owner``, ``created``, ``task``, ``modalities``,
-    ``bytes`` (on disk). Unreadable folders are skipped.
+    Each: ``id``, ``dataset`` (``"upload:<id>"``), ``name``, ``owner``, ``shared``, ``created``, ``task``,
+    ``modalities``, ``bytes`` (on disk). Unreadable folders are skipped.
     """
     from omib_core.runs.paths import data_dir
 
@@ -352,12 +438,15 @@ def upload_records(owner: str | None = None, base: Path | str | None = None) -> 
         meta = _read_json(path / "meta.json")
         if meta is None or (owner is not None and meta.get("owner") != str(owner)[:200]):
             continue
+        if readable_by is not None and not may_read(meta, readable_by):
+            continue
         try:
             size = _folder_bytes(path)
         except OSError:
             continue  # deleted while we looked
         out.append({"id": path.name, "dataset": f"upload:{path.name}", "name": str(meta.get("name") or path.name),
-                    "owner": str(meta.get("owner", "")), "created": str(meta.get("created", "")),
+                    "owner": str(meta.get("owner", "")), "shared": meta.get("shared") is True,
+                    "created": str(meta.get("created", "")),
                     "task": meta.get("task"), "modalities": list(meta.get("modalities") or []), "bytes": size})  # fmt: skip
     return sorted(out, key=lambda r: r["created"], reverse=True)
 
@@ -404,12 +493,15 @@ def _store_lock(root: Path) -> Iterator[None]:
 def store_upload(
     files: dict[str, bytes], owner: str, *, max_bytes: int = DEFAULT_MAX_BYTES, task: str | None = None,
     name: str | None = None, base: Path | str | None = None, max_uploads: int | None = None,
-    max_total_bytes: int | None = None,
+    max_total_bytes: int | None = None, shared: bool = False, isolated: bool = True,
 ) -> str:  # fmt: skip
     """Validate and store an upload; return its server-generated id (load it with ``"upload:<id>"``).
 
     Args:
         max_uploads, max_total_bytes: the owner's quota; None = ``upload_limits()`` (environment).
+        shared: readable by every signed-in user from the start (default: the owner only; see ``set_shared``).
+        isolated: parse in a capped child process (``sandbox.validate_isolated``); False = in this process, for
+            tests and scripts that trust their files.
 
     Raises:
         DataError: the upload is not valid (all the report's errors in one message) or would exceed the owner's
@@ -422,7 +514,12 @@ def store_upload(
     count, _ = upload_usage(owner, base)
     if count >= max_uploads:  # cheap early refusal; checked again under the lock below
         raise DataError(_count_refusal(count, max_uploads))
-    report = validate_files(files, max_bytes, task=task)
+    if isolated:
+        from omib_core.data.sandbox import validate_isolated
+
+        report = validate_isolated(files, max_bytes, task=task, arrays=True)
+    else:
+        report = validate_files(files, max_bytes, task=task)
     if not report.ok:
         raise DataError("The upload was not stored: " + " ".join(report.errors))
     assert report._y is not None and report.task is not None
@@ -434,6 +531,7 @@ def store_upload(
         "name": (str(name).strip()[:80] if name and str(name).strip() else f"upload {upload_id}"),
         "task": report.task,
         "owner": str(owner)[:200],
+        "shared": bool(shared),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "modalities": list(report._arrays),
         "files": {**report._names, "labels": label_name},
@@ -486,7 +584,7 @@ def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Pa
         raise DataError(f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
                         "delete it. Pick another dataset, or ask them.")  # fmt: skip
     root = path.parent
-    tomb = {"name": name, "owner": owner, "deleted_by": str(user)[:200],
+    tomb = {"name": name, "owner": owner, "shared": meta.get("shared") is True, "deleted_by": str(user)[:200],
             "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
     tomb_path, tomb_tmp = root / f"{upload_id}{TOMBSTONE}", root / f".tmp-{upload_id}{TOMBSTONE}"
     trash = root / f".del-{upload_id}-{uuid.uuid4().hex[:8]}"
@@ -521,8 +619,11 @@ def upload_info(upload_id: str, base: Path | str | None = None) -> Any:
     return folder_info(upload_path(upload_id, base), f"upload:{upload_id}")
 
 
-def list_uploads(owner: str | None = None, base: Path | str | None = None) -> list[Any]:
-    """DatasetInfos of the stored uploads, newest first; only ``owner``'s when given. Broken folders are skipped."""
+def list_uploads(
+    owner: str | None = None, base: Path | str | None = None, *, readable_by: str | None = None
+) -> list[Any]:
+    """DatasetInfos of the stored uploads, newest first; only ``owner``'s when given; only those ``readable_by``
+    may read when given (see ``may_read``). Broken folders are skipped."""
     out = []
     for path in uploads_dir(base).iterdir():
         if not UPLOAD_ID_RE.match(path.name) or not (path / "meta.json").is_file():
@@ -530,6 +631,8 @@ def list_uploads(owner: str | None = None, base: Path | str | None = None) -> li
         try:
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
             if owner is not None and meta.get("owner") != owner:
+                continue
+            if readable_by is not None and not (isinstance(meta, dict) and may_read(meta, readable_by)):
                 continue
             out.append((str(meta.get("created", "")), upload_info(path.name, base)))
         except (OSError, ValueError, DataError):

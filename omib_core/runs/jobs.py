@@ -1,7 +1,8 @@
 """The job launcher: validates submissions, queues them, and starts worker processes.
 
-One ``JobManager`` per server process (the app holds it with ``st.cache_resource``). ``submit`` stores a
-queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
+One ``JobManager`` per server process: ``shared_manager()`` creates it (the launcher ``python -m dashboard.serve``
+calls it before Streamlit starts, so recovery and the queue do not wait for a page load) and the app's
+``services.jobs()`` returns the same object. ``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
 worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit, and starts
 queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
 uses the GPU: a run on ``device="auto"`` that finds the GPU busy starts on the CPU instead (an explicit
@@ -17,6 +18,11 @@ Limits come from the environment (constructor arguments win), with these default
     OMIB_MAX_EPOCHS           500 (per run, warm-up included)
     OMIB_MAX_SAMPLES          1,000,000 (``n_samples`` of a generated dataset)
     OMIB_MAX_RUN_SECONDS      21,600 (6 h of wall time per run; then it fails with a sentence, metrics kept)
+    OMIB_MAX_RUN_MEMORY_MB    80 % of the machine's memory / max concurrent runs (estimated peak per run, at submit)
+    OMIB_MAX_RUN_WORK         1e15 floating-point operations per run (estimated at submit)
+
+At submit the run's peak memory and work are estimated from its config (``omib_core.runs.budget``) and a run over
+either limit is refused with a sentence naming the parameter that dominates and a value that fits.
 """
 
 from __future__ import annotations
@@ -29,12 +35,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from omib_core.data import uploads
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
+from omib_core.runs import budget as run_budget
 from omib_core.runs.paths import REPO_ROOT
 from omib_core.runs.store import ACTIVE, INTERRUPTED_MESSAGE, KINDS, RunStore
+from omib_core.runs.store import QueueFull as QueueFull  # re-exported: callers catch jobs.QueueFull
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +57,6 @@ DEFAULT_MAX_STEPS = (
 DEFAULT_MAX_SAMPLES = 1_000_000
 DEFAULT_MAX_RUN_SECONDS = 6 * 3600
 STOP_GRACE = 10.0  # seconds a worker has to honour a stop request before it is terminated
-
-
-class QueueFull(OmibError, ValueError):
-    """A user already has as many queued runs as the server allows."""
 
 
 # helpers
@@ -142,22 +148,38 @@ def time_limit_message(seconds: float) -> str:
     )
 
 
-def fair_order(queued: Sequence[Mapping[str, Any]], active_per_owner: Mapping[str, int]) -> list[Mapping[str, Any]]:
-    """The order queued runs would start in: each next run goes to the owner with the fewest runs going.
+def fair_order(
+    queued: Sequence[Mapping[str, Any]],
+    active_per_owner: Mapping[str, int],
+    last_started: Mapping[str, float] | None = None,
+) -> list[Mapping[str, Any]]:
+    """The order queued runs will start in: round-robin by owner.
+
+    Each next run goes to the owner with the fewest runs going or already placed ahead in this order (their
+    running/paused runs plus their queued runs placed so far); among those, to the owner who started a run least
+    recently (never first), then to the oldest queued run. A placed run counts as started "now", so one owner's
+    3 queued runs alternate with another owner's 1 instead of all going first. The scheduler and
+    ``queue_position`` both use this order, so the position a user is shown is the one the run starts at (with
+    one slot; with more, runs may finish in another order).
 
     Args:
         queued: queued runs, oldest first (dicts with ``owner``).
         active_per_owner: running/paused runs per owner.
+        last_started: owner -> unix time their most recent run started (``RunStore.last_started``).
     """
     lanes: dict[str, deque] = {}
     for i, run in enumerate(queued):
         lanes.setdefault(run["owner"], deque()).append((i, run))
     counts = {owner: active_per_owner.get(owner, 0) for owner in lanes}
+    started = {owner: float((last_started or {}).get(owner, float("-inf"))) for owner in lanes}
+    clock = max([0.0, *(t for t in started.values() if t != float("-inf"))])
     order = []
     while lanes:
-        owner = min(lanes, key=lambda o: (counts[o], lanes[o][0][0]))
+        owner = min(lanes, key=lambda o: (counts[o], started[o], lanes[o][0][0]))
         order.append(lanes[owner].popleft()[1])
         counts[owner] += 1
+        clock += 1.0
+        started[owner] = clock  # placed: it starts after every start so far
         if not lanes[owner]:
             del lanes[owner]
     return order
@@ -189,6 +211,9 @@ class JobManager:
             raise them on a small table, but never past ``TrainConfig.max_steps``, which is itself bounded by
             ``$OMIB_MAX_STEPS`` (default 100,000).
         max_run_seconds: wall time a run may take from its start; default ``$OMIB_MAX_RUN_SECONDS`` or 6 h.
+        max_run_memory_mb: estimated peak memory a run may need; default ``$OMIB_MAX_RUN_MEMORY_MB``, else 80 % of
+            the machine's memory divided by ``max_concurrent`` (``omib_core.runs.budget.memory_limit``).
+        max_run_work: estimated floating-point operations a run may need; default ``$OMIB_MAX_RUN_WORK`` or 1e15.
         gpu_available: whether ``device="auto"`` means the GPU; None = ask torch when first needed.
         stop_grace: seconds a worker has to honour a stop before it is terminated.
         env: extra environment variables for workers.
@@ -208,6 +233,8 @@ class JobManager:
         max_epochs: int | None = None,
         max_samples: int | None = None,
         max_run_seconds: float | None = None,
+        max_run_memory_mb: float | None = None,
+        max_run_work: float | None = None,
         gpu_available: bool | None = None,
         stop_grace: float = STOP_GRACE,
         env: Mapping[str, str] | None = None,
@@ -225,6 +252,10 @@ class JobManager:
         self.max_samples = max_samples or env_int("OMIB_MAX_SAMPLES", DEFAULT_MAX_SAMPLES)
         self.max_steps = env_int("OMIB_MAX_STEPS", DEFAULT_MAX_STEPS)
         self.max_run_seconds = max_run_seconds or env_int("OMIB_MAX_RUN_SECONDS", DEFAULT_MAX_RUN_SECONDS)
+        self._max_run_memory = int(max_run_memory_mb * run_budget.MB) if max_run_memory_mb else None
+        self.max_run_work = max_run_work or run_budget.work_limit()
+        if max_run_memory_mb is None:
+            run_budget.memory_limit()  # a malformed OMIB_MAX_RUN_MEMORY_MB is refused now, not at the first submit
         self._gpu_available = gpu_available
         self.stop_grace = stop_grace
         self.env = dict(env or {})
@@ -247,6 +278,13 @@ class JobManager:
     def max_concurrent(self, value: int) -> None:
         self._max_concurrent = value
 
+    @property
+    def max_run_memory(self) -> int:
+        """Bytes a run's estimated peak may reach (``$OMIB_MAX_RUN_MEMORY_MB``, else from the memory and slots)."""
+        if self._max_run_memory is None:
+            self._max_run_memory = run_budget.memory_limit(self.max_concurrent)
+        return self._max_run_memory
+
     # submissions
 
     def validate(self, config: Mapping[str, Any], kind: str = "train") -> RunConfig:
@@ -268,34 +306,46 @@ class JobManager:
                 f"max_steps = {cfg.train.max_steps:,}; use max_steps <= {self.max_steps:,}, or ask the admin to raise "
                 "the limit."
             )
+        run_budget.check_param_types(cfg)
         n = cfg.data.params.get("n_samples")
         if self.max_samples is not None and isinstance(n, (int, float)) and n > self.max_samples:
             raise ConfigError(
                 f"This server allows at most {self.max_samples:,} samples per run (OMIB_MAX_SAMPLES). Got "
                 f"n_samples = {n:,}; lower it, or ask the admin to raise the limit."
             )
+        try:
+            run_budget.check_budget(cfg, kind, self.max_run_memory, self.max_run_work)
+        except ConfigError:
+            raise
+        except OmibError as e:  # the dataset's files could not be sized
+            raise ConfigError(f"The run was not queued: {e}") from None
         return cfg
 
     def submit(
-        self, config: Mapping[str, Any], owner: str, name: str = "", kind: str = "train", sweep_id: str | None = None
+        self,
+        config: Mapping[str, Any],
+        owner: str,
+        name: str = "",
+        kind: str = "train",
+        sweep_id: str | None = None,
+        is_admin: bool = False,
     ) -> str:
         """Validate a config and queue a run; returns its id. Nothing is stored when validation fails.
 
         Raises:
             ConfigError: invalid config, or over a server limit.
+            UploadAccessError: the config trains on another user's upload that is not shared (a DataError).
             QueueFull: the owner has too many queued runs.
+            StoreFull: the run store's disk is full.
         """
         cfg = self.validate(config, kind)
         if not isinstance(owner, str) or not owner.strip():
             raise ConfigError(f"A run needs an owner (a user name). Got {owner!r} instead; sign in first.")
-        queued = self.store.list_runs(owner=owner, status="queued")
-        if len(queued) >= self.max_queued_per_user:
-            raise QueueFull(
-                f"You already have {len(queued)} queued runs, the most this server allows; wait for some to start "
-                "or stop a few."
-            )
+        uploads.check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
-        return self.store.create_run(cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id)
+        return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
+            cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user
+        )
 
     def control(self, run_id: str, action: str, user: str, is_admin: bool = False) -> str:
         """Pause, resume, step or stop a run (owner or admin); returns its status after the request."""
@@ -308,10 +358,15 @@ class JobManager:
     # queue
 
     def queue_order(self) -> list[str]:
-        """Ids of the queued runs in the order they would start."""
+        """Ids of the queued runs in the order they will start (the scheduler's own order)."""
+        return [r["id"] for r in self._fair_queue(self.store.list_runs(status=ACTIVE))]
+
+    def _fair_queue(self, active: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The queued runs in start order: ``fair_order`` over the store's queue, going runs and last starts."""
         queued = self.store.list_runs(status="queued", oldest_first=True)
-        active = self.store.list_runs(status=ACTIVE)
-        return [r["id"] for r in fair_order(queued, _count_owners(active))]
+        if not queued:
+            return []
+        return fair_order(queued, _count_owners(active), self.store.last_started())
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start, 2 for the one after, ...; None when the run is not queued."""
@@ -425,15 +480,15 @@ class JobManager:
                     proc.terminate()
 
     def _start_queued(self, active: Sequence[Mapping[str, Any]]) -> list[str]:
-        queued = self.store.list_runs(status="queued", oldest_first=True)
-        if not queued:
-            return []
         slots = self.max_concurrent - len(active)
         if slots <= 0:
             return []
+        queue = self._fair_queue(active)
+        if not queue:
+            return []
         gpu_busy = any(self._uses_gpu(r) for r in active)
         started = []
-        for run in fair_order(queued, _count_owners(active)):
+        for run in queue:
             if slots <= 0:
                 break
             gpu = self._needs_gpu(run["config"])
@@ -504,6 +559,7 @@ class JobManager:
     def _worker_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        env.setdefault("OMIB_MAX_RUN_MEMORY_MB", f"{self.max_run_memory / run_budget.MB:.0f}")  # the worker's advice
         if self.threads_per_job:
             for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[var] = str(self.threads_per_job)
@@ -534,3 +590,41 @@ class JobManager:
         self._procs[run["id"]] = proc
         self.store.update_run(run["id"], pid=proc.pid)
         return True
+
+
+# the process-wide manager
+
+_SHARED: JobManager | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobManager:
+    """The one ``JobManager`` of this process, created, recovered and scheduling in the background on first call.
+
+    The server launcher (``python -m dashboard.serve``) calls it before Streamlit starts, so runs left ``running``
+    by a previous server are marked interrupted and the queue moves without waiting for a page load; the app's
+    ``services.jobs()`` then gets the same object. ``store`` defaults to the run store of ``$OMIB_DATA_DIR``. Asked
+    for another store than the shared manager's (tests that switch data dirs), the old manager's scheduler is
+    stopped and a new one takes its place: never two schedulers in one process.
+    """
+    global _SHARED
+    with _SHARED_LOCK:
+        if store is None:
+            from omib_core.runs.paths import db_path
+
+            store = RunStore(db_path()) if _SHARED is None else _SHARED.store
+        if _SHARED is not None and _SHARED.store.path.resolve() != Path(store.path).resolve():
+            log.warning("the shared job manager moves from %s to %s", _SHARED.store.path, store.path)
+            _SHARED.stop_background()
+            _SHARED = None
+        if _SHARED is None:
+            manager = JobManager(store)
+            manager.recover()
+            manager.start_background(interval=interval)
+            _SHARED = manager
+        return _SHARED
+
+
+def get_shared() -> JobManager | None:
+    """The process-wide manager when ``shared_manager`` has created one, else None."""
+    return _SHARED

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omib_core.csvsafe import safe_row
+
 if TYPE_CHECKING:
     from omib_core.train.events import EpochEvent, RunFailed, RunFinished, RunStarted, StepEvent
 
@@ -152,12 +154,13 @@ class Recorder:
             self.failed = event
 
     def write_history(self) -> Path:
-        """Write every row recorded so far to ``history.csv`` (atomically) and return its path."""
+        """Write every row recorded so far to ``history.csv`` (atomically, text cells spreadsheet-safe); return its path."""
         tmp = self.history_path.with_name(HISTORY_FILE + ".tmp")
         with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=[*HISTORY_KEYS, *self.columns], restval="")
-            writer.writeheader()
-            writer.writerows(self.rows)
+            fields = [*HISTORY_KEYS, *self.columns]
+            writer = csv.DictWriter(f, fieldnames=fields, restval="")
+            writer.writerow(safe_row({k: k for k in fields}))  # the header, neutralised like every cell
+            writer.writerows(safe_row(r) for r in self.rows)
         os.replace(tmp, self.history_path)
         return self.history_path
 

@@ -11,6 +11,7 @@ only ever travel as parameters. Non-finite metric values are stored as NULL with
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -133,6 +134,14 @@ class RunStateError(OmibError, ValueError):
     """The run's status does not allow the request (e.g. pausing a finished run)."""
 
 
+class QueueFull(OmibError, ValueError):
+    """A user already has as many queued runs as the server allows."""
+
+
+class StoreFull(OmibError, OSError):
+    """The run store could not write because its disk (or the database's page limit) is full."""
+
+
 # helpers
 
 
@@ -160,6 +169,27 @@ def _decode_run(row: sqlite3.Row) -> dict[str, Any]:
         raw = d.pop(col)
         d[key] = json.loads(raw) if raw else None
     return d
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an exception says the disk (or quota, or the database's page limit) is full."""
+    if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, (sqlite3.OperationalError, OSError, RuntimeError)) and any(
+        s in text for s in ("database or disk is full", "no space left on device", "disk quota exceeded")
+    )
+
+
+def queue_full_message(count: int) -> str:
+    """The sentence of a submission refused by the per-user queue limit."""
+    return (
+        f"You already have {count} queued runs, the most this server allows (OMIB_MAX_QUEUED_PER_USER); wait for "
+        "some to start or stop a few, then submit again."
+    )
 
 
 def _check_permission(run: Mapping[str, Any], user: str, is_admin: bool, verb: str) -> None:
@@ -233,9 +263,15 @@ class RunStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR)
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _init_schema(self) -> None:
         conn = self._conn()
@@ -275,6 +311,7 @@ class RunStore:
         name: str,
         kind: str = "train",
         sweep_id: str | None = None,
+        max_queued: int | None = None,
     ) -> str:
         """Store a new queued run and return its server-generated id.
 
@@ -284,17 +321,37 @@ class RunStore:
             name: display name (stored as given).
             kind: ``"train"`` or ``"bound"``.
             sweep_id: groups the runs of one sweep.
+            max_queued: refuse (``QueueFull``) when ``owner`` already has this many queued runs. The count and the
+                insert happen in one write transaction, so concurrent submissions cannot overshoot the limit.
+
+        Raises:
+            QueueFull: over ``max_queued``.
+            StoreFull: the database's disk is full (nothing was stored).
         """
         if kind not in KINDS:
             raise OmibError(f"The run kind must be one of {KINDS}. Got {kind!r} instead.")
         run_id = new_run_id()
         dataset = (config.get("data") or {}).get("dataset")
-        with self._tx() as c:
-            c.execute(
-                "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (run_id, kind, str(name), str(owner), time.time(), json.dumps(jsonable(config)), dataset, sweep_id),
-            )
+        payload = json.dumps(jsonable(config))
+        try:
+            with self._tx() as c:
+                if max_queued is not None:
+                    sql = "SELECT COUNT(*) FROM runs WHERE owner = ? AND status = 'queued'"
+                    count = int(c.execute(sql, (str(owner),)).fetchone()[0])
+                    if count >= max_queued:
+                        raise QueueFull(queue_full_message(count))
+                c.execute(
+                    "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id) "
+                    "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                    (run_id, kind, str(name), str(owner), time.time(), payload, dataset, sweep_id),
+                )
+        except (sqlite3.OperationalError, OSError) as exc:
+            if isinstance(exc, OmibError) or not is_disk_full(exc):
+                raise
+            raise StoreFull(
+                f"The run was not queued: the disk holding the run store ({self.path.parent}) is full. Free space "
+                "there (delete old runs or uploads) or ask the admin, then submit again."
+            ) from None
         return run_id
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
@@ -338,6 +395,15 @@ class RunStore:
             sql += " LIMIT ?"
             params.append(int(limit))
         return [_decode_run(r) for r in self._conn().execute(sql, params).fetchall()]
+
+    def last_started(self) -> dict[str, float]:
+        """Owner -> the most recent ``started_at`` of any of their runs (owners who never started one are absent)."""
+        rows = (
+            self._conn()
+            .execute("SELECT owner, MAX(started_at) FROM runs WHERE started_at IS NOT NULL GROUP BY owner")
+            .fetchall()
+        )
+        return {r[0]: float(r[1]) for r in rows}
 
     def update_run(self, run_id: str, *, only_from: Sequence[str] | None = None, **fields: Any) -> bool:
         """Set columns of a run; ``summary`` / ``result`` take dicts. Returns False when no row changed.
@@ -611,8 +677,11 @@ __all__ = [
     "STATUSES",
     "TERMINAL",
     "PermissionDenied",
+    "QueueFull",
     "RunNotFound",
     "RunStateError",
     "RunStore",
+    "StoreFull",
+    "is_disk_full",
     "validate_run_id",
 ]

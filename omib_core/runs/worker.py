@@ -20,14 +20,16 @@ Limits: ``--threads`` caps torch threads; ``--max-seconds`` is the run's wall-ti
 run's ``started_at`` and checked wherever control requests are (between events, while paused, in the bound
 estimator's progress callback): past it the run ends ``failed`` with a sentence and its metrics kept.
 ``--device cpu`` is the launcher's CPU fallback for a ``device="auto"`` run that found the GPU busy. Running
-out of memory (``MemoryError``, ``torch.cuda.OutOfMemoryError``) fails the run with a sentence; only this
-process is affected.
+out of memory (every form: ``is_out_of_memory``) fails the run with a sentence naming what to lower; a full disk
+(ENOSPC, EDQUOT) fails it with a sentence naming the folder and removes the half-written ``*.tmp`` files. Only
+this process is affected.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
 import inspect
 import logging
@@ -44,7 +46,7 @@ from omib_core.errors import OmibError
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.paths import cache_dir
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
-from omib_core.runs.store import ACTIVE, RunStore
+from omib_core.runs.store import ACTIVE, RunStore, is_disk_full
 
 HEARTBEAT_INTERVAL = 2.0
 FLUSH_INTERVAL = 0.5
@@ -104,19 +106,79 @@ def load_source(spec: str) -> Callable:
     return getattr(importlib.import_module(module), attr)
 
 
-def failure_message(exc: BaseException, run_id: str) -> str:
-    """The sentence a user sees for an exception (never a traceback)."""
-    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc):
-        return (
-            "The run ran out of memory; try a smaller batch_size, a smaller model or fewer samples "
-            "(n_samples / max_samples), or wait until fewer runs share the machine."
-        )
+OOM_TEXTS = (
+    "out of memory",  # CUDA, MPS
+    "can't allocate memory",  # torch CPU: "DefaultCPUAllocator: can't allocate memory: you tried to allocate ..."
+    "cannot allocate memory",  # ENOMEM worded by the OS
+    "not enough memory",  # torch on Windows, some BLAS builds
+    "array is too big",  # numpy: the byte size overflows
+    "maximum allowed dimension exceeded",  # numpy: a dimension past the index type
+    "maximum supported dimension",
+    "integer multiplication overflow",  # torch: numel overflows
+)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception is one of the forms running out of memory takes (or an absurd size that could never fit).
+
+    ``MemoryError`` (numpy's ``_ArrayMemoryError`` is one), ``torch.cuda.OutOfMemoryError`` (by name: torch is not
+    imported here), and RuntimeError / ValueError / OSError whose message says so (``OOM_TEXTS``).
+    """
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, (RuntimeError, ValueError, OSError)) and any(t in text for t in OOM_TEXTS)
+
+
+def disk_full_message(folder: Path) -> str:
+    """The sentence of a run whose disk filled up while it wrote snapshots, checkpoints or metrics."""
+    return (
+        f"The disk holding {folder} is full, so the run stopped; its unfinished files were removed and the metrics "
+        "saved so far are kept. Free space there (delete old runs or uploads) or ask the admin, then start the run "
+        "again."
+    )
+
+
+def failure_message(
+    exc: BaseException, run_id: str, config: RunConfig | None = None, folder: Path | None = None
+) -> str:
+    """The sentence a user sees for an exception (never a traceback).
+
+    Out of memory names what to lower: with the run's ``config``, the parameter that dominates the memory estimate
+    and a value that fits (``omib_core.runs.budget.memory_advice``). A full disk names the folder.
+    """
+    if is_out_of_memory(exc):
+        advice = "try a smaller batch_size, a smaller model or fewer samples (n_samples / max_samples)"
+        if config is not None:
+            try:
+                from omib_core.runs.budget import memory_advice
+
+                advice = memory_advice(config)
+            except Exception:  # the advice is a courtesy: never let it hide the failure itself
+                pass
+        return f"The run ran out of memory; {advice}, or wait until fewer runs share the machine."
+    if is_disk_full(exc):
+        return disk_full_message(folder if folder is not None else Path("the run folder"))
     if isinstance(exc, OmibError):
         return str(exc)
     return (
         f"The run stopped because of an unexpected error ({type(exc).__name__}); the details are in worker.log "
         f"in the run's folder. The metrics saved so far are kept. Try again, or report it with run id {run_id}."
     )
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Delete the ``*.tmp`` files (half-written snapshots, checkpoints, results) under a run's folder."""
+    removed = []
+    for path in folder.rglob("*.tmp"):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def thread_count(config: RunConfig, cap: int | None) -> int | None:
@@ -205,6 +267,7 @@ class Worker:
         self._last_progress: tuple[str, float] | None = None
         self._last_control = 0.0
         self._done = threading.Event()
+        self._config: RunConfig | None = None
 
     # lifecycle
 
@@ -227,7 +290,7 @@ class Worker:
         beat = threading.Thread(target=self._beat_loop, name="omib-heartbeat", daemon=True)
         beat.start()
         try:
-            config = RunConfig.from_dict(run["config"])
+            config = self._config = RunConfig.from_dict(run["config"])
             if self.device is not None and self.device != config.train.device:
                 self.log.info("device %s instead of %s (the GPU is busy)", self.device, config.train.device)
                 config = config.replace(train=config.train.replace(device=self.device))
@@ -404,14 +467,20 @@ class Worker:
 
     def _fail(self, exc: BaseException) -> None:
         self.log.exception("run failed")
-        message = failure_message(exc, self.run_id)
+        message = failure_message(exc, self.run_id, self._config, self.dir)
         try:
             self.buffer.flush()
             if self.recorder is not None:
                 self.recorder.finish("failed", message, run_id=self.run_id)
         except Exception:
             self.log.exception("could not save the last metrics")
-        self.store.set_status(self.run_id, "failed", only_from=FINAL_FROM, error=message)
+        if is_disk_full(exc):
+            removed = remove_partial_files(self.dir)
+            self.log.info("disk full: removed %d unfinished file(s)", len(removed))
+        try:
+            self.store.set_status(self.run_id, "failed", only_from=FINAL_FROM, error=message)
+        except Exception:  # the store's disk may be the full one: the launcher marks the run when the process ends
+            self.log.exception("could not record the failure")
 
     # bound runs
 

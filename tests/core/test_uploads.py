@@ -3,6 +3,7 @@ validator that never raises anything but DataError and never writes."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -29,6 +30,8 @@ from omib_core.data.uploads import (
 from omib_core.errors import DataError
 
 N = 40
+store_here = functools.partial(store_upload, isolated=False)  # parsed in this process: fast; the app's sandboxed
+# path (the default) is exercised by test_store_then_load_by_upload_id and tests/security/test_uploads_hostile.py
 
 
 def npy(x: np.ndarray) -> bytes:
@@ -77,7 +80,7 @@ def test_report_of_a_good_upload() -> None:
 
 
 def test_store_then_load_by_upload_id(uploads: Path) -> None:
-    uid = store_upload(good_files(), owner="ana", name="My data")
+    uid = store_upload(good_files(), owner="ana", name="My data")  # through the sandbox, as the app does
     folder = upload_path(uid)
     assert folder.parent == uploads and sorted(p.name for p in folder.iterdir()) == [
         "audio_features.npy", "labels.csv", "meta.json", "text.npy", "video.npy"]  # fmt: skip
@@ -95,7 +98,7 @@ def test_regression_labels_and_split_column_survive_storage(uploads: Path) -> No
     files = good_files()
     y = np.linspace(0, 1, N) ** 3
     files["labels.csv"] = csv(pd.DataFrame({"target": y, "split": ["train", "train", "val", "test"] * (N // 4)}))
-    uid = store_upload(files, owner="ana")
+    uid = store_here(files, owner="ana")
     ds = load_dataset(f"upload:{uid}")
     assert ds.task == "regression"
     np.testing.assert_allclose(ds.target, y.astype(np.float32))
@@ -152,7 +155,7 @@ def test_every_malformed_upload_is_refused_with_a_sentence(uploads: Path, case, 
     assert all(e.endswith((".", ")")) for e in r.errors), r.errors  # sentences
     before = tree(uploads.parent)
     with pytest.raises(DataError, match="not stored"):
-        store_upload(files, owner="ana", max_bytes=1_000_000)
+        store_here(files, owner="ana", max_bytes=1_000_000)
     assert tree(uploads.parent) == before  # a rejected upload writes nothing
 
 
@@ -179,7 +182,7 @@ def test_a_failed_write_leaves_nothing(uploads: Path, monkeypatch) -> None:
     files = good_files()
     monkeypatch.setattr(np, "save", broken_save)
     with pytest.raises(DataError, match="could not be saved"):
-        store_upload(files, owner="ana")
+        store_here(files, owner="ana")
     assert tree(uploads) == []
 
 
@@ -214,7 +217,7 @@ def test_fuzzed_uploads_only_ever_raise_data_error_and_write_nothing(uploads: Pa
     try:
         r = validate_files(files, max_bytes=10_000)
         assert isinstance(r.errors, list)
-        store_upload(files, owner="fuzz", max_bytes=10_000)
+        store_here(files, owner="fuzz", max_bytes=10_000)
     except DataError:
         pass
     after = tree(uploads.parent)
@@ -228,7 +231,7 @@ def test_fuzzed_uploads_only_ever_raise_data_error_and_write_nothing(uploads: Pa
 
 
 def test_owner_deletes_an_upload_and_loading_it_says_it_was_deleted(uploads: Path) -> None:
-    uid = store_upload(good_files(), owner="ana", name="My data")
+    uid = store_here(good_files(), owner="ana", name="My data")
     assert delete_upload(uid, "ana") == "My data"
     assert not (uploads / uid).exists() and list_uploads("ana") == [] and upload_usage("ana") == (0, 0)
     with pytest.raises(DataError, match=r"This upload \('My data', upload:[0-9a-f]{12}\) was deleted .* by ana"):
@@ -239,7 +242,7 @@ def test_owner_deletes_an_upload_and_loading_it_says_it_was_deleted(uploads: Pat
 
 
 def test_another_user_cannot_delete_an_upload_but_an_admin_can(uploads: Path) -> None:
-    uid = store_upload(good_files(), owner="ana", name="My data")
+    uid = store_here(good_files(), owner="ana", name="My data")
     before = tree(uploads)
     with pytest.raises(DataError, match="belongs to ana; only its owner or an admin can delete it"):
         delete_upload(uid, "bob")
@@ -255,7 +258,7 @@ def test_another_user_cannot_delete_an_upload_but_an_admin_can(uploads: Path) ->
 def test_a_run_that_used_a_deleted_upload_keeps_its_metrics(uploads: Path) -> None:
     from omib_core.runs.store import RunStore
 
-    uid = store_upload(good_files(), owner="ana")
+    uid = store_here(good_files(), owner="ana")
     store = RunStore(uploads.parent / "runs.db", data_dir=uploads.parent)
     rid = store.create_run({"data": {"dataset": f"upload:{uid}"}}, owner="ana", name="on my data")
     store.append_metrics(rid, [{"name": "val/accuracy", "value": 0.75, "kind": "epoch", "epoch": 0}])
@@ -270,29 +273,29 @@ def test_a_run_that_used_a_deleted_upload_keeps_its_metrics(uploads: Path) -> No
 
 
 def test_upload_count_quota_refuses_with_the_limit_and_changes_nothing(uploads: Path) -> None:
-    first = store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
-    store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    first = store_here(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    store_here(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
     before = tree(uploads.parent)
     with pytest.raises(DataError, match=r"you keep 2 uploads.*OMIB_MAX_UPLOADS_PER_USER = 2.*Delete uploads"):
-        store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+        store_here(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
     assert tree(uploads.parent) == before
-    store_upload(good_files(), owner="bob", max_uploads=2, max_total_bytes=10**9)  # the quota is per user
+    store_here(good_files(), owner="bob", max_uploads=2, max_total_bytes=10**9)  # the quota is per user
     delete_upload(first, "ana")  # freeing one makes room again
-    store_upload(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
+    store_here(good_files(), owner="ana", max_uploads=2, max_total_bytes=10**9)
     assert upload_usage("ana")[0] == 2
 
 
 def test_upload_bytes_quota_refuses_with_the_limit_and_changes_nothing(uploads: Path) -> None:
-    uid = store_upload(good_files(), owner="ana")
+    uid = store_here(good_files(), owner="ana")
     size = upload_usage("ana")[1]
     assert size == sum(p.stat().st_size for p in (uploads / uid).iterdir()) > 0
     before = tree(uploads.parent)
     with pytest.raises(
         DataError, match=r"your uploads already take [\d.]+ KB .*\(OMIB_MAX_UPLOAD_BYTES_PER_USER\)\. Delete"
     ):
-        store_upload(good_files(), owner="ana", max_total_bytes=2 * size - 1)
+        store_here(good_files(), owner="ana", max_total_bytes=2 * size - 1)
     assert tree(uploads.parent) == before  # the temporary folder is gone too
-    store_upload(good_files(), owner="ana", max_total_bytes=2 * size)  # exactly at the limit is fine
+    store_here(good_files(), owner="ana", max_total_bytes=2 * size)  # exactly at the limit is fine
 
 
 def test_quota_comes_from_the_environment(uploads: Path, monkeypatch) -> None:
@@ -300,17 +303,17 @@ def test_quota_comes_from_the_environment(uploads: Path, monkeypatch) -> None:
     monkeypatch.setenv("OMIB_MAX_UPLOADS_PER_USER", "1")
     monkeypatch.setenv("OMIB_MAX_UPLOAD_BYTES_PER_USER", "1e9")
     assert upload_limits() == (1, 10**9)
-    store_upload(good_files(), owner="ana")
+    store_here(good_files(), owner="ana")
     with pytest.raises(DataError, match="OMIB_MAX_UPLOADS_PER_USER = 1"):
-        store_upload(good_files(), owner="ana")
+        store_here(good_files(), owner="ana")
     monkeypatch.setenv("OMIB_MAX_UPLOADS_PER_USER", "lots")
     with pytest.raises(DataError, match="OMIB_MAX_UPLOADS_PER_USER must be a positive whole number"):
         upload_limits()
 
 
 def test_upload_records_list_owner_size_and_newest_first(uploads: Path) -> None:
-    a = store_upload(good_files(), owner="ana", name="first")
-    b = store_upload(good_files(), owner="bob", name="second")
+    a = store_here(good_files(), owner="ana", name="first")
+    b = store_here(good_files(), owner="bob", name="second")
     every = upload_records()
     assert {r["id"] for r in every} == {a, b} and all(r["bytes"] > 0 for r in every)
     assert [r["name"] for r in upload_records("bob")] == ["second"] and upload_records("bob")[0]["owner"] == "bob"

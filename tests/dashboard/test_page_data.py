@@ -7,6 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.auth_helpers import sign_in
+
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
@@ -140,9 +142,7 @@ def test_data_page_delete_button_only_for_own_uploads():
     files = {name: raw for name, raw, _ in _upload_files()}
     ana = store_upload(files, owner="ana", name="Ana's data")
     bob = store_upload(files, owner="bob", name="Bob's data")
-    at = app()
-    at.secrets["password"] = "team"  # a signed-in, non-admin user
-    at.session_state["auth_name"] = "bob"
+    at = sign_in(app(), "bob")  # a signed-in, non-admin user
     at.session_state["omib_config"] = RunConfig(data=DataConfig(dataset=f"upload:{bob}")).to_dict()
     at.run()
     no_exception(at)

@@ -39,17 +39,19 @@ def chart_titles(at: AppTest) -> list[str]:
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
 
-def add_run_with_snapshots(n_snapshots: int = 3, n: int = 120, bad_last: bool = False) -> str:
+def add_run_with_snapshots(
+    n_snapshots: int = 3, n: int = 120, bad_last: bool = False, owner: str = "local", dataset: str = "sim-i"
+) -> str:
     """A finished training run whose worker saved ``n_snapshots`` xi snapshots (classes drift apart over epochs)."""
     store, jobs = services.store(), services.jobs()
     cfg = RunConfig(
-        data=DataConfig(dataset="sim-i"),
+        data=DataConfig(dataset=dataset),
         train=TrainConfig(schedule="fixed", epochs=4, warmup_epochs=1, snapshot_every=1),
     )
     saved = jobs.max_concurrent
     jobs.max_concurrent = 0  # keep the scheduler from starting it while it is briefly queued
     try:
-        rid = store.create_run(cfg.to_dict(), "local", "snapshot run")
+        rid = store.create_run(cfg.to_dict(), owner, "snapshot run")
         store.set_status(rid, "running", only_from=("queued",), heartbeat=time.time())
     finally:
         jobs.max_concurrent = saved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboard import services
+from tests.auth_helpers import sign_in
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
 
@@ -46,9 +47,7 @@ def test_delete_asks_first_then_removes_the_run():
 
 def test_non_owner_cannot_delete():
     rid = add_fake_run(owner="alice", name="alice keeps")
-    at = app("runs")
-    at.secrets["password"] = "pw"
-    at.session_state["auth_name"] = "bob"
+    at = sign_in(app("runs"), "bob")
     at.run()
     at.selectbox(key="runs_pick").set_value(rid).run()
     no_exception(at)

@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import services
 from omib_core.config import DataConfig, RunConfig, TrainConfig
+from tests.auth_helpers import sign_in
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
@@ -268,9 +269,7 @@ def test_failed_run_shows_its_sentence():
 
 def test_other_users_cannot_control_a_run():
     rid = add_fake_run(owner="alice", status="running", name="alice's run")
-    at = app("train", run=rid)
-    at.secrets["password"] = "pw"
-    at.session_state["auth_name"] = "bob"  # signed in, not an admin
+    at = sign_in(app("train", run=rid), "bob")  # signed in, not an admin
     at.run()
     no_exception(at)
     assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "stop"))

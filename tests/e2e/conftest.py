@@ -85,7 +85,8 @@ def _alive(pid: int) -> bool:
 
 
 def start_app(data_dir: Path, log_path: Path, skip_umap_warmup: bool = True, env: dict | None = None):
-    """Start ``streamlit run dashboard/app.py`` on a free port; returns (process, base URL) once healthy."""
+    """Start the server as ``make run`` does (``python -m dashboard.serve``: the job manager, then Streamlit on
+    dashboard/app.py) on a free port; returns (process, base URL) once healthy."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     full_env = {
@@ -97,9 +98,9 @@ def start_app(data_dir: Path, log_path: Path, skip_umap_warmup: bool = True, env
         **(env or {}),
     }
     cmd = [
-        str(Path(sys.executable).parent / "streamlit"),
-        "run",
-        "dashboard/app.py",
+        sys.executable,
+        "-m",
+        "dashboard.serve",
         "--server.port",
         str(port),
         "--server.address",

@@ -202,3 +202,27 @@ def chatty_bound(config, *, out_dir, cache_dir, progress):
     for i in range(1, 1001):
         progress("mine: H(a)", i / 1000)
     return {"M_u": None, "failure": "The joint entropy estimate was negative, so no M_u exists."}
+
+
+def cpu_alloc_failure(config, *, out_dir, cache_dir):
+    """One epoch, then torch's CPU allocator gives up, worded as torch words it (a RuntimeError)."""
+    for event in epochs(config, out_dir=out_dir):
+        yield event
+        if event_name(event) == "EpochEvent":
+            raise RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:114] data. DefaultCPUAllocator: can't allocate memory: you tried to "
+                "allocate 4000000000000 bytes. Error code 12 (Cannot allocate memory)"
+            )
+
+
+def disk_full(config, *, out_dir, cache_dir):
+    """One epoch, then a snapshot half-written to a ``.tmp`` file when the disk fills up (ENOSPC)."""
+    import errno
+
+    for event in epochs(config, out_dir=out_dir):
+        yield event
+        if event_name(event) == "EpochEvent":
+            snaps = Path(out_dir) / "snapshots"
+            snaps.mkdir(exist_ok=True)
+            (snaps / "epoch_0001.npz.tmp").write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")

@@ -153,7 +153,7 @@ def test_out_of_memory_fails_the_run_and_the_launcher_keeps_serving(store, tiny,
     jobs.tick()
     _wait_done(jobs, store, [doomed])
     run = store.get_run(doomed)
-    assert run["status"] == "failed" and run["error"].startswith("The run ran out of memory; try a smaller batch_size")
+    assert run["status"] == "failed" and run["error"].startswith("The run ran out of memory; its estimated peak is")
     assert "Traceback" not in run["error"] and "GiB" not in run["error"]
     assert len(store.read_metrics(doomed, kind="epoch")) == 5  # the epoch committed before it stays
     assert json.loads((store.run_dir(doomed) / "result.json").read_text())["status"] == "failed"

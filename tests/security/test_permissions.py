@@ -11,6 +11,7 @@ import pytest
 from dashboard import services
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.store import ACTIONS, PermissionDenied, RunStore
+from tests.auth_helpers import sign_in
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
 CONTROLS = ("train_ctl_pause", "train_ctl_step", "train_ctl_resume", "train_ctl_stop")
@@ -23,11 +24,8 @@ def forge_click(at, key: str):
 
 
 def as_user(at, name: str, admins: tuple[str, ...] = ("carol",)):
-    """Sign ``name`` in through the shared-password path (as tests/dashboard do); ``admins`` from secrets."""
-    at.secrets["password"] = "pw"
-    at.secrets["admins"] = list(admins)
-    at.session_state["auth_name"] = name
-    return at
+    """Sign ``name`` in with their own password; those in ``admins`` are admins."""
+    return sign_in(at, name, admin=name in admins)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from dashboard import services
 from dashboard.widgets import escape_md
 from omib_core.config import DataConfig, RunConfig
 from omib_core.data import store_upload
+from tests.auth_helpers import sign_in
 from tests.core.test_uploads import good_files
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
@@ -37,9 +38,7 @@ def assert_literal(at: AppTest, text: str, where: str) -> None:
 
 
 def as_user(at: AppTest, name: str) -> AppTest:
-    at.secrets["password"] = "pw"
-    at.session_state["auth_name"] = name
-    return at
+    return sign_in(at, name)
 
 
 def test_the_app_never_allows_raw_html():

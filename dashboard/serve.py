@@ -1,0 +1,52 @@
+"""The server launcher: start the job manager with the server, then Streamlit in the same process.
+
+    python -m dashboard.serve [streamlit run options, e.g. --server.address 0.0.0.0 --server.port 8501]
+
+``streamlit run dashboard/app.py`` alone creates the job manager on the first page load, so after a restart runs
+left ``running`` by the old server stay so, and the queue stands still, until someone opens a page. This launcher
+creates the process-wide manager first (``omib_core.runs.jobs.shared_manager``: runs whose worker is gone are
+marked interrupted, then queued runs start in a background thread) and then hands the process to Streamlit's own
+command line; the app's ``services.jobs()`` returns that same manager. ``make run`` and the Docker image use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+log = logging.getLogger("omib.serve")
+
+
+def start_services() -> object:
+    """Create the process-wide job manager (recovery, then the scheduler thread); returns it."""
+    from omib_core.runs.jobs import shared_manager
+
+    # as services.boot() does for the app: workers inherit the environment, and a worker started before the first
+    # page load must not read folder paths either
+    os.environ.setdefault("OMIB_FOLDER_DATASETS", "0")
+    manager = shared_manager()
+    log.info("job manager started on %s (up to %s runs at once)", manager.store.path, manager.max_concurrent)
+    return manager
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the services, then ``streamlit run dashboard/app.py <argv>`` in this process (returns its exit code)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start_services()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(APP), *args]
+    try:
+        cli.main(prog_name="streamlit")
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
