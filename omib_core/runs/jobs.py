@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from omib_core.data import uploads
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
 from omib_core.runs import budget as run_budget
@@ -341,7 +340,9 @@ class JobManager:
         cfg = self.validate(config, kind)
         if not isinstance(owner, str) or not owner.strip():
             raise ConfigError(f"A run needs an owner (a user name). Got {owner!r} instead; sign in first.")
-        uploads.check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
+        from omib_core.data.uploads import check_access  # here: importing the data package imports torch
+
+        check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
         return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
             cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user
