@@ -1,6 +1,6 @@
 """Load test: many sessions at once on one server while more runs are queued than may run.
 
-A real server (``streamlit run dashboard/app.py``, the repo's config.toml, a temporary ``OMIB_DATA_DIR``,
+A real server (``python -m dashboard.serve`` as ``make run`` starts it, the repo's config.toml, a temporary ``OMIB_DATA_DIR``,
 ``OMIB_MAX_CONCURRENT=--limit``) gets ``--sessions`` concurrent sessions from a protocol-level client on loopback
 (``tests/security/st_client.py``: Streamlit's own websocket protobufs, no browser). Each session asks for the pages
 Runs, Train (``?run=ID`` of one of the runs), Home and Data (with a shared ``?cfg=`` link) in turn, ``--rounds``
