@@ -1,4 +1,4 @@
-"""Sweep configs and aggregation (dashboard.sweeps) on hand-made numbers."""
+"""Sweep configs and aggregation (omib_core.sweeps) on hand-made numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.sweeps import (
+from omib_core.config import ModelConfig, RunConfig, TrainConfig
+from omib_core.errors import ConfigError
+from omib_core.sweeps import (
     MAX_SWEEP_RUNS,
     aggregate,
     build_sweep,
@@ -19,8 +21,6 @@ from dashboard.sweeps import (
     sweep_points,
     teaching_sweep,
 )
-from omib_core.config import ModelConfig, RunConfig, TrainConfig
-from omib_core.errors import ConfigError
 
 
 def test_log_grid_and_parse_grid():
