@@ -16,7 +16,6 @@ from dashboard.charts.training import metric_label
 from dashboard.demo import teach_sweep_report
 from dashboard.widgets import escape_md
 from dashboard.widgets.sweep import (
-    SELECT_LABELS,
     new_sweep_form,
     pick_metric,
     runs_table,
@@ -26,7 +25,15 @@ from dashboard.widgets.sweep import (
     sweep_label,
     sweep_references,
 )
-from omib_core.sweeps import aggregate, empirical_best, empirical_knee, higher_is_better, sweep_ids, sweep_points
+from omib_core.sweeps import (
+    SELECT_LABELS,
+    aggregate,
+    empirical_best,
+    empirical_knee,
+    higher_is_better,
+    sweep_ids,
+    sweep_points,
+)
 
 POLL_SECONDS = 3.0
 

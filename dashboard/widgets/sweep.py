@@ -19,12 +19,11 @@ from omib_core.csvsafe import neutralise_frame
 from omib_core.data.uploads import check_access
 from omib_core.errors import ConfigError, OmibError
 from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
-from omib_core.sweeps import TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
+from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
 
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
 TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
 BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
-SELECT_LABELS = {"last": "last epoch", "best_val": "best-val epoch"}
 
 
 # new sweep
