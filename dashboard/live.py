@@ -1,5 +1,8 @@
 """Incremental polling of a run's metrics from the store, shared by every live view.
 
+``show`` draws a run or sweep view either live (a fragment that polls every few seconds) or static, and
+``rerun_when_ended`` is the guard that stops the polling once the run or sweep has ended.
+
 Each session keeps the full long-format series of the runs it watches in ``st.session_state`` and asks
 the store only for rows newer than the last one seen, so a poll costs O(new rows) whatever the run
 length. Charts then downsample to at most ~2,000 points per series (``omib_core.analysis.series``).
@@ -7,13 +10,14 @@ length. Charts then downsample to at most ~2,000 points per series (``omib_core.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import services
 
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
-COLUMNS = ["id", "kind", "stage", "step", "epoch", "name", "value", "finite", "t"]
 
 
 # pure helpers
@@ -101,6 +105,30 @@ def tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return rows, wide["step"], wide["epoch"]
 
 
-def forget(run_id: str) -> None:
-    st.session_state.pop(f"live_rows_{run_id}", None)
-    st.session_state.pop(f"live_tables_{run_id}", None)
+# live or static views
+
+
+def _polling_view(render: Callable[[str, bool], None], key: str) -> None:
+    render(key, True)
+
+
+def _static_view(render: Callable[[str, bool], None], key: str) -> None:
+    render(key, False)
+
+
+def show(render: Callable[[str, bool], None], key: str, *, active: bool, every: float) -> None:
+    """Draw ``render(key, polling)`` in a fragment: re-run every ``every`` seconds while ``active``, once otherwise.
+
+    A static view is a fragment too, so that its own widgets (a metric picker) re-run only the view. ``render`` calls
+    ``rerun_when_ended`` so that the page is redrawn once, without polling, when the run or sweep ends.
+    """
+    if active:
+        st.fragment(_polling_view, run_every=every)(render, key)
+    else:
+        st.fragment(_static_view)(render, key)
+
+
+def rerun_when_ended(polling: bool, ended: bool) -> None:
+    """Inside a polling view: redraw the whole page once (without polling) when what it watches has just ended."""
+    if polling and ended:
+        st.rerun()

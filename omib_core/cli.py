@@ -238,28 +238,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    rows = []
-    root = Path(args.out or f"runs_out/sweep-{args.dataset or args.preset or 'sim-i'}")
-    scales = args.beta_scales
-    if scales is None:
-        from omib_core.presets import TEACHING_SCALES
+    from omib_core.sweeps import build_sweep, default_scales
 
-        scales = list(TEACHING_SCALES) if args.preset == "teaching" else [0.01, 0.1, 1.0, 10.0]
-    for scale in scales:
-        for seed in args.seeds:
-            args.seed, args.beta_scale = seed, scale
-            config = build_config(args)
-            res = run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet)
-            rows.append(
-                {
-                    "beta_scale": scale,
-                    "seed": seed,
-                    **{k: res.get(k) for k in ("beta", "M_u", "status")},
-                    "test_metrics": res.get("test_metrics"),
-                    "last_test_metrics": res.get("last_test_metrics"),
-                }
-            )
-            print(json.dumps(rows[-1]), flush=True)
+    base = build_config(args)
+    scales = args.beta_scales if args.beta_scales is not None else default_scales(args.preset)
+    # the grid is checked whole (and nothing written) before the first run trains
+    planned = build_sweep(base, scales, args.seeds, max_runs=None, reseed_data=True)
+    root = Path(args.out or f"runs_out/sweep-{args.dataset or args.preset or 'sim-i'}")
+    rows = []
+    for _, config in planned:
+        scale, seed = config.train.beta_scale, config.train.seed
+        res = run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet)
+        rows.append(
+            {
+                "beta_scale": scale,
+                "seed": seed,
+                **{k: res.get(k) for k in ("beta", "M_u", "status")},
+                "test_metrics": res.get("test_metrics"),
+                "last_test_metrics": res.get("last_test_metrics"),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
     (root / "sweep.json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
     return 0

@@ -2,147 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from dashboard import live, services, state
-from dashboard.auth import current_user
-from dashboard.charts import bound as charts
-from dashboard.charts import vega
 from dashboard.widgets import escape_md
+from dashboard.widgets.bound import earlier_runs, estimator_ui, progress_view, result_view, shown_run_id, submit
 from omib_core.bound.result import BoundResult
-from omib_core.config import BoundConfig, RunConfig
 from omib_core.errors import OmibError
 
 POLL_SECONDS = 1.5
-ESTIMATORS = {
-    "gaussian": "Gaussian (closed form)",
-    "mine": "MINE (the paper's)",
-    "infonce": "InfoNCE",
-    "smile": "SMILE",
-}
-ESTIMATOR_HELP = {
-    "gaussian": "Log-det formulas for Gaussian data: instant, no training, exact on the synthetic SIM data.",
-    "mine": "The paper's choice: a small network trained to estimate I(X; X) with the Donsker-Varadhan bound. "
-    "Its H depends on how many steps it trains (see above).",
-    "infonce": "Contrastive estimator: stable, but it can never report more than ln(batch size) nats.",
-    "smile": "Clipped Donsker-Varadhan: the most accurate neural estimator at high information.",
-}
-SESSION_RUN = "bound_run"
 
 
-# helpers
-
-
-def estimator_ui(current: BoundConfig) -> BoundConfig:
-    """Estimator, step budget and seeds (plus advanced settings) -> a validated BoundConfig."""
-    est = st.segmented_control(
-        "Estimator", list(ESTIMATORS), default=current.estimator, format_func=ESTIMATORS.get, key="bound_estimator",
-        required=True,
-    )  # fmt: skip
-    est = est or current.estimator
-    st.caption(ESTIMATOR_HELP[est])
-    neural = est != "gaussian"
-    c1, c2 = st.columns(2)
-    steps = c1.select_slider(
-        "Steps per estimate", [100, 250, 500, 1000, 2000, 4000, 8000, 16000], value=_nearest_steps(current.steps),
-        key="bound_steps", disabled=not neural, help="Training steps of each neural estimate (the step budget).",
-    )  # fmt: skip
-    seeds = c2.slider("Seeds", 1, 10, int(current.seeds), key="bound_seeds",
-                      help="Independent estimates; their spread shows how much to trust the number.")  # fmt: skip
-    with st.expander("Advanced estimator settings", icon=":material/tune:"):
-        a1, a2, a3 = st.columns(3)
-        batch = a1.number_input("Batch size", 16, 4096, int(current.batch_size), 16, key="bound_batch",
-                                disabled=not neural)  # fmt: skip
-        lr = a2.number_input("Learning rate", 1e-6, 1e-1, float(current.lr), format="%g", key="bound_lr",
-                             disabled=not neural)  # fmt: skip
-        rows = a3.number_input("Rows used (max)", 200, 200_000, int(current.max_samples), 1000, key="bound_rows",
-                               help="A seeded random subset of the training rows when the data is larger.")  # fmt: skip
-    return current.replace(estimator=est, steps=int(steps), seeds=int(seeds), batch_size=int(batch), lr=float(lr),
-                           max_samples=int(rows))  # fmt: skip
-
-
-def _nearest_steps(steps: int) -> int:
-    options = [100, 250, 500, 1000, 2000, 4000, 8000, 16000]
-    return min(options, key=lambda s: abs(s - steps))
-
-
-def submit(cfg: RunConfig) -> None:
-    user = current_user()
-    name = f"M_u · {cfg.data.dataset} · {cfg.bound.estimator}"
-    try:
-        rid = services.jobs().submit(cfg.to_dict(), owner=user.name, name=name, kind="bound", is_admin=user.is_admin)
-    except OmibError as e:
-        st.error(f"The estimate was not started: {e}", icon=":material/error:")
-        return
-    state.set_current_config(cfg)
-    st.session_state[SESSION_RUN] = rid
-    st.session_state.pop("bound_pick", None)  # the earlier-estimates box forgets its old choice
-    state.set_run_in_url(rid)
-    st.rerun()
-
-
-def shown_run_id() -> str | None:
-    """The bound run to show: ``?run=ID`` when it is a bound run, else the last one started in this session."""
-    rid = state.run_id_from_url()
-    if rid:
-        run = services.store().get_run(rid)
-        if run is not None and run["kind"] == "bound":
-            return rid
-    return st.session_state.get(SESSION_RUN)
-
-
-def earlier_runs() -> None:
-    runs = services.store().list_runs(kind="bound", limit=30)
-    if not runs:
-        return
-    by_id = {r["id"]: r for r in runs}
-
-    def label(rid: str) -> str:
-        r = by_id[rid]
-        when = dt.datetime.fromtimestamp(r["created_at"]).strftime("%d %b %H:%M")
-        return f"{r['name']} · {r['owner']} · {r['status']} · {when}"
-
-    current = shown_run_id()
-    ids = list(by_id)
-    st.selectbox("Or show an earlier estimate (from anyone on this server)", ids, key="bound_pick",
-                 index=ids.index(current) if current in ids else None, format_func=label,
-                 placeholder="Choose an earlier estimate", on_change=_picked)  # fmt: skip
-
-
-def _picked() -> None:
-    pick = st.session_state.get("bound_pick")
-    if pick:
-        st.session_state[SESSION_RUN] = pick
-        state.set_run_in_url(pick)
-
-
-def progress_view(run: dict) -> None:
-    rows = live.poll(run["id"])
-    fraction, label = charts.bound_progress(rows)
-    if run["status"] == "queued":
-        pos = services.jobs().queue_position(run["id"])
-        st.info(f"Queued{f' (position {pos})' if pos else ''}: it starts when a worker is free. You may close this "
-                "tab; the result is kept.", icon=":material/hourglass_top:")  # fmt: skip
-    else:
-        st.progress(fraction, text=f"Estimating · {label} · {100 * fraction:.0f} %")
-        curves = charts.live_curves_figure(rows)
-        if curves is not None:
-            st.vega_lite_chart(spec=vega.without_hover(curves), width="stretch", key="bound_live_curves")
-            st.caption("What to look for: each curve should level off. One still climbing at the end means the "
-                       "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design.")  # fmt: skip
-        stages = charts.bound_stages(rows)
-        if stages:
-            st.caption("  ·  ".join(f"{':material/check:' if s == 'done' else ':material/autorenew:'} {escape_md(q)}"
-                                    for q, s in stages))  # fmt: skip
-    user = current_user()
-    if (user.is_admin or run["owner"] == user.name) and st.button("Stop", icon=":material/stop:", key="bound_stop"):
-        try:
-            services.jobs().control(run["id"], "stop", user.name, user.is_admin)
-            st.toast("Stop requested.", icon=":material/stop_circle:")
-        except OmibError as e:
-            st.error(str(e))
+# view
 
 
 def run_view(run_id: str, polling: bool) -> None:
@@ -150,8 +21,7 @@ def run_view(run_id: str, polling: bool) -> None:
     if run is None:
         st.warning("This estimate no longer exists (it may have been deleted). Start a new one above.")
         return
-    if polling and run["status"] in live.TERMINAL:
-        st.rerun()  # it just ended: redraw once without polling
+    live.rerun_when_ended(polling, run["status"] in live.TERMINAL)  # redraw once without polling
     st.markdown(f"#### {escape_md(run['name'])}")
     st.caption(f"Run `{run_id}` · owner {escape_md(run['owner'])} · status {run['status']}")
     if run["status"] == "failed":
@@ -171,104 +41,6 @@ def run_view(run_id: str, polling: bool) -> None:
         progress_view(run)
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def live_view(run_id: str) -> None:
-    run_view(run_id, polling=True)
-
-
-def _nats(v: float | None) -> str:
-    return f"{v:.3f}" if v is not None else "–"
-
-
-def result_view(result: BoundResult, cfg: RunConfig) -> None:
-    st.subheader("The bound", divider="gray")
-    est = [(k, e) for k, e, _ in charts.estimates_of(result)]
-    cols = st.columns(len(est))
-    for col, (key, e) in zip(cols, est):
-        col.metric(f"{key} (nats)", _nats(e.value), border=True,
-                   delta=f"exact {e.exact:.3f}" if e.exact is not None else None, delta_color="off", delta_arrow="off",
-                   help=(f"± {e.std:.3f} over {len(e.per_seed)} seeds. " if len(e.per_seed) > 1 else "") + e.note)  # fmt: skip
-    c1, c2, c3 = st.columns([1, 1, 1])
-    if result.M_u is None:
-        c1.metric("M_u (conservative)", "none", border=True)
-        st.warning(f"**There is no M_u for this data with this estimator.** {result.failure or ''}",
-                   icon=":material/warning:")  # fmt: skip
-    else:
-        c1.metric("M_u (conservative)", f"{result.M_u:.4g}", border=True,
-                  help="1 / (3 H_joint): safe for any r, so it can be computed before training.")  # fmt: skip
-    if getattr(result, "warning", None):
-        st.info(f"**How these numbers were reached.** {escape_md(result.warning)}", icon=":material/info:")
-    box = c2.container(border=True)
-    r = box.slider("r (dynamic weight)", 0.01, 1.99, 1.0, 0.01, key="bound_r",
-                  help="r lies in (0, 2); training computes it. Move it to see the paper's form of the bound.")  # fmt: skip
-    m_u_r = result.M_u_with_r(r)
-    box.metric("M_u with this r", f"{m_u_r:.4g}" if m_u_r is not None else "none",
-              help="1 / ((1 + r) H_joint), the paper's form.")  # fmt: skip
-    c3.metric("M_l", f"{result.M_l:.4g}" if result.M_l is not None else "none", border=True,
-              help="1 / (3 (H(v1) + H(v2))): never larger than M_u, since I(v1; v2) >= 0.")  # fmt: skip
-    notes = charts.unconverged_notes(result)
-    if notes:
-        names = ", ".join(n.split(":", 1)[0] for n in notes)
-        st.warning(f"**Not levelled off: {names}.** These estimates were still moving when the step budget ran out; "
-                   "use more steps before trusting them (the estimator's notes below say by how much).",
-                   icon=":material/trending_up:")  # fmt: skip
-        with st.expander("Estimator notes", icon=":material/notes:"):
-            for note in notes:
-                st.markdown(f"- {escape_md(note)}")
-
-    beta_view(result, cfg, r, m_u_r)
-
-    st.subheader("How the estimates were reached", divider="gray")
-    steps = int(result.settings.get("steps", cfg.bound.steps))
-    items = charts.estimates_of(result)
-    has_curves = any(e.curve for _, e, _ in items)
-    if has_curves:
-        cols = st.columns(min(3, len(items)))
-        for i, (_key, e, color) in enumerate(items):
-            if e.curve:
-                with cols[i % len(cols)]:
-                    st.plotly_chart(charts.estimate_curve_figure(e, steps, color), width="stretch",
-                                    key=f"bound_fig_curve_{i}", config={"displaylogo": False})  # fmt: skip
-        st.caption(":material/visibility: **What to look for:** a curve that flattens out before the last step; "
-                   "one still climbing means the step budget was too short (for MINE's H this never fully stops). "
-                   "The dashed line is the exact value, when the data is synthetic.")  # fmt: skip
-    else:
-        st.caption(f"The {result.estimator} estimator is a closed form: no training curve.")
-    st.dataframe(charts.estimates_table(result), hide_index=True, width="stretch",
-                 column_config={**{c: st.column_config.NumberColumn(format="%.3f")
-                                   for c in ("estimate", "± std", "exact", "error")},
-                                "per seed": st.column_config.TextColumn("per seed", width="large")})  # fmt: skip
-    s = result.settings
-    st.caption(f"All values in nats · {result.estimator} · {s.get('rows', '?')} rows · {s.get('scale', '')} · "
-               f"{result.seconds:.1f} s")  # fmt: skip
-    left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
-    with left:
-        st.plotly_chart(charts.seed_spread_figure(result), width="stretch", key="bound_fig_seeds",
-                        config={"displaylogo": False})  # fmt: skip
-    with right:
-        st.caption(":material/visibility: **What to look for:** each dot is one seed's estimate, the bar their mean "
-                   "± std and the diamond the exact value (synthetic data). Dots close together mean the seeds "
-                   "agree; a spread wider than the gap to the diamond means more seeds or steps are needed.")  # fmt: skip
-
-
-def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None) -> None:
-    t = cfg.train
-    if t.beta is not None:
-        beta, how = t.beta, f"β = {t.beta:.3g} set by hand"
-    else:
-        base = m_u_r if t.bound == "with_r" else result.M_u
-        beta = t.beta_scale * base if base is not None else None
-        how = f"β = {t.beta_scale:g} × M_u ({'with r' if t.bound == 'with_r' else 'conservative'})"
-    st.subheader("Where your β sits", divider="gray")
-    fig = charts.beta_number_line(beta, result.M_u, result.M_l, m_u_r, r, title="")
-    st.plotly_chart(fig, width="stretch", key="bound_fig_line", config={"displaylogo": False})
-    st.caption(f"{how}, from the experiment's training settings (change it on the Train page). "
-               f"{charts.beta_verdict(beta, result.M_u, result.M_l)}")  # fmt: skip
-    st.caption(":material/visibility: **What to look for:** β left of M_u keeps all task information (the paper's "
-               "guarantee); to the right of M_u the bottleneck starts squeezing out a1 or a2. The scale is "
-               "logarithmic.")  # fmt: skip
-
-
 # page
 
 st.title("Bound")
@@ -277,8 +49,8 @@ st.markdown(
     "of it the two modalities share; together they give **M_u** = 1 / (3 (H(v1) + H(v2) − I(v1; v2))), the "
     "largest β for which the paper proves OMIB keeps exactly the task-relevant information. "
     "The paper estimates H(X) as I(X; X) with MINE, but for continuous data I(X; X) is infinite, so MINE's number "
-    "keeps growing with its step budget (measured: 2.97 → 4.19 → 5.08 nats after 250 / 1,000 / 4,000 steps) and "
-    "describes the estimator as much as the data."
+    "keeps growing with its step budget and describes the estimator as much as the data (the benchmark measures it: "
+    "`bench/results/estimators.md`, the table of MINE's H(X) = I(X; X) against the step budget)."
 )
 
 config = state.current_config()
@@ -304,10 +76,7 @@ with st.container(border=True):
 run_id = shown_run_id()
 if run_id:
     run = services.store().get_run(run_id)
-    if run is not None and run["status"] not in live.TERMINAL:
-        live_view(run_id)
-    else:
-        run_view(run_id, polling=False)
+    live.show(run_view, run_id, active=run is not None and run["status"] not in live.TERMINAL, every=POLL_SECONDS)
 else:
     st.info("Press **Estimate M_u** to estimate the bound of your data. The gaussian estimator takes a few seconds.",
             icon=":material/info:")  # fmt: skip

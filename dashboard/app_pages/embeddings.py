@@ -2,120 +2,37 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from concurrent.futures import Future
-
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from dashboard import live, services, state
+from dashboard import live
 from dashboard.auth import current_user
 from dashboard.charts import embeddings as charts
-from dashboard.widgets import escape_md, page_url
 from dashboard.widgets.data import run_data_refusal
-from omib_core.analysis.embedding import load_snapshot, pca_2d, project_snapshot, projectable_arrays
+from dashboard.widgets.embeddings import (
+    choose_run,
+    epoch_label,
+    failure_sentence,
+    file_mtime,
+    first_problem,
+    footer,
+    grid_view,
+    latest_readable,
+    no_snapshots,
+    pca_of,
+    snapshot,
+    snapshots_of,
+    submit_umap,
+    table_for,
+    umap_future,
+    watch_new_snapshots,
+)
+from omib_core.analysis.embedding import projectable_arrays
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import DataError
 
 POLL_SECONDS = 1.5
-WATCH_SECONDS = 4.0
-GRID_MAX_FRAMES = 12
 METHODS = {"umap": "UMAP (PCA until ready)", "pca": "PCA only"}
-
-
-# helpers
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def snapshot(path: str, mtime: float) -> dict[str, np.ndarray]:
-    """The arrays of one snapshot (keyed by its modification time too, so a rewritten file is re-read)."""
-    return load_snapshot(path)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def pca_of(path: str, mtime: float, array: str) -> np.ndarray:
-    return pca_2d(snapshot(path, mtime)[array])
-
-
-def submit_umap(path: str, array: str) -> Future:
-    """Queue (or find) the UMAP of ``array`` in the server's UMAP worker process; this viewer's older waits drop."""
-    return services.umap_jobs().submit((path, array), project_snapshot, (path, array), group=viewer_id())
-
-
-def umap_future(path: str, array: str) -> Future:
-    """This snapshot's UMAP job; a failed one is kept (its sentence shown) until the viewer presses Retry."""
-    fut = services.umap_jobs().get((path, array))
-    return submit_umap(path, array) if fut is None or fut.cancelled() else fut
-
-
-def failure_sentence(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return escape_md(text if text.endswith((".", "!", "?")) else text + ".")
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return 0.0
-
-
-def viewer_id() -> str:
-    """One id per browser session: its waiting UMAP jobs are dropped when it asks for another frame."""
-    return st.session_state.setdefault("emb_viewer", uuid.uuid4().hex)
-
-
-def run_label(run: dict) -> str:
-    return f"{run['name']} · {run['owner']} · {run['status']} · {run['id']}"
-
-
-def choose_run() -> dict | None:
-    runs = services.store().list_runs(kind="train", limit=200)
-    url_id = state.run_id_from_url()
-    if url_id and all(r["id"] != url_id for r in runs):
-        extra = services.store().get_run(url_id)
-        if extra is not None and extra["kind"] == "train":
-            runs.insert(0, extra)
-    if not runs:
-        st.info("No training runs yet. Start one on the Train page; its xi snapshots appear here.",
-                icon=":material/info:")  # fmt: skip
-        st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
-        return None
-    by_id = {r["id"]: r for r in runs}
-    ids = list(by_id)
-    index = ids.index(url_id) if url_id in by_id else 0
-    rid = st.selectbox("Run", ids, index=index, key="emb_run", format_func=lambda i: run_label(by_id[i]),
-                       on_change=lambda: state.set_run_in_url(st.session_state.get("emb_run")))  # fmt: skip
-    if url_id != rid:
-        state.set_run_in_url(rid)
-    return by_id[rid]
-
-
-def snapshots_of(run: dict) -> list[dict]:
-    snaps = services.store().list_artifacts(run["id"], "snapshot")
-    return sorted(snaps, key=lambda a: (a.get("epoch") is None, a.get("epoch") or 0))
-
-
-def epoch_label(a: dict) -> str:
-    return f"epoch {a['epoch'] + 1}" if a.get("epoch") is not None else os.path.basename(a["path"])
-
-
-def table_for(snap: dict[str, np.ndarray], coords: np.ndarray, task: str) -> pd.DataFrame:
-    return charts.projection_table(
-        coords, snap["target"], sample_id=snap.get("index"), split=snap.get("split"), pred=snap.get("pred"),
-        correct=snap.get("correct"), task=task,
-    )  # fmt: skip
-
-
-@st.fragment(run_every=WATCH_SECONDS)
-def watch_new_snapshots(run_id: str, known: int) -> None:
-    """While a run trains, redraw the page when it saves a new snapshot or ends."""
-    run = services.store().get_run(run_id)
-    if run is None or run["status"] in live.TERMINAL or len(snapshots_of(run)) != known:
-        st.rerun()
-    st.caption(":material/autorenew: The run is still training: new snapshots appear here as they are saved.")
 
 
 # projection view
@@ -123,7 +40,7 @@ def watch_new_snapshots(run_id: str, known: int) -> None:
 
 def projection_view(run: dict, art: dict, array: str, color_by: str, method: str, polling: bool) -> None:
     path = art["path"]
-    mtime = _mtime(path)
+    mtime = file_mtime(path)
     task = (run.get("summary") or {}).get("task", "classification")
     snap = snapshot(path, mtime)
     coords, used, status = pca_of(path, mtime, array), "PCA", None
@@ -136,12 +53,11 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
                       "instead; press **Retry UMAP** to try again.")  # fmt: skip
         else:
             status = ("wait", "UMAP computing... the PCA is shown meanwhile (the first UMAP on a fresh server "
-                      "takes a minute or two; later ones a few seconds).")  # fmt: skip
+                      "is the slowest; measured times: `bench/results/umap_process.md`).")  # fmt: skip
             if polling is False:
                 pending_view(run, art, array, color_by, method)
                 return
-        if polling and fut.done():
-            st.rerun()  # UMAP ready (or failed): redraw once without polling
+        live.rerun_when_ended(polling, fut.done())  # UMAP ready (or failed): redraw once without polling
     df = table_for(snap, coords, task)
     title = f"{charts.array_label(array)}, {epoch_label(art)}: {used}"
     st.plotly_chart(charts.projection_figure(df, color_by, title=title, task=task, method=used), width="stretch",
@@ -171,56 +87,8 @@ def pending_view(run: dict, art: dict, array: str, color_by: str, method: str) -
     projection_view(run, art, array, color_by, method, polling=True)
 
 
-def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
-    task = (run.get("summary") or {}).get("task", "classification")
-    pick = (
-        arts
-        if len(arts) <= GRID_MAX_FRAMES
-        else [arts[i] for i in np.linspace(0, len(arts) - 1, GRID_MAX_FRAMES).astype(int)]
-    )
-    frames = []
-    for a in pick:
-        mtime = _mtime(a["path"])
-        try:
-            snap = snapshot(a["path"], mtime)
-            frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task)))
-        except (DataError, KeyError):
-            continue
-    st.plotly_chart(charts.snapshot_grid_figure(frames, color_by, task), width="stretch", key="emb_fig_grid",
-                    config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-    st.caption(":material/visibility: **What to look for:** the early panels are a blur; as β squeezes out the "
-               "superfluous blocks, the classes pull apart into clusters. PCA per panel, so orientation may flip.")  # fmt: skip
-
-
-def no_snapshots(run: dict) -> None:
-    every = (run.get("config") or {}).get("train", {}).get("snapshot_every", 0)
-    if run["status"] in live.TERMINAL:
-        st.info("This run saved no embedding snapshots" + (" (snapshot_every = 0)." if not every else ".")
-                + " Start a run with snapshots on the Train page to see xi here.", icon=":material/info:")  # fmt: skip
-    else:
-        st.info(f"No snapshot yet: the first is saved after {every} main-stage epoch(s)." if every else
-                "This run saves no snapshots (snapshot_every = 0).", icon=":material/hourglass_top:")  # fmt: skip
-        watch_new_snapshots(run["id"], 0)
-
-
-def latest_readable(arts: list[dict]) -> dict[str, np.ndarray] | None:
-    """The newest snapshot that loads and has targets (it sets the controls); says why when none does."""
-    problem = None
-    for a in reversed(arts):
-        try:
-            snap = snapshot(a["path"], _mtime(a["path"]))
-        except DataError as e:
-            problem = problem or str(e)
-            continue
-        if "target" in snap and projectable_arrays(snap):
-            return snap
-        problem = problem or f"The snapshot {os.path.basename(a['path'])!r} holds no embedding with targets."
-    st.error(f"{problem} No snapshot of this run can be drawn.", icon=":material/error:")
-    return None
-
-
 def snapshots_view(run: dict, arts: list[dict]) -> None:
-    if problem := _first_problem(arts):
+    if problem := first_problem(arts):
         st.warning(problem, icon=":material/warning:")
     first = latest_readable(arts)
     if first is None:
@@ -246,23 +114,6 @@ def snapshots_view(run: dict, arts: list[dict]) -> None:
         grid_view(run, arts, array, color_by)
     if run["status"] not in live.TERMINAL:
         watch_new_snapshots(run["id"], len(arts))
-
-
-def _first_problem(arts: list[dict]) -> str | None:
-    """A sentence when the newest snapshot is unreadable (older ones may still be shown)."""
-    try:
-        snapshot(arts[-1]["path"], _mtime(arts[-1]["path"]))
-    except DataError as e:
-        return f"The newest snapshot cannot be read: {e}"
-    return None
-
-
-def footer(run: dict) -> None:
-    c1, c2 = st.columns([3, 1], vertical_alignment="center")
-    c1.caption(f"Run `{run['id']}` · owner {escape_md(run['owner'])}")
-    with c2.popover("Link to this view", icon=":material/link:", width="stretch"):
-        st.caption("Opens this run's embeddings in any tab or browser.")
-        st.code(page_url("embeddings", run=run["id"]), language=None, wrap_lines=True)
 
 
 # page

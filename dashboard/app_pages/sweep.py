@@ -8,203 +8,46 @@ best-val epoch; the other dashed), M_u at 1 and the empirical best beta.
 
 from __future__ import annotations
 
-import re
-import uuid
-
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from dashboard import live, services, state
-from dashboard.auth import current_user
+from dashboard import live, services
 from dashboard.charts.sweep import sweep_figure
-from dashboard.charts.training import linear_label, metric_label
+from dashboard.charts.training import metric_label
 from dashboard.demo import teach_sweep_report
-from dashboard.sweeps import (
+from dashboard.widgets import escape_md
+from dashboard.widgets.sweep import (
+    new_sweep_form,
+    pick_metric,
+    runs_table,
+    stop_button,
+    summary_cards,
+    sweep_from_url,
+    sweep_label,
+    sweep_references,
+)
+from omib_core.sweeps import (
     SELECT_LABELS,
-    TEACHING_SEEDS,
     aggregate,
-    build_sweep,
     empirical_best,
     empirical_knee,
     higher_is_better,
-    log_grid,
-    parse_grid,
     sweep_ids,
     sweep_points,
-    teaching_sweep,
 )
-from dashboard.widgets import escape_md
-from omib_core.config import RunConfig
-from omib_core.csvsafe import neutralise_frame
-from omib_core.data.uploads import check_access
-from omib_core.errors import ConfigError, OmibError
-from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 
 POLL_SECONDS = 3.0
-SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
-TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
-BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
 
 
-# helpers
-
-
-def sweep_from_url() -> str | None:
-    sid = st.query_params.get("sweep")
-    return sid if sid and SWEEP_ID.match(sid) else None
-
-
-def base_summary(cfg: RunConfig) -> str:
-    t, m = cfg.train, cfg.model
-    r = f"dynamic r ({t.r_form.replace('_', ' ')}, per {t.r_update})" if t.dynamic_r else "r fixed at 1"
-    epochs = "auto schedule" if t.schedule == "auto" else f"{t.warmup_epochs} warm-up + {t.epochs} main epochs"
-    return (
-        f"{escape_md(cfg.data.dataset)} · {epochs} · lr {t.lr:g} · "
-        f"batch {t.batch_size} · {'CAN' if m.fusion == 'can' else 'concat'} fusion · {r} · bound {t.bound}"
-    )
-
-
-def grid_ui() -> list[float]:
-    mode = st.radio("β/M_u values", ["list", "range"], horizontal=True, key="sweep_grid_mode",
-                    format_func={"range": "log-spaced range", "list": "typed list"}.get)  # fmt: skip
-    if mode == "range":
-        c = st.columns(3)
-        lo = c[0].number_input("From", min_value=0.001, max_value=1000.0, value=0.1, format="%.3g", key="sweep_lo")
-        hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=300.0, format="%.3g", key="sweep_hi")
-        n = c[2].number_input("Points", min_value=1, max_value=15, value=6, key="sweep_n")
-        return log_grid(float(lo), float(hi), int(n))
-    text = st.text_input("Values", value=", ".join(f"{s:g}" for s in TEACHING_SCALES), key="sweep_list",
-                         help="Multiples of M_u separated by commas; 1 = the bound.")  # fmt: skip
-    return parse_grid(text)
-
-
-def base_config() -> tuple[RunConfig, str]:
-    """The experiment to sweep and its short name: the teaching preset (default) or the Train page's settings."""
-    choice = st.radio("Experiment to sweep", list(BASES), horizontal=True, key="sweep_base", format_func=BASES.get,
-                      help="The teaching preset is built so that β visibly matters; the current experiment is "
-                      "whatever the Data and Train pages are set to.")  # fmt: skip
-    if choice == "teaching":
-        st.caption(f":material/school: {PRESET_TEXT['teaching']}")
-        return teaching_sweep()[0], "teaching"
-    return state.current_config(), "current"
-
-
-def seeds_ui(base: RunConfig) -> list[int]:
-    """Seeds per value: 5 for the teaching sweep, fewer when this server's queue limit would refuse 5."""
-    room = services.jobs().max_queued_per_user - len(
-        services.store().list_runs(owner=current_user().name, status="queued")
-    )
-    fits = max(1, min(TEACHING_SEEDS, room // len(TEACHING_SCALES)))
-    if "sweep_seeds" not in st.session_state:  # seeded once, so the widget keeps what the user types
-        st.session_state["sweep_seeds"] = fits
-    n = st.number_input("Seeds per value", min_value=1, max_value=10, key="sweep_seeds",
-                        help="Training seeds; the mean ± std over them is drawn.")  # fmt: skip
-    if fits < TEACHING_SEEDS and n == fits:
-        st.caption(
-            f"The default sweep uses {TEACHING_SEEDS} seeds per value; you may queue {max(room, 0)} runs at once on "
-            f"this server, so {fits} here (an admin can raise OMIB_MAX_QUEUED_PER_USER)."
-        )
-    return [base.train.seed + i for i in range(int(n))]
-
-
-def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str) -> None:
-    user, jobs = current_user(), services.jobs()
-    try:
-        planned = build_sweep(cfg, scales, seeds, name=name)
-        queued = len(services.store().list_runs(owner=user.name, status="queued"))
-        room = jobs.max_queued_per_user - queued
-        if len(planned) > room:
-            raise ConfigError(
-                f"This sweep needs {len(planned)} queued runs but you may queue only {max(room, 0)} more "
-                f"(the server allows {jobs.max_queued_per_user} at once). Use fewer values or seeds, or wait."
-            )
-        for _, c in planned:
-            jobs.validate(c.to_dict())  # every run checked before any is stored
-        check_access(cfg.data.dataset, user.name, user.is_admin)  # not someone else's private upload
-    except OmibError as e:
-        st.error(f"The sweep was not queued: {e}")
-        return
-    sid = uuid.uuid4().hex[:12]
-    try:
-        for run_name, c in planned:
-            jobs.submit(c.to_dict(), owner=user.name, name=run_name, sweep_id=sid, is_admin=user.is_admin)
-    except OmibError as e:
-        st.error(f"Part of the sweep was queued, then: {e}")
-    st.query_params["sweep"] = sid
-    st.rerun()
-
-
-def new_sweep_form(expanded: bool) -> None:
-    with st.expander("New sweep", expanded=expanded, icon=":material/tune:"):
-        cfg, kind = base_config()
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.markdown(f"**Base experiment:** {base_summary(cfg)}")
-        if kind == "current":
-            c2.page_link("app_pages/train.py", label="Change it", icon=":material/edit:")
-        if cfg.train.beta is not None:
-            st.caption("The base run sets β by hand; the sweep replaces it by each β/M_u value below.")
-        try:
-            scales = grid_ui()
-            error = None
-        except ConfigError as e:
-            scales, error = [], str(e)
-        c = st.columns([1, 3])
-        with c[0]:
-            seeds = seeds_ui(cfg)
-        default_name = "teaching β sweep" if kind == "teaching" else f"{cfg.data.dataset} β sweep"
-        name = c[1].text_input("Sweep name", value=default_name, max_chars=60, key=f"sweep_name_{kind}")
-        if error:
-            st.error(error)
-        else:
-            n = len(scales) * len(seeds)
-            st.markdown(
-                f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** "
-                f"({base_epochs(cfg)} each), queued together."
-            )
-        if st.button("Queue sweep", type="primary", icon=":material/playlist_add:", key="sweep_start",
-                     disabled=bool(error) or not scales):  # fmt: skip
-            queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
-
-
-def base_epochs(cfg: RunConfig) -> str:
-    t = cfg.train
-    if t.schedule == "auto":
-        return "epochs fitted to the data size by the auto schedule"
-    return f"{t.warmup_epochs + t.epochs} epochs"
-
-
-def sweep_label(sid: str, runs: list[dict]) -> str:
-    mine = [r for r in runs if r.get("sweep_id") == sid]
-    first = mine[-1] if mine else {}
-    name = str(first.get("name") or sid).split(" · ")[0]
-    return f"{name} · {first.get('owner', '?')} · {len(mine)} runs · {sid}"
-
-
-def pick_metric(runs: list[dict]) -> str | None:
-    names: list[str] = []
-    for r in runs:
-        for k in (r.get("result") or {}).get("test_metrics") or {}:
-            if k not in names:
-                names.append(k)
-    if not names:
-        return None
-    task = next(((r.get("summary") or {}).get("task") for r in runs if r.get("summary")), None)
-    default = TASK_METRIC.get(task, names[0])
-    options = names if default not in names else [default] + [n for n in names if n != default]
-    return st.selectbox("Test metric", options, key="sweep_metric", format_func=metric_label)
+# view
 
 
 def sweep_view(sid: str, polling: bool) -> None:
-    user = current_user()
     runs = services.store().list_runs(sweep_id=sid)
     if not runs:
         st.warning("This sweep has no runs (they may have been deleted).")
         return
     active = [r for r in runs if r["status"] not in live.TERMINAL]
-    if polling and not active:
-        st.rerun()  # the last run just ended: redraw once, without polling
-    finished = sum(r["status"] == "finished" for r in runs)
+    live.rerun_when_ended(polling, not active)  # the last run just ended: redraw once, without polling
     failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
     metric = pick_metric(runs) or "accuracy"
     select = st.radio("Epoch", list(SELECT_LABELS), horizontal=True, key="sweep_select", format_func=SELECT_LABELS.get,
@@ -217,25 +60,9 @@ def sweep_view(sid: str, polling: bool) -> None:
     other = aggregate(sweep_points(runs, metric, select=other_select))
     better = higher_is_better(metric)
     knee, best = empirical_knee(agg, better), empirical_best(agg, better)
-    summaries = [r.get("summary") or {} for r in runs]
-    mus = [s["M_u"] for s in summaries if s.get("M_u")]
-    estimators = {s.get("estimator") for s in summaries if s.get("estimator")}
-    refs = sweep_references(summaries, metric)
+    refs = sweep_references([r.get("summary") or {} for r in runs], metric)
 
-    c = st.columns(4)
-    c[0].metric("Runs finished", f"{finished} / {len(runs)}", border=True,
-                help=f"{len(active)} queued or training, {len(failed)} failed or interrupted.")  # fmt: skip
-    c[1].metric("Empirical best β/M_u", f"{best:g}" if best is not None else "–", border=True,
-                delta=(f"{'right' if best > 1 else 'left' if best < 1 else 'on'} of M_u" if best else None),
-                delta_color="off",
-                help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}).")  # fmt: skip
-    c[2].metric("Empirical knee β/M_u", f"{knee:g}" if knee is not None else "–", border=True,
-                help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.")  # fmt: skip
-    c[3].metric("M_u", f"{np.median(mus):.3g}" if mus else "–", border=True,
-                help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹). "
-                "On the chart it sits at β/M_u = 1.")  # fmt: skip
-    if len(runs):
-        st.progress(finished / len(runs), text=f"{finished} of {len(runs)} runs finished")
+    summary_cards(runs, active, failed, knee, best, select)
     label = f"test {metric_label(metric)}"
     fig = sweep_figure(points, agg, label, None, None, best=best, mean_label=f"{SELECT_LABELS[select]}, mean ± std",
                        other=other, other_label=f"{SELECT_LABELS[other_select]}, mean ± std", references=refs)  # fmt: skip
@@ -255,51 +82,8 @@ def sweep_view(sid: str, polling: bool) -> None:
         )  # fmt: skip
     for r in failed[:3]:
         st.warning(f"{escape_md(r['name'])}: {escape_md(r.get('error') or r['status'])}")
-    owner = runs[0]["owner"]
-    allowed = user.is_admin or all(r["owner"] == user.name for r in runs)
-    if active and st.button(f"Stop the {len(active)} remaining runs", icon=":material/stop:", key="sweep_stop",
-                            disabled=not allowed):  # fmt: skip
-        for r in active:
-            try:
-                services.jobs().control(r["id"], "stop", user.name, user.is_admin)
-            except OmibError:
-                pass  # it ended meanwhile
-        st.toast("Stop requested for the remaining runs.")
-    if active and not allowed:
-        st.caption(f"Only {escape_md(owner)} (the owner) or an admin can stop this sweep.")
-    with st.expander("Runs of this sweep"):
-        table = pd.DataFrame(
-            [{"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"],
-              f"test {metric}": v} for r, v in zip(runs, _values(runs, points))]
-        )  # fmt: skip
-        st.dataframe(neutralise_frame(table), hide_index=True, width="stretch",  # its CSV export: no formulas
-                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")})  # fmt: skip
-
-
-def sweep_references(summaries: list[dict], metric: str) -> list[tuple[float, str]]:
-    """Horizontal lines of the sweep chart: the SIM optimal-MIB accuracy and the linear model, when recorded."""
-    ref = next((s.get("reference") for s in summaries if s.get("reference")), None) or {}
-    out = []
-    if metric == "accuracy" and ref.get("optimal_mib_accuracy") is not None:
-        out.append((float(ref["optimal_mib_accuracy"]), "ground-truth optimal MIB"))
-    if ref.get(f"linear_test_{metric}") is not None:
-        out.append((float(ref[f"linear_test_{metric}"]), linear_label(metric)))
-    return out
-
-
-def _values(runs: list[dict], points: pd.DataFrame) -> list[float | None]:
-    by_id = dict(zip(points["run_id"], points["value"])) if not points.empty else {}
-    return [by_id.get(r["id"]) for r in runs]
-
-
-@st.fragment(run_every=POLL_SECONDS)
-def live_sweep(sid: str) -> None:
-    sweep_view(sid, polling=True)
-
-
-@st.fragment
-def static_sweep(sid: str) -> None:
-    sweep_view(sid, polling=False)
+    stop_button(runs, active)
+    runs_table(runs, points, metric)
 
 
 # page
@@ -331,7 +115,5 @@ sid = st.selectbox("Sweep", ids, index=ids.index(sid) if sid else 0, key=f"sweep
                    format_func=lambda i: sweep_label(i, all_runs))  # fmt: skip
 if st.query_params.get("sweep") != sid:
     st.query_params["sweep"] = sid
-if any(r["status"] not in live.TERMINAL for r in all_runs if r.get("sweep_id") == sid):
-    live_sweep(sid)
-else:
-    static_sweep(sid)
+active = any(r["status"] not in live.TERMINAL for r in all_runs if r.get("sweep_id") == sid)
+live.show(sweep_view, sid, active=active, every=POLL_SECONDS)

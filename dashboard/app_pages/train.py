@@ -10,302 +10,22 @@ import streamlit as st
 
 from dashboard import live, services, state, twins
 from dashboard.auth import current_user
-from dashboard.charts import modality_colors, vega
-from dashboard.charts import training as charts
-from dashboard.charts.runs import format_duration, run_duration
-from dashboard.widgets import escape_md, page_url
-from dashboard.widgets.data import access_refusal
-from dashboard.widgets.train import (
-    preview_schedule,
-    schedule_from_dict,
-    schedule_markdown,
-    selections,
-    train_config_ui,
+from dashboard.widgets.new_run import new_run_form
+from dashboard.widgets.run_view import (
+    charts_grid,
+    control_buttons,
+    final_results,
+    no_bottleneck_twin,
+    run_header,
+    status_banner,
 )
 from omib_core.config import RunConfig
-from omib_core.errors import ConfigError, OmibError
+from omib_core.errors import ConfigError
 
 POLL_SECONDS = 1.5
-STATUS_ICONS = {
-    "queued": ":material/hourglass_top:", "running": ":material/play_circle:", "paused": ":material/pause_circle:",
-    "finished": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/stop_circle:",
-    "interrupted": ":material/warning:",
-}  # fmt: skip
-
-
-# helpers
-
-
-def dataset_title(dataset: str) -> str:
-    try:
-        from omib_core.data import get_info
-
-        return get_info(dataset).title
-    except Exception:  # noqa: BLE001 - an unknown id or a folder path: show it as it is
-        return dataset
-
-
-def default_name(cfg: RunConfig) -> str:
-    t, m = cfg.train, cfg.model
-    if not m.bottleneck:
-        variant = "no bottleneck"
-    elif t.beta is not None:
-        variant = f"β={t.beta:.2g}"
-    else:
-        variant = f"β/M_u={t.beta_scale:g}"
-    extras = [x for x, on in (("concat", m.fusion == "concat"), ("r=1", not t.dynamic_r)) if on]
-    return " · ".join([dataset_title(cfg.data.dataset), variant, *extras])
-
-
-def show_dataset(cfg: RunConfig) -> None:
-    params = ", ".join(f"{k} = {v}" for k, v in cfg.data.params.items())
-    c1, c2 = st.columns([5, 1], vertical_alignment="center")
-    c1.markdown(
-        f":material/dataset: **Data:** {escape_md(dataset_title(cfg.data.dataset))}"
-        + (f" ({escape_md(params)})" if params else "")
-        + f", split seed {cfg.data.seed}"
-    )
-    c2.page_link("app_pages/data.py", label="Change data", icon=":material/edit:")
-
-
-def start_run(cfg: RunConfig, name: str) -> None:
-    user = current_user()
-    try:
-        rid = services.jobs().submit(
-            cfg.to_dict(), owner=user.name, name=name.strip() or default_name(cfg), is_admin=user.is_admin
-        )
-    except OmibError as e:
-        st.error(f"The run was not started: {e}")
-        return
-    state.set_run_in_url(rid)
-    st.rerun()
-
-
-def show_schedule(cfg: RunConfig) -> str | None:
-    """The schedule these settings give on this data, before Start; returns the sentence of an impossible one."""
-    with st.spinner("Counting the training rows..."):
-        schedule, error, n_fit = preview_schedule(cfg)
-    if schedule is not None:
-        st.markdown(schedule_markdown(schedule, f"Schedule on the {n_fit:,} training rows:"))
-    elif error is None:
-        st.caption("The schedule is worked out when the run starts (this data could not be loaded here).")
-    return error
-
-
-def new_run_form(cfg: RunConfig, expanded: bool) -> None:
-    with st.expander("New run", expanded=expanded, icon=":material/tune:"):
-        show_dataset(cfg)
-        try:
-            edited = train_config_ui(cfg)
-            error = None
-        except ConfigError as e:
-            edited, error = None, str(e)
-        schedule_error = refusal = None
-        if edited is not None:
-            state.set_current_config(edited)
-            # someone else's private upload (a ?cfg= link): no schedule preview (it would count their rows), no Start
-            refusal = access_refusal(edited.data.dataset, current_user())
-            schedule_error = None if refusal else show_schedule(edited)
-        c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-        name = c1.text_input("Run name (optional)", key="train_name", max_chars=80,
-                             placeholder=default_name(edited) if edited else "")  # fmt: skip
-        if error:
-            st.error(f"These settings cannot be trained: {error}")
-        if schedule_error:
-            st.error(f"This schedule cannot be trained on this data: {schedule_error}", icon=":material/error:")
-        if refusal:
-            st.error(refusal, icon=":material/lock:")
-        if c2.button("Start", type="primary", icon=":material/play_arrow:", key="train_start", width="stretch",
-                     disabled=edited is None or schedule_error is not None or refusal is not None):  # fmt: skip
-            start_run(edited, name)
-        with c3.popover("Copy share link", icon=":material/link:", width="stretch"):
-            if edited is not None:
-                st.caption("Anyone opening this link gets these settings and this dataset on the Train page.")
-                st.code(page_url("train", cfg=state.encode_config(edited)), language=None, wrap_lines=True)
-            else:
-                st.caption("Fix the settings first.")
 
 
 # live view
-
-
-def status_banner(run: dict, user) -> None:
-    status = run["status"]
-    if status == "queued":
-        pos = services.jobs().queue_position(run["id"])
-        where = f"position {pos} in the queue" if pos else "waiting for a worker"
-        st.info(f"Queued ({where}). It starts by itself when a worker is free; you may close this tab.",
-                icon=":material/hourglass_top:")  # fmt: skip
-    elif status in ("running", "paused"):
-        done, total = run.get("epoch") or 0, run.get("total_epochs") or 0
-        eta = run.get("eta_seconds")
-        text = f"Epoch {done} of {total}" if total else "Starting (loading data, estimating M_u)..."
-        if status == "paused":
-            text += " · paused: press Resume or Step"
-        elif eta is not None and total:
-            text += f" · about {format_duration(eta)} left"
-        st.progress(min(1.0, done / total) if total else 0.0, text=text)
-    elif status == "failed":
-        st.error(
-            f"This run failed: {escape_md(run.get('error') or 'no reason was recorded.')}", icon=":material/error:"
-        )
-    elif status == "interrupted":
-        st.warning(
-            run.get("error") or "This run was interrupted; its metrics so far are kept.", icon=":material/warning:"
-        )
-    elif status == "stopped":
-        st.info(
-            f"Stopped after epoch {run.get('epoch') or 0}. The metrics so far are kept.", icon=":material/stop_circle:"
-        )
-
-
-def control_buttons(run: dict, user) -> None:
-    status, rid = run["status"], run["id"]
-    allowed = user.is_admin or run["owner"] == user.name
-    actions = [
-        ("Pause", "pause", ":material/pause:", status == "running"),
-        ("Step one epoch", "step", ":material/skip_next:", status == "paused"),
-        ("Resume", "resume", ":material/play_arrow:", status == "paused"),
-        ("Stop", "stop", ":material/stop:", status in ("queued", "running", "paused")),
-    ]
-    cols = st.columns(len(actions) + 1)
-    for col, (label, action, icon, possible) in zip(cols, actions):
-        if col.button(
-            label, icon=icon, key=f"train_ctl_{action}", disabled=not (allowed and possible), width="stretch"
-        ):
-            try:
-                services.jobs().control(rid, action, user.name, user.is_admin)
-                st.toast(f"{label} requested.", icon=icon)
-            except OmibError as e:
-                st.error(str(e))
-    with cols[-1].popover("Run link", icon=":material/share:", width="stretch"):
-        st.caption("Opens this run live in any tab or browser.")
-        st.code(page_url("train", run=rid), language=None, wrap_lines=True)
-    if not allowed and status not in live.TERMINAL:
-        st.caption(f"Only {escape_md(run['owner'])} (the owner) or an admin can pause, step, resume or stop this run.")
-
-
-def headline(run: dict, epochs_df) -> None:
-    summary = run.get("summary") or {}
-    beta_over = None
-    if epochs_df is not None and "beta_over_Mu" in epochs_df and epochs_df["beta_over_Mu"].notna().any():
-        beta_over = float(epochs_df["beta_over_Mu"].dropna().iloc[-1])
-    elif summary.get("beta_over_Mu") is not None:
-        beta_over = float(summary["beta_over_Mu"])
-    c = st.columns(5)
-    c[0].metric("Status", run["status"])
-    total = run.get("total_epochs")
-    c[1].metric("Epoch", f"{run.get('epoch') or 0} / {total}" if total else "–")
-    c[2].metric("β / M_u", f"{beta_over:.3g}" if beta_over is not None else "–",
-                help="How hard the bottleneck squeezes, as a multiple of the bound M_u (1 = at the bound).")  # fmt: skip
-    c[3].metric("Device", run.get("device") or "–")
-    c[4].metric("Duration", format_duration(run_duration(run)))
-
-
-def final_results(run: dict) -> None:
-    result = run.get("result") or {}
-    summary = run.get("summary") or {}
-    st.subheader("Results", divider="gray")
-    tests = result.get("test_metrics") or {}
-    ref = summary.get("reference") or {}
-    cards = list(tests.items())[:4]
-    cols = st.columns(max(1, len(cards)) + 2)
-    for col, (name, value) in zip(cols, cards):
-        delta = None
-        if name == "accuracy" and ref.get("optimal_mib_accuracy") is not None and value is not None:
-            delta = f"{value - ref['optimal_mib_accuracy']:+.3f} vs optimal MIB"
-        col.metric(f"Test {charts.metric_label(name)}", f"{value:.4g}" if value is not None else "–", delta=delta,
-                   delta_color="off" if delta is None else "normal", border=True)  # fmt: skip
-    mods = list(summary.get("modalities") or [])
-    r_final = list(zip(mods, result.get("r_final") or []))[1:]  # the reference modality's r is always 1
-    r_label = f"r ({r_final[0][0]}), final" if len(r_final) == 1 else "r, final"
-    r_text = " · ".join(f"{r:.3f}" for _, r in r_final) if r_final else "–"
-    r_help = "r of " + ", ".join(f"{m} = {r:.3f}" for m, r in r_final) if r_final else None
-    cols[len(cards)].metric(r_label, r_text, border=True,
-                            help=(r_help + ". " if r_help else "") + "The first modality is the reference (r = 1).")  # fmt: skip
-    beta, mu = result.get("beta"), summary.get("M_u")
-    bm = (
-        f"{beta / mu:.3g}"
-        if beta and mu
-        else (f"{summary['beta_over_Mu']:.3g}" if summary.get("beta_over_Mu") else "–")
-    )
-    cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
-    selection_cards(result, next(iter(tests), None))
-    st.page_link("app_pages/embeddings.py", label="Inspect this run's xi embeddings", icon=":material/scatter_plot:",
-                 query_params={"run": run["id"]})  # fmt: skip
-
-
-def selection_cards(result: dict, metric: str | None) -> None:
-    """Test metric at the best-validation epoch and at the last epoch, side by side, and whether it stopped early."""
-    rows = selections(result, metric) if metric else []
-    if not rows:
-        return
-    cols = st.columns(len(rows) + 1)
-    for col, (label, epoch, value) in zip(cols, rows):
-        col.metric(f"Test {charts.metric_label(metric)}, {label}", f"{value:.4g}" if value is not None else "–",
-                   help=f"Epoch {epoch}, counting the warm-up." if epoch else None, border=True)  # fmt: skip
-    sel = result.get("selection") or {}
-    if sel.get("stopped_early"):
-        last = (sel.get("last") or {}).get("epoch")
-        cols[-1].metric("Stopped early", "yes", border=True,
-                        help=f"No better validation metric for the patience window; stopped after epoch "
-                        f"{last + 1 if last is not None else '?'}.")  # fmt: skip
-    elif sel:
-        cols[-1].metric("Stopped early", "no", border=True, help="The run trained all its planned epochs.")
-    st.caption(
-        "The best-val epoch is the one with the best validation metric (its weights are the checkpoint when the run "
-        "selects by validation); the last epoch is where training ended. A big gap between them means the model "
-        "peaked early and then overfitted."
-    )
-
-
-def chart(spec: dict, key: str, look_for: str | None, polling: bool = False) -> None:
-    # Vega-Lite, keyed, in a keyed container: while the spec stays the same a poll only swaps the chart's data,
-    # so the live charts never blank or remount (a Plotly chart would: its identity includes the figure). While
-    # polling, the hover layers are left out: they cost the browser more than the lines.
-    with st.container(key=f"{key}_box"):
-        st.vega_lite_chart(spec=vega.without_hover(spec) if polling else spec, width="stretch", key=key)
-    if look_for:
-        st.caption(f":material/visibility: **What to look for:** {look_for}")
-
-
-def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference: dict | None = None) -> None:
-    summary = run.get("summary") or {}
-    mods = list(summary.get("modalities") or [])
-    if steps.empty and epochs.empty:
-        st.info("The charts appear with the first logged step.", icon=":material/monitoring:")
-        return
-    if mods:
-        colors = modality_colors(mods)
-        st.markdown("Modalities: " + " ".join(f":{_chip(c)}[●] {escape_md(m)}" for m, c in colors.items()))
-    metric_names = charts.split_metrics(epochs) if not epochs.empty else []
-    row = st.columns(2, gap="medium")
-    with row[0]:
-        chart(charts.loss_figure(steps, mods), "train_fig_loss", charts.LOOK_FOR["loss"], polling)
-    with row[1]:
-        chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"], polling)
-    row = st.columns(2, gap="medium")
-    with row[0]:
-        chart(charts.kl_figure(steps, mods), "train_fig_kl", None, polling)
-        chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
-    with row[1]:
-        chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"], polling)
-    metric = None
-    if len(metric_names) > 1:
-        metric = st.selectbox("Metric of the two charts below", metric_names, key="train_metric",
-                              format_func=charts.metric_label)  # fmt: skip
-    row = st.columns(2, gap="medium")
-    with row[0]:
-        reference = {**(summary.get("reference") or {}), **(extra_reference or {})}
-        chart(charts.metrics_figure(epochs, metric, reference), "train_fig_metrics",
-              charts.LOOK_FOR["metrics"], polling)  # fmt: skip
-    with row[1]:
-        chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"], polling)
-
-
-def _chip(hex_color: str) -> str:
-    """Nearest of Streamlit's markdown colours for a legend dot (markdown has no arbitrary colours)."""
-    return {"#0072B2": "blue", "#E69F00": "orange", "#009E73": "green", "#CC79A7": "violet"}.get(hex_color, "gray")
 
 
 def run_view(run_id: str, polling: bool) -> None:
@@ -314,57 +34,16 @@ def run_view(run_id: str, polling: bool) -> None:
     if run is None:
         st.warning("This run no longer exists (it may have been deleted). Pick another on the Runs page.")
         return
-    if polling and run["status"] in live.TERMINAL:
-        st.rerun()  # the run just ended: redraw the page once, without polling
+    live.rerun_when_ended(polling, run["status"] in live.TERMINAL)  # redraw the page once, without polling
     _, steps, epochs = live.tables(run_id)
-    st.markdown(f"### {STATUS_ICONS.get(run['status'], '')} {escape_md(run['name'])}")
-    st.caption(
-        f"Run `{run_id}` · owner {escape_md(run['owner'])} · data {escape_md(dataset_title(run.get('dataset') or '?'))}"
-    )
-    headline(run, epochs)
-    sched = (run.get("summary") or {}).get("schedule")
-    if sched:
-        try:
-            st.markdown(schedule_markdown(schedule_from_dict(sched), "This run's schedule:"))
-        except (TypeError, ValueError):
-            pass  # a schedule stored by another version: nothing to show
-    note = (run.get("summary") or {}).get("bound_note")
-    if note:
-        st.caption(f":material/info: **How M_u was estimated for this data.** {escape_md(note)}")
-    status_banner(run, user)
+    run_header(run, epochs)
+    status_banner(run)
     control_buttons(run, user)
     if run["status"] == "finished":
         final_results(run)
     twin = None if polling else no_bottleneck_twin(run, user)
     st.subheader("Live charts", divider="gray")
     charts_grid(run, steps, epochs, polling, twins.twin_reference(twin))
-
-
-def no_bottleneck_twin(run: dict, user) -> dict | None:
-    """The finished run of the same network without the bottleneck (a line on the metric chart), or a button to
-    queue it. Looked up only when the page is not polling (a finished run, or a reload)."""
-    if not (run.get("config") or {}).get("model", {}).get("bottleneck", True):
-        return None
-    finished = services.store().list_runs(status="finished", kind="train", limit=500)
-    twin = twins.find_twin(run.get("config") or {}, finished)
-    if twin is not None:
-        return twin
-    queued = twins.find_twin(
-        run.get("config") or {}, services.store().list_runs(status=("queued", "running"), limit=500)
-    )
-    if queued is not None:
-        st.caption(":material/hourglass_top: The same network without the bottleneck is training; its test metric "
-                   "appears on the metric chart when it finishes.")  # fmt: skip
-        return None
-    if st.button("Train the same network without the bottleneck, to compare", icon=":material/compare_arrows:",
-                 key="train_twin"):  # fmt: skip
-        try:
-            services.jobs().submit(twins.twin_config(run["config"]), owner=user.name, is_admin=user.is_admin,
-                                   name=f"{run['name']} (no bottleneck)"[:80])  # fmt: skip
-            st.success("Queued. Its test metric will appear on this run's metric chart as a dashed line.")
-        except OmibError as e:
-            st.error(f"The comparison run was not queued: {e}")
-    return None
 
 
 def reuse_config(run: dict) -> None:
@@ -374,16 +53,6 @@ def reuse_config(run: dict) -> None:
         st.error(f"This run's config cannot be reused here: {e}")
         return
     state.set_run_in_url(None)
-
-
-@st.fragment(run_every=POLL_SECONDS)
-def live_view(run_id: str) -> None:
-    run_view(run_id, polling=True)
-
-
-@st.fragment
-def static_view(run_id: str) -> None:
-    run_view(run_id, polling=False)
 
 
 # page
@@ -413,10 +82,7 @@ if run_id:
                   args=(None,))  # fmt: skip
         c2.button("Load its settings into New run", icon=":material/content_copy:", key="train_reuse",
                   on_click=reuse_config, args=(run,), help="Copies this run's data and training settings above.")  # fmt: skip
-        if run["status"] in live.TERMINAL:
-            static_view(run_id)
-        else:
-            live_view(run_id)
+        live.show(run_view, run_id, active=run["status"] not in live.TERMINAL, every=POLL_SECONDS)
 else:
     st.info("Start a run above, or open one from the Runs page. Each run gets a link you can share.",
             icon=":material/info:")  # fmt: skip

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import MODALITY_COLORS, REFERENCE_COLOR, SPLIT_COLORS
+from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS
 
 HEIGHT = 460
 # Tableau-10: distinct, readable classes; class k always gets CLASS_COLORS[k % 10].
@@ -78,14 +78,6 @@ def empty_figure(title: str, message: str, height: int = 300) -> go.Figure:
 def colored_title(name: str, color: str, suffix: str = "") -> str:
     """A chart title with a coloured square before a (user-supplied, escaped) name."""
     return f"<span style='color:{color}'>\u25a0</span> {html.escape(name)}{html.escape(suffix)}"
-
-
-def modality_color_of(name: str, modalities: Sequence[str]) -> str:
-    """Colour of a modality by its position in the dataset (``xi`` and unknown names: the fused colour)."""
-    names = list(modalities)
-    if name in names:
-        return MODALITY_COLORS[names.index(name) % len(MODALITY_COLORS)]
-    return "#4F46E5"
 
 
 # main builders

@@ -43,8 +43,8 @@ def sweep_figure(
     """Per-seed values (faint), mean +- std per beta/M_u (error bars), M_u at 1, the empirical knee and best.
 
     Args:
-        points: ``dashboard.sweeps.sweep_points`` rows (beta_over_Mu, seed, value; NaN = not finished).
-        agg: ``dashboard.sweeps.aggregate`` rows (beta_over_Mu, mean, std, n).
+        points: ``omib_core.sweeps.sweep_points`` rows (beta_over_Mu, seed, value; NaN = not finished).
+        agg: ``omib_core.sweeps.aggregate`` rows (beta_over_Mu, mean, std, n).
         knee: the empirical knee (beta/M_u), drawn as a vertical line.
         reference: a horizontal reference (e.g. the SIM ground-truth optimal-MIB accuracy).
         best: the empirical best beta/M_u (best mean), drawn as a vertical line.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 MAX_POINTS = 2000
 
@@ -55,9 +54,3 @@ def ema_debiased(y: np.ndarray, alpha: float) -> np.ndarray:
             w = alpha * w + (1 - alpha)
         out[i] = s / w if w > 0 else np.nan
     return out
-
-
-def wide_to_long(df: pd.DataFrame, x: str, columns: list[str]) -> pd.DataFrame:
-    """Long format (x, series, value) for plotting several metrics of one run."""
-    cols = [c for c in columns if c in df.columns]
-    return df.melt(id_vars=[x], value_vars=cols, var_name="series", value_name="value").dropna(subset=["value"])

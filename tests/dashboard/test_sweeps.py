@@ -1,4 +1,4 @@
-"""Sweep configs and aggregation (dashboard.sweeps) on hand-made numbers."""
+"""Sweep configs and aggregation (omib_core.sweeps) on hand-made numbers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.sweeps import (
+from omib_core.config import ModelConfig, RunConfig, TrainConfig
+from omib_core.errors import ConfigError
+from omib_core.sweeps import (
     MAX_SWEEP_RUNS,
     aggregate,
     build_sweep,
+    default_scales,
     empirical_best,
     empirical_knee,
     final_metric,
@@ -19,8 +22,6 @@ from dashboard.sweeps import (
     sweep_points,
     teaching_sweep,
 )
-from omib_core.config import ModelConfig, RunConfig, TrainConfig
-from omib_core.errors import ConfigError
 
 
 def test_log_grid_and_parse_grid():
@@ -55,6 +56,19 @@ def test_build_sweep_refuses_with_sentences():
         build_sweep(base, [1.0], [0, 0])
     with pytest.raises(ConfigError):
         build_sweep(base, [], [0])
+
+
+def test_the_cli_grid_reseeds_the_data_and_has_no_run_limit():
+    from omib_core.presets import TEACHING_SCALES
+
+    base = RunConfig(train=TrainConfig(seed=0))
+    scales = [float(s) for s in range(1, MAX_SWEEP_RUNS + 2)]
+    runs = build_sweep(base, scales, [3], max_runs=None, reseed_data=True)
+    assert len(runs) == MAX_SWEEP_RUNS + 1
+    assert {(c.data.seed, c.train.seed) for _, c in runs} == {(3, 3)}
+    assert base.data.seed != 3 and build_sweep(base, [1.0], [3])[0][1].data.seed == base.data.seed
+    assert default_scales("teaching") == list(TEACHING_SCALES)
+    assert default_scales(None) == [0.01, 0.1, 1.0, 10.0]
 
 
 def run(rid, scale, seed, status="finished", acc=None, sweep="s1"):

@@ -1,5 +1,7 @@
 """Beta sweeps, pure: the configs of a sweep, and its results aggregated per beta/M_u (the paper's Figure 3).
 
+The one home of the sweep grid: the Sweep page and ``python -m omib_core sweep`` both call ``build_sweep``.
+
 The default sweep (``teaching_sweep``) is the teaching preset over ``TEACHING_SCALES`` x 5 seeds. Results can be
 read at the last epoch or at the best-validation epoch (``final_metric(select=...)``).
 
@@ -22,7 +24,8 @@ from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
 from omib_core.presets import TEACHING_SCALES, preset_config
 
-MAX_SWEEP_RUNS = 60
+MAX_SWEEP_RUNS = 60  # runs one sweep may queue on the dashboard (the CLI trains in turn and passes no limit)
+DEFAULT_SCALES = (0.01, 0.1, 1.0, 10.0)  # beta/M_u of a sweep of any other experiment than the teaching preset
 TEACHING_SEEDS = 5  # seeds per beta/M_u of the default (teaching) sweep
 SELECT_LABELS = {"last": "last epoch", "best_val": "best-val epoch"}
 POINT_COLUMNS = ["run_id", "beta_over_Mu", "seed", "status", "value"]
@@ -72,9 +75,19 @@ def sweep_run_name(base_name: str, scale: float, seed: int) -> str:
 
 
 def build_sweep(
-    base: RunConfig, scales: Sequence[float], seeds: Sequence[int], name: str = "sweep"
+    base: RunConfig,
+    scales: Sequence[float],
+    seeds: Sequence[int],
+    name: str = "sweep",
+    *,
+    max_runs: int | None = MAX_SWEEP_RUNS,
+    reseed_data: bool = False,
 ) -> list[tuple[str, RunConfig]]:
     """One (name, config) per beta/M_u value and training seed, beta set as ``scale * M_u``.
+
+    Args:
+        max_runs: the most runs the sweep may have (None: no limit).
+        reseed_data: also draw the data split (and a synthetic dataset) with each seed, as ``train --seed`` does.
 
     Raises:
         ConfigError: no values, too many runs, or a base config in which beta plays no part.
@@ -86,20 +99,27 @@ def build_sweep(
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"The seeds of a sweep must differ. Got {seeds}.")
     n = len(scales) * len(seeds)
-    if n > MAX_SWEEP_RUNS:
+    if max_runs is not None and n > max_runs:
         raise ConfigError(
-            f"This sweep would queue {n} runs; the limit is {MAX_SWEEP_RUNS}. Use fewer beta/M_u values or seeds."
+            f"This sweep would queue {n} runs; the limit is {max_runs}. Use fewer beta/M_u values or seeds."
         )
     if not base.model.bottleneck:
         raise ConfigError(
-            "The base config has the bottleneck switched off, so beta has no effect; switch it on on the Train page."
+            "The base config has the bottleneck switched off, so beta has no effect; switch it on (on the Train page, "
+            "or leave out --no-bottleneck and --baseline on the command line)."
         )
     out = []
     for scale in scales:
         for seed in seeds:
             train = base.train.replace(beta=None, beta_scale=scale, seed=seed)
-            out.append((sweep_run_name(name, scale, seed), base.replace(train=train)))
+            data = base.data.replace(seed=seed) if reseed_data else base.data
+            out.append((sweep_run_name(name, scale, seed), base.replace(data=data, train=train)))
     return out
+
+
+def default_scales(preset: str | None = None) -> list[float]:
+    """The beta/M_u values of a sweep when none are given: ``TEACHING_SCALES`` for the teaching preset."""
+    return [float(s) for s in (TEACHING_SCALES if preset == "teaching" else DEFAULT_SCALES)]
 
 
 def teaching_sweep(n_seeds: int = TEACHING_SEEDS) -> tuple[RunConfig, list[float], list[int]]:

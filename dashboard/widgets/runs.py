@@ -1,0 +1,129 @@
+"""The Runs page's loaders (cached per run state: a finished run never changes) and its per-run block: the
+downloads (metrics, config, embeddings, checkpoint) and Delete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from dashboard import services
+from dashboard.charts.runs import best_value, snapshot_frame
+from dashboard.charts.training import higher_is_better
+from dashboard.widgets import escape_md
+from dashboard.widgets.data import run_data_refusal
+from omib_core.csvsafe import safe_csv
+from omib_core.errors import OmibError
+
+TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
+
+
+# loaders
+
+
+def primary_metric(run: dict) -> str:
+    task = (run.get("summary") or {}).get("task")
+    tests = (run.get("result") or {}).get("test_metrics") or {}
+    metric = TASK_METRIC.get(task, "accuracy")
+    return metric if metric in tests or not tests else next(iter(tests))
+
+
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _best(run_id: str, metric: str, status: str, epoch: int | None, test: float | None) -> tuple:
+    rows = services.store().read_metrics(run_id, names=[f"val/{metric}"], kind="epoch")
+    return metric, best_value(rows["value"].to_numpy(), higher_is_better(metric)), test
+
+
+def best_metrics(runs: list[dict]) -> dict[str, tuple]:
+    out = {}
+    for r in runs:
+        if r.get("kind", "train") != "train":
+            continue
+        metric = primary_metric(r)
+        test = ((r.get("result") or {}).get("test_metrics") or {}).get(metric)
+        out[r["id"]] = _best(r["id"], metric, r["status"], r.get("epoch"), test)
+    return out
+
+
+def metrics_csv(run_id: str) -> str:
+    rows = services.store().read_metrics(run_id)
+    return safe_csv(rows.drop(columns=["id"]))
+
+
+def latest_snapshot(run_id: str) -> dict | None:
+    snaps = [a for a in services.store().list_artifacts(run_id, "snapshot") if Path(a["path"]).is_file()]
+    return max(snaps, key=lambda a: (a.get("epoch") or -1, a["created_at"])) if snaps else None
+
+
+def snapshot_csv(path: str) -> str:
+    with np.load(path, allow_pickle=False) as z:
+        return safe_csv(snapshot_frame({k: z[k] for k in z.files}))
+
+
+def checkpoint_path(run_id: str) -> Path | None:
+    cks = [Path(a["path"]) for a in services.store().list_artifacts(run_id, "checkpoint")]
+    cks = [p for p in cks if p.is_file()]
+    return cks[-1] if cks else None
+
+
+# one run
+
+
+def details(run: dict, user) -> None:
+    rid = run["id"]
+    st.markdown(f"**{escape_md(run['name'])}** · `{rid}` · owner {escape_md(run['owner'])} · {run['status']}")
+    page, label = ("bound", "Bound") if run.get("kind") == "bound" else ("train", "Train")
+    st.page_link(f"app_pages/{page}.py", label=f"Open on the {label} page", icon=":material/open_in_new:",
+                 query_params={"run": rid})  # fmt: skip
+    c = st.columns(4)
+    c[0].download_button("Metrics (CSV)", data=lambda: metrics_csv(rid), file_name=f"omib_{rid}_metrics.csv",
+                         mime="text/csv", key="runs_dl_metrics", icon=":material/download:", on_click="ignore",
+                         width="stretch")  # fmt: skip
+    c[1].download_button("Config (JSON)", data=json.dumps(run["config"], indent=2), file_name=f"omib_{rid}_config.json",
+                         mime="application/json", key="runs_dl_config", icon=":material/download:", on_click="ignore",
+                         width="stretch")  # fmt: skip
+    snap = latest_snapshot(rid)
+    hidden = run_data_refusal(run, user)  # another user's upload: the CSV would hold its labels, row by row
+    snap = None if hidden else snap
+    c[2].download_button(
+        f"Embeddings, epoch {snap['epoch'] + 1 if snap and snap.get('epoch') is not None else '?'} (CSV)"
+        if snap else "Embeddings (CSV)",
+        data=(lambda: snapshot_csv(snap["path"])) if snap else b"", file_name=f"omib_{rid}_embeddings.csv",
+        mime="text/csv", key="runs_dl_embeddings", icon=":material/download:", on_click="ignore", width="stretch",
+        disabled=snap is None, help=hidden or (None if snap else "This run has no embedding snapshot (yet)."),
+    )  # fmt: skip
+    ck = checkpoint_path(rid)
+    c[3].download_button(
+        "Checkpoint (.pt)", data=(lambda: ck.read_bytes()) if ck else b"", file_name=f"omib_{rid}.pt",
+        mime="application/octet-stream", key="runs_dl_checkpoint", icon=":material/download:", on_click="ignore",
+        width="stretch", disabled=ck is None,
+        help="Load with torch.load(path, weights_only=True)." if ck else "Only finished runs have a checkpoint.",
+    )  # fmt: skip
+    delete_section(run, user)
+
+
+def delete_section(run: dict, user) -> None:
+    rid = run["id"]
+    allowed = user.is_admin or run["owner"] == user.name
+    going = run["status"] in ("running", "paused")
+    if st.button("Delete this run", icon=":material/delete:", key="runs_delete", disabled=not allowed or going,
+                 help="Stop it first." if going else None):  # fmt: skip
+        st.session_state["runs_confirm_delete"] = rid
+    if not allowed:
+        st.caption(f"Only {escape_md(run['owner'])} (the owner) or an admin can delete this run.")
+    if st.session_state.get("runs_confirm_delete") == rid:
+        st.warning(f"Delete run {rid} with its metrics, snapshots and checkpoint? This cannot be undone.")
+        y, n, _ = st.columns([1, 1, 4])
+        if y.button("Yes, delete", type="primary", key="runs_delete_yes"):
+            st.session_state.pop("runs_confirm_delete", None)
+            try:
+                services.jobs().delete(rid, user.name, user.is_admin)
+                st.toast(f"Run {rid} deleted.", icon=":material/delete:")
+                st.rerun()
+            except OmibError as e:
+                st.error(str(e))
+        if n.button("Cancel", key="runs_delete_no"):
+            st.session_state.pop("runs_confirm_delete", None)
+            st.rerun()
