@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services
+from omib_core.runs.store import TERMINAL as TERMINAL  # the store's ended statuses, re-exported for the pages
 
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 COLUMNS = ["id", "kind", "stage", "step", "epoch", "name", "value", "finite", "t"]
 
 

@@ -20,13 +20,13 @@ from dashboard.charts.runs import (
     snapshot_frame,
     sort_runs,
 )
-from dashboard.charts.training import higher_is_better, metric_label
+from dashboard.charts.training import metric_label
 from dashboard.widgets import escape_md
 from dashboard.widgets.data import run_data_refusal
+from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.csvsafe import neutralise_frame, safe_csv
 from omib_core.errors import OmibError
 
-TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
 MAX_OVERLAY = 5
 
 
@@ -36,7 +36,7 @@ MAX_OVERLAY = 5
 def primary_metric(run: dict) -> str:
     task = (run.get("summary") or {}).get("task")
     tests = (run.get("result") or {}).get("test_metrics") or {}
-    metric = TASK_METRIC.get(task, "accuracy")
+    metric = PRIMARY_METRIC.get(task, "accuracy")
     return metric if metric in tests or not tests else next(iter(tests))
 
 

@@ -27,7 +27,6 @@ from dashboard.sweeps import (
     build_sweep,
     empirical_best,
     empirical_knee,
-    higher_is_better,
     log_grid,
     parse_grid,
     sweep_ids,
@@ -35,6 +34,7 @@ from dashboard.sweeps import (
     teaching_sweep,
 )
 from dashboard.widgets import escape_md
+from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.config import RunConfig
 from omib_core.csvsafe import neutralise_frame
 from omib_core.data.uploads import check_access
@@ -43,7 +43,6 @@ from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 
 POLL_SECONDS = 3.0
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
-TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
 BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
 
 
@@ -190,7 +189,7 @@ def pick_metric(runs: list[dict]) -> str | None:
     if not names:
         return None
     task = next(((r.get("summary") or {}).get("task") for r in runs if r.get("summary")), None)
-    default = TASK_METRIC.get(task, names[0])
+    default = PRIMARY_METRIC.get(task, names[0])
     options = names if default not in names else [default] + [n for n in names if n != default]
     return st.selectbox("Test metric", options, key="sweep_metric", format_func=metric_label)
 
