@@ -410,6 +410,21 @@ def _estimates(
     return entropies, chain, h_joint, mode, warning
 
 
+def _settings(
+    config: BoundConfig, scale: str, arrays: list[np.ndarray], device: torch.device, applied: str, mode: GaussianMode
+) -> dict[str, Any]:
+    """What a result was computed with, as kept in ``BoundResult.settings``."""
+    return {
+        **config.to_dict(),
+        "scale": scale,
+        "rows": int(arrays[0].shape[0]),
+        "device": str(device),
+        "version": ESTIMATOR_VERSION,
+        "small_sample": applied,
+        "entropy": DIFFERENTIAL if mode.resolution is None else f"resolution {mode.resolution:g}",
+    }
+
+
 def estimate_bound_arrays(
     modalities: Mapping[str, np.ndarray],
     config: BoundConfig | None = None,
@@ -471,15 +486,6 @@ def estimate_bound_arrays(
         config.estimator,
         standardised=scale == STANDARDISED_SCALE,
     )
-    settings = {
-        **config.to_dict(),
-        "scale": scale,
-        "rows": int(arrays[0].shape[0]),
-        "device": str(device),
-        "version": ESTIMATOR_VERSION,
-        "small_sample": applied,
-        "entropy": DIFFERENTIAL if mode.resolution is None else f"resolution {mode.resolution:g}",
-    }
     result = BoundResult(
         estimator=config.estimator,
         modalities=names,
@@ -490,7 +496,7 @@ def estimate_bound_arrays(
         M_l=m_l,
         failure=failure,
         fingerprint=fp,
-        settings=settings,
+        settings=_settings(config, scale, arrays, device, applied, mode),
         seconds=time.perf_counter() - start,
         warning=" ".join(warnings + ([warning] if warning else [])) or None,
     )

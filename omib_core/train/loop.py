@@ -144,6 +144,18 @@ def embed(model: OMIB, dataset: MultimodalDataset, device: torch.device | str) -
     return arrays
 
 
+def _fit_rows(
+    ds: MultimodalDataset, split_data: dict[str, tuple[dict, torch.Tensor]], device: torch.device
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The rows the model is fitted on: (inputs, targets, their mask over the training rows). All training rows,
+    except for the anomaly task, where Deep SVDD trains on the normal ones only."""
+    train = ds.indices("train")
+    if ds.task != "anomaly":
+        return *split_data["train"], torch.ones(len(train), dtype=torch.bool, device=device)  # no second copy
+    fit = train[np.asarray(ds.target)[train] == 0]
+    return *_to_device(ds, fit, device), torch.as_tensor(np.isin(train, fit), device=device)
+
+
 def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW (decoupled weight decay); fused where the device has the kernel (one kernel instead of ~10 small ops
     per parameter), else plain."""
@@ -228,14 +240,8 @@ class _Trainer:
         self.beta0 = self._initial_beta()
         # rows on the device
         self.split_data = {s: _to_device(ds, ds.indices(s), self.device) for s in SPLITS}
-        fit = ds.indices("train")
-        if self.task == "anomaly":
-            fit = fit[np.asarray(ds.target)[fit] == 0]  # Deep SVDD trains on normal rows only
-            self.fit_x, self.fit_y = _to_device(ds, fit, self.device)
-        else:
-            self.fit_x, self.fit_y = self.split_data["train"]  # the same rows: no second copy
-        self.fit_mask = torch.as_tensor(np.isin(ds.indices("train"), fit), device=self.device)
-        self.n_fit = len(fit)
+        self.fit_x, self.fit_y, self.fit_mask = _fit_rows(ds, self.split_data, self.device)
+        self.n_fit = int(self.fit_y.shape[0])
         try:
             self.schedule: Schedule = resolve_schedule(t, self.n_fit)
         except ConfigError as e:
@@ -252,9 +258,11 @@ class _Trainer:
         )
         self.trb_centers: dict[str, torch.Tensor] = {}  # anomaly warm-up: each TRB head's own centre
         # snapshot rows
-        rng = np.random.default_rng(t.seed)
-        n_snap = min(t.snapshot_max_points, ds.n_samples)
-        self.snap_rows = np.sort(rng.choice(ds.n_samples, size=n_snap, replace=False))
+        self.snap_rows = np.sort(
+            np.random.default_rng(t.seed).choice(
+                ds.n_samples, size=min(t.snapshot_max_points, ds.n_samples), replace=False
+            )
+        )
         self.snap_x, _ = _to_device(ds, self.snap_rows, self.device)
         self.beta_const = torch.tensor(self.beta0, dtype=torch.float32, device=self.device)
 
@@ -597,18 +605,17 @@ class _Trainer:
 
     # --- the run ------------------------------------------------------------------------------------
 
-    def run(self) -> Iterator[Event]:
-        t, ds, sched = self.config.train, self.ds, self.schedule
-        total = sched.total_epochs
+    def _started(self) -> RunStarted:
+        ds, sched = self.ds, self.schedule
         m_u_start = self._M_u(float(self.M - 1))  # r = 1 everywhere at the start
-        yield RunStarted(
+        return RunStarted(
             device=str(self.device),
             task=self.task,
             modalities=self.mods,
             n_train=int(len(ds.indices("train"))),
             n_val=int(len(ds.indices("val"))),
             n_test=int(len(ds.indices("test"))),
-            total_epochs=total,
+            total_epochs=sched.total_epochs,
             steps_per_epoch=self.steps_per_epoch,
             schedule=sched.to_dict(),
             beta=self.beta0,
@@ -617,9 +624,14 @@ class _Trainer:
             beta_over_Mu=beta_over_mu(self.beta0, m_u_start),
             estimator=self.estimator,
             num_threads=self.num_threads,
-            reference=_reference(ds, t.linear_reference),
+            reference=_reference(ds, self.config.train.linear_reference),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
+
+    def run(self) -> Iterator[Event]:
+        t, sched = self.config.train, self.schedule
+        total = sched.total_epochs
+        yield self._started()
         if self.task == "anomaly" and sched.warmup_epochs:
             self.trb_centers = {m: self._center("warmup", m) for m in self.mods}
         per_split: dict[str, dict[str, float]] = {}
