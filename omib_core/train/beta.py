@@ -10,10 +10,12 @@ Torch-free: ``r_sum`` may be a float or a 0-d tensor; a tensor gives a tensor, c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omib_core.bound.result import BoundResult
 from omib_core.config import TrainConfig
+
+if TYPE_CHECKING:  # the bound package imports torch; this module does not need it
+    from omib_core.bound.result import BoundResult
 
 
 def _is_number(x: Any) -> bool:
