@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
+from omib_core.runs.store import TERMINAL  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -43,7 +44,6 @@ from tests.e2e.conftest import (  # noqa: E402
     stop_app,
 )
 
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 VIEWPORT = {"width": 1400, "height": 2300}
 PAGES = [  # sidebar label, page title
     ("Home", "OMIB Studio"),

@@ -34,11 +34,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
+from omib_core.runs.store import TERMINAL  # noqa: E402
 from tests.e2e.conftest import start_app, stop_app  # noqa: E402
 from tests.security.st_client import Reply, Session  # noqa: E402
 
 GOING = ("running", "paused")
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
 
 def run_config(n_samples: int, epochs: int) -> dict[str, Any]:

@@ -16,9 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services
-
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
-
+from omib_core.runs.store import TERMINAL as TERMINAL  # the store's ended statuses, re-exported for the pages
 
 # pure helpers
 

@@ -23,6 +23,8 @@ SCHEDULES = ("auto", "fixed")
 BOUND_FORMS = ("conservative", "with_r")
 ESTIMATORS = ("gaussian", "mine", "infonce", "smile")
 SELECTS = ("best_val", "last")
+DEVICES = ("auto", "cpu", "cuda", "mps")  # plus "cuda:N"; resolved by omib_core.device
+STAGES = ("warmup", "main")  # the two training stages (SPEC 3.1, 3.2)
 
 
 # helpers
@@ -253,7 +255,7 @@ class TrainConfig(_Base):
                 f"use min_steps <= {self.max_steps} or raise max_steps."
             )
         _pos_int("TrainConfig", "seed", self.seed, minimum=0)
-        if not isinstance(self.device, str) or self.device.split(":")[0] not in ("auto", "cpu", "cuda", "mps"):
+        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
             raise param_error("TrainConfig", "device", "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'", self.device)
         if self.beta is not None:
             _pos_float("TrainConfig", "beta", self.beta)

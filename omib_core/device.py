@@ -8,9 +8,24 @@ from __future__ import annotations
 
 import torch
 
+from omib_core.config import DEVICES
 from omib_core.errors import ConfigError
 
-_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def available_devices() -> tuple[str, ...]:
+    """The device names that can run here, in ``resolve_device``'s terms: ``"auto"``, ``"cpu"``, then ``"cuda"``
+    (and ``"cuda:N"`` for each GPU when there are several) and ``"mps"`` where available."""
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        out += ["cuda"] + ([f"cuda:{i}" for i in range(n)] if n > 1 else [])
+    if _mps_available():
+        out.append("mps")
+    return tuple(out)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -23,19 +38,19 @@ def resolve_device(name: str = "auto") -> torch.device:
         ConfigError: the name is unknown, or the requested accelerator is not available here.
     """
     base = name.split(":")[0]
-    if base not in _CHOICES:
-        raise ConfigError(f"The 'device' parameter must be one of {_CHOICES}. Got {name!r} instead.")
+    if base not in DEVICES:
+        raise ConfigError(f"The 'device' parameter must be one of {DEVICES}. Got {name!r} instead.")
     if base == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
     if base == "cuda" and not torch.cuda.is_available():
         raise ConfigError(
             f"device={name!r} was requested but CUDA is not available on this machine; use 'auto' or 'cpu'."
         )
-    if base == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+    if base == "mps" and not _mps_available():
         raise ConfigError(
             f"device={name!r} was requested but MPS is not available on this machine; use 'auto' or 'cpu'."
         )

@@ -30,7 +30,6 @@ TEACHING_SEEDS = 5  # seeds per beta/M_u of the default (teaching) sweep
 SELECT_LABELS = {"last": "last epoch", "best_val": "best-val epoch"}
 POINT_COLUMNS = ["run_id", "beta_over_Mu", "seed", "status", "value"]
 AGG_COLUMNS = ["beta_over_Mu", "mean", "std", "n"]
-LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 
 
 # grids
@@ -129,10 +128,6 @@ def teaching_sweep(n_seeds: int = TEACHING_SEEDS) -> tuple[RunConfig, list[float
 
 
 # results
-
-
-def higher_is_better(metric: str) -> bool:
-    return not any(metric.lower().endswith(s) for s in LOWER_IS_BETTER)
 
 
 def final_metric(run: Mapping[str, Any], metric: str, split: str = "test", select: str | None = None) -> float | None:

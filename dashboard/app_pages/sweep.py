@@ -25,12 +25,12 @@ from dashboard.widgets.sweep import (
     sweep_label,
     sweep_references,
 )
+from omib_core.analysis.metrics import higher_is_better
 from omib_core.sweeps import (
     SELECT_LABELS,
     aggregate,
     empirical_best,
     empirical_knee,
-    higher_is_better,
     sweep_ids,
     sweep_points,
 )

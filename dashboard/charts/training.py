@@ -36,7 +36,6 @@ from dashboard.charts.vega import (
 from omib_core.analysis.series import MAX_POINTS, downsample
 
 HEIGHT = vega.HEIGHT
-LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 METRIC_LABELS = {
     "accuracy": "accuracy",
     "f1_macro": "F1 (macro)",
@@ -62,11 +61,6 @@ PREFERRED_METRICS = ("accuracy", "auc", "f1_macro", "mae", "acc2", "mse")
 def metric_label(metric: str) -> str:
     """Readable name of a metric suffix such as ``accuracy`` or ``f1_macro``."""
     return METRIC_LABELS.get(metric, metric.replace("_", " "))
-
-
-def higher_is_better(metric: str) -> bool:
-    """False for error metrics (MAE, MSE, losses), True otherwise."""
-    return not any(metric.lower().endswith(s) for s in LOWER_IS_BETTER)
 
 
 def modalities_in(df: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:

@@ -16,6 +16,7 @@ from dashboard.widgets import escape_md
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
 from omib_core.errors import OmibError
+from omib_core.train.beta import beta_for
 
 ESTIMATORS = {
     "gaussian": "Gaussian (closed form)",
@@ -229,8 +230,7 @@ def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None
     if t.beta is not None:
         beta, how = t.beta, f"β = {t.beta:.3g} set by hand"
     else:
-        base = m_u_r if t.bound == "with_r" else result.M_u
-        beta = t.beta_scale * base if base is not None else None
+        beta = beta_for(t, result, r)
         how = f"β = {t.beta_scale:g} × M_u ({'with r' if t.bound == 'with_r' else 'conservative'})"
     st.subheader("Where your β sits", divider="gray")
     fig = charts.beta_number_line(beta, result.M_u, result.M_l, m_u_r, r, title="")

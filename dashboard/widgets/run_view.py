@@ -13,6 +13,7 @@ from dashboard.widgets import escape_md, page_url
 from dashboard.widgets.new_run import dataset_title
 from dashboard.widgets.train import schedule_from_dict, schedule_markdown, selections
 from omib_core.errors import OmibError
+from omib_core.train.beta import beta_over_mu
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:", "running": ":material/play_circle:", "paused": ":material/pause_circle:",
@@ -133,11 +134,8 @@ def final_results(run: dict) -> None:
     cols[len(cards)].metric(r_label, r_text, border=True,
                             help=(r_help + ". " if r_help else "") + "The first modality is the reference (r = 1).")  # fmt: skip
     beta, mu = result.get("beta"), summary.get("M_u")
-    bm = (
-        f"{beta / mu:.3g}"
-        if beta and mu
-        else (f"{summary['beta_over_Mu']:.3g}" if summary.get("beta_over_Mu") else "–")
-    )
+    ratio = beta_over_mu(beta, mu) or summary.get("beta_over_Mu")
+    bm = f"{ratio:.3g}" if ratio else "–"
     cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
     selection_cards(result, next(iter(tests), None))
     st.page_link("app_pages/embeddings.py", label="Inspect this run's xi embeddings", icon=":material/scatter_plot:",

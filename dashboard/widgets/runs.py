@@ -11,14 +11,11 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.charts.runs import best_value, snapshot_frame
-from dashboard.charts.training import higher_is_better
 from dashboard.widgets import escape_md
 from dashboard.widgets.data import run_data_refusal
+from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import OmibError
-
-TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
-
 
 # loaders
 
@@ -26,7 +23,7 @@ TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "au
 def primary_metric(run: dict) -> str:
     task = (run.get("summary") or {}).get("task")
     tests = (run.get("result") or {}).get("test_metrics") or {}
-    metric = TASK_METRIC.get(task, "accuracy")
+    metric = PRIMARY_METRIC.get(task, "accuracy")
     return metric if metric in tests or not tests else next(iter(tests))
 
 

@@ -14,6 +14,7 @@ from dashboard import services, state
 from dashboard.auth import current_user
 from dashboard.charts.training import linear_label, metric_label
 from dashboard.widgets import escape_md
+from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.config import RunConfig
 from omib_core.csvsafe import neutralise_frame
 from omib_core.data.uploads import check_access
@@ -22,7 +23,6 @@ from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
 from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
 
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
-TASK_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
 BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
 
 
@@ -172,7 +172,7 @@ def pick_metric(runs: list[dict]) -> str | None:
     if not names:
         return None
     task = next(((r.get("summary") or {}).get("task") for r in runs if r.get("summary")), None)
-    default = TASK_METRIC.get(task, names[0])
+    default = PRIMARY_METRIC.get(task, names[0])
     options = names if default not in names else [default] + [n for n in names if n != default]
     return st.selectbox("Test metric", options, key="sweep_metric", format_func=metric_label)
 

@@ -145,15 +145,9 @@ def _select(label: str, options: dict[str, str], name: str, help: str | None = N
 
 
 def _available_devices() -> dict[str, str]:
-    import torch
+    from omib_core.device import available_devices
 
-    out = {"auto": DEVICE_LABELS["auto"], "cpu": DEVICE_LABELS["cpu"]}
-    if torch.cuda.is_available():
-        out["cuda"] = DEVICE_LABELS["cuda"]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        out["mps"] = DEVICE_LABELS["mps"]
-    return out
+    return {d: DEVICE_LABELS.get(d, f"CUDA GPU {d[5:]}") for d in available_devices()}
 
 
 def _beta_controls() -> None:

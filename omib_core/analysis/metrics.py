@@ -39,6 +39,14 @@ HIGHER_IS_BETTER = {
     "auc": True,
     "loss": False,
 }
+LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")  # name endings of error metrics (``val/mae``, ``task_loss``)
+
+
+def higher_is_better(metric: str) -> bool:
+    """False for error metrics (a name ending in one of ``LOWER_IS_BETTER``: MAE, MSE, losses), True otherwise."""
+    return not metric.lower().endswith(LOWER_IS_BETTER)
+
+
 ANOMALY_QUANTILE = 0.95  # default threshold: this quantile of the normal rows' scores
 
 

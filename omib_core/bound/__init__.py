@@ -7,7 +7,6 @@ entropy is unusable (see ``beta_bound``).
 """
 
 from omib_core.bound.beta_bound import (
-    ESTIMATOR_VERSION,
     MIN_H_JOINT,
     RESOLUTION,
     STANDARDISED_SCALE,
@@ -16,8 +15,8 @@ from omib_core.bound.beta_bound import (
     estimate_bound_arrays,
     estimate_entropy,
     estimate_mi,
-    fingerprint,
 )
+from omib_core.bound.cache import ESTIMATOR_VERSION, fingerprint
 from omib_core.bound.convergence import levelled_off
 from omib_core.bound.gaussian import gaussian_entropy, gaussian_mi
 from omib_core.bound.neural import NEURAL_ESTIMATORS, neural_mi

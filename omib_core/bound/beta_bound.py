@@ -42,11 +42,7 @@ in the Estimates' notes and in ``settings`` (README, "Our choices"):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -56,6 +52,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from omib_core.bound.cache import ESTIMATOR_VERSION, fingerprint, load_cached, store
 from omib_core.bound.gaussian import PLAIN, GaussianMode, gaussian_entropy, gaussian_mi, singular
 from omib_core.bound.neural import neural_mi
 from omib_core.bound.result import BoundResult, Estimate
@@ -65,7 +62,6 @@ from omib_core.data.dataset import MultimodalDataset
 from omib_core.device import resolve_device
 from omib_core.errors import DataError
 
-ESTIMATOR_VERSION = "omib-bound/2"  # part of the cache fingerprint: bump when any estimate would change
 STANDARDISED_SCALE = "standardised features (train-split mean/std), training rows"
 RESOLUTION = 1.0  # [choice] one standard deviation of a standardised feature (the resolution form's Delta)
 MIN_H_JOINT = 1.0  # [choice] nats: a differential H_joint below this (M_u > 1/3 for M = 2) is not used
@@ -227,47 +223,6 @@ def _with_exact(result: BoundResult, ground_truth: Mapping[str, Any] | None) -> 
     return replace(result, entropies=entropies, mutual_information=mi, h_joint=hj)
 
 
-def fingerprint(
-    modalities: Mapping[str, np.ndarray], config: BoundConfig, options: Mapping[str, Any] | None = None
-) -> str:
-    """sha256 of the arrays' bytes (with shapes and dtypes), the modality names, the config, options and version."""
-    h = hashlib.sha256(ESTIMATOR_VERSION.encode())
-    h.update(json.dumps(config.to_dict(), sort_keys=True).encode())
-    if options:
-        h.update(json.dumps(dict(options), sort_keys=True).encode())
-    for name, x in modalities.items():
-        a = np.ascontiguousarray(x)
-        h.update(f"|{name}|{a.shape}|{a.dtype.str}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def _cache_path(cache_dir: str | Path, fp: str) -> Path:
-    return Path(cache_dir) / f"bound-{fp}.json"
-
-
-def _load_cached(cache_dir: str | Path | None, fp: str) -> BoundResult | None:
-    if cache_dir is None:
-        return None
-    path = _cache_path(cache_dir, fp)
-    try:
-        result = BoundResult.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # absent or unreadable (e.g. written by another version): recompute
-    return result if result.fingerprint == fp else None
-
-
-def _store(cache_dir: str | Path | None, result: BoundResult) -> None:
-    if cache_dir is None:
-        return
-    path = _cache_path(cache_dir, result.fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bound-", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(result.to_dict(), f)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
-
-
 # main functions
 
 
@@ -371,6 +326,105 @@ def _too_small(h_joint: float, expression: str) -> str | None:
     return None
 
 
+def _check_inputs(modalities: Mapping[str, np.ndarray], resolution: float | None) -> None:
+    if len(modalities) < 2:
+        raise DataError(f"The beta bound needs at least 2 modalities; got {len(modalities)}.")
+    if resolution is not None and not (math.isfinite(resolution) and resolution > 0):
+        raise DataError(f"The 'resolution' of the bound must be a positive number. Got {resolution!r} instead.")
+
+
+def _prepared_arrays(
+    modalities: Mapping[str, np.ndarray], names: tuple[str, ...], config: BoundConfig, small_sample: str
+) -> tuple[list[np.ndarray], GaussianMode, list[str], str]:
+    """Checked, subsampled rows (and, for the gaussian estimator with n <= D, the small-sample treatment):
+    (arrays, gaussian mode, warnings, the small-sample treatment applied or "none")."""
+    arrays = _subsample([_rows(modalities[m], f"Modality {m!r}") for m in names], config.max_samples)
+    if config.estimator != "gaussian":
+        return arrays, PLAIN, [], "none"
+    arrays, mode, note = prepare(arrays, names, small_sample)
+    return arrays, mode, ([note] if note else []), (small_sample if note else "none")
+
+
+class _StepReporter:
+    """Progress over the ``units`` estimates of a bound: ``step(label)`` starts the next one and returns its
+    ``report(fraction, value=None)`` callback, or None when nobody listens."""
+
+    def __init__(self, units: int, estimator: str, progress: Progress | None, on_estimate) -> None:
+        self.units, self.estimator, self.progress, self.on_estimate = units, estimator, progress, on_estimate
+        self.done = 0
+
+    def __call__(self, label: str) -> Callable[..., None] | None:
+        base = self.done
+        self.done += 1
+        if self.progress is None and self.on_estimate is None:
+            return None
+        full = f"{self.estimator}: {label}"
+
+        def report(f: float, value: float | None = None) -> None:
+            if self.progress is not None:
+                self.progress(full, (base + f) / self.units)
+            if self.on_estimate is not None and value is not None:
+                self.on_estimate(full, (base + f) / self.units, value)  # the live curve of a neural estimate
+
+        report(0.0)
+        return report
+
+
+def _joint_expression(names: tuple[str, ...]) -> str:
+    """How H_joint is formed, as quoted in sentences."""
+    if len(names) == 2:
+        return f"H({names[0]})+H({names[1]})-I({names[0]};{names[1]})"
+    return "The chain-rule joint entropy sum_i H(v_i) - sum_j I(v_<j; v_j)"
+
+
+def _estimates(
+    names: tuple[str, ...],
+    arrays: list[np.ndarray],
+    config: BoundConfig,
+    device: torch.device,
+    mode: GaussianMode,
+    steps: _StepReporter,
+    expression: str,
+    resolution: float | None,
+) -> tuple[dict[str, Estimate], list[Estimate], Estimate, GaussianMode, str | None]:
+    """Every term and H_joint: (entropies, chain-rule MI terms, H_joint, the mode used, a warning or None).
+
+    ``resolution`` (gaussian estimator only): when the differential H_joint is unusable, every term is estimated
+    again at that resolution [choice] (module docstring), and the warning says so.
+    """
+    why = _singular(names, arrays) if resolution is not None and mode.plain else None
+    if why is None:
+        entropies, chain = _terms(names, arrays, config, device, mode, steps)
+        h_joint = _combine("H_joint", list(entropies.values()), chain, neural=config.estimator != "gaussian")
+        why = _too_small(h_joint.value, expression) if resolution is not None else None
+    if why is None:
+        return entropies, chain, h_joint, mode, None
+    mode = replace(mode, resolution=float(resolution))
+    entropies, chain = _terms(names, arrays, config, device, mode, steps if steps.done == 0 else lambda label: None)
+    h_joint = _combine("H_joint", list(entropies.values()), chain, neural=False)
+    warning = (
+        f"{why} So every entropy here is the entropy at the resolution of {resolution:g} standard deviation "
+        "of the standardised features, H(X) = I(X; X + N) = 0.5 logdet(I + 2 pi e Cov) (never negative; the "
+        "paper's H(X) = I(X; X) made finite by an explicit resolution), and M_u comes from it."
+    )
+    return entropies, chain, h_joint, mode, warning
+
+
+def _settings(
+    config: BoundConfig, scale: str, arrays: list[np.ndarray], device: torch.device, applied: str, mode: GaussianMode
+) -> dict[str, Any]:
+    """What a result was computed with, as kept in ``BoundResult.settings``."""
+    return {
+        **config.to_dict(),
+        "scale": scale,
+        "rows": int(arrays[0].shape[0]),
+        "device": str(device),
+        "version": ESTIMATOR_VERSION,
+        "small_sample": applied,
+        "entropy": DIFFERENTIAL if mode.resolution is None else f"resolution {mode.resolution:g}",
+    }
+
+
 def estimate_bound_arrays(
     modalities: Mapping[str, np.ndarray],
     config: BoundConfig | None = None,
@@ -407,14 +461,10 @@ def estimate_bound_arrays(
         BoundError: too few rows for the estimator (or n <= D with ``small_sample="refuse"``).
     """
     config = config or BoundConfig()
-    if len(modalities) < 2:
-        raise DataError(f"The beta bound needs at least 2 modalities; got {len(modalities)}.")
-    if resolution is not None and not (math.isfinite(resolution) and resolution > 0):
-        raise DataError(f"The 'resolution' of the bound must be a positive number. Got {resolution!r} instead.")
-    names = tuple(modalities)
-    gaussian = config.estimator == "gaussian"
+    _check_inputs(modalities, resolution)
+    names, gaussian = tuple(modalities), config.estimator == "gaussian"
     fp = fingerprint(modalities, config, {"small_sample": small_sample, "resolution": resolution} if gaussian else None)
-    cached = _load_cached(cache_dir, fp)
+    cached = load_cached(cache_dir, fp)
     if cached is not None:
         if progress is not None:
             progress("cache hit", 1.0)
@@ -422,52 +472,12 @@ def estimate_bound_arrays(
 
     device = device if device is not None else resolve_device("auto")
     start = time.perf_counter()
-    arrays = _subsample([_rows(modalities[m], f"Modality {m!r}") for m in names], config.max_samples)
-    mode, warnings, applied = PLAIN, [], "none"
-    if gaussian:
-        arrays, mode, note = prepare(arrays, names, small_sample)
-        if note:
-            warnings.append(note)
-            applied = small_sample
-    units = 2 * len(names) - 1  # M entropies + (M - 1) chain-rule MI terms
-    done = 0
-
-    def step(label: str) -> Callable[..., None] | None:
-        nonlocal done
-        if progress is None and on_estimate is None:
-            done += 1
-            return None
-        base, full = done, f"{config.estimator}: {label}"
-        done += 1
-
-        def report(f: float, value: float | None = None) -> None:
-            if progress is not None:
-                progress(full, (base + f) / units)
-            if on_estimate is not None and value is not None:
-                on_estimate(full, (base + f) / units, value)  # the live curve of a neural estimate
-
-        report(0.0)
-        return report
-
-    if len(names) == 2:
-        expression = f"H({names[0]})+H({names[1]})-I({names[0]};{names[1]})"
-    else:
-        expression = "The chain-rule joint entropy sum_i H(v_i) - sum_j I(v_<j; v_j)"
-    fallback = gaussian and resolution is not None
-    why = _singular(names, arrays) if fallback and mode.plain else None
-    if why is None:
-        entropies, chain = _terms(names, arrays, config, device, mode, step)
-        h_joint = _combine("H_joint", list(entropies.values()), chain, neural=not gaussian)
-        why = _too_small(h_joint.value, expression) if fallback else None
-    if why is not None:  # [choice] the resolution form (module docstring)
-        mode = replace(mode, resolution=float(resolution))
-        entropies, chain = _terms(names, arrays, config, device, mode, step if done == 0 else lambda label: None)
-        h_joint = _combine("H_joint", list(entropies.values()), chain, neural=False)
-        warnings.append(
-            f"{why} So every entropy here is the entropy at the resolution of {resolution:g} standard deviation "
-            "of the standardised features, H(X) = I(X; X + N) = 0.5 logdet(I + 2 pi e Cov) (never negative; the "
-            "paper's H(X) = I(X; X) made finite by an explicit resolution), and M_u comes from it."
-        )
+    arrays, mode, warnings, applied = _prepared_arrays(modalities, names, config, small_sample)
+    steps = _StepReporter(2 * len(names) - 1, config.estimator, progress, on_estimate)  # M H terms + (M - 1) MI
+    expression = _joint_expression(names)
+    entropies, chain, h_joint, mode, warning = _estimates(
+        names, arrays, config, device, mode, steps, expression, resolution if gaussian else None
+    )
     m_u, m_l, failure = bound_values(
         h_joint.value,
         sum(e.value for e in entropies.values()),
@@ -486,19 +496,11 @@ def estimate_bound_arrays(
         M_l=m_l,
         failure=failure,
         fingerprint=fp,
-        settings={
-            **config.to_dict(),
-            "scale": scale,
-            "rows": int(arrays[0].shape[0]),
-            "device": str(device),
-            "version": ESTIMATOR_VERSION,
-            "small_sample": applied,
-            "entropy": DIFFERENTIAL if mode.resolution is None else f"resolution {mode.resolution:g}",
-        },
+        settings=_settings(config, scale, arrays, device, applied, mode),
         seconds=time.perf_counter() - start,
-        warning=" ".join(warnings) or None,
+        warning=" ".join(warnings + ([warning] if warning else [])) or None,
     )
-    _store(cache_dir, result)
+    store(cache_dir, result)
     if progress is not None:
         progress("done", 1.0)
     return _with_exact(result, ground_truth)

@@ -17,6 +17,9 @@ from omib_core.errors import DataError
 TRAIN, VAL, TEST = 0, 1, 2
 SPLIT_NAMES = {TRAIN: "train", VAL: "val", TEST: "test"}
 MIN_ROWS_PER_SPLIT = 2
+# where the built-in synthetic datasets come from (their meta "source" / "licence")
+SYNTHETIC_SOURCE = "synthetic (OMIB Studio generator, SPEC section 6)"
+SYNTHETIC_LICENCE = "generated data, no licence restrictions"
 
 
 # helpers

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.config import TASKS, DataConfig
-from omib_core.data.dataset import MultimodalDataset
+from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, MultimodalDataset
 from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.errors import ConfigError, DataError
@@ -93,8 +93,8 @@ def _help(keys: dict[str, Any]) -> dict[str, str]:
 
 def _register_builtin() -> None:
     common = {
-        "source": "synthetic (OMIB Studio generator, SPEC section 6)",
-        "licence": "generated data, no licence restrictions",
+        "source": SYNTHETIC_SOURCE,
+        "licence": SYNTHETIC_LICENCE,
     }
     for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III"), ("sim-teach", "SIM-TEACH")):
         extra = TEACH_DEFAULTS if vid == "sim-teach" else {}

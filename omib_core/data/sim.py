@@ -52,7 +52,7 @@ from scipy.optimize import brentq
 
 from omib_core.analysis.metrics import compute_metrics
 from omib_core.config import TASKS
-from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.errors import ConfigError, param_error
 
 SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
@@ -740,8 +740,8 @@ def simulate_classification(
         )
     meta = {
         "description": description,
-        "source": "synthetic (OMIB Studio generator, SPEC section 6)",
-        "licence": "generated data, no licence restrictions",
+        "source": SYNTHETIC_SOURCE,
+        "licence": SYNTHETIC_LICENCE,
         "blocks": blocks,
         "view_blocks": {v: list(bs) for v, bs in view_blocks.items()},
         "view_dims": dims,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
-from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.data.sim import (
     LatentViews,
     cached_reference,
@@ -66,8 +66,8 @@ def _streams(seed: int, n: int = 5) -> list[np.random.Generator]:
 def _meta(description: str, blocks: dict[str, int], dims: dict[str, int], noise: float, **extra: Any) -> dict[str, Any]:
     return {
         "description": description,
-        "source": "synthetic (OMIB Studio generator, SPEC section 6)",
-        "licence": "generated data, no licence restrictions",
+        "source": SYNTHETIC_SOURCE,
+        "licence": SYNTHETIC_LICENCE,
         "blocks": blocks,
         "view_blocks": {v: list(bs) for v, bs in TWO_VIEWS.items()},
         "view_dims": dims,

@@ -10,13 +10,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from omib_core.config import ModelConfig
+from omib_core.config import STAGES, ModelConfig
 from omib_core.model.encoders import Encoder
 from omib_core.model.fusion import CAN, ConcatFusion
 from omib_core.model.heads import Predictor, TRBHead
 from omib_core.model.vae import VariationalBottleneck, kl_standard_normal
-
-STAGES = ("warmup", "main")
 
 # main class
 

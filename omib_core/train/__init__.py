@@ -20,6 +20,7 @@ from omib_core.train.events import (
 )
 
 _LAZY = {
+    "beta_for": "omib_core.train.beta",
     "load_checkpoint": "omib_core.train.checkpoint",
     "save_checkpoint": "omib_core.train.checkpoint",
     "compute_r": "omib_core.train.dynamic_r",

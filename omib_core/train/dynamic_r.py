@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-R_FORMS = ("info_gain", "ratio_of_means", "mean_of_ratios")
+from omib_core.config import R_FORMS
+
 LOG_CLAMP = 10.0
 GAIN_SCALE = 0.25  # info_gain: gain differences are measured in units of this share of dDec's held-out loss
 

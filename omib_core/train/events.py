@@ -24,8 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STAGES = ("warmup", "main")
-
 
 @dataclass(frozen=True)
 class RunStarted:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from omib_core.data.dataset import TRAIN, MultimodalDataset
 from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
 from omib_core.model import OMIB
+from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
 from omib_core.train.dynamic_r import compute_r_all, compute_r_gain, ema_update, head_divergence, head_gain
 from omib_core.train.events import (
@@ -143,6 +144,18 @@ def embed(model: OMIB, dataset: MultimodalDataset, device: torch.device | str) -
     return arrays
 
 
+def _fit_rows(
+    ds: MultimodalDataset, split_data: dict[str, tuple[dict, torch.Tensor]], device: torch.device
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The rows the model is fitted on: (inputs, targets, their mask over the training rows). All training rows,
+    except for the anomaly task, where Deep SVDD trains on the normal ones only."""
+    train = ds.indices("train")
+    if ds.task != "anomaly":
+        return *split_data["train"], torch.ones(len(train), dtype=torch.bool, device=device)  # no second copy
+    fit = train[np.asarray(ds.target)[train] == 0]
+    return *_to_device(ds, fit, device), torch.as_tensor(np.isin(train, fit), device=device)
+
+
 def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW (decoupled weight decay); fused where the device has the kernel (one kernel instead of ~10 small ops
     per parameter), else plain."""
@@ -183,115 +196,126 @@ def _reference(dataset: MultimodalDataset, linear: bool) -> dict[str, float]:
 # main class
 
 
+class _SetupFailed(OmibError):
+    """The run cannot start; the message is the sentence its RunFailed event carries."""
+
+
 class _Trainer:
-    """State of one run; ``run()`` is the event generator behind ``train``."""
+    """State of one run, all of it set up here; ``run()`` is the event generator behind ``train``.
+
+    Raises:
+        _SetupFailed: the run cannot start (no beta, a schedule that does not fit the data).
+    """
 
     def __init__(self, config: RunConfig, dataset, out_dir, bound, cache_dir):
-        self.config, self.cfg, self.raw, self.bound, self.cache_dir = config, config.train, dataset, bound, cache_dir
+        self.t_start = time.perf_counter()
+        self.config, self.raw, self.bound = config, dataset, bound
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        # progress
         self.step = 0
         self.epoch = 0
         self.train_seconds = 0.0
         self.samples_seen = 0
-        self.failed: RunFailed | None = None
         self.val_loss = float("nan")  # dDec's validation task loss of the last evaluated main epoch
-
-    # --- setup --------------------------------------------------------------------------------------
-
-    def _setup(self) -> RunFailed | None:
-        cfg = self.cfg
-        self.device = resolve_device(cfg.device)
-        self.num_threads = apply_thread_policy(self.device, cfg.num_threads)
-        torch.manual_seed(cfg.seed)
-        self.batch_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 2)
+        self.best: dict[str, Any] | None = None  # the best validation epoch so far (``_track_best``)
+        self.stopped_early = False
+        self.last_snapshot_epoch = -1
+        # device, seeds, data
+        t = config.train
+        self.device = resolve_device(t.device)
+        self.num_threads = apply_thread_policy(self.device, t.num_threads)
+        torch.manual_seed(t.seed)
+        self.batch_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 2)
         if self.raw is None:
             from omib_core.data import load_dataset
 
-            self.raw = load_dataset(self.config.data)
+            self.raw = load_dataset(config.data)
         ds = self.ds = self.raw.standardized()
         self.task, self.mods, self.M = ds.task, ds.modality_names, len(ds.modalities)
-        failure = self._setup_beta()
-        if failure is not None:
-            return RunFailed(epoch=0, step=0, message=failure)
+        # the bound and beta
+        self.bound, self.no_bound_reason = self._checked_bound(cache_dir)
+        self.estimator = None if t.beta is not None or not self._has_mu() else self.bound.estimator
+        self.beta_follows_r = beta_follows_r(t, self.bound)
+        self.beta0 = self._initial_beta()
+        # rows on the device
         self.split_data = {s: _to_device(ds, ds.indices(s), self.device) for s in SPLITS}
-        fit = ds.indices("train")
-        if self.task == "anomaly":
-            fit = fit[np.asarray(ds.target)[fit] == 0]  # Deep SVDD trains on normal rows only
-            self.fit_x, self.fit_y = _to_device(ds, fit, self.device)
-        else:
-            self.fit_x, self.fit_y = self.split_data["train"]  # the same rows: no second copy
-        self.fit_mask = torch.as_tensor(np.isin(ds.indices("train"), fit), device=self.device)
-        self.n_fit = len(fit)
+        self.fit_x, self.fit_y, self.fit_mask = _fit_rows(ds, self.split_data, self.device)
+        self.n_fit = int(self.fit_y.shape[0])
         try:
-            self.schedule: Schedule = resolve_schedule(cfg, self.n_fit)
+            self.schedule: Schedule = resolve_schedule(t, self.n_fit)
         except ConfigError as e:
-            return RunFailed(epoch=0, step=0, message=f"Training did not start: {e}")
+            raise _SetupFailed(f"Training did not start: {e}") from e
         self.batch_size = self.schedule.batch_size
         self.steps_per_epoch = self.schedule.steps_per_epoch
-        self.model = OMIB(ds.input_dims, out_dim_for(ds), self.config.model, task=self.task).to(self.device)
-        self.opt = _adamw(self.model, cfg.lr, cfg.weight_decay)
+        # model, optimiser, r
+        self.model = OMIB(ds.input_dims, out_dim_for(ds), config.model, task=self.task).to(self.device)
+        self.opt = _adamw(self.model, t.lr, t.weight_decay)
         self.val_x = self.split_data["val"][0]
         self.n_val = int(next(iter(self.val_x.values())).shape[0])
         self.r = torch.ones(
             self.M, dtype=torch.float32 if self.device.type == "mps" else torch.float64, device=self.device
         )
-        self.trb_centers: dict[str, torch.Tensor] = {}
-        rng = np.random.default_rng(cfg.seed)
-        n_snap = min(cfg.snapshot_max_points, ds.n_samples)
-        self.snap_rows = np.sort(rng.choice(ds.n_samples, size=n_snap, replace=False))
+        self.trb_centers: dict[str, torch.Tensor] = {}  # anomaly warm-up: each TRB head's own centre
+        # snapshot rows
+        self.snap_rows = np.sort(
+            np.random.default_rng(t.seed).choice(
+                ds.n_samples, size=min(t.snapshot_max_points, ds.n_samples), replace=False
+            )
+        )
         self.snap_x, _ = _to_device(ds, self.snap_rows, self.device)
-        self.last_snapshot_epoch = -1
         self.beta_const = torch.tensor(self.beta0, dtype=torch.float32, device=self.device)
-        return None
 
-    def _setup_beta(self) -> str | None:
-        """Obtain the bound (given or estimated) and beta; return a failure sentence when there is no beta."""
-        cfg, why = self.cfg, None
-        if self.bound is None and self.config.model.bottleneck:
+    # --- setup --------------------------------------------------------------------------------------
+
+    def _has_mu(self) -> bool:
+        return self.bound is not None and self.bound.M_u is not None
+
+    def _checked_bound(self, cache_dir) -> tuple[BoundResult | None, str | None]:
+        """The bound (given or estimated), with M_u cleared (and ``failure`` set) when it is no usable number, and
+        why there is no M_u (None when there is one or none was needed)."""
+        bound, why = self.bound, None
+        if bound is None and self.config.model.bottleneck:
             try:
                 from omib_core.bound import estimate_bound
 
-                self.bound = estimate_bound(self.raw, self.config.bound, device=self.device, cache_dir=self.cache_dir)
+                bound = estimate_bound(self.raw, self.config.bound, device=self.device, cache_dir=cache_dir)
             except OmibError as e:
                 why = str(e)
-        b = self.bound
-        if b is not None and b.M_u is not None and not (_positive(b.M_u) and _positive(b.M_u_with_r(1.0))):
+        if (
+            bound is not None
+            and bound.M_u is not None
+            and not (_positive(bound.M_u) and _positive(bound.M_u_with_r(1.0)))
+        ):
             # a hand-made or damaged BoundResult: a negative or infinite M_u must never become beta
-            failure = f"M_u came out as {b.M_u!r} with H_joint = {b.h_joint.value!r}, not a positive finite bound"
-            self.bound = replace(self.bound, M_u=None, failure=failure)
-        if self.bound is not None and self.bound.M_u is None:
-            why = self.bound.failure or "the estimate was not a positive finite number"
-        has_mu = self.bound is not None and self.bound.M_u is not None
-        self.estimator = None if cfg.beta is not None or not has_mu else self.bound.estimator
-        self.beta_follows_r = cfg.beta is None and cfg.bound == "with_r" and has_mu
-        if cfg.beta is not None:
-            self.beta0 = float(cfg.beta)
-        elif has_mu:
-            self.beta0 = cfg.beta_scale * self._M_u(float(self.M - 1))  # r = 1 everywhere at the start
-        elif not self.config.model.bottleneck:
-            self.beta0 = 0.0  # no KL term: beta is not used
-        else:
-            return (
-                f"Training did not start: beta is a multiple of M_u but there is no M_u ({why}). "
+            failure = (
+                f"M_u came out as {bound.M_u!r} with H_joint = {bound.h_joint.value!r}, not a positive finite bound"
+            )
+            bound = replace(bound, M_u=None, failure=failure)
+        if bound is not None and bound.M_u is None:
+            why = bound.failure or "the estimate was not a positive finite number"
+        return bound, why
+
+    def _initial_beta(self) -> float:
+        """beta at the start of the run (r = 1 everywhere); a sentence (_SetupFailed) when there is none."""
+        beta = beta_for(self.config.train, self.bound, float(self.M - 1), bottleneck=self.config.model.bottleneck)
+        if beta is None:
+            raise _SetupFailed(
+                f"Training did not start: beta is a multiple of M_u but there is no M_u ({self.no_bound_reason}). "
                 "Set beta by hand (TrainConfig.beta) or choose another bound estimator."
             )
-        if not (math.isfinite(self.beta0) and self.beta0 >= 0):
-            return f"Training did not start: beta came out as {self.beta0!r}; it must be a finite number >= 0."
-        return None
+        if not (math.isfinite(beta) and beta >= 0):
+            raise _SetupFailed(f"Training did not start: beta came out as {beta!r}; it must be a finite number >= 0.")
+        return beta
 
     def _M_u(self, r_sum: float) -> float | None:
         """M_u for display and beta: the conservative bound, or the paper's with the current sum of r_j (j >= 2)."""
-        b = self.bound
-        if b is None or b.M_u is None:
-            return None
-        return b.M_u_with_r(r_sum) if self.cfg.bound == "with_r" else b.M_u
+        return m_u_for(self.config.train, self.bound, r_sum)
 
     def _beta_tensor(self) -> torch.Tensor:
         if not self.beta_follows_r:
             return self.beta_const
-        mu0 = self.bound.M_u_with_r(0.0)  # M_u(r) = M_u(0) / (1 + r)
-        return (self.cfg.beta_scale * mu0 / (1.0 + self.r[1:].sum())).float()
+        return beta_for(self.config.train, self.bound, self.r[1:].sum()).float()
 
     # --- one optimiser step -------------------------------------------------------------------------
 
@@ -316,21 +340,27 @@ class _Trainer:
             kl = torch.stack([out["kl"][m] for m in self.mods])  # (M,)
             beta = self._beta_tensor()
             beta_kl = beta * self.r.to(kl.dtype) * kl  # beta * (KL_1 + sum_j r_j KL_j), r_1 = 1
-            loss = l_task + beta_kl.sum() + self.cfg.trb_weight * trb.sum()
+            loss = l_task + beta_kl.sum() + self.config.train.trb_weight * trb.sum()
             vec = torch.cat([loss[None], l_task[None], kl, trb, beta_kl, self.r.to(kl.dtype), beta[None].to(kl.dtype)])
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        if self.cfg.max_grad_norm is not None:  # [choice] returns a tensor: no host sync
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm, foreach=True)
+        if self.config.train.max_grad_norm is not None:  # [choice] returns a tensor: no host sync
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.train.max_grad_norm, foreach=True)
         self.opt.step()
-        if stage == "main" and self.cfg.dynamic_r and self.cfg.r_update == "batch" and main_epoch >= 1 and self.n_val:
+        if (
+            stage == "main"
+            and self.config.train.dynamic_r
+            and self.config.train.r_update == "batch"
+            and main_epoch >= 1
+            and self.n_val
+        ):
             # r from a held-out batch (validation rows, deterministic pass), never from the rows just fitted
             idx = torch.randint(self.n_val, (min(self.batch_size, self.n_val),), generator=self.batch_gen,
                                 device=self.device)  # fmt: skip
             held = _forward_chunks(model, {m: x.index_select(0, idx) for m, x in self.val_x.items()}, "main",
                                    ("y_hat", "y_hat_i"))  # fmt: skip
             r_now = self._r_from(held, self.split_data["val"][1].index_select(0, idx))
-            self.r = ema_update(self.r, r_now, self.cfg.r_ema)
+            self.r = ema_update(self.r, r_now, self.config.train.r_ema)
         return vec.detach()
 
     # --- epochs -------------------------------------------------------------------------------------
@@ -342,7 +372,7 @@ class _Trainer:
         # name the sources: the parts rather than their sum, KL_i rather than beta * r_i * KL_i
         parts = [n for n in bad if n != "loss" and not (n.startswith("beta_kl/") and "kl/" + n[8:] in bad)]
         bad = parts or bad
-        hint = f"a lower learning rate (lr={self.cfg.lr:g} now)"
+        hint = f"a lower learning rate (lr={self.config.train.lr:g} now)"
         if stage == "main" and self.config.model.bottleneck:
             hint += f" or a smaller beta (beta={self.beta0:.4g} now)"
         return RunFailed(
@@ -354,9 +384,13 @@ class _Trainer:
             ),
         )
 
-    def _train_epoch(self, stage: str, main_epoch: int) -> Iterator[StepEvent | RunFailed]:
-        """Optimise over one epoch; yields StepEvents (and RunFailed); leaves the epoch means in ``self.epoch_means``."""
-        cfg, names = self.cfg, self._metric_names(stage)
+    def _train_epoch(
+        self, stage: str, main_epoch: int
+    ) -> Generator[StepEvent, None, tuple[dict[str, float], RunFailed | None]]:
+        """Optimise over one epoch; yields StepEvents and returns (the epoch means, a RunFailed or None).
+
+        A window of steps with a non-finite metric ends the epoch at once, with no means."""
+        log_every, names = self.config.train.log_every, self._metric_names(stage)
         self.model.train()
         perm = torch.randperm(self.n_fit, generator=self.batch_gen, device=self.device)
         ep_sum = win_sum = None
@@ -370,12 +404,11 @@ class _Trainer:
             win_sum = vec if win_sum is None else win_sum + vec
             win_n += 1
             win_samples += idx.shape[0]  # host-known size, no sync
-            if self.step % cfg.log_every == 0:
+            if self.step % log_every == 0:
                 values = (win_sum / win_n).tolist()  # the only host sync between epoch ends
                 failed = self._nonfinite(stage, names, values)
                 if failed is not None:
-                    self.failed = failed
-                    return
+                    return {}, failed
                 now = time.perf_counter()
                 metrics = dict(zip(names, values))
                 metrics["samples_per_second"] = win_samples / max(now - t_win, 1e-9)
@@ -385,9 +418,9 @@ class _Trainer:
         seconds = time.perf_counter() - t0
         self.train_seconds += seconds
         self.samples_seen += self.n_fit
-        self.failed = self._nonfinite(stage, names, values)
-        self.epoch_means = dict(zip(names, values))
-        self.epoch_means["samples_per_second"] = self.n_fit / max(seconds, 1e-9)
+        means = dict(zip(names, values))
+        means["samples_per_second"] = self.n_fit / max(seconds, 1e-9)
+        return means, self._nonfinite(stage, names, values)
 
     def _with_bound(self, metrics: dict[str, float]) -> dict[str, float]:
         if "beta" not in metrics:
@@ -459,15 +492,15 @@ class _Trainer:
         """
         if not self.n_val:
             return
-        self.r = ema_update(self.r, self._r_from(val_out, self.split_data["val"][1]), self.cfg.r_smooth)
+        self.r = ema_update(self.r, self._r_from(val_out, self.split_data["val"][1]), self.config.train.r_smooth)
 
     def _r_from(self, out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
         """r of every modality from held-out outputs and labels, in the configured form. ``info_gain`` needs labels
         (classification, regression); for the anomaly task it falls back to ``ratio_of_means`` of the divergences."""
-        if self.cfg.r_form == "info_gain" and self.task != "anomaly":
+        if self.config.train.r_form == "info_gain" and self.task != "anomaly":
             gains = [head_gain(self.task, out[f"y_hat_i/{m}"], out["y_hat"], y) for m in self.mods]
             return compute_r_gain(gains, task_loss(self.task, out["y_hat"], y))
-        form = "ratio_of_means" if self.cfg.r_form == "info_gain" else self.cfg.r_form
+        form = "ratio_of_means" if self.config.train.r_form == "info_gain" else self.config.train.r_form
         divs = [head_divergence(self.task, out[f"y_hat_i/{m}"], out["y_hat"]) for m in self.mods]
         return compute_r_all(divs, form)
 
@@ -480,7 +513,7 @@ class _Trainer:
     # --- snapshots and the end ----------------------------------------------------------------------
 
     def _snapshot(self) -> SnapshotEvent | None:
-        if self.out_dir is None or self.cfg.snapshot_every == 0 or self.last_snapshot_epoch == self.epoch:
+        if self.out_dir is None or self.config.train.snapshot_every == 0 or self.last_snapshot_epoch == self.epoch:
             return None
         arrays = _embedding_arrays(self.model, self.snap_x, self.task)
         ds = self.ds
@@ -514,7 +547,7 @@ class _Trainer:
         better = better or (value == self.best["value"] and loss < self.best["loss"])
         if better:
             state = None
-            if self.cfg.select == "best_val":
+            if self.config.train.select == "best_val":
                 state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.best = {"value": value, "loss": loss, "epoch": self.epoch, "per_split": per_split, "state": state}
 
@@ -523,7 +556,7 @@ class _Trainer:
         p = self.schedule.patience
         return bool(p) and self.best is not None and self.epoch - self.best["epoch"] >= p
 
-    def _finish(self, per_split: dict[str, dict[str, float]], t_start: float) -> RunFinished:
+    def _finish(self, per_split: dict[str, dict[str, float]]) -> RunFinished:
         last_test, last_val = dict(per_split.get("test", {})), dict(per_split.get("val", {}))
         best_epoch, last_epoch = self.epoch, self.epoch
         best_test = dict(self.best["per_split"].get("test", {})) if self.best is not None else last_test
@@ -556,7 +589,7 @@ class _Trainer:
             val_metrics=per_split.get("val", {}),
             r_final=r_final,
             beta=beta,
-            wall_seconds=time.perf_counter() - t_start,
+            wall_seconds=time.perf_counter() - self.t_start,
             samples_per_second=self.samples_seen / max(self.train_seconds, 1e-9),
             checkpoint_path=ckpt,
             best_epoch=best_epoch,
@@ -572,66 +605,63 @@ class _Trainer:
 
     # --- the run ------------------------------------------------------------------------------------
 
-    def run(self) -> Iterator[Event]:
-        t_start = time.perf_counter()
-        failed = self._setup()
-        if failed is not None:
-            yield failed
-            return
-        cfg, ds, sched = self.cfg, self.ds, self.schedule
-        total = sched.total_epochs
-        mu0 = self._M_u(float(self.M - 1))
-        yield RunStarted(
+    def _started(self) -> RunStarted:
+        ds, sched = self.ds, self.schedule
+        m_u_start = self._M_u(float(self.M - 1))  # r = 1 everywhere at the start
+        return RunStarted(
             device=str(self.device),
             task=self.task,
             modalities=self.mods,
             n_train=int(len(ds.indices("train"))),
             n_val=int(len(ds.indices("val"))),
             n_test=int(len(ds.indices("test"))),
-            total_epochs=total,
+            total_epochs=sched.total_epochs,
             steps_per_epoch=self.steps_per_epoch,
             schedule=sched.to_dict(),
             beta=self.beta0,
-            M_u=mu0,
+            M_u=m_u_start,
             M_l=self.bound.M_l if self.bound is not None else None,
-            beta_over_Mu=self.beta0 / mu0 if mu0 else None,
+            beta_over_Mu=beta_over_mu(self.beta0, m_u_start),
             estimator=self.estimator,
             num_threads=self.num_threads,
-            reference=_reference(ds, cfg.linear_reference),
+            reference=_reference(ds, self.config.train.linear_reference),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
+
+    def run(self) -> Iterator[Event]:
+        t, sched = self.config.train, self.schedule
+        total = sched.total_epochs
+        yield self._started()
         if self.task == "anomaly" and sched.warmup_epochs:
             self.trb_centers = {m: self._center("warmup", m) for m in self.mods}
         per_split: dict[str, dict[str, float]] = {}
-        self.best: dict[str, Any] | None = None
-        self.stopped_early = False
         for e in range(total):
             self.epoch = e
             stage = "warmup" if e < sched.warmup_epochs else "main"
             main_epoch = e - sched.warmup_epochs
             if stage == "main" and main_epoch == 0 and self.task == "anomaly":
                 self.model.center.copy_(self._center("main", None))
-            yield from self._train_epoch(stage, main_epoch)
-            if self.failed is not None:
-                yield self.failed
+            means, failed = yield from self._train_epoch(stage, main_epoch)
+            if failed is not None:
+                yield failed
                 return
             eval_metrics, per_split, outs = self._evaluate(stage)
-            metrics = self._with_bound({**self.epoch_means, **eval_metrics})
-            eta = (time.perf_counter() - t_start) / (e + 1) * (total - e - 1)
+            metrics = self._with_bound({**means, **eval_metrics})
+            eta = (time.perf_counter() - self.t_start) / (e + 1) * (total - e - 1)
             yield EpochEvent(stage=stage, epoch=e, step=self.step, metrics=metrics, eta_seconds=eta)
             if stage == "main":
                 self._track_best(per_split)
                 self.stopped_early = e < total - 1 and self._should_stop()
                 last = e == total - 1 or self.stopped_early
-                if cfg.dynamic_r and cfg.r_update == "epoch" and not last:
+                if t.dynamic_r and t.r_update == "epoch" and not last:
                     self._update_r(outs["val"])
-                if cfg.snapshot_every and ((main_epoch + 1) % cfg.snapshot_every == 0 or last):
+                if t.snapshot_every and ((main_epoch + 1) % t.snapshot_every == 0 or last):
                     snap = self._snapshot()
                     if snap is not None:
                         yield snap
                 if self.stopped_early:
                     break
-        yield self._finish(per_split, t_start)
+        yield self._finish(per_split)
 
 
 # main function
@@ -659,6 +689,11 @@ def train(
     """
     prev_threads = torch.get_num_threads()
     try:
-        yield from _Trainer(config, dataset, out_dir, bound, cache_dir).run()
+        try:
+            trainer = _Trainer(config, dataset, out_dir, bound, cache_dir)
+        except _SetupFailed as e:
+            yield RunFailed(epoch=0, step=0, message=str(e))
+            return
+        yield from trainer.run()
     finally:
         torch.set_num_threads(prev_threads)

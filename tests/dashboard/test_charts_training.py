@@ -21,6 +21,7 @@ from dashboard.charts.runs import (
     sort_runs,
 )
 from dashboard.charts.sweep import sweep_figure
+from omib_core.analysis.metrics import higher_is_better
 from omib_core.analysis.series import MAX_POINTS
 
 MODS = ["v1", "v2"]
@@ -192,7 +193,7 @@ def test_spec_stays_the_same_while_only_values_grow():
 
 def test_metric_helpers():
     assert tc.split_metrics(epoch_table()) == ["accuracy"]
-    assert tc.higher_is_better("accuracy") and not tc.higher_is_better("mae")
+    assert higher_is_better("accuracy") and not higher_is_better("mae")
     assert tc.metric_label("f1_macro") == "F1 (macro)"
 
 
