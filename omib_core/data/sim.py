@@ -15,17 +15,13 @@
   (by a 200,000-draw Monte Carlo) so that the Bayes accuracy given [a0; a1; a2] is ``bayes_accuracy``;
   ``label_model="uniform"`` takes y = argmax_k (S s)_k and replaces it with probability
   p = (1 - bayes) / (1 - 1/K) by a uniformly random class, so Bayes = 1 - p + p/K exactly.
-  [choice] softmax is the default because it is learnable: with 7,000 training rows the reference MLP on
-  [a0; a1; a2] reached 0.909 (Bayes 0.912) under softmax labels but only 0.88 (Bayes 0.907) under uniform
-  label noise, whose step-shaped posterior makes every boundary error cost in full. The paper reports the
-  optimal MIB at 0.909 / 0.908, i.e. at Bayes; only the softmax model reproduces that.
+  [choice] softmax is the default because it is learnable: under uniform label noise the step-shaped posterior
+  makes every boundary error cost in full, so the reference MLP stays further below Bayes.
 
 Defaults: 10,000 rows (7,000 train), K = 4, noise 0.1, b0 = 2 and b1 = b2 = 128 superfluous dimensions
-per view (views of about 140 columns). Measured over seeds 0-2 with the reference MLP (test accuracy,
-mean): optimal features 0.898 / 0.911 / 0.913 (SIM-I / II / III; the Bayes rule on the same test rows
-0.903 / 0.910 / 0.915), concat(v1, v2) 0.860 / 0.859 / 0.867, v1 alone 0.774 / 0.478 / 0.622, v2 alone
-0.498 / 0.777 / 0.612. Keeping the superfluous blocks costs about 4-5 points: this is what makes beta
-visible. The views themselves hide little of the task (Bayes accuracy from the views ~0.90).
+per view (views of about 140 columns). Keeping the superfluous blocks costs accuracy: this is what makes beta
+visible. Measured accuracies (the ground-truth optimal MIB, Bayes, OMIB and the baselines on SIM-I/II/III) are in
+``bench/results/sim_table.md`` (``bench/sim_table.py``); they are not copied here because they drift.
 
 Ground truth (``dataset.ground_truth``) is exact wherever it can be: Bayes accuracy, and the Gaussian
 entropies / mutual information of the *standardised* views (population correlation matrix R):
@@ -33,12 +29,13 @@ h(v_i) = 0.5 logdet(2 pi e R_ii), h_joint = 0.5 logdet(2 pi e R), I(v1; v2) = h(
 With standardised features an eigenvalue of R below 1 / (2 pi e) ~ 0.0585 contributes negatively; the
 directions that carry only noise (the 4 extra columns of each view and the view-difference of the shared
 blocks) have eigenvalues near noise^2 / 2.3, so very small ``noise`` can make the entropies negative.
-The defaults give h(v1) ~ 183, h(v2) ~ 183, I(v1; v2) ~ 9.2 and h_joint ~ 357 nats (> 0, checked by a
-test); ``meta["notes"]`` warns when h_joint is not positive.
+The exact values ship in ``ground_truth`` (a test checks h_joint > 0 at the defaults);
+``meta["notes"]`` warns when h_joint is not positive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -47,33 +44,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.optimize import brentq
+from scipy.special import softmax
 
-from omib_core.analysis.metrics import compute_metrics
-from omib_core.config import TASKS
-from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.dataset import TEST, MultimodalDataset, make_split
 from omib_core.errors import ConfigError, param_error
 
 SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
 EXTRA_DIMS = 4  # [choice] default view width = its latent size + this many noise-only columns
 LABEL_MODELS = ("softmax", "uniform")
+SYNTHETIC_SOURCE = "synthetic (OMIB Studio generator, SPEC section 6)"
 TAU_MC_SAMPLES = 200_000  # Monte Carlo draws used to solve the softmax temperature for a Bayes accuracy
-PROBE_MAX_TRAIN_ROWS = 20_000  # the reference MLP trains on at most this many rows (keeps it < 5 s)
 
-COMMON_DEFAULTS: dict[str, Any] = {
-    "n_samples": 10000,
-    "b0": 2,
-    "b1": 128,
-    "b2": 128,
-    "dim_v1": None,
-    "dim_v2": None,
-    "noise": 0.1,
-    "n_classes": 4,
-    "bayes_accuracy": 0.91,
-    "label_model": "softmax",
-    "reference": True,
-}
 VARIANTS: dict[str, dict[str, Any]] = {
     "sim-i": {"a0": 2, "a1": 4, "a2": 2, "w0": 0.3, "w1": 0.6, "w2": 0.1},
     "sim-ii": {"a0": 2, "a1": 2, "a2": 4, "w0": 0.3, "w1": 0.1, "w2": 0.6},
@@ -316,12 +298,6 @@ def simplex(n_classes: int) -> np.ndarray:
     return vec[:, ev > 0.5]  # eigenvalue 1 eigenvectors, orthonormal columns
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 @functools.lru_cache(maxsize=64)
 def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
     """tau with E[max_k softmax(tau * S s)_k] = bayes_accuracy for s ~ N(0, I_(K-1)) (seeded Monte Carlo)."""
@@ -329,7 +305,7 @@ def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
     logits = s @ simplex(n_classes).T  # (MC, K)
 
     def gap(tau: float) -> float:
-        return float(_softmax(tau * logits).max(axis=1).mean()) - bayes_accuracy
+        return float(softmax(tau * logits, axis=-1).max(axis=1).mean()) - bayes_accuracy
 
     hi = 1.0
     while gap(hi) < 0:
@@ -345,7 +321,7 @@ def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
 def label_probabilities(logits: np.ndarray, label_model: str, tau: float, flip: float) -> np.ndarray:
     """P(y = k | task score) for ``(..., K)`` noiseless logits S s."""
     if label_model == "softmax":
-        return _softmax(tau * logits)
+        return softmax(tau * logits, axis=-1)
     k = logits.shape[-1]
     onehot = (logits == logits.max(axis=-1, keepdims=True)).astype(np.float64)
     return (1.0 - flip) * onehot + flip / k
@@ -390,106 +366,6 @@ def bayes_accuracy_from_views(
     return acc / n_outer
 
 
-# reference predictor (the same kind of head as OMIB's dDec)
-
-
-def reference_probe(
-    features: np.ndarray,
-    target: np.ndarray,
-    split: np.ndarray,
-    task: str,
-    *,
-    n_classes: int | None = None,
-    seed: int = 0,
-    hidden: int = 128,
-    lr: float = 1e-3,
-    batch_size: int = 256,
-    max_epochs: int = 60,
-    patience: int = 10,
-    min_delta: float = 1e-4,
-    max_train_rows: int = PROBE_MAX_TRAIN_ROWS,
-) -> dict[str, float]:
-    """Test metrics of an MLP (1 hidden layer, GELU) trained on ``features``, early-stopped on validation loss.
-
-    This is the "ground-truth optimal MIB" predictor of SPEC section 6 when ``features`` are [a0; a1; a2]:
-    the same head as dDec, Adam at ``lr``, features standardised with training statistics, weights restored
-    from the epoch of lowest validation loss. Seeded and deterministic for a fixed torch thread count; the
-    global torch RNG is left untouched.
-
-    [choice] Early stopping: at most ``max_epochs``; stop after ``patience`` epochs whose validation loss did
-    not improve on the best by a relative ``min_delta``. Measured cost on SIM-I defaults: 30-60 epochs,
-    about 1-2.5 s of one CPU thread (on a shared, loaded machine).
-
-    Args:
-        features: ``(N, d)`` inputs.
-        target: ``(N,)`` class ids (classification) or values (regression).
-        split: ``(N,)`` codes 0 train / 1 val / 2 test.
-        task: ``"classification"`` (cross-entropy) or ``"regression"`` (MSE).
-        n_classes: classes (classification); default ``target.max() + 1``.
-        max_train_rows: training rows used at most (the first ones of the training split).
-
-    Returns:
-        The task's test metrics (see ``omib_core.analysis.metrics``) plus ``"epochs"`` (the best epoch, 1-based).
-    """
-    if task not in ("classification", "regression"):
-        raise ConfigError(f"reference_probe handles 'classification' or 'regression'; got task {task!r} ({TASKS}).")
-    tr = np.flatnonzero(split == TRAIN)[:max_train_rows]
-    va, te = np.flatnonzero(split == VAL), np.flatnonzero(split == TEST)
-    x = np.asarray(features, dtype=np.float64)
-    mu, sd = x[tr].mean(0), x[tr].std(0)
-    sd[sd < 1e-12] = 1.0
-    x = torch.as_tensor((x - mu) / sd, dtype=torch.float32)  # (N, d)
-    if task == "classification":
-        y = torch.as_tensor(np.asarray(target), dtype=torch.long)
-        out_dim = int(n_classes or int(y.max()) + 1)
-        loss_fn: Any = torch.nn.functional.cross_entropy
-    else:  # regression: fit the standardised target (faster convergence), predict on the original scale
-        t_raw = np.asarray(target, dtype=np.float64)
-        y_mu, y_sd = float(t_raw[tr].mean()), float(t_raw[tr].std()) or 1.0
-        y = torch.as_tensor((t_raw - y_mu) / y_sd, dtype=torch.float32)
-        out_dim = 1
-
-        def loss_fn(pred: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.mse_loss(pred[:, 0], t)
-
-    x_tr, y_tr = x[torch.as_tensor(tr)], y[torch.as_tensor(tr)]
-    x_va, y_va = x[torch.as_tensor(va)], y[torch.as_tensor(va)]
-    order_rng = np.random.default_rng(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = torch.nn.Sequential(
-            torch.nn.Linear(x.shape[1], hidden), torch.nn.GELU(), torch.nn.Linear(hidden, out_dim)
-        )
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        best, best_state, best_epoch, bad = math.inf, None, 0, 0
-        for epoch in range(max_epochs):
-            net.train()
-            perm = torch.as_tensor(order_rng.permutation(len(tr)))
-            xp, yp = x_tr[perm], y_tr[perm]  # shuffled once per epoch; batches are views
-            for start in range(0, len(perm), batch_size):
-                loss = loss_fn(net(xp[start : start + batch_size]), yp[start : start + batch_size])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            net.eval()
-            with torch.no_grad():
-                val_loss = float(loss_fn(net(x_va), y_va))
-            if val_loss < best - min_delta * abs(best if math.isfinite(best) else val_loss):
-                best, best_epoch, bad = val_loss, epoch + 1, 0
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= patience:
-                    break
-        if best_state is not None:  # None only when every validation loss was NaN: keep the last weights
-            net.load_state_dict(best_state)
-        with torch.no_grad():
-            out = net(x[torch.as_tensor(te)]).numpy()
-    out = out if task == "classification" else out[:, 0] * y_sd + y_mu
-    metrics = compute_metrics(task, np.asarray(target)[te], out)
-    return {**metrics, "epochs": float(best_epoch)}
-
-
 # cache of the slow ground-truth numbers, keyed by a hash of every parameter that determines them
 
 _REFERENCE_CACHE: dict[str, dict[str, Any]] = {}
@@ -501,6 +377,187 @@ def cached_reference(params: dict[str, Any], compute: Any) -> dict[str, Any]:
     if key not in _REFERENCE_CACHE:
         _REFERENCE_CACHE[key] = compute()
     return dict(_REFERENCE_CACHE[key])
+
+
+# the latent-block model every generator shares: its parameters, checked once, and one draw of it
+
+
+@dataclass(frozen=True)
+class LatentSpec:
+    """The latent-block model of a synthetic dataset, validated once (``LatentSpec.of``).
+
+    Every generator (SIM-I/II/III, sim-3m, sim-reg, sim-anomaly) builds one, draws it (``draw``) and supplies only
+    its target. Attributes hold clean numbers: ``blocks`` ``{block: size}``, ``view_blocks`` ``{view: blocks}``,
+    ``task_blocks`` (the optimal features, in block order), ``weights`` ``{task block: relative weight}``, ``dims``
+    ``{view: width}``, ``noise``, ``n_samples``, ``seed`` and the split fractions.
+    """
+
+    name: str
+    blocks: dict[str, int]
+    view_blocks: dict[str, tuple[str, ...]]
+    task_blocks: tuple[str, ...]
+    weights: dict[str, float]
+    dims: dict[str, int]
+    noise: float
+    n_samples: int
+    seed: int
+    val_fraction: float
+    test_fraction: float
+
+    @property
+    def owner(self) -> str:
+        return f"dataset {self.name!r}"
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        *,
+        blocks: dict[str, Any],
+        view_blocks: dict[str, tuple[str, ...]],
+        task_blocks: tuple[str, ...],
+        weights: dict[str, Any],
+        dims: dict[str, Any],
+        noise: Any,
+        n_samples: Any,
+        seed: Any,
+        val_fraction: Any,
+        test_fraction: Any,
+    ) -> LatentSpec:
+        """Check every shared parameter (ConfigError naming the one that is wrong) and return the spec."""
+        owner = f"dataset {name!r}"
+        check_int(owner, "n_samples", n_samples, 50)
+        check_int(owner, "seed", seed, 0)
+        check_split(owner, int(n_samples), val_fraction, test_fraction)
+        clean_blocks = {b: check_int(owner, b, s, 0) for b, s in blocks.items()}
+        if sum(clean_blocks[b] for b in task_blocks) == 0:
+            raise ConfigError(
+                f"{owner}: the task-relevant blocks {task_blocks} are all empty; give one a positive size."
+            )
+        check_float(owner, "noise", noise, 0.0, math.inf)
+        clean_w: dict[str, float] = {}
+        for b, wv in weights.items():
+            wname = "w" + b[1:]
+            clean_w[b] = check_float(owner, wname, wv, 0.0, math.inf, "[)")
+            if clean_w[b] > 0 and clean_blocks[b] == 0:
+                raise ConfigError(
+                    f"{owner}: {wname} = {wv} gives weight to block {b}, whose size is 0; set one of them."
+                )
+        if sum(clean_w.values()) <= 0:
+            raise ConfigError(
+                f"{owner}: the weights {weights} sum to 0; give at least one task block a positive weight."
+            )
+        clean_dims = {}
+        for view, names in view_blocks.items():
+            k = sum(clean_blocks[b] for b in names)
+            if k == 0:
+                raise ConfigError(
+                    f"{owner}: view {view} sees only empty blocks {names}; give one of them a positive size."
+                )
+            d = dims.get(view)
+            d = k + EXTRA_DIMS if d is None else check_int(owner, f"dim_{view}", d, 1)
+            if d < k:
+                raise ConfigError(
+                    f"The 'dim_{view}' parameter of {owner} must be >= {k} (the size of {' + '.join(names)}) so "
+                    f"that A has full column rank. Got {d} instead; raise it or use None (= {k + EXTRA_DIMS})."
+                )
+            clean_dims[view] = d
+        return cls(
+            name, clean_blocks, dict(view_blocks), tuple(task_blocks), clean_w, clean_dims, float(noise),
+            int(n_samples), int(seed), float(val_fraction), float(test_fraction),
+        )  # fmt: skip
+
+    def draw(self) -> LatentDraw:
+        """The seeded maps and latents; five independent RNG streams, so each generator's use of one leaves the
+        others unchanged: maps, task map (or anomaly directions), latents, view noise, labels."""
+        rng_maps, rng_task, rng_lat, rng_noise, rng_label = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(5)
+        )
+        lv = LatentViews.build(rng_maps, self.blocks, self.view_blocks, self.dims, self.noise)
+        return LatentDraw(self, lv, lv.draw_latents(rng_lat, self.n_samples), rng_task, rng_noise, rng_label)
+
+    def split(self, stratify: np.ndarray | None = None) -> np.ndarray:
+        """The seeded train / val / test split (stratified by ``stratify`` when given)."""
+        return make_split(self.n_samples, self.val_fraction, self.test_fraction, self.seed, stratify=stratify)
+
+    def cache_key(self, **extra: Any) -> dict[str, Any]:
+        """Every parameter that determines the slow ground-truth numbers, for ``cached_reference``."""
+        return {**dataclasses.asdict(self), **extra}
+
+    def meta(self, description: str, **extra: Any) -> dict[str, Any]:
+        """``MultimodalDataset.meta``: the shared description of the model, plus the generator's ``extra``."""
+        return {
+            "description": description,
+            "source": SYNTHETIC_SOURCE,
+            "licence": "generated data, no licence restrictions",
+            "blocks": self.blocks,
+            "view_blocks": {v: list(bs) for v, bs in self.view_blocks.items()},
+            "view_dims": self.dims,
+            "task_blocks": list(self.task_blocks),
+            "noise": self.noise,
+            **extra,
+        }
+
+
+@dataclass
+class LatentDraw:
+    """One draw of a ``LatentSpec``: the view model, the latents ``{block: (N, size)}`` and the unused streams."""
+
+    spec: LatentSpec
+    lv: LatentViews
+    latents: dict[str, np.ndarray]
+    rng_task: np.random.Generator
+    rng_noise: np.random.Generator
+    rng_label: np.random.Generator
+
+    def views(self) -> dict[str, np.ndarray]:
+        """``{view: (N, dim) float32}`` from the current latents (draw them after any change to the latents)."""
+        return self.lv.views(self.latents, self.rng_noise)
+
+    def optimal(self) -> np.ndarray:
+        """``(N, d_task)`` the optimal MIB features [a0; a1; a2 ...]."""
+        return np.hstack([self.latents[b] for b in self.spec.task_blocks])
+
+    def task_map(self, out_dim: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """The task score s = T [task blocks] ~ N(0, I_out_dim) (see ``task_projection``).
+
+        Returns:
+            ``T`` ``(out_dim, d_task)``, the same map against the full latent vector ``(out_dim, L)``, and each
+            task block's share of the score's variance.
+        """
+        spec = self.spec
+        sizes = {b: spec.blocks[b] for b in spec.task_blocks}
+        t, shares = task_projection(self.rng_task, sizes, spec.weights, out_dim, spec.owner)
+        t_full = np.zeros((out_dim, sum(spec.blocks.values())))
+        sl, col = self.lv.slices(), 0
+        for b in spec.task_blocks:
+            t_full[:, sl[b]] = t[:, col : col + spec.blocks[b]]
+            col += spec.blocks[b]
+        return t, t_full, shares
+
+    def ground_truth(self, **extra: Any) -> dict[str, Any]:
+        """The shared ground truth (optimal features, exact entropies / MI of the views) plus ``extra``."""
+        spec = self.spec
+        return {
+            "optimal_features": self.optimal().astype(np.float32),
+            "optimal_feature_blocks": {b: spec.blocks[b] for b in spec.task_blocks},
+            **extra,
+            **self.lv.exact_information(),
+        }
+
+
+def check_bool(owner: str, name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise param_error(owner, name, "a bool", value)
+    return value
+
+
+def probe(*args: Any, **kw: Any) -> dict[str, float]:
+    """``omib_core.analysis.reference.reference_probe``, imported on use: it imports torch, and it imports
+    ``omib_core.data.dataset``, whose package imports this module."""
+    from omib_core.analysis import reference
+
+    return reference.reference_probe(*args, **kw)
 
 
 # main function
@@ -572,190 +629,91 @@ def make_sim(
     w = {"w0": w0, "w1": w1, "w2": w2}
     a = {k: preset[k] if v is None else v for k, v in a.items()}
     w = {k: preset[k] if v is None else v for k, v in w.items()}
-    blocks = {"a0": a["a0"], "a1": a["a1"], "a2": a["a2"], "b0": b0, "b1": b1, "b2": b2}
-    return simulate_classification(
-        name=variant,
-        blocks=blocks,
+    spec = LatentSpec.of(
+        variant,
+        blocks={"a0": a["a0"], "a1": a["a1"], "a2": a["a2"], "b0": b0, "b1": b1, "b2": b2},
         view_blocks={"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")},
         task_blocks=("a0", "a1", "a2"),
         weights={"a0": w["w0"], "a1": w["w1"], "a2": w["w2"]},
         dims={"v1": dim_v1, "v2": dim_v2},
         noise=noise,
-        n_classes=n_classes,
-        bayes_accuracy=bayes_accuracy,
-        label_model=label_model,
-        reference=reference,
         n_samples=n_samples,
         seed=seed,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
-        description=VARIANT_TEXT[variant],
     )
-
-
-def check_model(
-    owner: str,
-    blocks: dict[str, Any],
-    view_blocks: dict[str, tuple[str, ...]],
-    task_blocks: tuple[str, ...],
-    weights: dict[str, Any] | None,
-    dims: dict[str, Any],
-    noise: Any,
-    n_samples: Any,
-    seed: Any,
-    val_fraction: Any,
-    test_fraction: Any,
-) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
-    """Validate the shared parameters; returns (blocks, view widths, weights) as clean numbers."""
-    check_int(owner, "n_samples", n_samples, 50)
-    check_int(owner, "seed", seed, 0)
-    check_split(owner, int(n_samples), val_fraction, test_fraction)
-    blocks = {b: check_int(owner, b, s, 0) for b, s in blocks.items()}
-    if sum(blocks[b] for b in task_blocks) == 0:
-        raise ConfigError(f"{owner}: the task-relevant blocks {task_blocks} are all empty; give one a positive size.")
-    check_float(owner, "noise", noise, 0.0, math.inf)
-    clean_w: dict[str, float] = {}
-    if weights is not None:
-        for b, wv in weights.items():
-            wname = "w" + b[1:]
-            clean_w[b] = check_float(owner, wname, wv, 0.0, math.inf, "[)")
-            if clean_w[b] > 0 and blocks[b] == 0:
-                raise ConfigError(
-                    f"{owner}: {wname} = {wv} gives weight to block {b}, whose size is 0; set one of them."
-                )
-        if sum(clean_w.values()) <= 0:
-            raise ConfigError(
-                f"{owner}: the weights {weights} sum to 0; give at least one task block a positive weight."
-            )
-    clean_dims = {}
-    for view, names in view_blocks.items():
-        k = sum(blocks[b] for b in names)
-        if k == 0:
-            raise ConfigError(f"{owner}: view {view} sees only empty blocks {names}; give one of them a positive size.")
-        d = dims.get(view)
-        d = k + EXTRA_DIMS if d is None else check_int(owner, f"dim_{view}", d, 1)
-        if d < k:
-            raise ConfigError(
-                f"The 'dim_{view}' parameter of {owner} must be >= {k} (the size of {' + '.join(names)}) so that "
-                f"A has full column rank. Got {d} instead; raise it or use None (= {k + EXTRA_DIMS})."
-            )
-        clean_dims[view] = d
-    return blocks, clean_dims, clean_w
+    return simulate_classification(
+        spec, n_classes, bayes_accuracy, label_model, reference, description=VARIANT_TEXT[variant]
+    )
 
 
 def simulate_classification(
-    *,
-    name: str,
-    blocks: dict[str, Any],
-    view_blocks: dict[str, tuple[str, ...]],
-    task_blocks: tuple[str, ...],
-    weights: dict[str, Any],
-    dims: dict[str, Any],
-    noise: float,
-    n_classes: int,
-    bayes_accuracy: float,
-    label_model: str,
-    reference: bool,
-    n_samples: int,
-    seed: int,
-    val_fraction: float,
-    test_fraction: float,
-    description: str,
+    spec: LatentSpec, n_classes: int, bayes_accuracy: float, label_model: str, reference: bool, *, description: str
 ) -> MultimodalDataset:
-    """The classification generator behind SIM-I/II/III and the 3-view variant (see the module docstring)."""
-    owner = f"dataset {name!r}"
-    blocks, dims, w = check_model(
-        owner, blocks, view_blocks, task_blocks, weights, dims, noise, n_samples, seed, val_fraction, test_fraction
-    )
+    """The classification target of SIM-I/II/III and the 3-view variant (see the module docstring)."""
+    owner = spec.owner
     k = check_int(owner, "n_classes", n_classes, 2)
     if label_model not in LABEL_MODELS:
         raise param_error(owner, "label_model", f"one of {LABEL_MODELS}", label_model)
     bayes = check_float(
         owner, "bayes_accuracy", bayes_accuracy, 1.0 / k, 1.0, "(]" if label_model == "uniform" else "()"
     )
-    if not isinstance(reference, bool):
-        raise param_error(owner, "reference", "a bool", reference)
-    n_samples, noise = int(n_samples), float(noise)
+    check_bool(owner, "reference", reference)
 
-    rng_maps, rng_task, rng_lat, rng_noise, rng_lab = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
-    )
-    lv = LatentViews.build(rng_maps, blocks, view_blocks, dims, noise)
-    sizes = {b: blocks[b] for b in task_blocks}
-    t, shares = task_projection(rng_task, sizes, w, k - 1, owner)  # (K-1, d_task)
-    latents = lv.draw_latents(rng_lat, n_samples)
-    views = lv.views(latents, rng_noise)
-    optimal = np.hstack([latents[b] for b in task_blocks])  # (N, d_task) = [a0; a1; a2]
+    draw = spec.draw()
+    t, t_full, shares = draw.task_map(k - 1)  # (K-1, d_task), (K-1, L)
+    views = draw.views()
+    optimal = draw.optimal()  # (N, d_task) = [a0; a1; a2]
     logits = optimal @ t.T @ simplex(k).T  # (N, K) noiseless class logits S s
 
     tau = softmax_temperature(k, bayes) if label_model == "softmax" else 0.0
     flip = (1.0 - bayes) / (1.0 - 1.0 / k)  # used by the uniform model only
     probs = label_probabilities(logits, label_model, tau, flip)  # (N, K)
-    u = rng_lab.random(n_samples)[:, None]
+    u = draw.rng_label.random(spec.n_samples)[:, None]
     y = np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), k - 1).astype(np.int64)  # inverse-CDF draw
-    split = make_split(n_samples, val_fraction, test_fraction, seed, stratify=y)
+    split = spec.split(stratify=y)
     bayes_pred = logits.argmax(axis=1).astype(np.int64)  # (N,) the Bayes classifier's prediction
 
-    info = lv.exact_information()
-    params = {
-        "name": name, "blocks": blocks, "dims": dims, "weights": w, "noise": noise, "k": k, "bayes": bayes,
-        "label_model": label_model, "n": n_samples, "seed": seed, "val": val_fraction, "test": test_fraction,
-        "view_blocks": view_blocks, "probe": 3,
-    }  # fmt: skip
-
     def compute() -> dict[str, Any]:
-        t_full = np.zeros((k - 1, sum(blocks.values())))
-        sl = lv.slices()
-        col = 0
-        for b in task_blocks:
-            t_full[:, sl[b]] = t[:, col : col + blocks[b]]
-            col += blocks[b]
         out: dict[str, Any] = {
             "bayes_accuracy_views": bayes_accuracy_from_views(
-                lv, t_full, lambda z: label_probabilities(z, label_model, tau, flip), seed=seed
+                draw.lv, t_full, lambda z: label_probabilities(z, label_model, tau, flip), seed=spec.seed
             )
         }
         if reference:
-            out["optimal_mib_metrics"] = reference_probe(optimal, y, split, "classification", n_classes=k, seed=seed)
+            out["optimal_mib_metrics"] = probe(optimal, y, split, "classification", n_classes=k, seed=spec.seed)
         return out
 
-    ref = cached_reference({**params, "reference": reference}, compute)
-    ground_truth: dict[str, Any] = {
-        "optimal_features": optimal.astype(np.float32),
-        "optimal_feature_blocks": {b: blocks[b] for b in task_blocks},
-        "bayes_accuracy": bayes,
-        "bayes_accuracy_views": ref["bayes_accuracy_views"],
-        "bayes_prediction": bayes_pred,
-        "bayes_accuracy_test": float(np.mean(bayes_pred[split == TEST] == y[split == TEST])),
-        **info,
-    }
+    ref = cached_reference(
+        spec.cache_key(k=k, bayes=bayes, label_model=label_model, reference=reference, probe=3), compute
+    )
+    ground_truth = draw.ground_truth(
+        bayes_accuracy=bayes,
+        bayes_accuracy_views=ref["bayes_accuracy_views"],
+        bayes_prediction=bayes_pred,
+        bayes_accuracy_test=float(np.mean(bayes_pred[split == TEST] == y[split == TEST])),
+    )
     if reference:
         ground_truth["optimal_mib_metrics"] = ref["optimal_mib_metrics"]
         ground_truth["optimal_mib_accuracy"] = ref["optimal_mib_metrics"]["accuracy"]
     notes = []
-    if info["exact_h_joint"] <= 0:
+    if ground_truth["exact_h_joint"] <= 0:
         notes.append(
-            f"h_joint = {info['exact_h_joint']:.2f} nats is not positive (noise {noise} is small against the "
-            "standardised scale), so M_u has no value here; raise the noise."
+            f"h_joint = {ground_truth['exact_h_joint']:.2f} nats is not positive (noise {spec.noise} is small "
+            "against the standardised scale), so M_u has no value here; raise the noise."
         )
-    meta = {
-        "description": description,
-        "source": "synthetic (OMIB Studio generator, SPEC section 6)",
-        "licence": "generated data, no licence restrictions",
-        "blocks": blocks,
-        "view_blocks": {v: list(bs) for v, bs in view_blocks.items()},
-        "view_dims": dims,
-        "task_blocks": list(task_blocks),
-        "task_weights": w,
-        "task_variance_shares": shares,
-        "view_task_shares": {v: sum(shares.get(b, 0.0) for b in bs) for v, bs in view_blocks.items()},
-        "label_model": label_model,
-        "softmax_tau": tau if label_model == "softmax" else None,
-        "flip_probability": flip if label_model == "uniform" else None,
-        "noise": noise,
-        "class_names": [f"class {c}" for c in range(k)],
-        "notes": notes,
-    }
-    return MultimodalDataset(
-        name=name, modalities=views, target=y, task="classification", split=split, ground_truth=ground_truth, meta=meta
+    meta = spec.meta(
+        description,
+        task_weights=spec.weights,
+        task_variance_shares=shares,
+        view_task_shares={v: sum(shares.get(b, 0.0) for b in bs) for v, bs in spec.view_blocks.items()},
+        label_model=label_model,
+        softmax_tau=tau if label_model == "softmax" else None,
+        flip_probability=flip if label_model == "uniform" else None,
+        class_names=[f"class {c}" for c in range(k)],
+        notes=notes,
     )
+    return MultimodalDataset(
+        name=spec.name, modalities=views, target=y, task="classification", split=split,
+        ground_truth=ground_truth, meta=meta,
+    )  # fmt: skip
