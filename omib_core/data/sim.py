@@ -463,9 +463,18 @@ class LatentSpec:
                 )
             clean_dims[view] = d
         return cls(
-            name, clean_blocks, dict(view_blocks), tuple(task_blocks), clean_w, clean_dims, float(noise),
-            int(n_samples), int(seed), float(val_fraction), float(test_fraction),
-        )  # fmt: skip
+            name,
+            clean_blocks,
+            dict(view_blocks),
+            tuple(task_blocks),
+            clean_w,
+            clean_dims,
+            float(noise),
+            int(n_samples),
+            int(seed),
+            float(val_fraction),
+            float(test_fraction),
+        )
 
     def draw(self) -> LatentDraw:
         """The seeded maps and latents; five independent RNG streams, so each generator's use of one leaves the
@@ -714,6 +723,11 @@ def simulate_classification(
         notes=notes,
     )
     return MultimodalDataset(
-        name=spec.name, modalities=views, target=y, task="classification", split=split,
-        ground_truth=ground_truth, meta=meta,
-    )  # fmt: skip
+        name=spec.name,
+        modalities=views,
+        target=y,
+        task="classification",
+        split=split,
+        ground_truth=ground_truth,
+        meta=meta,
+    )

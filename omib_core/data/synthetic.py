@@ -341,6 +341,10 @@ def make_sim_multi(
         test_fraction=test_fraction,
     )
     return simulate_classification(
-        spec, n_classes, bayes_accuracy, label_model, reference,
+        spec,
+        n_classes,
+        bayes_accuracy,
+        label_model,
+        reference,
         description="SIM-3M: three views sharing a0 and b0; v1 holds the largest share of the task information.",
-    )  # fmt: skip
+    )
