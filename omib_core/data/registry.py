@@ -23,7 +23,8 @@ from omib_core.config import DataConfig
 from omib_core.data.dataset import MultimodalDataset
 from omib_core.data.folder import folder_info, load_folder
 from omib_core.data.info import SPLIT_KEYS, DatasetInfo
-from omib_core.data.sim import PARAM_HELP, SYNTHETIC_SOURCE, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
+from omib_core.data.latent import SYNTHETIC_SOURCE
+from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import upload_info, upload_path
 from omib_core.env import env_bool

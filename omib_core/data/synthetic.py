@@ -1,6 +1,6 @@
 """More synthetic data with a known optimal MIB: regression, anomaly detection, three views.
 
-All three reuse the latent-block model of ``omib_core.data.sim`` (``LatentSpec``: blocks N(0, I), fixed seeded
+All three reuse the latent-block model of ``omib_core.data.latent`` (``LatentSpec``: blocks N(0, I), fixed seeded
 maps, isotropic view noise, validated once; the exact Gaussian entropies and mutual information of the
 standardised views ship in ``ground_truth``) and supply only their target. [choice] Every target below is ours (the paper's generators are not public):
 
@@ -28,15 +28,8 @@ import numpy as np
 
 from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
-from omib_core.data.sim import (
-    LatentSpec,
-    LatentViews,
-    cached_reference,
-    check_bool,
-    check_float,
-    probe,
-    simulate_classification,
-)
+from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, check_bool, check_float, probe
+from omib_core.data.sim import simulate_classification
 
 TWO_VIEWS = {"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")}
 TASK_BLOCKS = ("a0", "a1", "a2")
