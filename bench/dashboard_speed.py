@@ -552,7 +552,7 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from omib_core.runs.paths import db_path
+    from omib_core.paths import db_path
     from omib_core.runs.store import RunStore
 
     cfg = throughput_config(args)

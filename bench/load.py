@@ -237,8 +237,8 @@ def main() -> int:
     args = p.parse_args()
     command = shlex.join([".venv/bin/python", "bench/load.py", *sys.argv[1:]])
 
+    from omib_core.paths import db_path
     from omib_core.runs.jobs import JobManager
-    from omib_core.runs.paths import db_path
     from omib_core.runs.store import RunStore
 
     res: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": [round(x, 2) for x in os.getloadavg()],

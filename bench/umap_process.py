@@ -96,7 +96,7 @@ def in_process(x: np.ndarray) -> dict[str, Any]:
 def add_finished_runs(data_dir: Path, x: np.ndarray, count: int) -> list[str]:
     """``count`` finished training runs in a fresh store under ``data_dir``, one snapshot of ``x`` (3 classes) each."""
     from omib_core.config import DataConfig, RunConfig, TrainConfig
-    from omib_core.runs.paths import db_path
+    from omib_core.paths import db_path
     from omib_core.runs.store import RunStore
 
     store = RunStore(db_path(data_dir), data_dir=data_dir)

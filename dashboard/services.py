@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard.auth import current_user
 from omib_core.analysis.projection_jobs import ProjectionJobs
+from omib_core.paths import db_path
 from omib_core.runs.jobs import JobManager, shared_manager
-from omib_core.runs.paths import db_path
 from omib_core.runs.store import RunStore
 
 

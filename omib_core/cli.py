@@ -121,7 +121,7 @@ class _Progress:
 def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
     """Train one config, write ``out_dir/result.json`` and ``history.csv``, return the result dict."""
     from omib_core.data import load_dataset
-    from omib_core.runs.paths import cache_dir
+    from omib_core.paths import cache_dir
     from omib_core.runs.recorder import Recorder
     from omib_core.train import EpochEvent, RunFailed, RunStarted, train
 
@@ -178,7 +178,7 @@ def cmd_bound(args: argparse.Namespace) -> int:
     from omib_core.bound import estimate_bound
     from omib_core.data import load_dataset
     from omib_core.device import resolve_device
-    from omib_core.runs.paths import cache_dir
+    from omib_core.paths import cache_dir
 
     data = DataConfig(dataset=args.dataset, params=_params(args.param), seed=args.seed)
     bcfg = BoundConfig(estimator=args.estimator, seeds=args.seeds, steps=args.steps)

@@ -207,7 +207,7 @@ def _duration(seconds: float) -> str:
 
 def auth_db_path(base: Path | str | None = None) -> Path:
     """``<data_dir>/auth.db``: the failed sign-in counters."""
-    from omib_core.runs.paths import data_dir
+    from omib_core.paths import data_dir
 
     return Path(base or data_dir()) / AUTH_DB
 

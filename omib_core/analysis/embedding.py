@@ -15,13 +15,12 @@ import os
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from omib_core.errors import DataError, param_error
+from omib_core.paths import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -45,9 +44,7 @@ def _as_matrix(x: np.ndarray, what: str = "embedding") -> np.ndarray:
 
 def numba_cache_path() -> str:
     """``NUMBA_CACHE_DIR`` if set, else ``<OMIB_DATA_DIR or repo/var>/numba_cache``; the folder is created."""
-    path = os.environ.get("NUMBA_CACHE_DIR") or str(
-        Path(os.environ.get("OMIB_DATA_DIR") or REPO_ROOT / "var") / "numba_cache"
-    )
+    path = os.environ.get("NUMBA_CACHE_DIR") or str(data_dir() / "numba_cache")
     Path(path).mkdir(parents=True, exist_ok=True)
     return path
 
@@ -62,24 +59,20 @@ def numba_cache_dir() -> str:
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
-    """First two principal components of ``x`` (N, d) -> (N, 2), by numpy SVD.
+    """First two principal components of ``x`` (N, d) -> (N, 2): scikit-learn's ``PCA`` (full SVD).
 
-    Deterministic: each component's sign is chosen so that its largest-magnitude loading is positive (the
-    convention of scikit-learn's ``svd_flip``). With fewer than 2 features or rows the missing columns are 0.
+    Deterministic: scikit-learn's ``svd_flip`` makes each component's largest-magnitude loading positive. With
+    fewer than 2 features or rows the missing columns are 0.
     """
+    from sklearn.decomposition import PCA
+
     x = _as_matrix(x)
     n, d = x.shape
-    xc = x - x.mean(axis=0)  # (N, d)
     out = np.zeros((n, 2))
     if n < 2:
         return out
-    _, s, vt = np.linalg.svd(xc, full_matrices=False)  # vt: (min(N, d), d)
-    k = min(2, vt.shape[0])
-    for i in range(k):
-        v = vt[i]
-        if v[np.argmax(np.abs(v))] < 0:
-            v = -v
-        out[:, i] = xc @ v
+    k = min(2, n, d)
+    out[:, :k] = PCA(n_components=k, svd_solver="full").fit_transform(x)
     return out
 
 
@@ -192,12 +185,3 @@ def project_snapshot(path: str | Path, array: str, seed: int = 0, method: str = 
     else:
         raise param_error("project_snapshot", "method", "'umap' or 'pca'", method)
     return coords.astype(np.float32)  # (N, 2): half the bytes to send back from the worker
-
-
-def __getattr__(name: str) -> Any:
-    """``ProjectionJobs`` / ``ProjectionError`` moved to ``projection_jobs``; still importable from here."""
-    if name in ("ProjectionJobs", "ProjectionError"):
-        from omib_core.analysis import projection_jobs
-
-        return getattr(projection_jobs, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Evaluation metrics for the three tasks, as pure numpy functions.
+"""Evaluation metrics for the three tasks: thin wrappers over scikit-learn / scipy that fix the protocol.
 
 - classification: accuracy and macro F1 (the F1 of each class present in the labels or the predictions,
   averaged without weights; a class never predicted and never true does not count; 0/0 counts as 0,
@@ -8,8 +8,8 @@
   ``np.round`` (half to even, as MMSA does), and Acc-2 / weighted F1 on the rows whose true value is not
   0, positive (> 0) against negative (the "non0" variant most papers quote, and the one OMIB's table
   uses). The "has0" variant (>= 0 against < 0, all rows) is given as ``acc2_has0`` / ``f1_has0``.
-- anomaly: ROC AUC by the Mann-Whitney rank statistic (ties get average ranks, so a tie counts one
-  half) and the F1 of the anomaly class at a threshold that never looks at the test labels' F1.
+- anomaly: ROC AUC (scikit-learn's ``roc_auc_score``: a tie counts one half) and the F1 of the anomaly class at
+  a threshold that never looks at the test labels' F1.
 
 Degenerate inputs give documented numbers instead of warnings: constant predictions or targets give a
 correlation of 0 (not NaN); a single class in ``y_true`` gives an AUC of NaN, because the AUC is not
@@ -78,40 +78,13 @@ def _nan_dict(names: tuple[str, ...]) -> dict[str, float]:
     return {n: float("nan") for n in names}
 
 
-def _f1_binary(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """F1 of the positive class (True / 1); 0 when there are no true and no predicted positives."""
-    tp = float(np.sum(y_true & y_pred))
-    fp = float(np.sum(~y_true & y_pred))
-    fn = float(np.sum(y_true & ~y_pred))
-    denom = 2 * tp + fp + fn
-    return 2 * tp / denom if denom > 0 else 0.0
-
-
-def _f1_per_class(y_true: np.ndarray, y_pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return np.array([_f1_binary(y_true == c, y_pred == c) for c in labels])
-
-
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation; 0 (not NaN) when either side is constant or there are fewer than 2 rows."""
-    a = a.astype(np.float64) - a.mean()
-    b = b.astype(np.float64) - b.mean()
-    denom = np.sqrt(np.sum(a * a) * np.sum(b * b))
-    if a.size < 2 or denom <= 0:
+    """scipy's Pearson correlation; 0 (not NaN) when either side is constant or there are fewer than 2 rows."""
+    from scipy.stats import pearsonr
+
+    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
-    return float(np.clip(np.sum(a * b) / denom, -1.0, 1.0))
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with ties sharing their average rank (scipy's ``rankdata(method="average")``)."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    # start index of each run of equal values
-    starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
-    ends = np.r_[starts[1:], xs.size]  # exclusive
-    avg = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = np.repeat(avg, ends - starts)
-    return ranks
+    return float(np.clip(pearsonr(a, b).statistic, -1.0, 1.0))
 
 
 # main functions
@@ -137,11 +110,12 @@ def classification_metrics(y_true: Any, logits_or_probs: Any) -> dict[str, float
     _same_length(y, out, "logits_or_probs")
     if not np.all(np.isfinite(out)):
         return _nan_dict(("accuracy", "f1_macro"))
+    from sklearn.metrics import f1_score
+
     pred = out.argmax(axis=1) if out.ndim == 2 else out
-    labels = np.union1d(y, pred)  # scikit-learn's default label set for average="macro"
     return {
         "accuracy": float(np.mean(pred == y)),
-        "f1_macro": float(_f1_per_class(y, pred, labels).mean()),
+        "f1_macro": float(f1_score(y, pred, average="macro", zero_division=0)),
     }
 
 
@@ -175,15 +149,11 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
 
 def _binary_pair(t: np.ndarray, q: np.ndarray) -> tuple[float, float]:
     """Accuracy and class-count-weighted F1 of two boolean vectors (NaN, NaN when empty)."""
+    from sklearn.metrics import f1_score
+
     if t.size == 0:
         return float("nan"), float("nan")
-    acc = float(np.mean(t == q))
-    f1 = 0.0
-    for cls in (False, True):
-        support = float(np.sum(t == cls))
-        if support:
-            f1 += support / t.size * _f1_binary(t == cls, q == cls)
-    return acc, f1
+    return float(np.mean(t == q)), float(f1_score(t, q, average="weighted", zero_division=0))
 
 
 def anomaly_threshold(normal_scores: Any, quantile: float = ANOMALY_QUANTILE) -> float:
@@ -224,15 +194,12 @@ def anomaly_metrics(
         raise DataError("Anomaly 'y_true' must hold 0 (normal) and 1 (anomaly) only.")
     if not np.all(np.isfinite(s)):
         return _nan_dict(("auc", "f1"))
+    from sklearn.metrics import f1_score, roc_auc_score
+
     y = y.astype(bool)
     s = s.astype(np.float64)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos and n_neg:
-        # Mann-Whitney: AUC = (sum of anomaly ranks - n_pos (n_pos + 1) / 2) / (n_pos n_neg)
-        ranks = _average_ranks(s)
-        auc = float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-    else:
-        auc = float("nan")
+    auc = float(roc_auc_score(y, s)) if n_pos and n_neg else float("nan")
     if threshold is None:
         if normal_reference_scores is not None:
             threshold = anomaly_threshold(normal_reference_scores)
@@ -243,7 +210,7 @@ def anomaly_metrics(
                 "anomaly_metrics got no normal rows and no 'threshold' or 'normal_reference_scores'; "
                 "pass the threshold fixed on normal training/validation rows."
             )
-    f1 = _f1_binary(y, s > threshold)
+    f1 = f1_score(y.astype(np.int64), (s > threshold).astype(np.int64), pos_label=1, zero_division=0)
     return {"auc": auc, "f1": float(f1)}
 
 

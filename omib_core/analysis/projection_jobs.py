@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from omib_core.analysis.embedding import numba_cache_path, warm_up_umap
+from omib_core.env import env_int
 from omib_core.errors import OmibError, param_error
-from omib_core.runs.jobs import env_int
 
 WARM_UP_KEY = ("umap warm-up",)
 WORKER_NICE = 10  # the worker yields the CPU to the server: pages first, background fits with what is left

@@ -93,22 +93,17 @@ PLAIN = GaussianMode()
 def ledoit_wolf(z: np.ndarray) -> GaussianMode:
     """The Ledoit-Wolf (2004) shrinkage of the covariance of rows z (n, d), as a GaussianMode.
 
-    The closed form of scikit-learn's ``ledoit_wolf_shrinkage`` (centred rows, the 1/n covariance).
+    The shrinkage is scikit-learn's ``ledoit_wolf_shrinkage`` (centred rows, the 1/n covariance); its target
+    mu I is put on the scale of the (n - 1)-divisor covariance used below.
     """
+    from sklearn.covariance import ledoit_wolf_shrinkage
+
     z = _as_2d(z)
     n, d = z.shape
     x = z - z.mean(0)
-    x2 = x**2
-    var = x2.sum(0) / n  # (d,) diagonal of the 1/n covariance
-    mu = float(var.sum() / d)
-    beta_ = float(np.sum(x2.T @ x2))  # sum_ij sum_k x_ki^2 x_kj^2
-    delta_ = float(np.sum((x.T @ x) ** 2)) / n**2  # ||S||_F^2
-    beta = (beta_ / n - delta_) / (d * n)
-    delta = (delta_ - 2.0 * mu * var.sum() + d * mu**2) / d  # ||S - mu I||_F^2 / d
-    beta = min(beta, delta)
-    rho = 0.0 if beta == 0 else beta / delta
-    # mu of the (n - 1)-divisor covariance used below, so the target is on the same scale as S
-    return GaussianMode(shrinkage=float(min(max(rho, 0.0), 1.0)), target=mu * n / max(n - 1, 1))
+    rho = float(ledoit_wolf_shrinkage(x, assume_centered=True))
+    mu = float(np.sum(x**2) / (n * d))  # trace of the 1/n covariance / d
+    return GaussianMode(shrinkage=min(max(rho, 0.0), 1.0), target=mu * n / max(n - 1, 1))
 
 
 def logdet_bias(d: int, n: int) -> float:

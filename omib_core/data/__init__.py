@@ -8,12 +8,14 @@ from omib_core.data import paper  # noqa: F401 - registers CMU-MOSI and CREMA-D 
 
 # isort: split
 from omib_core.data import spatial  # noqa: F401 - registers 10x-breast (the 10x Visium anomaly task)
+from omib_core.data.checks import ValidationReport, validate_files
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.data.folder import load_folder
-from omib_core.data.registry import DatasetInfo, get_info, list_datasets, load_dataset, register
+from omib_core.data.info import DatasetInfo
+from omib_core.data.registry import get_info, list_datasets, load_dataset, register
 from omib_core.data.sim import make_sim
 from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
-from omib_core.data.uploads import ValidationReport, list_uploads, store_upload, validate_files
+from omib_core.data.uploads import list_uploads, store_upload
 
 __all__ = [
     "TEST",

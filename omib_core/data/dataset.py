@@ -206,3 +206,24 @@ class MultimodalDataset:
             vals, counts = np.unique(y, return_counts=True)
             out["class_counts"] = {int(v): int(c) for v, c in zip(vals, counts)}
         return out
+
+
+def stratified_split(target: np.ndarray, task: str, seed: int, val_fraction: float, test_fraction: float) -> np.ndarray:
+    """``make_split`` stratified by class, then topped up so val and test hold >= MIN_ROWS_PER_SPLIT rows.
+
+    Tiny sets (nutrimouse: 40 rows, 8 per diet) can round a class's share to 0; the missing rows are moved from
+    the training rows of the largest classes, seeded, so each split still has rows to score.
+    """
+    strat = None if task == "regression" else np.asarray(target)
+    split = make_split(len(target), val_fraction, test_fraction, seed, stratify=strat)
+    rng = np.random.default_rng([seed, 1])
+    for code in (VAL, TEST):
+        for _ in range(MIN_ROWS_PER_SPLIT - int((split == code).sum())):
+            train = np.flatnonzero(split == TRAIN)
+            if len(train) <= MIN_ROWS_PER_SPLIT:
+                break
+            if strat is not None:
+                classes, counts = np.unique(strat[train], return_counts=True)
+                train = train[strat[train] == classes[np.argmax(counts)]]
+            split[rng.choice(train)] = code
+    return split

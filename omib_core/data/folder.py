@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from omib_core.config import TASKS
-from omib_core.data.dataset import MIN_ROWS_PER_SPLIT, TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, stratified_split
+from omib_core.data.info import DatasetInfo
 from omib_core.errors import DataError
 
 MODALITY_EXTS = ("csv", "parquet", "npy", "npz")
@@ -554,27 +555,6 @@ def encode_target(y: np.ndarray, task: str, what: str = "labels") -> tuple[np.nd
     return ids.astype(np.int64), {"class_names": [str(v) for v in values.tolist()]}
 
 
-def stratified_split(target: np.ndarray, task: str, seed: int, val_fraction: float, test_fraction: float) -> np.ndarray:
-    """``make_split`` stratified by class, then topped up so val and test hold >= MIN_ROWS_PER_SPLIT rows.
-
-    Tiny sets (nutrimouse: 40 rows, 8 per diet) can round a class's share to 0; the missing rows are moved from
-    the training rows of the largest classes, seeded, so each split still has rows to score.
-    """
-    strat = None if task == "regression" else np.asarray(target)
-    split = make_split(len(target), val_fraction, test_fraction, seed, stratify=strat)
-    rng = np.random.default_rng([seed, 1])
-    for code in (VAL, TEST):
-        for _ in range(MIN_ROWS_PER_SPLIT - int((split == code).sum())):
-            train = np.flatnonzero(split == TRAIN)
-            if len(train) <= MIN_ROWS_PER_SPLIT:
-                break
-            if strat is not None:
-                classes, counts = np.unique(strat[train], return_counts=True)
-                train = train[strat[train] == classes[np.argmax(counts)]]
-            split[rng.choice(train)] = code
-    return split
-
-
 def build_dataset(
     name: str,
     modalities: dict[str, np.ndarray],
@@ -679,10 +659,8 @@ def load_folder(
     )  # fmt: skip
 
 
-def folder_info(folder: Path | str, dataset_id: str | None = None) -> Any:
+def folder_info(folder: Path | str, dataset_id: str | None = None) -> DatasetInfo:
     """A ``DatasetInfo`` describing a dataset folder (files are listed and the labels read; modalities are not)."""
-    from omib_core.data.registry import DatasetInfo
-
     folder = Path(folder)
     mods, labels_path, meta = folder_files(folder)
     task = meta.get("task")

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 from omib_core.data.admin_dir import ENV_VAR, resolve_admin_file
-from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
-from omib_core.data.folder import parse_split, stratified_split
-from omib_core.data.registry import DatasetInfo, register
+from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, stratified_split
+from omib_core.data.folder import parse_split
+from omib_core.data.info import DatasetInfo
+from omib_core.data.registry import register
 from omib_core.errors import DataError
 
 MOSI_SPLITS = {"train": TRAIN, "valid": VAL, "test": TEST}  # the files' split names -> our codes

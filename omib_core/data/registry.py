@@ -15,58 +15,22 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omib_core.config import TASKS, DataConfig
+from omib_core.config import DataConfig
 from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, MultimodalDataset
+from omib_core.data.folder import folder_info, load_folder
+from omib_core.data.info import SPLIT_KEYS, DatasetInfo
 from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.data.uploads import upload_info, upload_path
+from omib_core.env import env_bool
 from omib_core.errors import ConfigError, DataError
 
 Loader = Callable[..., MultimodalDataset]
-SPLIT_KEYS = ("seed", "val_fraction", "test_fraction")  # taken from DataConfig, never from params
 UPLOAD_PREFIX = "upload:"
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a dataset is and which parameters its loader takes.
-
-    Attributes:
-        id: the id used in ``DataConfig.dataset`` (e.g. ``"sim-i"``).
-        title: a short human title.
-        task: ``"classification"``, ``"regression"`` or ``"anomaly"``.
-        n_modalities: number of views.
-        description: a sentence or two for the UI.
-        defaults: ``{parameter: default value}`` of the loader (``seed`` and the split fractions excluded:
-            they come from ``DataConfig``).
-        param_help: ``{parameter: one-line help}``.
-        source: where the data comes from.
-        licence: terms of use.
-    """
-
-    id: str
-    title: str
-    task: str
-    n_modalities: int
-    description: str
-    defaults: dict[str, Any] = field(default_factory=dict)
-    param_help: dict[str, str] = field(default_factory=dict)
-    source: str = ""
-    licence: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
-            raise ConfigError(f"DatasetInfo id must be a non-empty string. Got {self.id!r}.")
-        if self.task not in TASKS:
-            raise ConfigError(f"DatasetInfo {self.id!r}: task must be one of {TASKS}. Got {self.task!r}.")
-        bad = sorted(set(self.defaults) & set(SPLIT_KEYS))
-        if bad:
-            raise ConfigError(f"DatasetInfo {self.id!r}: {bad} come from DataConfig; remove them from defaults.")
 
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
@@ -138,7 +102,7 @@ def list_datasets() -> list[DatasetInfo]:
 
 def folders_allowed() -> bool:
     """Whether a folder path is accepted as a dataset id (``OMIB_FOLDER_DATASETS=0`` turns it off)."""
-    return os.environ.get("OMIB_FOLDER_DATASETS", "1").strip().lower() not in ("0", "false", "no", "off")
+    return env_bool("OMIB_FOLDER_DATASETS", True)
 
 
 def _is_folder(dataset_id: str) -> bool:
@@ -153,15 +117,11 @@ def get_info(dataset_id: str) -> DatasetInfo:
     if dataset_id in _REGISTRY:
         return _REGISTRY[dataset_id][0]
     if isinstance(dataset_id, str) and dataset_id.startswith(UPLOAD_PREFIX):
-        from omib_core.data.uploads import upload_info
-
         return upload_info(dataset_id.removeprefix(UPLOAD_PREFIX))
     if isinstance(dataset_id, str) and _is_folder(dataset_id):
         if not folders_allowed():
             raise DataError(f"Folder paths are not accepted as datasets on this server (got {dataset_id!r}); "
                             "upload the files on the Data page instead.")  # fmt: skip
-        from omib_core.data.folder import folder_info
-
         return folder_info(Path(dataset_id).expanduser(), dataset_id)
     raise DataError(
         f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
@@ -205,9 +165,6 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
             f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults)}."
         )
     if config.dataset not in _REGISTRY:  # an upload or a folder: no parameters, only the split
-        from omib_core.data.folder import load_folder
-        from omib_core.data.uploads import upload_path
-
         ds_id = config.dataset
         path = upload_path(ds_id.removeprefix(UPLOAD_PREFIX)) if ds_id.startswith(UPLOAD_PREFIX) else Path(ds_id)
         return load_folder(path.expanduser(), seed=config.seed, val_fraction=config.val_fraction,

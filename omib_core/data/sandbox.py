@@ -1,7 +1,7 @@
 """Check uploaded files in a separate process with a memory cap and a time cap.
 
 A hostile or careless file (one CSV line of 500,000 commas took 35 s and 1.2 GB in the server itself) must never
-take the server or its other sessions down. ``validate_isolated(files, ...)`` runs ``uploads.validate_files`` in a
+take the server or its other sessions down. ``validate_isolated(files, ...)`` runs ``checks.validate_files`` in a
 fresh Python process (``subprocess``: fork + exec, so nothing of the server, torch included, is inherited) that:
 
 - imports only the readers (numpy, pandas, pyarrow; not torch), then caps its own address space at what it uses
@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import signal
 import struct
 import subprocess
@@ -33,6 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from omib_core.config import TASKS
+from omib_core.data.checks import DEFAULT_MAX_BYTES, ValidationReport, validate_files
+from omib_core.env import env_bytes, env_float, env_int
 from omib_core.errors import DataError
 
 DEFAULT_MEMORY = 3 * 2**30  # address space a check may add to its imports
@@ -44,8 +46,8 @@ READING = "omib-reading "  # stderr line prefix: the file the child is reading (
 _SIZE = struct.Struct("<Q")
 _SLOTS: dict[int, threading.BoundedSemaphore] = {}
 _SLOTS_LOCK = threading.Lock()
-# The child imports omib_core.data.uploads without running omib_core/data/__init__.py (which registers every
-# dataset and imports torch: 1.5 s and 700 MB of address space): an empty package module stands in for it.
+# The child imports omib_core.data.checks without running omib_core/data/__init__.py (which registers every
+# dataset and imports scipy and scikit-learn): an empty package module stands in for it.
 _BOOT = (
     "import os, sys, types, omib_core; "
     "pkg = types.ModuleType('omib_core.data'); "
@@ -53,40 +55,18 @@ _BOOT = (
     "sys.modules['omib_core.data'] = pkg; "
     "from omib_core.data.sandbox import child_main; child_main()"
 )
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 # settings
 
 
-def _setting(name: str, default: float, parse: Any, example: str) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(parse(raw))
-    except (ValueError, KeyError, AttributeError):
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise DataError(f"The server setting {name} must be a positive number such as {example}. Got {raw!r}; ask "
-                        "the person who runs this server to fix it.")  # fmt: skip
-    return value
-
-
-def _bytes(text: str) -> float:
-    m = re.fullmatch(r"([0-9.e+]+)\s*([kmgt]?)i?b?", text.lower())
-    if m is None:
-        raise ValueError(text)
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
 def parse_limits() -> tuple[int, float, int]:
     """(memory in bytes, seconds, checks at once) from ``OMIB_UPLOAD_PARSE_MEMORY`` (bytes, or e.g. ``4G``),
     ``OMIB_UPLOAD_PARSE_SECONDS`` and ``OMIB_UPLOAD_PARSE_PARALLEL``."""
-    memory = _setting("OMIB_UPLOAD_PARSE_MEMORY", DEFAULT_MEMORY, _bytes, "3G")
-    seconds = _setting("OMIB_UPLOAD_PARSE_SECONDS", DEFAULT_SECONDS, float, "60")
-    parallel = _setting("OMIB_UPLOAD_PARSE_PARALLEL", DEFAULT_PARALLEL, float, "2")
-    return int(memory), seconds, max(1, int(parallel))
+    memory = env_bytes("OMIB_UPLOAD_PARSE_MEMORY", DEFAULT_MEMORY, "3G")
+    seconds = env_float("OMIB_UPLOAD_PARSE_SECONDS", DEFAULT_SECONDS, "60")
+    parallel = env_int("OMIB_UPLOAD_PARSE_PARALLEL", DEFAULT_PARALLEL, "2")
+    return memory, seconds, parallel
 
 
 def _size_text(n: float) -> str:
@@ -150,8 +130,6 @@ def child_main() -> None:
     """Entry point of the checking process: files on stdin, the report on stdout (see ``_pack``)."""
     import pandas  # noqa: F401 - imported before the memory cap is set, so the cap is what parsing may add
     import pyarrow.parquet  # noqa: F401
-
-    from omib_core.data.uploads import validate_files
 
     request, blobs = _unpack(sys.stdin.buffer.read())
     _cap_resources(int(request["memory"]), float(request["seconds"]))
@@ -224,8 +202,8 @@ def _failure(files: dict[str, bytes], stderr: bytes, why: str) -> str:
 
 def validate_isolated(
     files: dict[str, bytes], max_bytes: int | None = None, *, task: str | None = None, arrays: bool = False
-) -> Any:
-    """``uploads.validate_files`` in a capped child process; the same ``ValidationReport``.
+) -> ValidationReport:
+    """``checks.validate_files`` in a capped child process; the same ``ValidationReport``.
 
     Args:
         arrays: also return the parsed arrays (float32), labels and split, as ``store_upload`` needs; the Data
@@ -238,9 +216,6 @@ def validate_isolated(
     Raises:
         DataError: as ``validate_files`` (a caller's mistake), or a server setting is malformed.
     """
-    from omib_core.config import TASKS
-    from omib_core.data.uploads import DEFAULT_MAX_BYTES, ValidationReport
-
     if not isinstance(files, dict) or not all(isinstance(v, (bytes, bytearray, memoryview)) for v in files.values()):
         raise DataError("validate_files expects {file name: bytes}; read each uploaded file with .getvalue().")
     if task is not None and task not in TASKS:

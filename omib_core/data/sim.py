@@ -15,17 +15,13 @@
   (by a 200,000-draw Monte Carlo) so that the Bayes accuracy given [a0; a1; a2] is ``bayes_accuracy``;
   ``label_model="uniform"`` takes y = argmax_k (S s)_k and replaces it with probability
   p = (1 - bayes) / (1 - 1/K) by a uniformly random class, so Bayes = 1 - p + p/K exactly.
-  [choice] softmax is the default because it is learnable: with 7,000 training rows the reference MLP on
-  [a0; a1; a2] reached 0.909 (Bayes 0.912) under softmax labels but only 0.88 (Bayes 0.907) under uniform
-  label noise, whose step-shaped posterior makes every boundary error cost in full. The paper reports the
-  optimal MIB at 0.909 / 0.908, i.e. at Bayes; only the softmax model reproduces that.
+  [choice] softmax is the default because it is learnable: under uniform label noise the step-shaped posterior
+  makes every boundary error cost in full, so the reference MLP stays further below Bayes.
 
 Defaults: 10,000 rows (7,000 train), K = 4, noise 0.1, b0 = 2 and b1 = b2 = 128 superfluous dimensions
-per view (views of about 140 columns). Measured over seeds 0-2 with the reference MLP (test accuracy,
-mean): optimal features 0.898 / 0.911 / 0.913 (SIM-I / II / III; the Bayes rule on the same test rows
-0.903 / 0.910 / 0.915), concat(v1, v2) 0.860 / 0.859 / 0.867, v1 alone 0.774 / 0.478 / 0.622, v2 alone
-0.498 / 0.777 / 0.612. Keeping the superfluous blocks costs about 4-5 points: this is what makes beta
-visible. The views themselves hide little of the task (Bayes accuracy from the views ~0.90).
+per view (views of about 140 columns). Keeping the superfluous blocks costs accuracy: this is what makes beta
+visible. Measured accuracies (the ground-truth optimal MIB, Bayes, OMIB and the baselines on SIM-I/II/III) are in
+``bench/results/sim_table.md`` (``bench/sim_table.py``); they are not copied here because they drift.
 
 Ground truth (``dataset.ground_truth``) is exact wherever it can be: Bayes accuracy, and the Gaussian
 entropies / mutual information of the *standardised* views (population correlation matrix R):
@@ -33,47 +29,34 @@ h(v_i) = 0.5 logdet(2 pi e R_ii), h_joint = 0.5 logdet(2 pi e R), I(v1; v2) = h(
 With standardised features an eigenvalue of R below 1 / (2 pi e) ~ 0.0585 contributes negatively; the
 directions that carry only noise (the 4 extra columns of each view and the view-difference of the shared
 blocks) have eigenvalues near noise^2 / 2.3, so very small ``noise`` can make the entropies negative.
-The defaults give h(v1) ~ 183, h(v2) ~ 183, I(v1; v2) ~ 9.2 and h_joint ~ 357 nats (> 0, checked by a
-test); ``meta["notes"]`` warns when h_joint is not positive.
+The exact values ship in ``ground_truth`` (a test checks h_joint > 0 at the defaults);
+``meta["notes"]`` warns when h_joint is not positive.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.optimize import brentq
+from scipy.special import softmax
 
-from omib_core.analysis.metrics import compute_metrics
-from omib_core.config import TASKS
-from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TEST, TRAIN, VAL, MultimodalDataset, make_split
+from omib_core.data.dataset import TEST, MultimodalDataset
+from omib_core.data.latent import (
+    LatentSpec,
+    LatentViews,
+    cached_reference,
+    check_bool,
+    check_float,
+    check_int,
+    probe,
+)
 from omib_core.errors import ConfigError, param_error
 
-SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
-EXTRA_DIMS = 4  # [choice] default view width = its latent size + this many noise-only columns
 LABEL_MODELS = ("softmax", "uniform")
 TAU_MC_SAMPLES = 200_000  # Monte Carlo draws used to solve the softmax temperature for a Bayes accuracy
-PROBE_MAX_TRAIN_ROWS = 20_000  # the reference MLP trains on at most this many rows (keeps it < 5 s)
 
-COMMON_DEFAULTS: dict[str, Any] = {
-    "n_samples": 10000,
-    "b0": 2,
-    "b1": 128,
-    "b2": 128,
-    "dim_v1": None,
-    "dim_v2": None,
-    "noise": 0.1,
-    "n_classes": 4,
-    "bayes_accuracy": 0.91,
-    "label_model": "softmax",
-    "reference": True,
-}
 VARIANTS: dict[str, dict[str, Any]] = {
     "sim-i": {"a0": 2, "a1": 4, "a2": 2, "w0": 0.3, "w1": 0.6, "w2": 0.1},
     "sim-ii": {"a0": 2, "a1": 2, "a2": 4, "w0": 0.3, "w1": 0.1, "w2": 0.6},
@@ -114,199 +97,7 @@ PARAM_HELP: dict[str, str] = {
 }
 
 
-# parameter checks
-
-
-def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    """An int >= minimum (integral floats accepted), else ConfigError naming the parameter."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise param_error(owner, name, f"an int >= {minimum}", value)
-    return int(value)
-
-
-def check_float(owner: str, name: str, value: Any, low: float, high: float, closed: str = "()") -> float:
-    """A finite float in the interval ``low..high`` (``closed`` says which ends are included)."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value >= low if closed[0] == "[" else value > low) and (
-            value <= high if closed[1] == "]" else value < high
-        )
-    if not ok:
-        raise param_error(owner, name, f"a finite float in {closed[0]}{low}, {high}{closed[1]}", value)
-    return float(value)
-
-
-def check_split(owner: str, n_samples: int, val_fraction: float, test_fraction: float) -> None:
-    """Fractions in (0, 1) leaving >= 10 % for training, and enough rows for every split."""
-    check_float(owner, "val_fraction", val_fraction, 0.0, 1.0)
-    check_float(owner, "test_fraction", test_fraction, 0.0, 1.0)
-    if val_fraction + test_fraction >= 0.9:
-        raise ConfigError(
-            f"{owner}: val_fraction + test_fraction must leave at least 10% for training. "
-            f"Got {val_fraction} + {test_fraction}."
-        )
-    if n_samples * min(val_fraction, test_fraction) < 10:
-        raise ConfigError(
-            f"{owner}: n_samples = {n_samples} leaves fewer than 10 validation or test rows "
-            f"(val_fraction {val_fraction}, test_fraction {test_fraction}); draw more samples."
-        )
-
-
-# latent blocks -> views
-
-
-@dataclass(frozen=True)
-class LatentViews:
-    """A fixed linear-Gaussian map from named latent blocks (each N(0, I)) to named views.
-
-    Attributes:
-        blocks: ordered ``{block name: size}``; the full latent vector L stacks them in this order.
-        view_blocks: ``{view name: block names it sees}``, in the order of the map's columns.
-        maps: ``{view name: A_i}``, ``(dim_i, k_i)`` with ``k_i`` the summed size of its blocks.
-        noise: standard deviation of the isotropic noise added to every view column.
-    """
-
-    blocks: dict[str, int]
-    view_blocks: dict[str, tuple[str, ...]]
-    maps: dict[str, np.ndarray]
-    noise: float
-
-    @classmethod
-    def build(
-        cls,
-        rng: np.random.Generator,
-        blocks: dict[str, int],
-        view_blocks: dict[str, tuple[str, ...]],
-        dims: dict[str, int],
-        noise: float,
-    ) -> LatentViews:
-        """Draw every A_i = U diag(s) V^T, U with orthonormal columns, s uniform in SV_RANGE (full column rank)."""
-        maps = {}
-        for view, names in view_blocks.items():
-            k = sum(blocks[b] for b in names)
-            u, _ = np.linalg.qr(rng.standard_normal((dims[view], k)))  # (dim, k) orthonormal columns
-            v, _ = np.linalg.qr(rng.standard_normal((k, k)))  # (k, k) rotation
-            s = rng.uniform(*SV_RANGE, size=k)
-            maps[view] = (u * s) @ v.T  # (dim, k)
-        return cls(blocks=dict(blocks), view_blocks=dict(view_blocks), maps=maps, noise=float(noise))
-
-    def slices(self) -> dict[str, slice]:
-        """Position of each block in the full latent vector L."""
-        out, start = {}, 0
-        for name, size in self.blocks.items():
-            out[name] = slice(start, start + size)
-            start += size
-        return out
-
-    def loading(self, view: str) -> np.ndarray:
-        """``(dim_view, L)``: the view's map written against the full latent vector (zeros elsewhere)."""
-        sl = self.slices()
-        a = self.maps[view]
-        out = np.zeros((a.shape[0], sum(self.blocks.values())))
-        col = 0
-        for b in self.view_blocks[view]:
-            size = self.blocks[b]
-            out[:, sl[b]] = a[:, col : col + size]
-            col += size
-        return out
-
-    def stacked_loading(self) -> np.ndarray:
-        """``(D, L)``: all views' loadings stacked in view order."""
-        return np.vstack([self.loading(v) for v in self.view_blocks])
-
-    def draw_latents(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-        """``{block: (n, size)}`` standard normal draws, in block order."""
-        return {b: rng.standard_normal((n, size)) for b, size in self.blocks.items()}
-
-    def views(self, latents: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """``{view: (n, dim) float32}`` = A_i [its blocks] + noise."""
-        out = {}
-        for view, names in self.view_blocks.items():
-            z = np.hstack([latents[b] for b in names])  # (n, k)
-            x = z @ self.maps[view].T + self.noise * rng.standard_normal((z.shape[0], self.maps[view].shape[0]))
-            out[view] = x.astype(np.float32)
-        return out
-
-    def population_cov(self) -> np.ndarray:
-        """``(D, D)`` covariance of the stacked views: B B^T + noise^2 I."""
-        b = self.stacked_loading()
-        return b @ b.T + self.noise**2 * np.eye(b.shape[0])
-
-    def exact_information(self) -> dict[str, Any]:
-        """Exact Gaussian entropies and mutual informations of the standardised views (nats).
-
-        Standardised = divided by the population standard deviation of each column, i.e. computed from the
-        correlation matrix R (the scale convention of SPEC section 5).
-        """
-        cov = self.population_cov()
-        sd = np.sqrt(np.diag(cov))
-        corr = cov / np.outer(sd, sd)  # (D, D) correlation matrix R
-        idx, start = {}, 0
-        for v, a in self.maps.items():
-            idx[v] = np.arange(start, start + a.shape[0])
-            start += a.shape[0]
-
-        def h(ix: np.ndarray) -> float:
-            sign, logdet = np.linalg.slogdet(corr[np.ix_(ix, ix)])
-            return float(0.5 * (len(ix) * math.log(2 * math.pi * math.e) + logdet)) if sign > 0 else float("-inf")
-
-        hv = {v: h(ix) for v, ix in idx.items()}
-        names = list(idx)
-        pairs = {}
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                pairs[f"{a};{b}"] = float(hv[a] + hv[b] - h(np.r_[idx[a], idx[b]]))
-        ev = np.linalg.eigvalsh(corr)
-        return {
-            "exact_h": hv,
-            "exact_h_joint": h(np.arange(corr.shape[0])),
-            "exact_mi_v1_v2": pairs[f"{names[0]};{names[1]}"],
-            "exact_mi_pairs": pairs,
-            "min_corr_eigenvalue": float(ev.min()),
-            "n_negative_entropy_directions": int((ev < 1.0 / (2 * math.pi * math.e)).sum()),
-        }
-
-
 # task score and labels
-
-
-def task_projection(
-    rng: np.random.Generator, sizes: dict[str, int], weights: dict[str, float], out_dim: int, owner: str
-) -> tuple[np.ndarray, dict[str, float]]:
-    """T with s = T [task blocks] ~ N(0, I_out_dim), each block carrying about its weight of the variance.
-
-    Returns:
-        ``T`` ``(out_dim, sum(sizes))`` and the exact share of each block in trace(Cov(s)) after whitening.
-    """
-    total = sum(weights.values())
-    parts = []
-    for b, size in sizes.items():
-        w = weights[b] / total
-        if size == 0:
-            parts.append(np.zeros((out_dim, 0)))
-            continue
-        if size >= out_dim:  # orthonormal rows: contributes exactly w * I
-            q, _ = np.linalg.qr(rng.standard_normal((size, out_dim)))  # (size, out_dim)
-            r = q.T
-        else:  # fewer dims than the score: orthonormal columns, same trace, whitened below
-            q, _ = np.linalg.qr(rng.standard_normal((out_dim, size)))  # (out_dim, size)
-            r = q * math.sqrt(out_dim / size)
-        parts.append(math.sqrt(w) * r)
-    t = np.hstack(parts)  # (out_dim, d_task)
-    ev, vec = np.linalg.eigh(t @ t.T)
-    if ev.min() < 1e-8:
-        raise ConfigError(
-            f"{owner}: the task-relevant blocks {sizes} with weights {weights} span fewer than n_classes - 1 = "
-            f"{out_dim} directions; enlarge the a-blocks, give them positive weights, or lower n_classes."
-        )
-    t = (vec / np.sqrt(ev)) @ vec.T @ t  # whiten: Cov(T z) = I
-    shares, col = {}, 0
-    for b, size in sizes.items():
-        shares[b] = float(np.sum(t[:, col : col + size] ** 2) / out_dim)
-        col += size
-    return t, shares
 
 
 def simplex(n_classes: int) -> np.ndarray:
@@ -316,12 +107,6 @@ def simplex(n_classes: int) -> np.ndarray:
     return vec[:, ev > 0.5]  # eigenvalue 1 eigenvectors, orthonormal columns
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 @functools.lru_cache(maxsize=64)
 def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
     """tau with E[max_k softmax(tau * S s)_k] = bayes_accuracy for s ~ N(0, I_(K-1)) (seeded Monte Carlo)."""
@@ -329,7 +114,7 @@ def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
     logits = s @ simplex(n_classes).T  # (MC, K)
 
     def gap(tau: float) -> float:
-        return float(_softmax(tau * logits).max(axis=1).mean()) - bayes_accuracy
+        return float(softmax(tau * logits, axis=-1).max(axis=1).mean()) - bayes_accuracy
 
     hi = 1.0
     while gap(hi) < 0:
@@ -345,7 +130,7 @@ def softmax_temperature(n_classes: int, bayes_accuracy: float) -> float:
 def label_probabilities(logits: np.ndarray, label_model: str, tau: float, flip: float) -> np.ndarray:
     """P(y = k | task score) for ``(..., K)`` noiseless logits S s."""
     if label_model == "softmax":
-        return _softmax(tau * logits)
+        return softmax(tau * logits, axis=-1)
     k = logits.shape[-1]
     onehot = (logits == logits.max(axis=-1, keepdims=True)).astype(np.float64)
     return (1.0 - flip) * onehot + flip / k
@@ -388,119 +173,6 @@ def bayes_accuracy_from_views(
         p = probs(s @ s_mat.T).mean(axis=1)  # (c, K)
         acc += float(p.max(axis=1).sum())
     return acc / n_outer
-
-
-# reference predictor (the same kind of head as OMIB's dDec)
-
-
-def reference_probe(
-    features: np.ndarray,
-    target: np.ndarray,
-    split: np.ndarray,
-    task: str,
-    *,
-    n_classes: int | None = None,
-    seed: int = 0,
-    hidden: int = 128,
-    lr: float = 1e-3,
-    batch_size: int = 256,
-    max_epochs: int = 60,
-    patience: int = 10,
-    min_delta: float = 1e-4,
-    max_train_rows: int = PROBE_MAX_TRAIN_ROWS,
-) -> dict[str, float]:
-    """Test metrics of an MLP (1 hidden layer, GELU) trained on ``features``, early-stopped on validation loss.
-
-    This is the "ground-truth optimal MIB" predictor of SPEC section 6 when ``features`` are [a0; a1; a2]:
-    the same head as dDec, Adam at ``lr``, features standardised with training statistics, weights restored
-    from the epoch of lowest validation loss. Seeded and deterministic for a fixed torch thread count; the
-    global torch RNG is left untouched.
-
-    [choice] Early stopping: at most ``max_epochs``; stop after ``patience`` epochs whose validation loss did
-    not improve on the best by a relative ``min_delta``. Measured cost on SIM-I defaults: 30-60 epochs,
-    about 1-2.5 s of one CPU thread (on a shared, loaded machine).
-
-    Args:
-        features: ``(N, d)`` inputs.
-        target: ``(N,)`` class ids (classification) or values (regression).
-        split: ``(N,)`` codes 0 train / 1 val / 2 test.
-        task: ``"classification"`` (cross-entropy) or ``"regression"`` (MSE).
-        n_classes: classes (classification); default ``target.max() + 1``.
-        max_train_rows: training rows used at most (the first ones of the training split).
-
-    Returns:
-        The task's test metrics (see ``omib_core.analysis.metrics``) plus ``"epochs"`` (the best epoch, 1-based).
-    """
-    if task not in ("classification", "regression"):
-        raise ConfigError(f"reference_probe handles 'classification' or 'regression'; got task {task!r} ({TASKS}).")
-    tr = np.flatnonzero(split == TRAIN)[:max_train_rows]
-    va, te = np.flatnonzero(split == VAL), np.flatnonzero(split == TEST)
-    x = np.asarray(features, dtype=np.float64)
-    mu, sd = x[tr].mean(0), x[tr].std(0)
-    sd[sd < 1e-12] = 1.0
-    x = torch.as_tensor((x - mu) / sd, dtype=torch.float32)  # (N, d)
-    if task == "classification":
-        y = torch.as_tensor(np.asarray(target), dtype=torch.long)
-        out_dim = int(n_classes or int(y.max()) + 1)
-        loss_fn: Any = torch.nn.functional.cross_entropy
-    else:  # regression: fit the standardised target (faster convergence), predict on the original scale
-        t_raw = np.asarray(target, dtype=np.float64)
-        y_mu, y_sd = float(t_raw[tr].mean()), float(t_raw[tr].std()) or 1.0
-        y = torch.as_tensor((t_raw - y_mu) / y_sd, dtype=torch.float32)
-        out_dim = 1
-
-        def loss_fn(pred: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return torch.nn.functional.mse_loss(pred[:, 0], t)
-
-    x_tr, y_tr = x[torch.as_tensor(tr)], y[torch.as_tensor(tr)]
-    x_va, y_va = x[torch.as_tensor(va)], y[torch.as_tensor(va)]
-    order_rng = np.random.default_rng(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = torch.nn.Sequential(
-            torch.nn.Linear(x.shape[1], hidden), torch.nn.GELU(), torch.nn.Linear(hidden, out_dim)
-        )
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        best, best_state, best_epoch, bad = math.inf, None, 0, 0
-        for epoch in range(max_epochs):
-            net.train()
-            perm = torch.as_tensor(order_rng.permutation(len(tr)))
-            xp, yp = x_tr[perm], y_tr[perm]  # shuffled once per epoch; batches are views
-            for start in range(0, len(perm), batch_size):
-                loss = loss_fn(net(xp[start : start + batch_size]), yp[start : start + batch_size])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            net.eval()
-            with torch.no_grad():
-                val_loss = float(loss_fn(net(x_va), y_va))
-            if val_loss < best - min_delta * abs(best if math.isfinite(best) else val_loss):
-                best, best_epoch, bad = val_loss, epoch + 1, 0
-                best_state = {k: v.clone() for k, v in net.state_dict().items()}
-            else:
-                bad += 1
-                if bad >= patience:
-                    break
-        if best_state is not None:  # None only when every validation loss was NaN: keep the last weights
-            net.load_state_dict(best_state)
-        with torch.no_grad():
-            out = net(x[torch.as_tensor(te)]).numpy()
-    out = out if task == "classification" else out[:, 0] * y_sd + y_mu
-    metrics = compute_metrics(task, np.asarray(target)[te], out)
-    return {**metrics, "epochs": float(best_epoch)}
-
-
-# cache of the slow ground-truth numbers, keyed by a hash of every parameter that determines them
-
-_REFERENCE_CACHE: dict[str, dict[str, Any]] = {}
-
-
-def cached_reference(params: dict[str, Any], compute: Any) -> dict[str, Any]:
-    """``compute()`` once per distinct ``params`` in this process (a copy is returned)."""
-    key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[key] = compute()
-    return dict(_REFERENCE_CACHE[key])
 
 
 # main function
@@ -572,190 +244,96 @@ def make_sim(
     w = {"w0": w0, "w1": w1, "w2": w2}
     a = {k: preset[k] if v is None else v for k, v in a.items()}
     w = {k: preset[k] if v is None else v for k, v in w.items()}
-    blocks = {"a0": a["a0"], "a1": a["a1"], "a2": a["a2"], "b0": b0, "b1": b1, "b2": b2}
-    return simulate_classification(
-        name=variant,
-        blocks=blocks,
+    spec = LatentSpec.of(
+        variant,
+        blocks={"a0": a["a0"], "a1": a["a1"], "a2": a["a2"], "b0": b0, "b1": b1, "b2": b2},
         view_blocks={"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")},
         task_blocks=("a0", "a1", "a2"),
         weights={"a0": w["w0"], "a1": w["w1"], "a2": w["w2"]},
         dims={"v1": dim_v1, "v2": dim_v2},
         noise=noise,
-        n_classes=n_classes,
-        bayes_accuracy=bayes_accuracy,
-        label_model=label_model,
-        reference=reference,
         n_samples=n_samples,
         seed=seed,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
-        description=VARIANT_TEXT[variant],
     )
-
-
-def check_model(
-    owner: str,
-    blocks: dict[str, Any],
-    view_blocks: dict[str, tuple[str, ...]],
-    task_blocks: tuple[str, ...],
-    weights: dict[str, Any] | None,
-    dims: dict[str, Any],
-    noise: Any,
-    n_samples: Any,
-    seed: Any,
-    val_fraction: Any,
-    test_fraction: Any,
-) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
-    """Validate the shared parameters; returns (blocks, view widths, weights) as clean numbers."""
-    check_int(owner, "n_samples", n_samples, 50)
-    check_int(owner, "seed", seed, 0)
-    check_split(owner, int(n_samples), val_fraction, test_fraction)
-    blocks = {b: check_int(owner, b, s, 0) for b, s in blocks.items()}
-    if sum(blocks[b] for b in task_blocks) == 0:
-        raise ConfigError(f"{owner}: the task-relevant blocks {task_blocks} are all empty; give one a positive size.")
-    check_float(owner, "noise", noise, 0.0, math.inf)
-    clean_w: dict[str, float] = {}
-    if weights is not None:
-        for b, wv in weights.items():
-            wname = "w" + b[1:]
-            clean_w[b] = check_float(owner, wname, wv, 0.0, math.inf, "[)")
-            if clean_w[b] > 0 and blocks[b] == 0:
-                raise ConfigError(
-                    f"{owner}: {wname} = {wv} gives weight to block {b}, whose size is 0; set one of them."
-                )
-        if sum(clean_w.values()) <= 0:
-            raise ConfigError(
-                f"{owner}: the weights {weights} sum to 0; give at least one task block a positive weight."
-            )
-    clean_dims = {}
-    for view, names in view_blocks.items():
-        k = sum(blocks[b] for b in names)
-        if k == 0:
-            raise ConfigError(f"{owner}: view {view} sees only empty blocks {names}; give one of them a positive size.")
-        d = dims.get(view)
-        d = k + EXTRA_DIMS if d is None else check_int(owner, f"dim_{view}", d, 1)
-        if d < k:
-            raise ConfigError(
-                f"The 'dim_{view}' parameter of {owner} must be >= {k} (the size of {' + '.join(names)}) so that "
-                f"A has full column rank. Got {d} instead; raise it or use None (= {k + EXTRA_DIMS})."
-            )
-        clean_dims[view] = d
-    return blocks, clean_dims, clean_w
+    return simulate_classification(
+        spec, n_classes, bayes_accuracy, label_model, reference, description=VARIANT_TEXT[variant]
+    )
 
 
 def simulate_classification(
-    *,
-    name: str,
-    blocks: dict[str, Any],
-    view_blocks: dict[str, tuple[str, ...]],
-    task_blocks: tuple[str, ...],
-    weights: dict[str, Any],
-    dims: dict[str, Any],
-    noise: float,
-    n_classes: int,
-    bayes_accuracy: float,
-    label_model: str,
-    reference: bool,
-    n_samples: int,
-    seed: int,
-    val_fraction: float,
-    test_fraction: float,
-    description: str,
+    spec: LatentSpec, n_classes: int, bayes_accuracy: float, label_model: str, reference: bool, *, description: str
 ) -> MultimodalDataset:
-    """The classification generator behind SIM-I/II/III and the 3-view variant (see the module docstring)."""
-    owner = f"dataset {name!r}"
-    blocks, dims, w = check_model(
-        owner, blocks, view_blocks, task_blocks, weights, dims, noise, n_samples, seed, val_fraction, test_fraction
-    )
+    """The classification target of SIM-I/II/III and the 3-view variant (see the module docstring)."""
+    owner = spec.owner
     k = check_int(owner, "n_classes", n_classes, 2)
     if label_model not in LABEL_MODELS:
         raise param_error(owner, "label_model", f"one of {LABEL_MODELS}", label_model)
     bayes = check_float(
         owner, "bayes_accuracy", bayes_accuracy, 1.0 / k, 1.0, "(]" if label_model == "uniform" else "()"
     )
-    if not isinstance(reference, bool):
-        raise param_error(owner, "reference", "a bool", reference)
-    n_samples, noise = int(n_samples), float(noise)
+    check_bool(owner, "reference", reference)
 
-    rng_maps, rng_task, rng_lat, rng_noise, rng_lab = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
-    )
-    lv = LatentViews.build(rng_maps, blocks, view_blocks, dims, noise)
-    sizes = {b: blocks[b] for b in task_blocks}
-    t, shares = task_projection(rng_task, sizes, w, k - 1, owner)  # (K-1, d_task)
-    latents = lv.draw_latents(rng_lat, n_samples)
-    views = lv.views(latents, rng_noise)
-    optimal = np.hstack([latents[b] for b in task_blocks])  # (N, d_task) = [a0; a1; a2]
+    draw = spec.draw()
+    t, t_full, shares = draw.task_map(k - 1)  # (K-1, d_task), (K-1, L)
+    views = draw.views()
+    optimal = draw.optimal()  # (N, d_task) = [a0; a1; a2]
     logits = optimal @ t.T @ simplex(k).T  # (N, K) noiseless class logits S s
 
     tau = softmax_temperature(k, bayes) if label_model == "softmax" else 0.0
     flip = (1.0 - bayes) / (1.0 - 1.0 / k)  # used by the uniform model only
     probs = label_probabilities(logits, label_model, tau, flip)  # (N, K)
-    u = rng_lab.random(n_samples)[:, None]
+    u = draw.rng_label.random(spec.n_samples)[:, None]
     y = np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), k - 1).astype(np.int64)  # inverse-CDF draw
-    split = make_split(n_samples, val_fraction, test_fraction, seed, stratify=y)
+    split = spec.split(stratify=y)
     bayes_pred = logits.argmax(axis=1).astype(np.int64)  # (N,) the Bayes classifier's prediction
 
-    info = lv.exact_information()
-    params = {
-        "name": name, "blocks": blocks, "dims": dims, "weights": w, "noise": noise, "k": k, "bayes": bayes,
-        "label_model": label_model, "n": n_samples, "seed": seed, "val": val_fraction, "test": test_fraction,
-        "view_blocks": view_blocks, "probe": 3,
-    }  # fmt: skip
-
     def compute() -> dict[str, Any]:
-        t_full = np.zeros((k - 1, sum(blocks.values())))
-        sl = lv.slices()
-        col = 0
-        for b in task_blocks:
-            t_full[:, sl[b]] = t[:, col : col + blocks[b]]
-            col += blocks[b]
         out: dict[str, Any] = {
             "bayes_accuracy_views": bayes_accuracy_from_views(
-                lv, t_full, lambda z: label_probabilities(z, label_model, tau, flip), seed=seed
+                draw.lv, t_full, lambda z: label_probabilities(z, label_model, tau, flip), seed=spec.seed
             )
         }
         if reference:
-            out["optimal_mib_metrics"] = reference_probe(optimal, y, split, "classification", n_classes=k, seed=seed)
+            out["optimal_mib_metrics"] = probe(optimal, y, split, "classification", n_classes=k, seed=spec.seed)
         return out
 
-    ref = cached_reference({**params, "reference": reference}, compute)
-    ground_truth: dict[str, Any] = {
-        "optimal_features": optimal.astype(np.float32),
-        "optimal_feature_blocks": {b: blocks[b] for b in task_blocks},
-        "bayes_accuracy": bayes,
-        "bayes_accuracy_views": ref["bayes_accuracy_views"],
-        "bayes_prediction": bayes_pred,
-        "bayes_accuracy_test": float(np.mean(bayes_pred[split == TEST] == y[split == TEST])),
-        **info,
-    }
+    ref = cached_reference(
+        spec.cache_key(k=k, bayes=bayes, label_model=label_model, reference=reference, probe=3), compute
+    )
+    ground_truth = draw.ground_truth(
+        bayes_accuracy=bayes,
+        bayes_accuracy_views=ref["bayes_accuracy_views"],
+        bayes_prediction=bayes_pred,
+        bayes_accuracy_test=float(np.mean(bayes_pred[split == TEST] == y[split == TEST])),
+    )
     if reference:
         ground_truth["optimal_mib_metrics"] = ref["optimal_mib_metrics"]
         ground_truth["optimal_mib_accuracy"] = ref["optimal_mib_metrics"]["accuracy"]
     notes = []
-    if info["exact_h_joint"] <= 0:
+    if ground_truth["exact_h_joint"] <= 0:
         notes.append(
-            f"h_joint = {info['exact_h_joint']:.2f} nats is not positive (noise {noise} is small against the "
-            "standardised scale), so M_u has no value here; raise the noise."
+            f"h_joint = {ground_truth['exact_h_joint']:.2f} nats is not positive (noise {spec.noise} is small "
+            "against the standardised scale), so M_u has no value here; raise the noise."
         )
-    meta = {
-        "description": description,
-        "source": SYNTHETIC_SOURCE,
-        "licence": SYNTHETIC_LICENCE,
-        "blocks": blocks,
-        "view_blocks": {v: list(bs) for v, bs in view_blocks.items()},
-        "view_dims": dims,
-        "task_blocks": list(task_blocks),
-        "task_weights": w,
-        "task_variance_shares": shares,
-        "view_task_shares": {v: sum(shares.get(b, 0.0) for b in bs) for v, bs in view_blocks.items()},
-        "label_model": label_model,
-        "softmax_tau": tau if label_model == "softmax" else None,
-        "flip_probability": flip if label_model == "uniform" else None,
-        "noise": noise,
-        "class_names": [f"class {c}" for c in range(k)],
-        "notes": notes,
-    }
+    meta = spec.meta(
+        description,
+        task_weights=spec.weights,
+        task_variance_shares=shares,
+        view_task_shares={v: sum(shares.get(b, 0.0) for b in bs) for v, bs in spec.view_blocks.items()},
+        label_model=label_model,
+        softmax_tau=tau if label_model == "softmax" else None,
+        flip_probability=flip if label_model == "uniform" else None,
+        class_names=[f"class {c}" for c in range(k)],
+        notes=notes,
+    )
     return MultimodalDataset(
-        name=name, modalities=views, target=y, task="classification", split=split, ground_truth=ground_truth, meta=meta
+        name=spec.name,
+        modalities=views,
+        target=y,
+        task="classification",
+        split=split,
+        ground_truth=ground_truth,
+        meta=meta,
     )

@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 
 from omib_core.data.admin_dir import ENV_VAR, admin_data_dir, resolve_admin_file
-from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
+from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, stratified_split
 from omib_core.data.expression import expression_features
-from omib_core.data.folder import stratified_split
+from omib_core.data.info import DatasetInfo
 from omib_core.data.patches import feature_names, patch_features
-from omib_core.data.registry import DatasetInfo, register
+from omib_core.data.registry import register
 from omib_core.errors import ConfigError, DataError, OmibError, param_error
 
 DATASET_ID = "10x-breast"

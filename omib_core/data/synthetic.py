@@ -1,8 +1,8 @@
 """More synthetic data with a known optimal MIB: regression, anomaly detection, three views.
 
-All three reuse the latent-block model of ``omib_core.data.sim`` (blocks N(0, I), fixed seeded maps,
-isotropic view noise; the exact Gaussian entropies and mutual information of the standardised views ship
-in ``ground_truth``). [choice] Every target below is ours (the paper's generators are not public):
+All three reuse the latent-block model of ``omib_core.data.latent`` (``LatentSpec``: blocks N(0, I), fixed seeded
+maps, isotropic view noise, validated once; the exact Gaussian entropies and mutual information of the
+standardised views ship in ``ground_truth``) and supply only their target. [choice] Every target below is ours (the paper's generators are not public):
 
 - ``make_sim_regression`` ("sim-reg"): f = t [a0; a1; a2] with unit variance (block shares set by w0..w2)
   and y = clip(gain * f + target_noise * eps, -3, 3), a continuous score in [-3, 3] like CMU-MOSI's
@@ -27,17 +27,9 @@ from typing import Any
 import numpy as np
 
 from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
-from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TEST, TRAIN, VAL, MultimodalDataset, make_split
-from omib_core.data.sim import (
-    LatentViews,
-    cached_reference,
-    check_float,
-    check_model,
-    reference_probe,
-    simulate_classification,
-    task_projection,
-)
-from omib_core.errors import param_error
+from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
+from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, check_bool, check_float, probe
+from omib_core.data.sim import simulate_classification
 
 TWO_VIEWS = {"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")}
 TASK_BLOCKS = ("a0", "a1", "a2")
@@ -57,24 +49,6 @@ EXTRA_PARAM_HELP: dict[str, str] = {
 
 
 # helpers
-
-
-def _streams(seed: int, n: int = 5) -> list[np.random.Generator]:
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
-
-
-def _meta(description: str, blocks: dict[str, int], dims: dict[str, int], noise: float, **extra: Any) -> dict[str, Any]:
-    return {
-        "description": description,
-        "source": SYNTHETIC_SOURCE,
-        "licence": SYNTHETIC_LICENCE,
-        "blocks": blocks,
-        "view_blocks": {v: list(bs) for v, bs in TWO_VIEWS.items()},
-        "view_dims": dims,
-        "task_blocks": list(TASK_BLOCKS),
-        "noise": noise,
-        **extra,
-    }
 
 
 def _posterior_explained(lv: LatentViews, t_full: np.ndarray) -> float:
@@ -131,74 +105,54 @@ def make_sim_regression(
         ``bayes_mae`` (given the optimal features), ``bayes_mae_views`` (given the views),
         ``optimal_mib_mae`` / ``optimal_mib_metrics`` and the exact entropies / mutual information.
     """
-    owner = "dataset 'sim-reg'"
-    blocks, dims, w = check_model(
-        owner,
-        {"a0": a0, "a1": a1, "a2": a2, "b0": b0, "b1": b1, "b2": b2},
-        TWO_VIEWS,
-        TASK_BLOCKS,
-        {"a0": w0, "a1": w1, "a2": w2},
-        {"v1": dim_v1, "v2": dim_v2},
-        noise,
-        n_samples,
-        seed,
-        val_fraction,
-        test_fraction,
+    spec = LatentSpec.of(
+        "sim-reg",
+        blocks={"a0": a0, "a1": a1, "a2": a2, "b0": b0, "b1": b1, "b2": b2},
+        view_blocks=TWO_VIEWS,
+        task_blocks=TASK_BLOCKS,
+        weights={"a0": w0, "a1": w1, "a2": w2},
+        dims={"v1": dim_v1, "v2": dim_v2},
+        noise=noise,
+        n_samples=n_samples,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
     )
-    gain = check_float(owner, "gain", gain, 0.0, math.inf)
-    target_noise = check_float(owner, "target_noise", target_noise, 0.0, math.inf, "[)")
-    if not isinstance(reference, bool):
-        raise param_error(owner, "reference", "a bool", reference)
-    n_samples, noise = int(n_samples), float(noise)
+    gain = check_float(spec.owner, "gain", gain, 0.0, math.inf)
+    target_noise = check_float(spec.owner, "target_noise", target_noise, 0.0, math.inf, "[)")
+    check_bool(spec.owner, "reference", reference)
 
-    rng_maps, rng_task, rng_lat, rng_noise, rng_lab = _streams(seed)
-    lv = LatentViews.build(rng_maps, blocks, TWO_VIEWS, dims, noise)
-    t, shares = task_projection(rng_task, {b: blocks[b] for b in TASK_BLOCKS}, w, 1, owner)  # (1, d_task)
-    latents = lv.draw_latents(rng_lat, n_samples)
-    views = lv.views(latents, rng_noise)
-    optimal = np.hstack([latents[b] for b in TASK_BLOCKS])  # (N, d_task)
+    draw = spec.draw()
+    t, t_full, shares = draw.task_map(1)  # (1, d_task), (1, L)
+    views = draw.views()
+    optimal = draw.optimal()  # (N, d_task)
     f = (optimal @ t.T)[:, 0]  # (N,) unit-variance task score
-    y = np.clip(gain * f + target_noise * rng_lab.standard_normal(n_samples), -3.0, 3.0).astype(np.float32)
-    split = make_split(n_samples, val_fraction, test_fraction, seed)
-
-    t_full = np.zeros((1, sum(blocks.values())))
-    col = 0
-    for b, sl in lv.slices().items():
-        if b in TASK_BLOCKS:
-            t_full[:, sl] = t[:, col : col + blocks[b]]
-            col += blocks[b]
-    params = {"name": "sim-reg", "blocks": blocks, "dims": dims, "w": w, "noise": noise, "gain": gain,
-              "target_noise": target_noise, "n": n_samples, "seed": seed, "val": val_fraction,
-              "test": test_fraction, "reference": reference, "probe": 3}  # fmt: skip
+    y = np.clip(gain * f + target_noise * draw.rng_label.standard_normal(spec.n_samples), -3.0, 3.0)
+    y = y.astype(np.float32)
+    split = spec.split()
 
     def compute() -> dict[str, Any]:
         out: dict[str, Any] = {
-            "bayes_mae": _bayes_mae(gain, target_noise, 1.0, seed),
-            "bayes_mae_views": _bayes_mae(gain, target_noise, _posterior_explained(lv, t_full), seed),
+            "bayes_mae": _bayes_mae(gain, target_noise, 1.0, spec.seed),
+            "bayes_mae_views": _bayes_mae(gain, target_noise, _posterior_explained(draw.lv, t_full), spec.seed),
         }
         if reference:
-            out["optimal_mib_metrics"] = reference_probe(optimal, y, split, "regression", seed=seed)
+            out["optimal_mib_metrics"] = probe(optimal, y, split, "regression", seed=spec.seed)
         return out
 
-    ref = cached_reference(params, compute)
+    ref = cached_reference(spec.cache_key(gain=gain, target_noise=target_noise, reference=reference, probe=3), compute)
     te = split == TEST
-    ground_truth: dict[str, Any] = {
-        "optimal_features": optimal.astype(np.float32),
-        "optimal_feature_blocks": {b: blocks[b] for b in TASK_BLOCKS},
-        "bayes_mae": ref["bayes_mae"],
-        "bayes_mae_views": ref["bayes_mae_views"],
-        "bayes_mae_test": float(np.mean(np.abs(y[te] - np.clip(gain * f[te], -3.0, 3.0)))),
-        **lv.exact_information(),
-    }
+    ground_truth = draw.ground_truth(
+        bayes_mae=ref["bayes_mae"],
+        bayes_mae_views=ref["bayes_mae_views"],
+        bayes_mae_test=float(np.mean(np.abs(y[te] - np.clip(gain * f[te], -3.0, 3.0)))),
+    )
     if reference:
         ground_truth["optimal_mib_metrics"] = ref["optimal_mib_metrics"]
         ground_truth["optimal_mib_mae"] = ref["optimal_mib_metrics"]["mae"]
-    meta = _meta(
+    meta = spec.meta(
         "SIM-REG: a continuous target in [-3, 3] (like CMU-MOSI sentiment) from the task-relevant blocks.",
-        blocks,
-        dims,
-        noise,
-        task_weights=w,
+        task_weights=spec.weights,
         task_variance_shares=shares,
         gain=gain,
         target_noise=target_noise,
@@ -276,57 +230,45 @@ def make_sim_anomaly(
         ``views_distance_metrics`` (the same score on the raw views) and the exact entropies / mutual
         information of the normal data.
     """
-    owner = "dataset 'sim-anomaly'"
-    blocks, dims, w = check_model(
-        owner,
-        {"a0": a0, "a1": a1, "a2": a2, "b0": b0, "b1": b1, "b2": b2},
-        TWO_VIEWS,
-        TASK_BLOCKS,
-        {"a0": w0, "a1": w1, "a2": w2},
-        {"v1": dim_v1, "v2": dim_v2},
-        noise,
-        n_samples,
-        seed,
-        val_fraction,
-        test_fraction,
+    spec = LatentSpec.of(
+        "sim-anomaly",
+        blocks={"a0": a0, "a1": a1, "a2": a2, "b0": b0, "b1": b1, "b2": b2},
+        view_blocks=TWO_VIEWS,
+        task_blocks=TASK_BLOCKS,
+        weights={"a0": w0, "a1": w1, "a2": w2},
+        dims={"v1": dim_v1, "v2": dim_v2},
+        noise=noise,
+        n_samples=n_samples,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
     )
-    fraction = check_float(owner, "anomaly_fraction", anomaly_fraction, 0.0, 1.0)
-    shift = check_float(owner, "shift", shift, 0.0, math.inf)
-    contamination = check_float(owner, "train_contamination", train_contamination, 0.0, 1.0, "[)")
-    n_samples, noise = int(n_samples), float(noise)
+    fraction = check_float(spec.owner, "anomaly_fraction", anomaly_fraction, 0.0, 1.0)
+    shift = check_float(spec.owner, "shift", shift, 0.0, math.inf)
+    contamination = check_float(spec.owner, "train_contamination", train_contamination, 0.0, 1.0, "[)")
 
-    rng_maps, rng_dir, rng_lat, rng_noise, rng_lab = _streams(seed)
-    lv = LatentViews.build(rng_maps, blocks, TWO_VIEWS, dims, noise)
-    latents = lv.draw_latents(rng_lat, n_samples)
-    split = make_split(n_samples, val_fraction, test_fraction, seed)
-    y = _anomaly_labels(rng_lab, split, fraction, contamination)
-    total = sum(w.values())
+    draw = spec.draw()
+    split = spec.split()
+    y = _anomaly_labels(draw.rng_label, split, fraction, contamination)
+    w, total = spec.weights, sum(spec.weights.values())
     for b in TASK_BLOCKS:  # an anomaly moves block b by shift * sqrt(w_b) along a random unit direction
-        if blocks[b] == 0 or w[b] == 0:
+        if spec.blocks[b] == 0 or w[b] == 0:
             continue
-        d = rng_dir.standard_normal((n_samples, blocks[b]))
+        d = draw.rng_task.standard_normal((spec.n_samples, spec.blocks[b]))
         d /= np.linalg.norm(d, axis=1, keepdims=True)
-        latents[b] = latents[b] + (y[:, None] * shift * math.sqrt(w[b] / total)) * d
-    views = lv.views(latents, rng_noise)
-    optimal = np.hstack([latents[b] for b in TASK_BLOCKS])  # (N, d_task), anomalies moved
+        draw.latents[b] = draw.latents[b] + (y[:, None] * shift * math.sqrt(w[b] / total)) * d
+    views = draw.views()  # after the move
+    optimal = draw.optimal()  # (N, d_task), anomalies moved
 
     normal_train = (split == TRAIN) & (y == 0)
     opt_metrics = _score_metrics(y, split, _distance_scores(optimal, normal_train))
     concat = np.hstack(list(views.values())).astype(np.float64)
     view_metrics = _score_metrics(y, split, _distance_scores(concat, normal_train))
-    ground_truth: dict[str, Any] = {
-        "optimal_features": optimal.astype(np.float32),
-        "optimal_feature_blocks": {b: blocks[b] for b in TASK_BLOCKS},
-        "optimal_mib_metrics": opt_metrics,
-        "optimal_mib_auc": opt_metrics["auc"],
-        "views_distance_metrics": view_metrics,
-        **lv.exact_information(),
-    }
-    meta = _meta(
+    ground_truth = draw.ground_truth(
+        optimal_mib_metrics=opt_metrics, optimal_mib_auc=opt_metrics["auc"], views_distance_metrics=view_metrics
+    )
+    meta = spec.meta(
         "SIM-ANOMALY: anomalies are moved in the task-relevant blocks only; training rows are normal.",
-        blocks,
-        dims,
-        noise,
         task_weights=w,
         anomaly_fraction=fraction,
         shift=shift,
@@ -378,23 +320,24 @@ def make_sim_multi(
         ``exact_mi_pairs`` holds I(v_i; v_j) for every pair and ``exact_h_joint`` the joint entropy used by
         the M >= 3 bound.
     """
-    views = {f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in (1, 2, 3)}
-    ds = simulate_classification(
-        name="sim-3m",
+    spec = LatentSpec.of(
+        "sim-3m",
         blocks={"a0": a0, "a1": a1, "a2": a2, "a3": a3, "b0": b0, "b1": b1, "b2": b2, "b3": b3},
-        view_blocks=views,
+        view_blocks={f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in (1, 2, 3)},
         task_blocks=("a0", "a1", "a2", "a3"),
         weights={"a0": w0, "a1": w1, "a2": w2, "a3": w3},
         dims={"v1": dim_v1, "v2": dim_v2, "v3": dim_v3},
         noise=noise,
-        n_classes=n_classes,
-        bayes_accuracy=bayes_accuracy,
-        label_model=label_model,
-        reference=reference,
         n_samples=n_samples,
         seed=seed,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
+    )
+    return simulate_classification(
+        spec,
+        n_classes,
+        bayes_accuracy,
+        label_model,
+        reference,
         description="SIM-3M: three views sharing a0 and b0; v1 holds the largest share of the task information.",
     )
-    return ds

@@ -41,258 +41,25 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from omib_core.config import TASKS
 from omib_core.data import folder as fmt
+from omib_core.data.checks import DEFAULT_MAX_BYTES, validate_files
+from omib_core.data.info import DatasetInfo
+from omib_core.data.sandbox import validate_isolated
+from omib_core.env import env_bool, env_bytes, env_int
 from omib_core.errors import DataError
+from omib_core.paths import data_dir, uploads_dir
 
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{12}$")
-NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
-DEFAULT_MAX_BYTES = 50 * 2**20  # per file
-MAX_FILES = 17  # 16 modalities + labels
 DEFAULT_MAX_UPLOADS_PER_USER = 20
 DEFAULT_MAX_UPLOAD_BYTES_PER_USER = 2**30  # 1 GiB: about 20 uploads at the 50 MiB per-file limit
 TOMBSTONE = ".deleted.json"  # <id>.deleted.json: what is left of a deleted upload
 _STORE_LOCK = threading.Lock()  # with flock on the uploads folder: one quota check + store at a time
-PICKLE_EXTS = ("pkl", "pickle", "joblib")
-
-
-@dataclass
-class ValidationReport:
-    """What an upload holds and what is wrong with it.
-
-    Attributes:
-        errors: sentences, each saying what is wrong and how to fix it; empty = the upload can be stored.
-        warnings: sentences about things that will work but deserve a look (constant columns, imbalance).
-        modalities: one row per modality file: name, file, rows, columns, nan, inf, constant_columns.
-        (private) _arrays: the parsed modalities as float32, as they will be stored; _y, _split: labels, split.
-        labels: file, rows, kind (integer / real), task, classes ``{value: count}`` (not for regression), split.
-        task: the task the upload would train on (None when the labels could not be read).
-    """
-
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    modalities: list[dict[str, Any]] = field(default_factory=list)
-    labels: dict[str, Any] = field(default_factory=dict)
-    task: str | None = None
-    _arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
-    _y: np.ndarray | None = field(default=None, repr=False, compare=False)
-    _split: np.ndarray | None = field(default=None, repr=False, compare=False)
-    _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def table(self) -> Any:
-        """The per-modality rows as a pandas DataFrame (for ``st.dataframe``)."""
-        import pandas as pd
-
-        cols = ["name", "file", "rows", "columns", "nan", "inf", "constant_columns"]
-        return pd.DataFrame(self.modalities, columns=cols)
-
-    def sentences(self) -> list[str]:
-        return [*self.errors, *self.warnings]
-
-
-# helpers
-
-
-def uploads_dir(base: Path | str | None = None) -> Path:
-    """``omib_core.runs.paths.uploads_dir`` (imported late: the runs package imports the run store)."""
-    from omib_core.runs.paths import uploads_dir as _uploads_dir
-
-    return _uploads_dir(base)
-
-
-def safe_name(client_name: str) -> tuple[str, str]:
-    """A client file name -> (sanitised stem in ``[a-z0-9_]{1,32}``, lower-case extension); DataError if unusable.
-
-    A name with a directory part (``../../x.csv``, ``a/b.csv``, ``C:\\x.csv``) is refused, not cleaned: it is
-    either an attack or a mistake, and both deserve a sentence.
-    """
-    if not isinstance(client_name, str) or not client_name.strip():
-        raise DataError("A file has no name; give every file a name such as audio.csv.")
-    shown = client_name[:80]
-    if any(c in client_name for c in "/\\\x00:") or ".." in client_name or client_name.startswith("."):
-        raise DataError(f"The file name {shown!r} is refused: it contains a path or starts with a dot. Upload "
-                        "plain file names such as audio.csv (one per modality) and labels.csv.")  # fmt: skip
-    stem, dot, ext = client_name.rpartition(".")
-    if not dot:
-        raise DataError(f"The file {shown!r} has no extension; name it like audio.csv, audio.parquet or audio.npy.")
-    stem = re.sub(r"[^a-z0-9_]+", "_", stem.strip().lower()).strip("_")[:32].strip("_")
-    if not NAME_RE.match(stem):
-        raise DataError(f"The file name {shown!r} gives no usable modality name; rename it with letters, digits "
-                        "or underscores, e.g. audio.csv.")  # fmt: skip
-    return stem, ext.lower()
-
-
-def _summarise(report: ValidationReport, name: str, client: str, x: np.ndarray) -> None:
-    finite = np.isfinite(x)
-    n_nan, n_inf = int(np.isnan(x).sum()), int((~finite).sum() - np.isnan(x).sum())
-    clean = np.where(finite, x, 0.0)
-    seen = finite.any(0)
-    lo = np.where(finite, clean, np.inf).min(0)
-    hi = np.where(finite, clean, -np.inf).max(0)
-    const = int(((lo == hi) | ~seen).sum())  # constant over the finite values (or none finite)
-    report.modalities.append({"name": name, "file": client, "rows": x.shape[0], "columns": x.shape[1],
-                              "nan": n_nan, "inf": n_inf, "constant_columns": const})  # fmt: skip
-    if n_nan or n_inf:
-        rows = int((~finite).any(1).sum())
-        report.errors.append(f"{client} has {n_nan} missing (NaN) and {n_inf} infinite values in {rows} rows; "
-                             "impute them or drop those rows from every file.")  # fmt: skip
-    if const == x.shape[1]:
-        report.errors.append(f"{client}: every column is constant, so this modality carries no information; "
-                             "remove the file or fix its values.")  # fmt: skip
-    elif const:
-        report.warnings.append(f"{client} has {const} constant column(s) out of {x.shape[1]}; they carry no "
-                               "information (they are kept, centred to 0).")  # fmt: skip
-
-
-def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: np.ndarray | None, task: str | None):
-    finite = y[np.isfinite(y)]
-    kind = "integer" if finite.size and np.all(finite == np.round(finite)) else "real"
-    report.task = task or fmt.infer_task(y)
-    report.labels = {"file": client, "rows": int(y.shape[0]), "kind": kind, "task": report.task,
-                     "split": "given" if split is not None else "random, stratified"}  # fmt: skip
-    try:
-        target, _ = fmt.encode_target(y, report.task, client)
-    except DataError as e:
-        report.errors.append(str(e))
-        return
-    if report.task == "regression":
-        report.labels["range"] = [float(target.min()), float(target.max())]
-        if target.min() == target.max():
-            report.errors.append(f"{client}: every label is {target.min():g}, so there is nothing to predict.")
-        return
-    values, counts = np.unique(y, return_counts=True)
-    report.labels["classes"] = {(int(v) if float(v).is_integer() else float(v)): int(c) for v, c in zip(values, counts)}
-    if len(values) < 2:
-        report.errors.append(f"{client} has a single class ({values[0]:g}); {report.task} needs at least two.")
-    elif counts.min() < 0.05 * counts.max() or counts.min() < 3:
-        report.warnings.append(f"{client}: the rarest class has {counts.min()} rows against {counts.max()} for the "
-                               "largest; accuracy will flatter the model (look at the per-class scores).")  # fmt: skip
-
-
-# main functions
-
-
-def validate_files(
-    files: dict[str, bytes], max_bytes: int = DEFAULT_MAX_BYTES, *, task: str | None = None,
-    on_file: Callable[[str], None] | None = None,
-) -> ValidationReport:  # fmt: skip
-    """Check an upload without writing anything.
-
-    Args:
-        files: ``{client file name: content}``: one file per modality (.csv, .parquet, .npy, .npz with one array)
-            and one ``labels.csv`` / ``labels.npy`` (see ``omib_core.data.folder`` for the rules).
-        max_bytes: the largest file accepted.
-        task: ``"classification"``, ``"regression"`` or ``"anomaly"``; None = inferred from the labels.
-        on_file: called with each file's client name before it is read (the sandbox reports where it stopped).
-
-    Returns:
-        A ValidationReport; ``report.ok`` is True when the upload can be stored.
-
-    Raises:
-        DataError: only when ``files`` is not a dict of bytes or ``task`` is unknown (a caller's mistake); every
-            problem in the files themselves is a sentence in ``report.errors``.
-    """
-    if not isinstance(files, dict) or not all(isinstance(v, (bytes, bytearray, memoryview)) for v in files.values()):
-        raise DataError("validate_files expects {file name: bytes}; read each uploaded file with .getvalue().")
-    if task is not None and task not in TASKS:
-        raise DataError(f"The task must be one of {TASKS} or None (automatic). Got {task!r}.")
-    report = ValidationReport()
-    if not files:
-        report.errors.append("No files were uploaded; add one file per modality and a labels file.")
-        return report
-    if len(files) > MAX_FILES:
-        report.errors.append(f"{len(files)} files were uploaded; at most {MAX_FILES} (16 modalities and labels).")
-        return report
-    labels: list[tuple[str, str, bytes]] = []
-    for client, raw in files.items():
-        raw = bytes(raw)
-        try:
-            stem, ext = safe_name(client)
-            if ext in PICKLE_EXTS:
-                raise DataError(f"{client[:80]}: {fmt.PICKLE_HINT}")
-            if ext not in fmt.MODALITY_EXTS:
-                raise DataError(
-                    f"{client[:80]}: files ending in .{ext} are not read; use .csv, .parquet, .npy or .npz."
-                )
-            if not raw:
-                raise DataError(f"{client[:80]} is empty; it needs one row per sample.")
-            if len(raw) > max_bytes:
-                raise DataError(f"{client[:80]} is {len(raw) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB "
-                                "per file. Store fewer rows, or float32 values in .npy.")  # fmt: skip
-            if stem in fmt.LABEL_STEMS:
-                labels.append((client, ext, raw))
-                continue
-            if stem in fmt.RESERVED:
-                raise DataError(f"{client[:80]}: {stem!r} is a reserved name; rename the file (e.g. {stem}_data.csv).")
-            if stem in report._arrays:
-                raise DataError(f"{client[:80]} and {report._names[stem]} both give the modality name {stem!r}; "
-                                "rename one of them.")  # fmt: skip
-            if on_file is not None:
-                on_file(client)
-            x = fmt.read_modality(raw, ext, client[:80], report.warnings)
-            _summarise(report, stem, client[:80], x)
-            report._arrays[stem], report._names[stem] = x.astype(np.float32), client[:80]  # as stored: half the memory
-        except DataError as e:
-            report.errors.append(str(e))
-    if len(labels) != 1:
-        found = ", ".join(c[:80] for c, _, _ in labels) or "none"
-        report.errors.append(f"An upload needs exactly one labels file (labels.csv or labels.npy); found {found}.")
-    else:
-        client, ext, raw = labels[0]
-        try:
-            if on_file is not None:
-                on_file(client)
-            report._y, report._split = fmt.read_labels(raw, ext, client[:80], report.warnings)
-            _check_labels(report, client[:80], report._y, report._split, task)
-        except DataError as e:
-            report.errors.append(str(e))
-    named_mods = [m for m in files if _stem_or_none(m) not in (None, *fmt.LABEL_STEMS)]
-    if len(named_mods) < 2:
-        report.errors.append(f"An upload needs at least two modality files (OMIB fuses several views); got "
-                             f"{len(named_mods)}.")  # fmt: skip
-    _check_rows(report)
-    if report.ok:
-        _trial_build(report)
-    return report
-
-
-def _stem_or_none(client: str) -> str | None:
-    try:
-        return safe_name(client)[0]
-    except DataError:
-        return None
-
-
-def _check_rows(report: ValidationReport) -> None:
-    """Every readable file must have the same number of rows."""
-    counts = {m: int(x.shape[0]) for m, x in report._arrays.items()}
-    if report._y is not None:
-        counts["labels"] = int(report._y.shape[0])
-    if len(set(counts.values())) > 1:
-        listed = ", ".join(f"{m} {n}" for m, n in counts.items())
-        report.errors.append(f"The files have different numbers of rows ({listed}); every file needs one row per "
-                             f"sample, in the same order. {fmt.HEADER_HINT}")  # fmt: skip
-
-
-def _trial_build(report: ValidationReport) -> None:
-    """Build the dataset once with the default split: the checks training will run, reported now."""
-    assert report._y is not None
-    try:
-        fmt.build_dataset("upload", report._arrays, report._y, task=report.task, split=report._split, seed=0,
-                          val_fraction=0.15, test_fraction=0.15)  # fmt: skip
-    except DataError as e:
-        report.errors.append(str(e))
 
 
 def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
@@ -317,7 +84,7 @@ def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
 
 def uploads_public() -> bool:
     """Whether the server makes every upload readable by every signed-in user (``OMIB_UPLOADS_PUBLIC=1``)."""
-    return os.environ.get("OMIB_UPLOADS_PUBLIC", "").strip().lower() in ("1", "true", "yes", "on")
+    return env_bool("OMIB_UPLOADS_PUBLIC", False)
 
 
 def may_read(meta: dict[str, Any], user: str, is_admin: bool = False) -> bool:
@@ -396,26 +163,12 @@ def _folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
 
 
-def _env_limit(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(float(raw)) if raw.lower() not in ("inf", "nan") else -1
-    except ValueError:
-        value = -1
-    if value < 1:
-        raise DataError(f"The server setting {name} must be a positive whole number. Got {raw!r}; ask the person "
-                        "who runs this server to fix it.")  # fmt: skip
-    return value
-
-
 def upload_limits() -> tuple[int, int]:
     """(uploads, bytes) one user may keep: ``$OMIB_MAX_UPLOADS_PER_USER`` (20), ``$OMIB_MAX_UPLOAD_BYTES_PER_USER``
     (1 GiB)."""
     return (
-        _env_limit("OMIB_MAX_UPLOADS_PER_USER", DEFAULT_MAX_UPLOADS_PER_USER),
-        _env_limit("OMIB_MAX_UPLOAD_BYTES_PER_USER", DEFAULT_MAX_UPLOAD_BYTES_PER_USER),
+        env_int("OMIB_MAX_UPLOADS_PER_USER", DEFAULT_MAX_UPLOADS_PER_USER, "20"),
+        env_bytes("OMIB_MAX_UPLOAD_BYTES_PER_USER", DEFAULT_MAX_UPLOAD_BYTES_PER_USER, "1G"),
     )
 
 
@@ -428,8 +181,6 @@ def upload_records(
     Each: ``id``, ``dataset`` (``"upload:<id>"``), ``name``, ``owner``, ``shared``, ``created``, ``task``,
     ``modalities``, ``bytes`` (on disk). Unreadable folders are skipped.
     """
-    from omib_core.runs.paths import data_dir
-
     root = Path(base or data_dir()) / "uploads"  # as uploads_dir(base), without creating it: reading changes nothing
     out = []
     for path in root.iterdir() if root.is_dir() else ():
@@ -508,15 +259,13 @@ def store_upload(
             quota (the sentence gives the limit and how to free space); nothing is written.
     """
     if max_uploads is None or max_total_bytes is None:
-        env_uploads, env_bytes = upload_limits()
-        max_uploads = env_uploads if max_uploads is None else max_uploads
-        max_total_bytes = env_bytes if max_total_bytes is None else max_total_bytes
+        quota_uploads, quota_bytes = upload_limits()
+        max_uploads = quota_uploads if max_uploads is None else max_uploads
+        max_total_bytes = quota_bytes if max_total_bytes is None else max_total_bytes
     count, _ = upload_usage(owner, base)
     if count >= max_uploads:  # cheap early refusal; checked again under the lock below
         raise DataError(_count_refusal(count, max_uploads))
     if isolated:
-        from omib_core.data.sandbox import validate_isolated
-
         report = validate_isolated(files, max_bytes, task=task, arrays=True)
     else:
         report = validate_files(files, max_bytes, task=task)
@@ -612,16 +361,14 @@ def _write_labels(path: Path, y: np.ndarray, split: np.ndarray | None) -> None:
     frame.to_csv(path, index=False, float_format="%.17g")
 
 
-def upload_info(upload_id: str, base: Path | str | None = None) -> Any:
+def upload_info(upload_id: str, base: Path | str | None = None) -> DatasetInfo:
     """The ``DatasetInfo`` of a stored upload (id ``"upload:<id>"``)."""
-    from omib_core.data.folder import folder_info
-
-    return folder_info(upload_path(upload_id, base), f"upload:{upload_id}")
+    return fmt.folder_info(upload_path(upload_id, base), f"upload:{upload_id}")
 
 
 def list_uploads(
     owner: str | None = None, base: Path | str | None = None, *, readable_by: str | None = None
-) -> list[Any]:
+) -> list[DatasetInfo]:
     """DatasetInfos of the stored uploads, newest first; only ``owner``'s when given; only those ``readable_by``
     may read when given (see ``may_read``). Broken folders are skipped."""
     out = []

@@ -4,8 +4,7 @@ The worker itself (``omib_core.runs.worker``) is not imported here: it is starte
 ``python -m omib_core.runs.worker``.
 """
 
-from omib_core.runs.jobs import JobManager, QueueFull, fair_order, pid_alive
-from omib_core.runs.paths import (
+from omib_core.paths import (
     InvalidRunId,
     cache_dir,
     data_dir,
@@ -15,6 +14,7 @@ from omib_core.runs.paths import (
     uploads_dir,
     validate_run_id,
 )
+from omib_core.runs.jobs import JobManager, QueueFull, fair_order, pid_alive
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, write_json
 from omib_core.runs.store import (
     ACTIONS,

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.config import RunConfig
+from omib_core.env import env_float
 from omib_core.errors import ConfigError
 
 MB = 2**20
@@ -366,32 +367,13 @@ def default_memory_limit(max_concurrent: int) -> int:
 
 def memory_limit(max_concurrent: int = 1) -> int:
     """Bytes per run: ``$OMIB_MAX_RUN_MEMORY_MB`` or ``default_memory_limit``."""
-    raw = os.environ.get("OMIB_MAX_RUN_MEMORY_MB", "").strip()
-    if not raw:
-        return default_memory_limit(max_concurrent)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"The environment variable OMIB_MAX_RUN_MEMORY_MB must be a positive number of MB. Got "
-                          f"{raw!r} instead.")  # fmt: skip
-    return int(value * MB)
+    mb = env_float("OMIB_MAX_RUN_MEMORY_MB", None, "4000 (MB)")
+    return default_memory_limit(max_concurrent) if mb is None else int(mb * MB)
 
 
 def work_limit() -> float:
     """Operations per run: ``$OMIB_MAX_RUN_WORK`` (e.g. ``1e15``) or ``DEFAULT_MAX_RUN_WORK``."""
-    raw = os.environ.get("OMIB_MAX_RUN_WORK", "").strip()
-    if not raw:
-        return DEFAULT_MAX_RUN_WORK
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"The environment variable OMIB_MAX_RUN_WORK must be a positive number of operations "
-                          f"(e.g. 1e15). Got {raw!r} instead.")  # fmt: skip
-    return value
+    return env_float("OMIB_MAX_RUN_WORK", DEFAULT_MAX_RUN_WORK, "1e15 (floating-point operations)")
 
 
 def size_text(n: float) -> str:

@@ -39,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.config import RunConfig
+from omib_core.env import env_int
 from omib_core.errors import ConfigError, OmibError
+from omib_core.paths import REPO_ROOT
 from omib_core.runs import budget as run_budget
-from omib_core.runs.paths import REPO_ROOT
 from omib_core.runs.store import ACTIVE, INTERRUPTED_MESSAGE, KINDS, RunStore
 from omib_core.runs.store import QueueFull as QueueFull  # re-exported: callers catch jobs.QueueFull
 
@@ -95,20 +96,6 @@ def check_dataset(cfg: RunConfig) -> None:
         raise ConfigError(
             f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults) or 'none'}."
         )
-
-
-def env_int(name: str, default: int | None = None) -> int | None:
-    """A positive int from the environment, ``default`` when unset; a sentence when it is not one."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"The environment variable {name} must be a positive int. Got {raw!r} instead.")
-    return value
 
 
 def cpu_count() -> int:
@@ -611,7 +598,7 @@ def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobM
     global _SHARED
     with _SHARED_LOCK:
         if store is None:
-            from omib_core.runs.paths import db_path
+            from omib_core.paths import db_path
 
             store = RunStore(db_path()) if _SHARED is None else _SHARED.store
         if _SHARED is not None and _SHARED.store.path.resolve() != Path(store.path).resolve():

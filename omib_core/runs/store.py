@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omib_core.errors import OmibError
-from omib_core.runs.paths import new_run_id, run_dir, validate_run_id
+from omib_core.paths import new_run_id, run_dir, validate_run_id
 from omib_core.runs.recorder import jsonable
 
 if TYPE_CHECKING:

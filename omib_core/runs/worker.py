@@ -43,8 +43,8 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import OmibError
+from omib_core.paths import cache_dir
 from omib_core.runs.jobs import pid_alive, time_limit_message
-from omib_core.runs.paths import cache_dir
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
 from omib_core.runs.store import ACTIVE, RunStore, is_disk_full
 

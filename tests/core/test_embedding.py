@@ -155,10 +155,16 @@ def test_project_snapshot_reads_the_file_and_says_what_is_wrong(tmp_path):
         project_snapshot(p, "xi", method="tsne")
 
 
-def test_projection_jobs_still_importable_from_embedding():
-    from omib_core.analysis import embedding, projection_jobs
-
-    assert embedding.ProjectionJobs is projection_jobs.ProjectionJobs
+def test_embedding_does_not_import_the_job_runner():
+    # the maths (embedding) sits below the job runner (projection_jobs), which imports it; never the reverse
+    code = (
+        "import sys, omib_core.analysis.embedding as e; "
+        "from omib_core.analysis.projection_jobs import ProjectionJobs; "
+        "print(hasattr(e, 'ProjectionJobs'), sorted(m for m in sys.modules if m.startswith(('omib_core.runs', 'omib_core.train'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False []"
 
 
 def test_subsample_rows():

@@ -169,7 +169,7 @@ def test_a_bad_thread_count_fails_the_job_with_a_sentence(monkeypatch):
     monkeypatch.setenv("OMIB_UMAP_THREADS", "many")
     jobs = ProjectionJobs()
     try:
-        with pytest.raises(ConfigError, match="OMIB_UMAP_THREADS must be a positive int"):
+        with pytest.raises(ConfigError, match="OMIB_UMAP_THREADS must be a positive whole number"):
             jobs.submit("pid", os.getpid).result(30)
         monkeypatch.setenv("OMIB_UMAP_THREADS", "1")
         assert jobs.submit("pid", os.getpid).result(60) != os.getpid()  # fixed: the retry starts a worker

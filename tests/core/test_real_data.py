@@ -9,8 +9,7 @@ import pytest
 
 from omib_core.config import DataConfig
 from omib_core.data import get_info, list_datasets, load_dataset
-from omib_core.data.dataset import TEST, TRAIN, VAL
-from omib_core.data.folder import stratified_split
+from omib_core.data.dataset import TEST, TRAIN, VAL, stratified_split
 from omib_core.errors import ConfigError
 
 SHAPES = {

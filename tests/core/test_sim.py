@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
+from omib_core.analysis import reference as reference_mod
+from omib_core.analysis.reference import reference_probe
 from omib_core.data import TEST, TRAIN, VAL, make_sim, make_sim_anomaly, make_sim_multi, make_sim_regression
-from omib_core.data import sim as sim_mod
-from omib_core.data.sim import LatentViews, reference_probe, simplex, softmax_temperature
+from omib_core.data import latent as latent_mod
+from omib_core.data.latent import LatentViews
+from omib_core.data.sim import simplex, softmax_temperature
 from omib_core.errors import ConfigError
 
 SMALL = {"n_samples": 2000, "b1": 8, "b2": 8, "reference": False}
@@ -64,7 +67,7 @@ def test_maps_have_full_column_rank_and_bounded_singular_values() -> None:
     lv = LatentViews.build(rng, {"a": 3, "b": 5}, {"x": ("a", "b"), "y": ("b",)}, {"x": 8, "y": 5}, 0.1)
     for a in lv.maps.values():
         sv = np.linalg.svd(a, compute_uv=False)
-        assert sv.min() >= sim_mod.SV_RANGE[0] - 1e-9 and sv.max() <= sim_mod.SV_RANGE[1] + 1e-9
+        assert sv.min() >= latent_mod.SV_RANGE[0] - 1e-9 and sv.max() <= latent_mod.SV_RANGE[1] + 1e-9
 
 
 # labels and Bayes accuracy
@@ -198,8 +201,8 @@ def test_reference_is_cached_per_parameters(monkeypatch: pytest.MonkeyPatch) -> 
         calls.append(kw.get("seed"))
         return {"accuracy": 0.5, "f1_macro": 0.5, "epochs": 1.0}
 
-    monkeypatch.setattr(sim_mod, "reference_probe", fake_probe)
-    monkeypatch.setattr(sim_mod, "_REFERENCE_CACHE", {})
+    monkeypatch.setattr(reference_mod, "reference_probe", fake_probe)
+    monkeypatch.setattr(latent_mod, "_REFERENCE_CACHE", {})
     kw = {"n_samples": 600, "b1": 2, "b2": 2}
     make_sim("sim-i", seed=11, **kw)
     ds = make_sim("sim-i", seed=11, **kw)

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from omib_core.data import folder as fmt
 from omib_core.data import get_info, list_uploads, load_dataset, store_upload, validate_files
+from omib_core.data.checks import safe_name
 from omib_core.data.uploads import (
     delete_upload,
-    safe_name,
     upload_limits,
     upload_path,
     upload_records,

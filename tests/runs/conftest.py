@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from omib_core.runs.paths import REPO_ROOT
+from omib_core.paths import REPO_ROOT
 from omib_core.runs.store import RunStore
 
 TINY = {

@@ -61,7 +61,7 @@ def test_server_limits_from_environment(store, tiny, monkeypatch):
         jobs.submit(tiny, "alice")
     jobs.submit(tiny, "bob")  # the limit is per user
     monkeypatch.setenv("OMIB_MAX_CONCURRENT", "zero")
-    with pytest.raises(ConfigError, match="OMIB_MAX_CONCURRENT must be a positive int"):
+    with pytest.raises(ConfigError, match="OMIB_MAX_CONCURRENT must be a positive whole number"):
         JobManager(store)
 
 

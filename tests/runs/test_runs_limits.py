@@ -59,7 +59,7 @@ def test_defaults_match_the_deploy_docs(store, tiny, no_limit_env, monkeypatch):
     assert cmd[cmd.index("--threads") + 1] == "1" and cmd[cmd.index("--max-seconds") + 1] == "21600"
     assert jobs._worker_env()["OMP_NUM_THREADS"] == "1"
     monkeypatch.setenv("OMIB_MAX_RUN_SECONDS", "-5")
-    with pytest.raises(ConfigError, match="OMIB_MAX_RUN_SECONDS must be a positive int"):
+    with pytest.raises(ConfigError, match="OMIB_MAX_RUN_SECONDS must be a positive whole number"):
         JobManager(store)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omib_core.runs import paths
+from omib_core import paths
 
 
 def test_data_dir_from_environment(tmp_path, monkeypatch):

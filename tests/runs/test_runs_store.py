@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from omib_core.runs.paths import InvalidRunId
+from omib_core.paths import InvalidRunId
 from omib_core.runs.store import PermissionDenied, RunNotFound, RunStateError, RunStore
 
 

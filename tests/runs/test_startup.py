@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from omib_core.paths import REPO_ROOT
 from omib_core.runs.jobs import get_shared, shared_manager
-from omib_core.runs.paths import REPO_ROOT
 from omib_core.runs.store import RunStore
 from tests.e2e.conftest import free_port
 from tests.runs.conftest import TINY, wait_for

@@ -262,7 +262,7 @@ def test_team_password_is_one_shared_owner_and_never_admin(fresh_auth_db):
 def test_team_password_cannot_delete_a_users_upload_and_deletions_name_the_verified_user(fresh_auth_db):
     from omib_core.config import DataConfig, RunConfig
     from omib_core.data.uploads import store_upload, upload_records
-    from omib_core.runs.paths import uploads_dir
+    from omib_core.paths import uploads_dir
     from tests.core.test_uploads import good_files
 
     alices = store_upload(good_files(), owner="alice", name="alice's data")

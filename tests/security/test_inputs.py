@@ -15,7 +15,7 @@ from omib_core.data import folder as fmt
 from omib_core.data import get_info, load_dataset, store_upload, validate_files
 from omib_core.data.uploads import DEFAULT_MAX_BYTES
 from omib_core.errors import DataError
-from omib_core.runs.paths import InvalidRunId, run_dir
+from omib_core.paths import InvalidRunId, run_dir
 from omib_core.runs.store import RunStore
 from omib_core.runs.worker import Worker
 from tests.core.test_uploads import good_files, tree

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from omib_core.errors import OmibError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "omib.db"
 RUN_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 
