@@ -354,7 +354,8 @@ def test_file_errors(datasets_dir, monkeypatch) -> None:
 
 
 def test_trains_one_class_and_reports_auc_f1(datasets_dir) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from omib_core.bound.result import BoundResult, Estimate
     from omib_core.config import ModelConfig, RunConfig, TrainConfig
     from omib_core.train import RunFinished, train

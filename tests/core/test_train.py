@@ -24,7 +24,6 @@ from omib_core.train import (
 )
 
 torch.set_num_threads(1)
-pytest.importorskip("omib_core.analysis.metrics", reason="omib_core.analysis.metrics is written by another package")
 
 TINY = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=8, tokens=2, heads=2)
 BOUND = BoundResult(
