@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -145,12 +143,13 @@ def test_regression_smoke_beats_the_mean_predictor():
 
 
 def test_anomaly_smoke_trains_deep_svdd(tmp_path):
-    ds = make_dataset("anomaly", n=400)
-    events = run(config(epochs=3), ds, out_dir=tmp_path)
+    """One-class training learns: the outliers (shifted 3 std in the latent) score far from the centre."""
+    ds = make_dataset("anomaly", n=600)
+    events = run(config(epochs=6), ds, out_dir=tmp_path)
     end = events[-1]
     assert isinstance(end, RunFinished), end
     auc = end.test_metrics["auc"]
-    assert 0.0 <= auc <= 1.0 and math.isfinite(end.test_metrics["f1"])
+    assert auc > 0.7 and end.test_metrics["f1"] > 0.0, end.test_metrics  # 0.86 here; 0.5 is chance
     assert "trb/v2/val/auc" in epochs_of(events, "warmup")[0].metrics
     model, _, _ = load_checkpoint(end.checkpoint_path)
     assert model.center.abs().min() >= 0.1 - 1e-6  # fixed centre, near-zero coordinates pushed out
