@@ -7,12 +7,10 @@ shows the task's own metrics and every r_j, and the Embeddings, Runs and Sweep p
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,6 +19,7 @@ from dashboard import services
 from dashboard.sweeps import final_metric
 from omib_core.config import DataConfig, RunConfig, TrainConfig
 from omib_core.data.registry import load_dataset
+from tests.dashboard.chart_data import plotly_values
 
 pytestmark = pytest.mark.slow
 
@@ -62,15 +61,6 @@ def wait_until(at: AppTest, done, what: str, timeout: float = 240) -> None:
         time.sleep(1.0)
         at.run()
         no_exception(at)
-
-
-def plotly_values(values) -> list[float]:
-    """A Plotly trace's numbers, whether a plain list or Plotly's typed array (``{"dtype", "bdata"}``)."""
-    if values is None:
-        return []
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).astype(float).tolist()
-    return [float(v) for v in values if isinstance(v, (int, float))]
 
 
 def vega_titles(at: AppTest) -> dict[str, object]:
