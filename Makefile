@@ -5,10 +5,11 @@ run:
 	scripts/setup.sh
 	.venv/bin/python -m dashboard.serve --server.address $${OMIB_ADDRESS:-127.0.0.1}
 
+# OMIB_REQUIRE_E2E=1: a missing chromium or playwright fails the run instead of skipping the browser test.
 test:
 	scripts/setup.sh --dev
 	.venv/bin/ruff check .
-	.venv/bin/python -m pytest -q
+	OMIB_REQUIRE_E2E=1 .venv/bin/python -m pytest -q
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

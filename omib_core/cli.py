@@ -125,9 +125,9 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
     from omib_core.runs.recorder import Recorder
     from omib_core.train import EpochEvent, RunFailed, RunStarted, train
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    dataset = load_dataset(config.data)
+    dataset = load_dataset(config.data)  # a wrong dataset is refused before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(out_dir, config)
     progress = None
     try:  # train() estimates the bound (cached); without one, a hand-set beta still trains

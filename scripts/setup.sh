@@ -26,6 +26,6 @@ if [ "${1:-}" = "--dev" ] && [ ! -x /usr/bin/chromium ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
   else
-    echo "setup: chromium not found and apt-get unavailable; browser tests will be skipped" >&2
+    echo "setup: chromium not found and apt-get unavailable; install it (or set OMIB_CHROMIUM): make test fails without a browser" >&2
   fi
 fi

@@ -1,12 +1,16 @@
-"""Shared test set-up: one torch thread (2-core CI), a private data dir per session, no UMAP warm-up."""
+"""Shared test set-up: one torch thread (2-core CI), a private data dir per session, no UMAP warm-up, and a numba
+cache that outlives the session (``.numba_cache/`` in the repository, git-ignored), so UMAP's JIT compiles once per
+machine rather than once per test run; the servers and workers the tests start inherit it."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("OMIB_SKIP_UMAP_WARMUP", "1")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,3 +47,22 @@ def test_the_server_starts_through_the_launcher_that_starts_the_job_manager():
     run = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert "-m dashboard.serve" in run and "streamlit run" not in run
     assert (ROOT / "dashboard" / "serve.py").is_file() and (ROOT / "dashboard" / "app.py").is_file()
+
+
+def test_ci_requires_the_browser_test(monkeypatch):
+    """``.ci/run`` is ``make test``, whose pytest runs with ``OMIB_REQUIRE_E2E=1``, and the set-up it calls installs
+    chromium and playwright; under that flag a missing browser fails the e2e test instead of skipping it."""
+    from tests.e2e.conftest import cannot_run
+
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/setup.sh --dev" in recipe
+    assert re.search(r"OMIB_REQUIRE_E2E=1 \S*python -m pytest", recipe), recipe
+    assert "apt-get install" in (ROOT / "scripts" / "setup.sh").read_text()
+    assert re.search(r"^playwright==", (ROOT / "requirements-dev.txt").read_text(), re.M)
+    monkeypatch.setenv("OMIB_REQUIRE_E2E", "1")
+    with pytest.raises(pytest.fail.Exception, match="OMIB_REQUIRE_E2E=1 but the browser tests cannot run: no"):
+        cannot_run("no chromium")
+    monkeypatch.delenv("OMIB_REQUIRE_E2E")
+    with pytest.raises(pytest.skip.Exception, match="no chromium"):
+        cannot_run("no chromium")

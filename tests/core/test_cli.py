@@ -1,16 +1,39 @@
-"""The CLI end to end, in subprocesses, as a user would call it."""
+"""The CLI end to end, in subprocesses, as a user would call it (in a temporary folder: nothing is left behind)."""
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from omib_core import cli as omib_cli
+from omib_core.bound.result import BoundResult, Estimate
+from omib_core.config import DataConfig, RunConfig
+from omib_core.data import load_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--param", "n_samples=1200", "--param", "reference=false"]
 
 
-def cli(*args: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "omib_core", *args], capture_output=True, text=True, timeout=timeout)
+def cli(*args: str, timeout: int = 240, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m omib_core ARGS``, by default in a fresh temporary folder (so a default ``runs_out/`` lands there)."""
+    if cwd is None:
+        cwd = Path(tempfile.mkdtemp(prefix="omib_cli_"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "omib_core", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env
+    )
+
+
+def majority_share(dataset: str, **params) -> float:
+    """Accuracy of always answering the most common test class: what a model must beat to have learnt."""
+    ds = load_dataset(DataConfig(dataset=dataset, params=params))
+    counts = np.bincount(ds.target[ds.split == 2])
+    return counts.max() / counts.sum()
 
 
 def test_datasets_lists_sim_ids():
@@ -30,7 +53,8 @@ def test_bound_writes_json_with_m_u(tmp_path):
 
 @pytest.mark.slow
 def test_train_writes_result_and_history(tmp_path):
-    out = cli("train", "--dataset", "sim-i", *TINY, "--schedule", "fixed", "--epochs", "2", "--warmup-epochs", "1", "--quiet",
+    out = cli("train", "--dataset", "sim-i", *TINY, "--schedule", "fixed", "--epochs", "4", "--batch-size", "64",
+              "--lr", "0.003", "--warmup-epochs", "1", "--quiet",
               "--out", str(tmp_path))  # fmt: skip
     assert out.returncode == 0, out.stderr
     res = json.loads((tmp_path / "result.json").read_text())
@@ -38,17 +62,86 @@ def test_train_writes_result_and_history(tmp_path):
                 "reference", "wall_seconds", "samples_per_second"):  # fmt: skip
         assert key in res, key
     assert res["status"] == "finished" and res["beta_over_Mu"] == pytest.approx(1.0)
-    assert 0 <= res["test_metrics"]["accuracy"] <= 1 and len(res["r_final"]) == 2
+    chance = majority_share("sim-i", n_samples=1200, reference=False)
+    assert res["test_metrics"]["accuracy"] > chance + 0.2, (res["test_metrics"], chance)  # it learnt
+    assert len(res["r_final"]) == 2
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) > 3 and "kl/v1" in lines[0]
 
 
-def test_unknown_dataset_is_a_sentence_not_a_traceback():
-    out = cli("train", "--dataset", "sim-iv", "--quiet")
+def test_unknown_dataset_is_a_sentence_not_a_traceback(tmp_path):
+    out = cli("train", "--dataset", "sim-iv", "--quiet", cwd=tmp_path)
     assert out.returncode == 2
     assert "sim-iv" in out.stderr and "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == [], "a refused dataset left an output folder behind"
 
 
-def test_bad_beta_is_refused_with_the_parameter_named():
-    out = cli("train", "--dataset", "sim-i", "--beta", "-1", "--quiet")
+def test_bad_beta_is_refused_with_the_parameter_named(tmp_path):
+    out = cli("train", "--dataset", "sim-i", "--beta", "-1", "--quiet", cwd=tmp_path)
     assert out.returncode == 2 and "'beta'" in out.stderr and "Traceback" not in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# the sweep command and the options that change what is trained
+
+SMALL = ["--param", "n_samples=300", "--param", "reference=false", "--schedule", "fixed", "--epochs", "1", "--batch-size", "32",
+         "--warmup-epochs", "1", "--quiet"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_sweep_with_a_config_file_fixed_r_concat_fusion_and_a_neural_estimator(tmp_path):
+    """``sweep --config`` starts from the file; the flags override it; one run per beta/M_u x seed, and sweep.json."""
+    base = RunConfig.from_dict(
+        {"data": {"dataset": "sim-i"}, "train": {"batch_size": 32, "lr": 0.002},
+         "bound": {"estimator": "gaussian", "steps": 60, "seeds": 1, "batch_size": 64}}
+    )  # fmt: skip
+    (tmp_path / "base.json").write_text(json.dumps(base.to_dict()))
+    out = cli("sweep", "--config", str(tmp_path / "base.json"), *SMALL, "--fixed-r", "--fusion", "concat",
+              "--estimator", "infonce", "--beta-scales", "0.5,2", "--seeds", "0", "--out", str(tmp_path / "sw"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert [(r["beta_scale"], r["seed"], r["status"]) for r in rows] == [(0.5, 0, "finished"), (2.0, 0, "finished")]
+    assert rows[1]["beta"] == pytest.approx(4 * rows[0]["beta"]) and rows[0]["M_u"] == rows[1]["M_u"]
+    for scale in ("0.5", "2"):
+        res = json.loads((tmp_path / "sw" / f"scale{scale}-seed0" / "result.json").read_text())
+        cfg = res["config"]
+        assert cfg["train"]["batch_size"] == 32 and cfg["train"]["lr"] == 0.002  # from --config
+        assert cfg["data"]["params"] == {"n_samples": 300, "reference": False}
+        assert cfg["bound"]["estimator"] == "infonce" and cfg["bound"]["steps"] == 60 and res["estimator"] == "infonce"
+        assert cfg["model"]["fusion"] == "concat" and cfg["train"]["dynamic_r"] is False
+        assert res["r_final"] == [1.0, 1.0], "--fixed-r keeps every r_j at 1"
+        assert res["beta_over_Mu"] == pytest.approx(float(scale))
+
+
+@pytest.mark.slow
+def test_train_without_the_bottleneck_has_no_kl_term(tmp_path):
+    """``--no-bottleneck``: the same network with zeta_i = mu_i, so every logged KL_i is 0 (and > 0 with it)."""
+    import pandas as pd
+
+    kls = {}
+    for name, flags in (("plain", ["--no-bottleneck"]), ("omib", [])):
+        out = cli("train", "--dataset", "sim-i", *SMALL, *flags, "--out", str(tmp_path / name))
+        assert out.returncode == 0, out.stderr
+        res = json.loads((tmp_path / name / "result.json").read_text())
+        assert res["status"] == "finished" and res["config"]["model"]["bottleneck"] is (name == "omib")
+        hist = pd.read_csv(tmp_path / name / "history.csv")
+        main = hist[hist["stage"] == "main"]
+        kls[name] = main[["kl/v1", "kl/v2"]].to_numpy()
+        assert len(main) > 0
+    assert (kls["plain"] == 0).all() and (kls["omib"] > 0).all(), kls
+
+
+def test_bound_exit_code_is_2_when_the_bound_does_not_exist(tmp_path, monkeypatch, capsys):
+    """``bound`` exits 0 with an M_u, and 2 (with the reason, and the JSON still written) when there is none."""
+    import omib_core.bound as bound_pkg
+
+    failure = "H_joint came out as -3 nats: the bound does not exist at this sample size."
+    none = BoundResult("mine", ("v1", "v2"), {}, None, Estimate("H_joint", -3.0), None, None, failure=failure)
+    monkeypatch.setattr(bound_pkg, "estimate_bound", lambda *a, **k: none)
+    args = ["bound", "--dataset", "sim-i", "--param", "n_samples=300", "--param", "reference=false", "--no-cache"]
+    assert omib_cli.main([*args, "--estimator", "mine", "--json", str(tmp_path / "none.json")]) == 2
+    assert f"M_u: none. {failure}" in capsys.readouterr().out
+    assert json.loads((tmp_path / "none.json").read_text())["failure"] == failure
+    monkeypatch.undo()
+    assert omib_cli.main([*args, "--json", str(tmp_path / "ok.json")]) == 0
+    assert json.loads((tmp_path / "ok.json").read_text())["M_u"] > 0

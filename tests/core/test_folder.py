@@ -71,12 +71,17 @@ def test_labels_npy_mapped_to_class_ids_and_task_from_meta(tmp_path: Path) -> No
 
 
 def test_cli_trains_on_a_folder_config(tmp_path: Path) -> None:
-    from omib_core.cli import build_config, make_parser
+    from omib_core.cli import build_config, main, make_parser
 
     folder = write_folder(tmp_path / "cli")
-    args = make_parser().parse_args(["train", "--dataset", str(folder), "--epochs", "1"])
-    cfg = build_config(args)
-    assert load_dataset(cfg.data).n_samples == N
+    args = ["train", "--dataset", str(folder), "--schedule", "fixed", "--epochs", "1", "--warmup-epochs", "1",
+            "--batch-size", "8", "--beta", "0.01", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
+    assert load_dataset(build_config(make_parser().parse_args(args)).data).n_samples == N
+    assert main(args) == 0
+    res = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert res["status"] == "finished" and res["dataset"] == str(folder) and res["test_metrics"]
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(history) >= 3 and "kl/video" in history[0]
 
 
 @pytest.mark.parametrize(

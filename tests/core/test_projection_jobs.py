@@ -30,6 +30,12 @@ def _snapshot(path, n=60, d=6, seed=0):
     return x
 
 
+def flag_then_sleep(path: str, seconds: float) -> None:
+    """A job for the worker process: create ``path`` (the test sees the job has started there), then sleep."""
+    Path(path).touch()
+    time.sleep(seconds)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -205,9 +211,14 @@ def test_a_waiting_job_can_be_cancelled_while_the_worker_is_busy(process_jobs):
 def test_shutdown_ends_a_running_job_at_once(tmp_path):
     jobs = ProjectionJobs()
     worker = jobs.submit("pid", os.getpid).result(60)
-    running = jobs.submit("long", time.sleep, (60,))
+    started = tmp_path / "started"
+    running = jobs.submit("long", flag_then_sleep, (str(started), 60))
     waiting = jobs.submit("next", os.getpid)
-    time.sleep(0.3)
+    deadline = time.time() + 30
+    while not started.exists():  # the long job is inside the worker process now (not merely handed over)
+        assert time.time() < deadline, "the long job never started in the worker"
+        time.sleep(0.01)
+    assert not running.done() and not waiting.running()
     t = time.perf_counter()
     jobs.shutdown()
     with pytest.raises(ProjectionError):

@@ -354,7 +354,8 @@ def test_file_errors(datasets_dir, monkeypatch) -> None:
 
 
 def test_trains_one_class_and_reports_auc_f1(datasets_dir) -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     from omib_core.bound.result import BoundResult, Estimate
     from omib_core.config import ModelConfig, RunConfig, TrainConfig
     from omib_core.train import RunFinished, train
@@ -372,4 +373,5 @@ def test_trains_one_class_and_reports_auc_f1(datasets_dir) -> None:
     events = list(train(cfg, bound=bound))
     end = events[-1]
     assert isinstance(end, RunFinished), end
-    assert 0.0 <= end.test_metrics["auc"] <= 1.0 and math.isfinite(end.test_metrics["f1"])
+    # the tumour spots (strong up-regulated genes, purple tissue) are found: AUC 1.0 here, 0.5 is chance
+    assert end.test_metrics["auc"] > 0.9 and end.test_metrics["f1"] > 0.5, end.test_metrics

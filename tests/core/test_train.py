@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -24,7 +22,6 @@ from omib_core.train import (
 )
 
 torch.set_num_threads(1)
-pytest.importorskip("omib_core.analysis.metrics", reason="omib_core.analysis.metrics is written by another package")
 
 TINY = ModelConfig(hidden_dim=16, enc_layers=1, z_dim=8, latent_dim=8, xi_dim=8, tokens=2, heads=2)
 BOUND = BoundResult(
@@ -146,12 +143,13 @@ def test_regression_smoke_beats_the_mean_predictor():
 
 
 def test_anomaly_smoke_trains_deep_svdd(tmp_path):
-    ds = make_dataset("anomaly", n=400)
-    events = run(config(epochs=3), ds, out_dir=tmp_path)
+    """One-class training learns: the outliers (shifted 3 std in the latent) score far from the centre."""
+    ds = make_dataset("anomaly", n=600)
+    events = run(config(epochs=6), ds, out_dir=tmp_path)
     end = events[-1]
     assert isinstance(end, RunFinished), end
     auc = end.test_metrics["auc"]
-    assert 0.0 <= auc <= 1.0 and math.isfinite(end.test_metrics["f1"])
+    assert auc > 0.7 and end.test_metrics["f1"] > 0.0, end.test_metrics  # 0.86 here; 0.5 is chance
     assert "trb/v2/val/auc" in epochs_of(events, "warmup")[0].metrics
     model, _, _ = load_checkpoint(end.checkpoint_path)
     assert model.center.abs().min() >= 0.1 - 1e-6  # fixed centre, near-zero coordinates pushed out
@@ -320,3 +318,60 @@ def test_best_val_selection_keeps_the_best_epoch_in_results_and_checkpoint(tmp_p
     last = max(val)
     test_last = next(e for e in events if isinstance(e, EpochEvent) and e.epoch == last).metrics["test/accuracy"]
     assert end.last_test_metrics["accuracy"] == pytest.approx(test_last)
+
+
+# the objective and the warm-up, checked against what the loop logs and does
+
+
+def test_logged_loss_is_task_plus_beta_r_kl_plus_trb_weight_times_trb():
+    """Every logged step: loss = L_task + sum_j beta r_j KL_j + trb_weight sum_i L_TRB_i (warm-up: sum_i L_TRB_i)."""
+    ds = make_dataset(n=300, m=3)
+    cfg = config(epochs=3, log_every=1, trb_weight=0.7, r_update="batch", snapshot_every=0)
+    events = run(cfg, ds)
+    assert isinstance(events[-1], RunFinished), events[-1]
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    mods = ("v1", "v2", "v3")
+    main = [e.metrics for e in steps if e.stage == "main"]
+    warm = [e.metrics for e in steps if e.stage == "warmup"]
+    assert main and warm
+    assert any(m["r/v2"] != 1.0 for m in main), "r moved, so the test tells r_j KL_j from KL_j"
+    for m in main:
+        beta_r_kl = [m["beta"] * m[f"r/{j}"] * m[f"kl/{j}"] for j in mods]
+        np.testing.assert_allclose([m[f"beta_kl/{j}"] for j in mods], beta_r_kl, rtol=1e-5, atol=1e-7)
+        trb = sum(m[f"trb_loss/{j}"] for j in mods)
+        assert m["loss"] == pytest.approx(m["task_loss"] + sum(beta_r_kl) + 0.7 * trb, rel=1e-5, abs=1e-6), m
+    for m in warm:
+        assert m["loss"] == pytest.approx(sum(m[f"trb_loss/{j}"] for j in mods), rel=1e-5, abs=1e-6), m
+
+
+def test_warm_up_trains_only_the_encoders_and_trb_heads(monkeypatch):
+    """During warm-up the VAE, CAN and dDec parameters do not move (even with weight decay); the main stage moves
+    them."""
+    from omib_core.train import loop
+
+    models = []
+    adamw = loop._adamw
+
+    def spy(model, lr, weight_decay):
+        models.append(model)
+        return adamw(model, lr, weight_decay)
+
+    monkeypatch.setattr(loop, "_adamw", spy)
+    frozen = ("vae.", "fusion.", "ddec.")
+    cfg = config(epochs=1, warmup_epochs=2, weight_decay=0.1, lr=1e-2, snapshot_every=0)
+    before = warm_end = None
+    for event in train(cfg, make_dataset(n=300), bound=BOUND):
+        if isinstance(event, RunStarted):
+            (model,) = models
+            before = {k: v.detach().clone() for k, v in model.named_parameters()}
+        elif isinstance(event, EpochEvent) and event.stage == "warmup" and event.epoch == 1:
+            warm_end = {k: v.detach().clone() for k, v in model.named_parameters()}
+    after = {k: v.detach().clone() for k, v in model.named_parameters()}
+    assert before and warm_end and any(k.startswith("fusion.") for k in before), sorted(before)
+    for name, value in before.items():
+        moved = not torch.equal(value, warm_end[name])
+        if name.startswith(frozen):
+            assert not moved, f"{name} changed during warm-up"
+            assert not torch.equal(value, after[name]), f"{name} never trained in the main stage"
+        elif name.startswith(("encoders.", "trb.")):
+            assert moved, f"{name} did not train during warm-up"

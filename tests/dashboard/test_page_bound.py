@@ -6,9 +6,12 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import services
 from omib_core.config import DataConfig, RunConfig
+from omib_core.data.registry import load_dataset
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 SMALL_SIM_I = {"n_samples": 800, "b1": 8, "b2": 8, "reference": False}
@@ -41,6 +44,47 @@ def test_bound_page_renders():
     assert not at.select_slider(key="bound_steps").disabled
 
 
+def start_and_wait(at: AppTest, seconds: float = 240) -> str:
+    """Press Start, follow the estimate until the page shows M_u; returns the run id."""
+    at.button(key="bound_start").click()
+    at.run()
+    no_exception(at)
+    rid = at.query_params.get("run")
+    rid = rid[0] if isinstance(rid, list) else rid
+    assert rid, "starting an estimate puts its run id in the URL"
+    deadline = time.time() + seconds
+    while "M_u (conservative)" not in metrics(at):
+        assert time.time() < deadline, f"no M_u after {seconds:.0f} s: {[e.value for e in at.error]}"
+        assert not at.error, [e.value for e in at.error]
+        time.sleep(1.0)
+        at.run()
+        no_exception(at)
+    return rid
+
+
+@pytest.mark.slow
+def test_bound_page_estimates_m_u_with_a_neural_estimator():
+    """MINE with the smallest step budget: the worker trains critics, the page shows M_u = 1 / (3 H_joint) of them."""
+    at = app(RunConfig(data=DataConfig(dataset="sim-i", params=SMALL_SIM_I)))
+    at.run()
+    at.segmented_control(key="bound_estimator").set_value("mine")
+    at.run()
+    at.select_slider(key="bound_steps").set_value(100)
+    at.slider(key="bound_seeds").set_value(1)
+    at.number_input(key="bound_rows").set_value(400)
+    at.run()
+    no_exception(at)
+    rid = start_and_wait(at)
+    run = services.store().get_run(rid)
+    assert run["status"] == "finished" and run["kind"] == "bound", run.get("error")
+    result = run["result"]
+    assert result["estimator"] == "mine" and result["settings"]["steps"] == 100, result["settings"]
+    h_joint = result["h_joint"]["value"]
+    assert result["M_u"] == pytest.approx(1 / (3 * h_joint)) and h_joint > 0
+    assert all(len(e["curve"]) > 1 for e in result["entropies"].values()), "a neural estimate has a training curve"
+    assert float(metrics(at)["M_u (conservative)"]) == pytest.approx(result["M_u"], rel=0.01)
+
+
 def test_bound_page_estimates_m_u_of_small_sim_i():
     at = app(RunConfig(data=DataConfig(dataset="sim-i", params=SMALL_SIM_I)))
     at.run()
@@ -61,7 +105,11 @@ def test_bound_page_estimates_m_u_of_small_sim_i():
         no_exception(at)
     m = metrics(at)
     value = m["M_u (conservative)"]
-    assert value != "none" and float(value) > 0, m
+    # M_u = 1 / (3 H_joint): the gaussian estimate lies within 3 % of the data's exact joint entropy (Gaussian data)
+    exact_h_joint = load_dataset(DataConfig(dataset="sim-i", params=SMALL_SIM_I)).ground_truth["exact_h_joint"]
+    m_u = services.store().get_run(rid)["result"]["M_u"]
+    assert m_u == pytest.approx(1 / (3 * exact_h_joint), rel=0.03), (m_u, exact_h_joint)
+    assert float(value) == pytest.approx(m_u, rel=0.01), m  # the card shows the stored number
     assert any(k.startswith("H(") for k in m) and "M_l" in m
     # the exact values of the synthetic data sit beside the estimates
     assert any(mt.proto.delta.startswith("exact") for mt in at.metric if mt.label.startswith("H("))

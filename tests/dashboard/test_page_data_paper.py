@@ -43,7 +43,10 @@ def test_cmu_mosi_without_the_directory_shows_the_sentence(at, monkeypatch):
     at.text_input(key="data_cmu_mosi_file").set_value("../etc/passwd.pkl")
     at.run()
     no_exception(at)
-    assert at.error
+    # the error was there before the input: what the input must not change is that nothing is read or previewed
+    after = " ".join(e.value for e in at.error)
+    assert "not configured" in after and ENV_VAR in after and "passwd" not in after, after
+    assert not at.get("plotly_chart"), "a preview was drawn from a file outside a configured directory"
 
 
 def test_cmu_mosi_missing_file_and_escape_are_sentences(at, monkeypatch, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -10,14 +11,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
 from dashboard.widgets import escape_md
 from omib_core.analysis import embedding
-from omib_core.analysis.projection_jobs import WORKER_DIED, ProjectionError, ProjectionJobs
+from omib_core.analysis.projection_jobs import WORKER_DIED, ProjectionJobs
 from omib_core.config import DataConfig, RunConfig, TrainConfig
+from tests.dashboard import umap_stand_in as umap_stand_in_module
+from tests.dashboard.downloads import capture, download_bytes
+from tests.dashboard.umap_stand_in import StandIn
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "dashboard" / "app.py")
@@ -77,35 +82,34 @@ def add_run_with_snapshots(
 
 
 @pytest.fixture
-def umap_stand_in(monkeypatch):
+def umap_stand_in(monkeypatch, tmp_path):
     """UMAP replaced by a quick stand-in (the real one compiles numba for a minute on a cold machine).
 
-    The stand-in lives in this process, so the page's UMAP jobs run in a thread here instead of the server's
-    worker process. Yields the input shapes it was called with and a list of errors to raise, one per call.
+    The page's jobs go to a real ``ProjectionJobs`` worker process, as on the server; only the function it runs
+    is swapped (``umap_stand_in.project``). Yields the ``StandIn``: its calls (input shapes) and ``die_on_next_call``.
     """
-    calls, failures = [], []
+    stand_in = StandIn(tmp_path / "umap_calls")
 
-    def fake(x, seed=0, n_neighbors=15, min_dist=0.1):
-        calls.append(x.shape)
-        if failures:
-            raise failures.pop(0)
-        return embedding.pca_2d(x)[:, ::-1] * 10.0
+    class StandInJobs(ProjectionJobs):
+        def submit(self, key, fn, args=(), group=None):
+            assert fn.__name__ == "project_snapshot", fn  # the page's job, swapped for the stand-in
+            return super().submit(key, umap_stand_in_module.project, (*args, str(stand_in.log_dir)), group)
 
-    jobs = ProjectionJobs(executor="thread")
-    monkeypatch.setattr(embedding, "umap_2d", fake)
+    jobs = StandInJobs(executor="process")
     monkeypatch.setattr(services, "umap_jobs", lambda: jobs)
-    yield calls, failures
+    yield stand_in
     jobs.shutdown()
 
 
 @pytest.fixture
 def fast_umap(umap_stand_in):
-    return umap_stand_in[0]
+    return umap_stand_in
 
 
-def wait_for_umap(at: AppTest, calls: list, seconds: float = 30) -> None:
+def wait_for_umap(at: AppTest, stand_in: StandIn, calls: int = 1, seconds: float = 60) -> None:
+    """Rerun the page until the stand-in was called ``calls`` times and the page no longer says it is computing."""
     deadline = time.time() + seconds
-    while calls == [] or any("UMAP computing" in i.value for i in at.info):
+    while len(stand_in.calls) < calls or any("UMAP computing" in i.value for i in at.info):
         assert time.time() < deadline, "the background UMAP never finished"
         time.sleep(0.2)
         at.run()
@@ -130,7 +134,7 @@ def test_page_draws_snapshots_pca_then_umap(fast_umap):
     assert slider.value == "epoch 4"  # the last snapshot (epoch index 3, shown 1-based)
     assert chart_titles(at)[0].endswith("epoch 4: PCA") or chart_titles(at)[0].endswith("epoch 4: UMAP")
     wait_for_umap(at, fast_umap)
-    assert fast_umap and fast_umap[0] == (120, 8)
+    assert fast_umap.calls == [(120, 8)]
     assert chart_titles(at) == ["xi (fused representation), epoch 4: UMAP"]
     assert at.download_button(key="emb_csv") is not None
     # watch xi take shape: an earlier epoch, coloured by correctness, PCA only (instant)
@@ -147,6 +151,27 @@ def test_page_draws_snapshots_pca_then_umap(fast_umap):
     assert len(at.get("plotly_chart")) == 2  # the main view and the side-by-side grid
 
 
+def test_embeddings_csv_holds_the_projection_shown(fast_umap, monkeypatch):
+    """The CSV download is the drawn projection: one row per sample with its coordinates, class, prediction and split."""
+    stored = capture(monkeypatch)
+    rid = add_run_with_snapshots(n_snapshots=2, n=90)
+    at = app(run=rid)
+    at.run()
+    wait_for_umap(at, fast_umap)
+    assert chart_titles(at) == ["xi (fused representation), epoch 3: UMAP"]
+    button = at.download_button(key="emb_csv")
+    df = pd.read_csv(io.BytesIO(download_bytes(button, stored)))
+    snap = embedding.load_snapshot(services.store().list_artifacts(rid, "snapshot")[-1]["path"])
+    assert list(df.columns) == ["sample_id", "x", "y", "target", "label", "prediction", "correct", "split"]
+    assert len(df) == 90 and df["sample_id"].tolist() == list(range(0, 270, 3))
+    expected = (embedding.pca_2d(snap["xi"])[:, ::-1] * 10.0).astype(np.float32)  # what the stand-in "UMAP" returned
+    np.testing.assert_allclose(df[["x", "y"]].to_numpy(), expected, rtol=1e-6, atol=1e-5)
+    assert df["target"].tolist() == snap["target"].tolist()
+    assert (df["correct"] == "correct").tolist() == snap["correct"].tolist()
+    assert df["split"].tolist() == [{0: "train", 1: "val", 2: "test"}[int(s)] for s in snap["split"]]
+    assert df["label"].nunique() == 3 and df["prediction"].nunique() <= 3
+
+
 def test_page_refuses_a_pickled_snapshot_with_a_sentence(fast_umap):
     rid = add_run_with_snapshots(n_snapshots=2, bad_last=True)
     at = app(run=rid)
@@ -156,22 +181,21 @@ def test_page_refuses_a_pickled_snapshot_with_a_sentence(fast_umap):
 
 
 def test_page_says_why_umap_failed_and_retries_on_request(umap_stand_in):
-    calls, failures = umap_stand_in
-    failures.append(ProjectionError(WORKER_DIED))  # as when the worker process is killed (out of memory)
+    umap_stand_in.die_on_next_call()  # the worker process dies mid-fit, as when it is killed (out of memory)
     rid = add_run_with_snapshots(n_snapshots=1)
     at = app(run=rid)
     at.run()
-    wait_for_umap(at, calls)
+    wait_for_umap(at, umap_stand_in)
     assert [w.value for w in at.warning] == [
         f"UMAP could not be computed: {escape_md(WORKER_DIED)} The PCA is shown instead; press **Retry UMAP** to try again."
     ]
     assert chart_titles(at) == ["xi (fused representation), epoch 2: PCA"]
     at.run()  # a rerun shows the same failure: nothing is recomputed until the viewer asks
-    assert len(calls) == 1 and at.warning
+    assert len(umap_stand_in.calls) == 1 and at.warning
     at.button(key="emb_umap_retry").click()
     at.run()
-    wait_for_umap(at, calls)
-    assert len(calls) == 2 and not at.warning
+    wait_for_umap(at, umap_stand_in, calls=2)
+    assert len(umap_stand_in.calls) == 2 and not at.warning
     assert chart_titles(at) == ["xi (fused representation), epoch 2: UMAP"]
 
 

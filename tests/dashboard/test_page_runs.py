@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+import streamlit
+
 from dashboard import services
 from tests.auth_helpers import sign_in
+from tests.dashboard.chart_data import plotly_traces
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
 
@@ -28,6 +34,54 @@ def test_runs_page_lists_filters_and_compares():
     no_exception(at)
     downloads = at.get("download_button")
     assert len(downloads) == 4
+
+
+def test_runs_page_overlays_the_curves_of_the_ticked_runs(monkeypatch):
+    """Ticking two rows draws both runs' validation curves, epoch by epoch, from the store; smoothing adds the raw
+    curves faintly."""
+    a = add_fake_run(owner="ann", name="compare a", test_accuracy=0.9)
+    b = add_fake_run(owner="ann", name="compare b", test_accuracy=0.7, epochs=6)
+    at = app("runs")
+    at.run()
+    no_exception(at)
+    assert any("Tick 2 to 5 runs" in i.value for i in at.info)
+    ids = list(at.dataframe[0].value["id"])
+    ticked = [ids.index(a), ids.index(b)]
+    table = streamlit.dataframe
+
+    def tick(*args, **kwargs):  # the viewer ticks a's and b's rows (AppTest cannot click a table's rows)
+        event = table(*args, **kwargs)
+        return SimpleNamespace(selection=SimpleNamespace(rows=ticked)) if kwargs.get("key") == "runs_table" else event
+
+    monkeypatch.setattr(streamlit, "dataframe", tick)
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="runs_metric").value == "val/accuracy"
+    charts = [c for c in at.get("plotly_chart") if any("compare" in str(t["name"]) for t in plotly_traces(c))]
+    assert len(charts) == 1
+    traces = plotly_traces(charts[0])
+    assert [t["name"] for t in traces] == [f"compare a ({a[:6]})", f"compare b ({b[:6]})"]
+    for rid, trace in zip((a, b), traces):
+        rows = services.store().read_metrics(rid, names=["val/accuracy"], kind="epoch").sort_values("epoch")
+        assert trace["x"] == (rows["epoch"] + 1).astype(float).tolist()  # epochs shown 1-based
+        assert trace["y"] == pytest.approx(rows["value"].tolist())
+    assert len(traces[1]["y"]) == 7 and len(traces[0]["y"]) == 5  # warm-up + main epochs of each run
+    at.slider(key="runs_alpha").set_value(0.5).run()
+    no_exception(at)
+    charts = [c for c in at.get("plotly_chart") if any("compare" in str(t["name"]) for t in plotly_traces(c))]
+    traces = plotly_traces(charts[0])
+    raw = [t for t in traces if t["showlegend"] is False]
+    assert (
+        len(traces) == 4
+        and len(raw) == 2
+        and raw[0]["y"]
+        == pytest.approx(
+            services.store()
+            .read_metrics(a, names=["val/accuracy"], kind="epoch")
+            .sort_values("epoch")["value"]
+            .tolist()
+        )
+    )
 
 
 def test_delete_asks_first_then_removes_the_run():

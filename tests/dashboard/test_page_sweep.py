@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard import services
+from dashboard.sweeps import final_metric, run_scale
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
 
@@ -37,6 +38,18 @@ def test_sweep_page_renders_and_shows_the_knee_of_finished_runs():
     assert [d.get("name") for d in fig["data"]] == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std"]
     last, best_val = values_of(fig["data"][1]["y"]), values_of(fig["data"][2]["y"])
     assert last == pytest.approx([0.80, 0.85, 0.59]) and best_val == pytest.approx([0.82, 0.87, 0.61])
+    # one faint point per run (its own last-epoch value, its run id in the hover), error bars = std over seeds
+    runs = {r["id"]: r for r in services.store().list_runs(sweep_id=sid)}
+    seeds = fig["data"][0]
+    ids = [row[2] for row in seeds["customdata"]]
+    assert sorted(ids) == sorted(runs)
+    expected = [final_metric(runs[i], "accuracy", select="last") for i in ids]
+    assert values_of(seeds["y"]) == pytest.approx(expected)
+    by_scale: dict[float, list[float]] = {}
+    for i, v in zip(ids, expected):
+        by_scale.setdefault(run_scale(runs[i]), []).append(v)
+    stds = [float(np.std(by_scale[k], ddof=1)) for k in sorted(by_scale)]
+    assert values_of(fig["data"][1]["error_y"]["array"]) == pytest.approx(stds)
     assert list(at.dataframe[0].value["β / M_u"]) == [0.1, 1.0, 10.0]
 
 

@@ -287,9 +287,6 @@ def test_unknown_run_in_link_is_a_sentence():
 @pytest.mark.slow
 def test_sim_i_run_started_from_the_train_page_produces_metrics():
     """A real run: Start on the page, a worker subprocess trains a tiny SIM-I, the page follows it to the end."""
-    data = pytest.importorskip("omib_core.data", reason="the data package is not there yet")
-    if not hasattr(data, "load_dataset"):
-        pytest.skip("omib_core.data has no load_dataset yet")
     cfg = RunConfig(
         data=DataConfig(dataset="sim-i", params={"n_samples": 600}),
         train=TrainConfig(

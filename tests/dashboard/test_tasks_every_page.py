@@ -16,17 +16,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
+from dashboard.sweeps import final_metric
 from omib_core.config import DataConfig, RunConfig, TrainConfig
+from omib_core.data.registry import load_dataset
+from tests.dashboard.chart_data import plotly_values
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
 CASES = {
-    # dataset: (params, test metric card, r series)
-    "sim-reg": ({"n_samples": 500}, "Test MAE", ["r v1", "r v2"]),
-    "sim-anomaly": ({"n_samples": 600}, "Test AUC", ["r v1", "r v2"]),
-    "sim-3m": ({"n_samples": 500}, "Test accuracy", ["r v1", "r v2", "r v3"]),
+    # dataset: (params, test metric card, r series, primary metric)
+    "sim-reg": ({"n_samples": 500}, "Test MAE", ["r v1", "r v2"], "mae"),
+    "sim-anomaly": ({"n_samples": 600}, "Test AUC", ["r v1", "r v2"], "auc"),
+    "sim-3m": ({"n_samples": 500}, "Test accuracy", ["r v1", "r v2", "r v3"], "accuracy"),
 }
 
 
@@ -66,7 +69,7 @@ def vega_titles(at: AppTest) -> dict[str, object]:
 
 @pytest.mark.parametrize("dataset", list(CASES))
 def test_task_through_every_page(dataset):
-    params, metric_card, r_series = CASES[dataset]
+    params, metric_card, r_series, metric = CASES[dataset]
     cfg = RunConfig(
         data=DataConfig(dataset=dataset, params=params),
         train=TrainConfig(
@@ -94,7 +97,10 @@ def test_task_through_every_page(dataset):
     at.run()
     labels = [m.label for m in at.metric]
     assert "M_u (conservative)" in labels, labels
-    assert store.get_run(bound_id)["result"]["M_u"] > 0
+    # M_u = 1 / ((2M - 1) H_joint): the gaussian estimate lies within 3 % of the data's exact joint entropy
+    exact_h_joint = load_dataset(cfg.data).ground_truth["exact_h_joint"]
+    m_u = store.get_run(bound_id)["result"]["M_u"]
+    assert m_u == pytest.approx(1 / ((2 * n_mod - 1) * exact_h_joint), rel=0.03), (m_u, exact_h_joint)
 
     # Train: start, follow to the end, the task's metric and every r_j
     at = page("train", cfg)
@@ -124,12 +130,29 @@ def test_task_through_every_page(dataset):
     no_exception(at)
     assert at.get("plotly_chart"), "no scatter on the Embeddings page"
 
-    # Runs: the run is listed with its task's best metric
+    # Runs: the run is listed with its task's metric and its final test value
     at = page("runs")
     at.run()
     no_exception(at)
+    table = at.dataframe[0].value
+    row = table[table["id"] == rid]
+    assert len(row) == 1, table
+    assert row["metric"].iloc[0] == metric and row["open"].iloc[0] == f"train?run={rid}"
+    assert row["test"].iloc[0] == pytest.approx(run["result"]["test_metrics"][metric])
 
-    # Sweep: renders with this run on the server
-    at = page("sweep", cfg)
+    # Sweep: a one-run sweep holding this run's result shows it with its task's metric, on the chart and in its table
+    sid = "5e" + rid[:10]
+    copy = store.create_run(run["config"], run["owner"], "sweep of one", sweep_id=sid)
+    store.update_run(copy, status="finished", summary=run["summary"], result=run["result"])
+    at = page("sweep", sweep=sid)
     at.run()
     no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Runs finished"] == "1 / 1"
+    expected = final_metric(store.get_run(copy), metric, select="last")  # the page's default epoch selection
+    assert expected is not None
+    runs_table = at.dataframe[-1].value
+    assert runs_table["open"].tolist() == [f"train?run={copy}"]
+    assert runs_table[f"test {metric}"].iloc[0] == pytest.approx(expected)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ys = [y for tr in fig["data"] for y in plotly_values(tr.get("y"))]
+    assert any(y == pytest.approx(expected) for y in ys), ys

@@ -157,14 +157,18 @@ def stop_app(proc: subprocess.Popen, grace: float = 10.0) -> None:
 # fixtures
 
 
-@pytest.fixture(scope="session")
-def e2e_ready() -> None:
-    reason = missing_browser()
-    if reason is None:
-        return
+def cannot_run(reason: str) -> None:
+    """Skip the browser tests for ``reason``, or fail them when ``OMIB_REQUIRE_E2E=1`` (CI: ``make test``)."""
     if os.environ.get("OMIB_REQUIRE_E2E") == "1":
         pytest.fail(f"OMIB_REQUIRE_E2E=1 but the browser tests cannot run: {reason}")
     pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def e2e_ready() -> None:
+    reason = missing_browser()
+    if reason is not None:
+        cannot_run(reason)
 
 
 @pytest.fixture(scope="session")
@@ -182,7 +186,7 @@ def app_data_dir(tmp_path_factory) -> Path:
 def app_url(e2e_ready, app_data_dir, artifacts):
     """Base URL of a Streamlit server running the app over a private data dir (stopped with its workers)."""
     if shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
-        pytest.skip("streamlit is not installed in this interpreter's environment")
+        cannot_run("streamlit is not installed in this interpreter's environment")
     try:
         proc, url = start_app(app_data_dir, artifacts / "streamlit.log")
     except RuntimeError as e:

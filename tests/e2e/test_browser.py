@@ -15,16 +15,21 @@ import pytest
 
 from dashboard.state import encode_config
 from omib_core.config import DataConfig, RunConfig, TrainConfig
+from omib_core.runs.paths import db_path
+from omib_core.runs.store import RunStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RUN_NAME = "e2e SIM-I live"
-# Small data, but enough main-stage epochs that training outlasts several 1.5 s polls even on a fast machine
-# (about 10 s headless here); log_every=2 gives a new r / KL point every two optimiser steps.
+# Small data; the test paces the run itself (pause at once, then one epoch per 'step' once the page has polled the
+# paused state), so even a GPU cannot finish it before several 1.5 s polls; log_every=2 gives a new r / KL point
+# every two optimiser steps.
 CONFIG = RunConfig(
     data=DataConfig(dataset="sim-i", params={"n_samples": 3000}),
-    train=TrainConfig(schedule="fixed", epochs=60, warmup_epochs=2, snapshot_every=20, log_every=2),
+    train=TrainConfig(schedule="fixed", epochs=20, warmup_epochs=2, snapshot_every=10, log_every=2),
 )
+PACED_EPOCHS = CONFIG.train.warmup_epochs + 4  # stepped one at a time: the warm-up, then four main epochs
+SAMPLES_PER_STEP = 4  # samples (0.5 s apart) of the paused page before the next step: at least one 1.5 s poll
 VIEWPORT = {"width": 1400, "height": 2300}  # tall: Streamlit scrolls inside its own container, not the page
 TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
@@ -117,7 +122,7 @@ def shot(page, artifacts, name: str) -> None:
 # the journey
 
 
-def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
+def test_live_training_embeddings_and_shared_runs(app_url, app_data_dir, browser, artifacts):
     from playwright.sync_api import expect  # here, so that a missing playwright skips instead of breaking collection
 
     contexts = []
@@ -147,7 +152,12 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
         run_id = re.search(r"[?&]run=([0-9a-f]{6,32})", page.url).group(1)
         page.get_by_role("heading", name=RUN_NAME).first.wait_for(timeout=60_000)
 
-        # 2. While the run is live, the r and KL charts change in place: sample what the browser draws.
+        # 2. While the run is live, the r and KL charts change in place: sample what the browser draws. The test
+        # paces the run through the store (as the page's Pause / Step buttons do): paused at once, then one epoch
+        # per step once the page has shown the paused state, then resumed to the end.
+        store = RunStore(db_path(app_data_dir))
+        store.request_control(run_id, "pause", "e2e", is_admin=True)
+        stepped, since_step, resumed = 0, 0, False
         samples: list[dict] = []
         screenshot_taken = screenshot_confirmed = False
         deadline = time.monotonic() + 240
@@ -156,9 +166,15 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
             status = metric(page, "Status")
             if status in TERMINAL:
                 break
+            if not resumed and store.get_run(run_id)["status"] == "paused":
+                since_step += 1
+                if since_step > SAMPLES_PER_STEP:
+                    action = "step" if stepped < PACED_EPOCHS else "resume"
+                    store.request_control(run_id, action, "e2e", is_admin=True)
+                    stepped, since_step, resumed = stepped + 1, 0, action == "resume"
             charts = page.evaluate(LIVE_CHARTS_JS)
             r, kl = charts.get("r", {}), charts.get("kl", {})
-            if status == "running":
+            if status in ("running", "paused"):
                 samples.append({"t": round(time.monotonic(), 2), "r": r.get("sig", ""), "kl": kl.get("sig", ""),
                                 "r_uid": r.get("uid", 0), "kl_uid": kl.get("uid", 0),
                                 "drawn": bool(r.get("drawn") and kl.get("drawn"))})  # fmt: skip
@@ -177,10 +193,12 @@ def test_live_training_embeddings_and_shared_runs(app_url, browser, artifacts):
         r_mounts = len({s["r_uid"] for s in with_data})
         kl_mounts = len({s["kl_uid"] for s in samples if s["kl"]})
         summary = {"samples_with_data": len(with_data), "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
+                   "epochs_stepped": stepped, "resumed": resumed,
                    "r_changes": r_changes, "kl_changes": kl_changes, "r_canvases": r_mounts,
                    "kl_canvases": kl_mounts, "screenshot_confirmed": screenshot_confirmed}  # fmt: skip
         (artifacts / "train_live_samples.json").write_text(json.dumps({**summary, "samples": samples}, indent=1))
         print(f"live view: {summary}")
+        assert resumed, f"the run was not paced (stepped {stepped} epochs); last status {status!r}"
         assert r_changes >= 2 and kl_changes >= 2, (
             f"while the run was live the r chart changed {r_changes} times and the KL chart {kl_changes} times "
             f"(want >= 2 each); samples in train_live_samples.json, last status {status!r}"

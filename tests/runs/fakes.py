@@ -174,6 +174,15 @@ def many_epochs(config, *, out_dir, cache_dir):
     yield finished(200, 200)
 
 
+def long_writer(config, *, out_dir, cache_dir):
+    """100 epoch events 0.05 s apart (5 s): a worker that is still writing when the test acts on its run."""
+    yield started(100)
+    for epoch in range(100):
+        time.sleep(0.05)
+        yield ev.EpochEvent(stage="main", epoch=epoch, step=epoch + 1, metrics={"loss": float(epoch), "val/x": 1.0})
+    yield finished(100, 100)
+
+
 def bound(config, *, out_dir, cache_dir, progress):
     for i in range(1, 6):
         progress("H(a)", i / 5)

@@ -16,8 +16,6 @@ REQUIRED = {"dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_fi
 
 @pytest.mark.slow  # generating SIM-I and importing the training stack take seconds here, not the worker
 def test_tiny_real_training_run(store):
-    if not hasattr(pytest.importorskip("omib_core.data"), "load_dataset"):
-        pytest.skip("omib_core.data.load_dataset is not written yet")
     config = {
         "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
         "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},

@@ -283,3 +283,46 @@ def test_team_password_cannot_delete_a_users_upload_and_deletions_name_the_verif
 def test_identity_record_is_what_the_helper_uses():
     rec = identity_record("users", "gina", password_hash())
     assert rec["via"] == "users" and rec["name"] == "gina" and password_hash() not in json.dumps(rec)
+
+
+def test_sign_in_form_needs_a_name_and_a_password(fresh_auth_db):
+    """An empty (or blank) name or an empty password is a sentence on the form, not a check and not a session."""
+    at = app("runs")
+    at.secrets["users"] = {"alice": password_hash()}
+    at.run()
+    for name, given in (("", PASSWORD), ("   ", PASSWORD), ("alice", "")):
+        submit(at, name, given)
+        no_exception(at)
+        assert [e.value for e in at.error] == ["Enter your name and your password."], (name, given)
+        assert SESSION_KEY not in at.session_state
+    submit(at, "alice", PASSWORD)
+    assert at.session_state[SESSION_KEY]["name"] == "alice" and not at.error
+
+
+def test_team_form_needs_a_name_and_the_right_password(fresh_auth_db):
+    at = app("runs")
+    at.secrets["password"] = "team pw"
+    at.run()
+    submit(at, "  ", "team pw")
+    assert [e.value for e in at.error] == ["Enter a name: it is shown beside what you do."]
+    assert SESSION_KEY not in at.session_state
+    submit(at, "bob", "Team pw")
+    assert any("That password is not right" in e.value for e in at.error) and SESSION_KEY not in at.session_state
+    submit(at, "bob", "team pw")
+    assert at.session_state[SESSION_KEY]["name"] == "team" and not at.error
+
+
+def test_omib_admins_gives_admin_rights_to_a_user_signed_in_with_the_form(fresh_auth_db, monkeypatch):
+    """``OMIB_ADMINS`` (comma-separated, case-insensitive) works like ``admins`` in secrets, for verified names only."""
+    monkeypatch.setenv("OMIB_ADMINS", " someone@example.org , Carol ")
+    for name, admin in (("carol", True), ("dave", False)):
+        at = app("runs")
+        at.secrets["users"] = {"carol": password_hash(), "dave": password_hash()}
+        at.run()
+        submit(at, name, PASSWORD)
+        no_exception(at)
+        assert at.session_state[SESSION_KEY]["name"] == name
+        assert ("(admin)" in sidebar_text(at)) is admin, sidebar_text(at)
+    monkeypatch.setenv("OMIB_ADMINS", "team")  # the team password is one shared owner: never an admin
+    at = team_app("runs", "team")
+    assert at.session_state[SESSION_KEY]["name"] == "team" and "(admin)" not in sidebar_text(at)

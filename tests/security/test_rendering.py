@@ -91,6 +91,7 @@ def test_failed_run_names_and_errors_on_the_sweep_page():
 
 def test_upload_name_and_dataset_ids_from_links():
     """An upload's name (its title) and a dataset id carried by a ``?cfg=`` link, on the pages that show them."""
+    before = services.store().list_runs()
     uid = store_upload(good_files(), owner="alice", name=EVIL)
     cfg = RunConfig(data=DataConfig(dataset=f"upload:{uid}"))
     at = app("train")
@@ -106,7 +107,7 @@ def test_upload_name_and_dataset_ids_from_links():
         at.run()
         no_exception(at)
         assert not [t for t in shown(at) if EVIL in t], page
-    services.store()  # the shared store is untouched by any of this
+    assert services.store().list_runs() == before, "showing hostile names queued or changed a run"
 
 
 def test_run_names_in_the_compare_chart_legend_are_literal_text():
