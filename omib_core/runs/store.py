@@ -145,6 +145,12 @@ class StoreFull(OmibError, OSError):
 # helpers
 
 
+def _require_run(c: sqlite3.Connection, run_id: str) -> None:
+    """Raise ``RunNotFound`` when the run row is gone (inside the writer's transaction, so a delete cannot slip in)."""
+    if c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+        raise RunNotFound(f"Run {run_id} was deleted; nothing more is recorded for it.")
+
+
 def _placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
@@ -548,6 +554,9 @@ class RunStore:
 
         Each row: ``name``, ``value`` and optionally ``kind`` ('step'|'epoch', default 'step'), ``stage``,
         ``step``, ``epoch``, ``t`` (unix time, default now). Returns the number of rows written.
+
+        Raises:
+            RunNotFound: the run was deleted (a late worker must not leave orphan rows); nothing is written.
         """
         now = time.time()
         params = []
@@ -569,6 +578,7 @@ class RunStore:
         if not params and not run_update:
             return 0
         with self._tx() as c:
+            _require_run(c, run_id)
             c.executemany(
                 "INSERT INTO metrics (run_id, kind, stage, step, epoch, name, value, finite, t) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -639,6 +649,7 @@ class RunStore:
         except ValueError:
             stored = str(p)
         with self._tx() as c:
+            _require_run(c, run_id)
             c.execute(
                 "INSERT INTO artifacts (run_id, kind, epoch, path, created_at) VALUES (?, ?, ?, ?, ?)",
                 (run_id, kind, epoch, stored, time.time()),

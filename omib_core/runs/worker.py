@@ -34,6 +34,7 @@ import importlib
 import inspect
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -46,7 +47,7 @@ from omib_core.errors import OmibError
 from omib_core.paths import cache_dir
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
-from omib_core.runs.store import ACTIVE, RunStore, is_disk_full
+from omib_core.runs.store import ACTIVE, RunNotFound, RunStore, is_disk_full
 
 HEARTBEAT_INTERVAL = 2.0
 FLUSH_INTERVAL = 0.5
@@ -298,6 +299,8 @@ class Worker:
                 self._run_bound(config)
             else:
                 self._run_train(config)
+        except RunNotFound:
+            self._abandon()
         except Exception as exc:
             self._fail(exc)
         finally:
@@ -329,8 +332,18 @@ class Worker:
                     self.store.heartbeat(self.run_id)
                     if self.parent_pid is not None and not pid_alive(self.parent_pid):
                         self._parent_gone()
+            except RunNotFound:
+                self._abandon()
             except Exception:
                 self.log.exception("heartbeat thread error (ignored)")
+
+    def _abandon(self) -> None:
+        """The run was deleted while this worker still ran (it had been marked interrupted): stop at once, and
+        remove whatever this worker wrote into the run's folder since, so nothing of the deleted run is left."""
+        self.log.warning("run %s was deleted; exiting without recording more", self.run_id)
+        logging.shutdown()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os._exit(0)
 
     def _parent_gone(self) -> None:
         self.log.warning("parent process %s is gone; exiting", self.parent_pid)

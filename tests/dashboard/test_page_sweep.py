@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard import services
-from dashboard.sweeps import final_metric, run_scale
+from omib_core.sweeps import final_metric, run_scale
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
 

@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
-from dashboard.sweeps import final_metric
 from omib_core.config import DataConfig, RunConfig, TrainConfig
 from omib_core.data.registry import load_dataset
+from omib_core.sweeps import final_metric
 from tests.dashboard.chart_data import plotly_values
 
 pytestmark = pytest.mark.slow

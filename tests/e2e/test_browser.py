@@ -15,7 +15,7 @@ import pytest
 
 from dashboard.state import encode_config
 from omib_core.config import DataConfig, RunConfig, TrainConfig
-from omib_core.runs.paths import db_path
+from omib_core.paths import db_path
 from omib_core.runs.store import RunStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

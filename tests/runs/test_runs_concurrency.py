@@ -68,11 +68,6 @@ def test_two_job_managers_on_one_database_start_each_run_once_within_the_cap(sto
     assert store.integrity_check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a worker whose run was marked interrupted and then deleted keeps inserting metric rows for "
-    "the deleted run id (orphans in the metrics table); it should stop when its run row is gone",
-)
 def test_deleting_a_run_while_its_worker_still_writes_leaves_nothing_behind(store, tiny):
     """A run marked interrupted (its heartbeat looked stale) whose worker is in fact still writing is deleted: the
     late worker's writes must not bring back rows or a folder for a run that no longer exists."""
