@@ -36,16 +36,27 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
         from omib_core.baselines import linear_baseline
 
         res = linear_baseline(ds, seed=cfg.train.seed)
-        out = {"config": {**config_dict, "baseline": baseline}, "status": "finished", "param": res.param,
-               "test": res.test_metrics, "val": res.val_metrics, "best_val_test": res.test_metrics,
-               "last_test": res.test_metrics, "best_val_val": res.val_metrics, "last_val": res.val_metrics,
-               "reference": {k: v for k, v in (ds.ground_truth or {}).items()
-                             if k in ("optimal_mib_accuracy", "bayes_accuracy")}}  # fmt: skip
+        out = {
+            "config": {**config_dict, "baseline": baseline},
+            "status": "finished",
+            "param": res.param,
+            "test": res.test_metrics,
+            "val": res.val_metrics,
+            "best_val_test": res.test_metrics,
+            "last_test": res.test_metrics,
+            "best_val_val": res.val_metrics,
+            "last_val": res.val_metrics,
+            "reference": {
+                k: v for k, v in (ds.ground_truth or {}).items() if k in ("optimal_mib_accuracy", "bayes_accuracy")
+            },
+        }
         out["wall_seconds"] = time.perf_counter() - t0
         return out
     bound = estimate_bound(ds, cfg.bound)
-    out: dict[str, Any] = {"config": {**config_dict, **({"baseline": baseline} if baseline else {})},
-                           "status": "unknown"}  # fmt: skip
+    out: dict[str, Any] = {
+        "config": {**config_dict, **({"baseline": baseline} if baseline else {})},
+        "status": "unknown",
+    }
     from omib_core.train import EpochEvent
 
     for ev in train(cfg, ds, bound=bound):

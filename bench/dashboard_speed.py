@@ -142,9 +142,10 @@ def throughput_config(args):
 
     return RunConfig(
         data=DataConfig(dataset="sim-i", params={"n_samples": args.n}),
-        train=TrainConfig(epochs=args.epochs, warmup_epochs=2, snapshot_every=args.epochs // 2,
-                          snapshot_max_points=args.n),
-    )  # fmt: skip
+        train=TrainConfig(
+            epochs=args.epochs, warmup_epochs=2, snapshot_every=args.epochs // 2, snapshot_max_points=args.n
+        ),
+    )
 
 
 def open_and_wait(page, url: str, title: str, timeout: float = 120_000) -> None:
@@ -169,11 +170,16 @@ def headless_run(cfg, data_dir: Path, work: Path, tag: str, server_pid: int) -> 
         return {"mode": "headless", "error": proc.stderr[-2000:], "command": shlex.join(cmd)}
     res = json.loads((out / "result.json").read_text())
     return {
-        "mode": "headless", "samples_per_second": res.get("samples_per_second"),
-        "train_seconds": res.get("wall_seconds"), "process_seconds": round(wall, 2), "load_before": l0,
-        "load_after": load(), "server_cpu_seconds": round(server_cpu, 1), "browser_cpu_seconds": 0.0,
+        "mode": "headless",
+        "samples_per_second": res.get("samples_per_second"),
+        "train_seconds": res.get("wall_seconds"),
+        "process_seconds": round(wall, 2),
+        "load_before": l0,
+        "load_after": load(),
+        "server_cpu_seconds": round(server_cpu, 1),
+        "browser_cpu_seconds": 0.0,
         "command": shlex.join(cmd),
-    }  # fmt: skip
+    }
 
 
 def watched_run(browser, url: str, store, cfg, name: str, server_pid: int) -> dict[str, Any]:
@@ -200,12 +206,18 @@ def watched_run(browser, url: str, store, cfg, name: str, server_pid: int) -> di
         run = store.get_run(run_id)
         result = run.get("result") or {}
         return {
-            "mode": "watched", "run_id": run_id, "status": run["status"],
-            "samples_per_second": result.get("samples_per_second"), "train_seconds": result.get("wall_seconds"),
-            "distinct_chart_states_seen": len(signatures), "load_before": l0, "load_after": load(),
-            "process_seconds": round(wall, 2), "server_cpu_seconds": round(server_cpu, 1),
+            "mode": "watched",
+            "run_id": run_id,
+            "status": run["status"],
+            "samples_per_second": result.get("samples_per_second"),
+            "train_seconds": result.get("wall_seconds"),
+            "distinct_chart_states_seen": len(signatures),
+            "load_before": l0,
+            "load_after": load(),
+            "process_seconds": round(wall, 2),
+            "server_cpu_seconds": round(server_cpu, 1),
             "browser_cpu_seconds": round(browser_cpu, 1),
-        }  # fmt: skip
+        }
     finally:
         ctx.close()
 
@@ -213,10 +225,31 @@ def watched_run(browser, url: str, store, cfg, name: str, server_pid: int) -> di
 # (b) long run
 
 
-STEP_NAMES = ["loss", "task_loss", "kl/v1", "kl/v2", "beta_kl/v1", "beta_kl/v2", "r/v1", "r/v2", "beta", "M_u",
-              "beta_over_Mu", "trb_loss/v1", "trb_loss/v2", "samples_per_second"]  # fmt: skip
-EPOCH_NAMES = ["train/accuracy", "val/accuracy", "test/accuracy", "trb/v1/val/accuracy", "trb/v2/val/accuracy",
-               "r/v1", "r/v2"]  # fmt: skip
+STEP_NAMES = [
+    "loss",
+    "task_loss",
+    "kl/v1",
+    "kl/v2",
+    "beta_kl/v1",
+    "beta_kl/v2",
+    "r/v1",
+    "r/v2",
+    "beta",
+    "M_u",
+    "beta_over_Mu",
+    "trb_loss/v1",
+    "trb_loss/v2",
+    "samples_per_second",
+]
+EPOCH_NAMES = [
+    "train/accuracy",
+    "val/accuracy",
+    "test/accuracy",
+    "trb/v1/val/accuracy",
+    "trb/v2/val/accuracy",
+    "r/v1",
+    "r/v2",
+]
 STEPS_PER_EPOCH = 100
 
 
@@ -229,8 +262,16 @@ def metric_rows(first: int, last: int):
         e = (s - 1) // STEPS_PER_EPOCH
         v = math.exp(-s / 5000)
         for name in STEP_NAMES:
-            rows.append({"kind": "step", "stage": "main", "step": s, "epoch": e, "name": name,
-                         "value": v + 0.01 * math.sin(s + len(name))})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "step",
+                    "stage": "main",
+                    "step": s,
+                    "epoch": e,
+                    "name": name,
+                    "value": v + 0.01 * math.sin(s + len(name)),
+                }
+            )
         if s % STEPS_PER_EPOCH == 0:
             for name in EPOCH_NAMES:
                 rows.append({"kind": "epoch", "stage": "main", "step": s, "epoch": e, "name": name, "value": 1 - v / 2})
@@ -246,9 +287,15 @@ def points_per_chart(store, run_id: str) -> dict[str, int]:
     rows = store.read_metrics(run_id)
     steps, epochs = pivot(rows, "step"), pivot(rows, "epoch")
     mods = ["v1", "v2"]
-    specs = [tc.loss_figure(steps, mods), tc.r_figure(steps, mods), tc.kl_figure(steps, mods),
-             tc.weighted_kl_figure(steps, mods), tc.beta_figure(steps), tc.metrics_figure(epochs),
-             tc.trb_figure(epochs, mods)]  # fmt: skip
+    specs = [
+        tc.loss_figure(steps, mods),
+        tc.r_figure(steps, mods),
+        tc.kl_figure(steps, mods),
+        tc.weighted_kl_figure(steps, mods),
+        tc.beta_figure(steps),
+        tc.metrics_figure(epochs),
+        tc.trb_figure(epochs, mods),
+    ]
     out = {}
     for spec in specs:
         lines = vega.lines_of(spec)
@@ -262,10 +309,18 @@ def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[
 
     total_epochs = steps // STEPS_PER_EPOCH + 100
     rid = store.create_run(RunConfig().to_dict(), "bench", f"bench: {steps:,} logged steps")
-    summary = {"modalities": ["v1", "v2"], "task": "classification", "M_u": 1.0, "beta": 1.0, "beta_over_Mu": 1.0,
-               "reference": {}, "total_epochs": total_epochs}  # fmt: skip
-    store.set_status(rid, "running", pid=os.getpid(), heartbeat=time.time(), summary=summary,
-                     total_epochs=total_epochs, device="cpu")  # fmt: skip
+    summary = {
+        "modalities": ["v1", "v2"],
+        "task": "classification",
+        "M_u": 1.0,
+        "beta": 1.0,
+        "beta_over_Mu": 1.0,
+        "reference": {},
+        "total_epochs": total_epochs,
+    }
+    store.set_status(
+        rid, "running", pid=os.getpid(), heartbeat=time.time(), summary=summary, total_epochs=total_epochs, device="cpu"
+    )
     t0 = time.perf_counter()
     for a in range(1, steps + 1, 2000):
         store.append_metrics(rid, metric_rows(a, min(steps, a + 1999)))
@@ -285,8 +340,11 @@ def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[
         samples, step, live_start = [], steps, time.perf_counter()
         while time.perf_counter() - live_start < grow_seconds:
             new = step + 50
-            store.append_metrics(rid, metric_rows(step + 1, new),
-                                 run_update={"step": new, "epoch": new // STEPS_PER_EPOCH, "heartbeat": time.time()})  # fmt: skip
+            store.append_metrics(
+                rid,
+                metric_rows(step + 1, new),
+                run_update={"step": new, "epoch": new // STEPS_PER_EPOCH, "heartbeat": time.time()},
+            )
             step = new
             samples.append(page.evaluate(LIVE_CHARTS_JS).get("r", 0))
             time.sleep(0.5)
@@ -302,11 +360,15 @@ def long_run(browser, url: str, store, steps: int, grow_seconds: float) -> dict[
         max_trace = points_per_chart(store, rid)
         store.set_status(rid, "finished", result={"samples_per_second": None})
         out.update(
-            final_steps=step, max_trace_points=max(max_trace.values(), default=0), max_trace_by_chart=max_trace,
-            r_chart_states_seen=len(set(samples)), polls_seen=len(bursts),
-            bytes_per_poll_median=median(bursts), bytes_per_poll_max=max(bursts, default=None),
+            final_steps=step,
+            max_trace_points=max(max_trace.values(), default=0),
+            max_trace_by_chart=max_trace,
+            r_chart_states_seen=len(set(samples)),
+            polls_seen=len(bursts),
+            bytes_per_poll_median=median(bursts),
+            bytes_per_poll_max=max(bursts, default=None),
             largest_ws_frame_bytes=max((n for _, n in live_frames), default=None),
-        )  # fmt: skip
+        )
         page.screenshot(path=str(ROOT / "test-artifacts" / "e2e" / "bench_long_run.png"))
         return out
     finally:
@@ -347,11 +409,16 @@ def embeddings_timing(browser, url: str, run_id: str, umap_timeout: float = 120.
         page.wait_for_function(SCATTER_JS, arg="", timeout=120_000)
         nav = time.perf_counter() - t1
         return {
-            "run_id": run_id, "points": points, "pca_seconds_url": round(pca, 2), "umap_seconds_url": umap and round(umap, 2),
-            "scatter_seconds_in_app": round(nav, 2), "titles_at_first_scatter": list(titles), "error": error,
+            "run_id": run_id,
+            "points": points,
+            "pca_seconds_url": round(pca, 2),
+            "umap_seconds_url": umap and round(umap, 2),
+            "scatter_seconds_in_app": round(nav, 2),
+            "titles_at_first_scatter": list(titles),
+            "error": error,
             "runs_page_load_seconds": round(runs_goto, 2),
             "load": load(),
-        }  # fmt: skip
+        }
     finally:
         ctx.close()
 
@@ -387,8 +454,13 @@ def umap_direct(snapshot_path: str, repeats: int = 2) -> dict[str, Any]:
         t0 = time.perf_counter()
         umap_2d(x, seed=0)
         times.append(round(time.perf_counter() - t0, 2))
-    return {"warm_up_seconds": round(warm, 1), "points": int(x.shape[0]), "dims": int(x.shape[1]),
-            "umap_seconds": times, "load": load()}  # fmt: skip
+    return {
+        "warm_up_seconds": round(warm, 1),
+        "points": int(x.shape[0]),
+        "dims": int(x.shape[1]),
+        "umap_seconds": times,
+        "load": load(),
+    }
 
 
 # (d) page switches
@@ -420,8 +492,13 @@ def page_switches(browser, url: str, cycles: int) -> dict[str, Any]:
         label: median([t["seconds"] for t in timings if t["page"] == label and t["cycle"] > 0 and "seconds" in t])
         for label, _ in PAGES
     }
-    return {"timings": timings, "warm_median": median(warm), "warm_max": max(warm, default=None),
-            "warm_per_page_median": per_page, "load": load()}  # fmt: skip
+    return {
+        "timings": timings,
+        "warm_median": median(warm),
+        "warm_max": max(warm, default=None),
+        "warm_per_page_median": per_page,
+        "load": load(),
+    }
 
 
 # report
@@ -479,8 +556,10 @@ def markdown(res: dict[str, Any], command: str) -> str:
     for i, r in enumerate(a["runs"]):
         sps = f"{r['samples_per_second']:,.0f}" if r.get("samples_per_second") else r.get("error", "?")[:60]
         tr = f"{r['train_seconds']:.1f}" if r.get("train_seconds") else "–"
-        lines.append(f"| {i + 1} | {r['mode']} | {sps} | {tr} | {r.get('server_cpu_seconds')} | "
-                     f"{r.get('browser_cpu_seconds')} | {r.get('load_before')} -> {r.get('load_after')} |")  # fmt: skip
+        lines.append(
+            f"| {i + 1} | {r['mode']} | {sps} | {tr} | {r.get('server_cpu_seconds')} | "
+            f"{r.get('browser_cpu_seconds')} | {r.get('load_before')} -> {r.get('load_after')} |"
+        )
     lines += [
         "",
         f"Headless command: `{a['runs'][0].get('command', '')}`" if a["runs"] else "",
@@ -510,8 +589,10 @@ def markdown(res: dict[str, Any], command: str) -> str:
     ]
     for e in c["browser"]:
         first = ", ".join(e["titles_at_first_scatter"])
-        lines.append(f"| {e['run_id']} | {e['points']} | {e['pca_seconds_url']} | {first} | {e['umap_seconds_url']} | "
-                     f"{e['scatter_seconds_in_app']} | {e.get('error') or ''} | {e.get('runs_page_load_seconds')} |")  # fmt: skip
+        lines.append(
+            f"| {e['run_id']} | {e['points']} | {e['pca_seconds_url']} | {first} | {e['umap_seconds_url']} | "
+            f"{e['scatter_seconds_in_app']} | {e.get('error') or ''} | {e.get('runs_page_load_seconds')} |"
+        )
     lines += [
         "",
         f"Server warm-up (first session boots the services and the UMAP warm-up thread): the server CPU went idle "
@@ -556,14 +637,22 @@ def main() -> int:
     from omib_core.runs.store import RunStore
 
     cfg = throughput_config(args)
-    res: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": load(), "config": vars(args),
-                           "numba_cache_files_at_start": sum(1 for _ in Path(args.numba_cache).rglob("*") if _.is_file())}  # fmt: skip
+    res: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "load_start": load(),
+        "config": vars(args),
+        "numba_cache_files_at_start": sum(1 for _ in Path(args.numba_cache).rglob("*") if _.is_file()),
+    }
     with tempfile.TemporaryDirectory(prefix="omib_bench_") as tmp:
         data_dir, work = Path(tmp) / "data", Path(tmp) / "work"
         data_dir.mkdir()
         work.mkdir()
-        proc, url = start_app(data_dir, ROOT / "test-artifacts" / "e2e" / "bench_streamlit.log",
-                              skip_umap_warmup=False, env={"NUMBA_CACHE_DIR": args.numba_cache})  # fmt: skip
+        proc, url = start_app(
+            data_dir,
+            ROOT / "test-artifacts" / "e2e" / "bench_streamlit.log",
+            skip_umap_warmup=False,
+            env={"NUMBA_CACHE_DIR": args.numba_cache},
+        )
         try:
             store = RunStore(db_path(data_dir), data_dir=data_dir)
             with sync_playwright() as pw:
@@ -590,9 +679,13 @@ def main() -> int:
                 h = [r["samples_per_second"] for r in runs if r["mode"] == "headless" and r.get("samples_per_second")]
                 w = [r["samples_per_second"] for r in runs if r["mode"] == "watched" and r.get("samples_per_second")]
                 res["throughput"] = {
-                    "runs": runs, "headless": h, "watched": w, "headless_median": median(h), "watched_median": median(w),
+                    "runs": runs,
+                    "headless": h,
+                    "watched": w,
+                    "headless_median": median(h),
+                    "watched_median": median(w),
                     "watched_over_headless": (median(w) / median(h)) if h and w else None,
-                }  # fmt: skip
+                }
                 # (c)
                 watched_ids = [r["run_id"] for r in runs if r["mode"] == "watched" and r.get("status") == "finished"]
                 latest = {}

@@ -21,8 +21,15 @@ def grid() -> list[dict]:
     """Encoder depth x lr x dropout at width 128 (a reduced grid: 2 CPU cores), the previous default (2 hidden
     layers, lr 3e-4, dropout 0.3) and decoupled weight decay."""
     points = []
-    for layers, lr, dropout in ((0, 1e-3, 0.1), (0, 1e-3, 0.3), (0, 3e-3, 0.1), (0, 3e-3, 0.3), (0, 3e-4, 0.1),
-                                (1, 1e-3, 0.1), (2, 3e-4, 0.3)):  # fmt: skip
+    for layers, lr, dropout in (
+        (0, 1e-3, 0.1),
+        (0, 1e-3, 0.3),
+        (0, 3e-3, 0.1),
+        (0, 3e-3, 0.3),
+        (0, 3e-4, 0.1),
+        (1, 1e-3, 0.1),
+        (2, 3e-4, 0.3),
+    ):
         points.append({"model": {"enc_layers": layers, "dropout": dropout}, "train": {"lr": lr}})
     points.append({"model": {"enc_layers": 0, "dropout": 0.1}, "train": {"lr": 1e-3, "weight_decay": 0.01}})
     return points
@@ -59,14 +66,26 @@ def main() -> None:
     for i, point in enumerate(points):
         mine = [r for (j, _d, _s), r in zip(jobs, results) if j == i and r and r.get("status") == "finished"]
         val = [r["best_val_val"]["accuracy"] for r in mine]
-        per_ds = {d: mean_std([r["best_val_val"]["accuracy"] for (j, dd, _s), r in zip(jobs, results)
-                               if j == i and dd == d and r and r.get("status") == "finished"])[0] for d in DATASETS}  # fmt: skip
+        per_ds = {
+            d: mean_std(
+                [
+                    r["best_val_val"]["accuracy"]
+                    for (j, dd, _s), r in zip(jobs, results)
+                    if j == i and dd == d and r and r.get("status") == "finished"
+                ]
+            )[0]
+            for d in DATASETS
+        }
         test = [r["best_val_test"]["accuracy"] for r in mine]
         secs = [r["wall_seconds"] for r in mine]
         rows.append((mean_std(val)[0], label(point), per_ds, mean_std(test)[0], mean_std(secs)[0], len(mine)))
     rows.sort(key=lambda r: -r[0] if r[0] == r[0] else 0)
-    lines = ["| rank | grid point | mean val acc | " + " | ".join(f"val {d}" for d in DATASETS)
-             + " | (test, not used) | s/run | runs |", "|---|---|---|" + "---|" * len(DATASETS) + "---|---|---|"]  # fmt: skip
+    lines = [
+        "| rank | grid point | mean val acc | "
+        + " | ".join(f"val {d}" for d in DATASETS)
+        + " | (test, not used) | s/run | runs |",
+        "|---|---|---|" + "---|" * len(DATASETS) + "---|---|---|",
+    ]
     for k, (v, name, per_ds, t, secs, n) in enumerate(rows, 1):
         cells = " | ".join(f"{per_ds[d]:.4f}" for d in DATASETS)
         lines.append(f"| {k} | {name} | {v:.4f} | {cells} | {t:.4f} | {secs:.0f} | {n} |")

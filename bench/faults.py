@@ -60,14 +60,26 @@ def run_config(source: str) -> dict[str, Any]:
     return {
         "data": {"dataset": "sim-i", "params": {"n_samples": 2000, "reference": False}},
         "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
-        "train": {"epochs": 200, "warmup_epochs": 1, "batch_size": 64, "device": "cpu", "log_every": 2,
-                  "snapshot_every": 0},
-    }  # fmt: skip
+        "train": {
+            "epochs": 200,
+            "warmup_epochs": 1,
+            "batch_size": 64,
+            "device": "cpu",
+            "log_every": 2,
+            "snapshot_every": 0,
+        },
+    }
 
 
 def manager(store: RunStore, source: str) -> JobManager:
-    return JobManager(store, max_concurrent=1, gpu_available=False, heartbeat_interval=HEARTBEAT, threads_per_job=1,
-                      source=FAKE_SOURCE if source == "fake" else None)  # fmt: skip
+    return JobManager(
+        store,
+        max_concurrent=1,
+        gpu_available=False,
+        heartbeat_interval=HEARTBEAT,
+        threads_per_job=1,
+        source=FAKE_SOURCE if source == "fake" else None,
+    )
 
 
 # one trial
@@ -120,8 +132,13 @@ def worker_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
     t_kill = time.monotonic()
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: (jobs.tick(), store.get_run(run_id)["status"])[1] == "interrupted", timeout=30, interval=0.05)
-    res = {"trial": i, "case": "worker", "pid": pid, "seconds_to_kill": round(waited, 2),
-           "seconds_kill_to_interrupted": round(time.monotonic() - t_kill, 3)}  # fmt: skip
+    res = {
+        "trial": i,
+        "case": "worker",
+        "pid": pid,
+        "seconds_to_kill": round(waited, 2),
+        "seconds_kill_to_interrupted": round(time.monotonic() - t_kill, 3),
+    }
     res.update(verify(store, run_id, before, epoch_before))
     store.close()
     return res
@@ -134,9 +151,12 @@ def server_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
     run_id = manager(store, args.source).submit(run_config(args.source), owner="bench", name=f"server kill {i}")
     driver = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--driver", str(db), "--source", args.source],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         wait_for(lambda: store.get_run(run_id)["pid"], timeout=args.timeout, interval=0.05)
         worker_pid = int(store.get_run(run_id)["pid"])
@@ -152,10 +172,15 @@ def server_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
         status_before_restart = store.get_run(run_id)["status"]
         # the restart: a fresh manager on the same store, as services.jobs() builds it at server start-up
         marked = manager(store, args.source).recover()
-        res = {"trial": i, "case": "server + its workers" if with_workers else "server",
-               "seconds_to_kill": round(waited, 2), "seconds_kill_to_worker_gone": round(t_gone - t_kill, 3),
-               "status_before_restart": status_before_restart, "marked_at_restart": run_id in marked,
-               "seconds_kill_to_interrupted": round(time.monotonic() - t_kill, 3)}  # fmt: skip
+        res = {
+            "trial": i,
+            "case": "server + its workers" if with_workers else "server",
+            "seconds_to_kill": round(waited, 2),
+            "seconds_kill_to_worker_gone": round(t_gone - t_kill, 3),
+            "status_before_restart": status_before_restart,
+            "marked_at_restart": run_id in marked,
+            "seconds_kill_to_interrupted": round(time.monotonic() - t_kill, 3),
+        }
         res.update(verify(store, run_id, before, epoch_before))
     finally:
         if driver.poll() is None:
@@ -255,9 +280,10 @@ def main() -> int:
         "load_start": [round(x, 2) for x in os.getloadavg()],
         "args": vars(args),
         "command": shlex.join([".venv/bin/python", "bench/faults.py", *sys.argv[1:]]),
-        "source_text": "real SIM-I training (n_samples 2000, small model, 1 torch thread)" if args.source == "real"
+        "source_text": "real SIM-I training (n_samples 2000, small model, 1 torch thread)"
+        if args.source == "real"
         else f"the fake event source {FAKE_SOURCE} (real worker and store code, no torch)",
-    }  # fmt: skip
+    }
     with tempfile.TemporaryDirectory(prefix="omib_faults_") as tmp:
         res["worker_trials"], res["server_trials"] = [], []
         for i in range(1, args.kills + 1):

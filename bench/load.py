@@ -55,8 +55,9 @@ def data_link() -> str:
     from dashboard.state import encode_config
     from omib_core.config import DataConfig, RunConfig
 
-    return "cfg=" + encode_config(RunConfig(data=DataConfig(dataset="sim-i", params={"n_samples": 2000,
-                                                                                      "reference": False})))  # fmt: skip
+    return "cfg=" + encode_config(
+        RunConfig(data=DataConfig(dataset="sim-i", params={"n_samples": 2000, "reference": False}))
+    )
 
 
 def pct(xs: list[float], q: float) -> float | None:
@@ -68,8 +69,13 @@ def pct(xs: list[float], q: float) -> float | None:
 
 
 def stats(xs: list[float]) -> dict[str, Any]:
-    return {"n": len(xs), "p50": pct(xs, 50), "p95": pct(xs, 95), "max": round(max(xs), 3) if xs else None,
-            "mean": round(statistics.fmean(xs), 3) if xs else None}  # fmt: skip
+    return {
+        "n": len(xs),
+        "p50": pct(xs, 50),
+        "p95": pct(xs, 95),
+        "max": round(max(xs), 3) if xs else None,
+        "mean": round(statistics.fmean(xs), 3) if xs else None,
+    }
 
 
 # the sessions
@@ -81,8 +87,17 @@ async def one_session(i: int, url: str, plan: list[tuple[str, str, str]], timeou
     async with Session(url) as s:
         for label, page, query in plan:
             reply: Reply = await s.rerun(page, query, timeout=timeout)
-            out.append({"session": i, "page": label, "seconds": reply.seconds, "status": reply.status,
-                        "exceptions": reply.exceptions, "deltas": reply.deltas, "t": time.time()})  # fmt: skip
+            out.append(
+                {
+                    "session": i,
+                    "page": label,
+                    "seconds": reply.seconds,
+                    "status": reply.status,
+                    "exceptions": reply.exceptions,
+                    "deltas": reply.deltas,
+                    "t": time.time(),
+                }
+            )
     return out
 
 
@@ -90,9 +105,15 @@ async def sample_store(store, run_ids: list[str], stop: asyncio.Event, samples: 
     """Every 0.25 s: how many runs are queued / going / ended, and the load average."""
     while not stop.is_set():
         statuses = [store.get_run(r)["status"] for r in run_ids]
-        samples.append({"t": time.time(), "going": sum(s in GOING for s in statuses),
-                        "queued": statuses.count("queued"), "ended": sum(s in TERMINAL for s in statuses),
-                        "load": os.getloadavg()[0]})  # fmt: skip
+        samples.append(
+            {
+                "t": time.time(),
+                "going": sum(s in GOING for s in statuses),
+                "queued": statuses.count("queued"),
+                "ended": sum(s in TERMINAL for s in statuses),
+                "load": os.getloadavg()[0],
+            }
+        )
         try:
             await asyncio.wait_for(stop.wait(), 0.25)
         except TimeoutError:
@@ -129,8 +150,12 @@ async def warm_up(url: str, run_id: str, timeout: float) -> dict[str, dict[str, 
     out: dict[str, dict[str, float | None]] = {"cold": {}, "warm_alone": {}}
     async with Session(url) as s:
         for phase in out:
-            for label, page, query in (("Home", "", ""), ("Runs", "runs", ""),
-                                       ("Train ?run=", "train", f"run={run_id}"), ("Data ?cfg=", "data", data_link())):  # fmt: skip
+            for label, page, query in (
+                ("Home", "", ""),
+                ("Runs", "runs", ""),
+                ("Train ?run=", "train", f"run={run_id}"),
+                ("Data ?cfg=", "data", data_link()),
+            ):
                 reply = await s.rerun(page, query, timeout=timeout)
                 out[phase][label] = round(reply.seconds, 2) if reply.seconds is not None else None
     return out
@@ -241,8 +266,12 @@ def main() -> int:
     from omib_core.runs.jobs import JobManager
     from omib_core.runs.store import RunStore
 
-    res: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": [round(x, 2) for x in os.getloadavg()],
-                           "args": vars(args), "command": command}  # fmt: skip
+    res: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+        "args": vars(args),
+        "command": command,
+    }
     with tempfile.TemporaryDirectory(prefix="omib_load_") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
@@ -275,13 +304,25 @@ def main() -> int:
         per_page[label] = stats([r["seconds"] for r in requests if r["page"] == label and r["seconds"] is not None])
     res["latency"] = {"all": stats(secs), "per_page": per_page}
     res["checks"] = check(requests, samples, runs, args, rows)
-    res["runs"] = [{k: r[k] for k in ("id", "status", "created_at", "started_at", "ended_at", "epoch", "error")}
-                   for r in runs]  # fmt: skip
+    res["runs"] = [
+        {k: r[k] for k in ("id", "status", "created_at", "started_at", "ended_at", "epoch", "error")} for r in runs
+    ]
     res["samples"] = samples
     res["requests"] = requests
     write("load", res, markdown(res))
-    ok = all(res["checks"][k] for k in ("all_answered", "never_over_limit", "others_queued_meanwhile",
-                                         "all_finished", "every_run_has_metrics")) and res["integrity_ok"]  # fmt: skip
+    ok = (
+        all(
+            res["checks"][k]
+            for k in (
+                "all_answered",
+                "never_over_limit",
+                "others_queued_meanwhile",
+                "all_finished",
+                "every_run_has_metrics",
+            )
+        )
+        and res["integrity_ok"]
+    )
     return 0 if ok else 1
 
 

@@ -70,11 +70,18 @@ def main() -> None:
         budget = estimate(RunConfig.from_dict(config))
         peak, seconds = measure(config)
         est = budget.memory_bytes / MB
-        rows.append({
-            "config": name, "estimate_mb": round(est), "measured_mb": round(peak), "ratio": round(est / peak, 2),
-            "dominant_part": budget.dominant(), "seconds": round(seconds, 1), "run_config": config,
-            "parts_mb": {k: round(v / MB, 1) for k, v in budget.parts.items()},
-        })  # fmt: skip
+        rows.append(
+            {
+                "config": name,
+                "estimate_mb": round(est),
+                "measured_mb": round(peak),
+                "ratio": round(est / peak, 2),
+                "dominant_part": budget.dominant(),
+                "seconds": round(seconds, 1),
+                "run_config": config,
+                "parts_mb": {k: round(v / MB, 1) for k, v in budget.parts.items()},
+            }
+        )
         print(f"{name}: estimate {est:.0f} MB, measured {peak:.0f} MB, ratio {est / peak:.2f} ({seconds:.0f} s)")
     out = ROOT / "bench" / "results"
     (out / "memory_estimate.json").write_text(json.dumps({"rows": rows, "command": CMD}, indent=2) + "\n")
@@ -88,8 +95,9 @@ def main() -> None:
         "|---|---:|---:|---:|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['config']} | {r['estimate_mb']:,} | {r['measured_mb']:,} | {r['ratio']:.2f} | "
-                     f"{r['dominant_part']} |")  # fmt: skip
+        lines.append(
+            f"| {r['config']} | {r['estimate_mb']:,} | {r['measured_mb']:,} | {r['ratio']:.2f} | {r['dominant_part']} |"
+        )
     ok = all(1.0 <= r["ratio"] <= 2.0 for r in rows)
     lines += ["", f"Every estimate at or above the measurement and within 2x: {'yes' if ok else 'NO'}.", ""]
     (out / "memory_estimate.md").write_text("\n".join(lines))

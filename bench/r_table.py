@@ -29,10 +29,18 @@ def main() -> None:
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args()
     jobs = [(v, s) for v in VARIANTS for s in range(args.seeds)]
-    configs = [{"data": {**DATA, "seed": s}, "train": {"seed": s, "snapshot_every": 0, "linear_reference": False,
-                                                       **VARIANTS[v]}} for v, s in jobs]  # fmt: skip
-    results = [r or {} for r in journal_results("r_table", configs)] if args.report_only else run_many(
-        configs, journal="r_table")  # fmt: skip
+    configs = [
+        {
+            "data": {**DATA, "seed": s},
+            "train": {"seed": s, "snapshot_every": 0, "linear_reference": False, **VARIANTS[v]},
+        }
+        for v, s in jobs
+    ]
+    results = (
+        [r or {} for r in journal_results("r_table", configs)]
+        if args.report_only
+        else run_many(configs, journal="r_table")
+    )
     acc = {v: {"best": [], "last": []} for v in VARIANTS}
     r2 = {v: [] for v in VARIANTS}
     for (v, _s), r in zip(jobs, results):
@@ -40,13 +48,17 @@ def main() -> None:
         acc[v]["best"].append(b)
         acc[v]["last"].append(la)
         r2[v].append((r.get("r_final") or [None, None])[1])
-    lines = ["| variant | test, best-val | test, last | paired - fixed (best-val) | paired - fixed (last) | final r_v2 |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| variant | test, best-val | test, last | paired - fixed (best-val) | paired - fixed (last) | final r_v2 |",
+        "|---|---|---|---|---|---|",
+    ]
     for v in VARIANTS:
         (mb, sb), (ml, sl) = mean_std(acc[v]["best"]), mean_std(acc[v]["last"])
         rr = [x for x in r2[v] if x is not None]
-        lines.append(f"| {v} | {mb:.3f} ± {sb:.3f} | {ml:.3f} ± {sl:.3f} | {paired(acc[v]['best'], acc[FIXED]['best'])} | "
-                     f"{paired(acc[v]['last'], acc[FIXED]['last'])} | {mean_std(rr)[0]:.2f} ± {mean_std(rr)[1]:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {v} | {mb:.3f} ± {sb:.3f} | {ml:.3f} ± {sl:.3f} | {paired(acc[v]['best'], acc[FIXED]['best'])} | "
+            f"{paired(acc[v]['last'], acc[FIXED]['last'])} | {mean_std(rr)[0]:.2f} ± {mean_std(rr)[1]:.2f} |"
+        )
     md = (
         f"SIM-I with 512 superfluous dimensions per view, 1,000 rows (700 train), defaults otherwise, {args.seeds} seeds "
         "(seed = data draw + init). v2 holds less task information than v1 here, so r_v2 > 1 is the intended "

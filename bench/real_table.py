@@ -42,9 +42,11 @@ def verdict(table: dict[str, dict[str, list[float | None]]], datasets: list[str]
         best = max(simple, key=lambda m: stats[m][0])
         (mo, so), (mb, sb) = stats[OMIB], stats[best]
         ok = mo >= mb - sb
-        out.append(f"- {d}: OMIB {mo:.4f} ± {so:.4f} vs the best simple baseline ({best}, {mb:.4f} ± {sb:.4f}): "
-                   f"{mo - mb:+.4f}; target (>= best - one std) {'MET' if ok else 'MISSED'}. "
-                   f"Paired OMIB - linear: {paired(table[d][OMIB], table[d][LINEAR])}.")  # fmt: skip
+        out.append(
+            f"- {d}: OMIB {mo:.4f} ± {so:.4f} vs the best simple baseline ({best}, {mb:.4f} ± {sb:.4f}): "
+            f"{mo - mb:+.4f}; target (>= best - one std) {'MET' if ok else 'MISSED'}. "
+            f"Paired OMIB - linear: {paired(table[d][OMIB], table[d][LINEAR])}."
+        )
     return out
 
 
@@ -62,8 +64,10 @@ def main() -> None:
             m_u.setdefault(d, []).append(res.get("M_u"))
         if res.get("status") == "failed":
             failed.append(f"- {d} seed {s} {m}: {res.get('error')}")
-    lines = ["| method | " + " | ".join(f"{d} best-val | {d} last" for d in datasets) + " |",
-             "|---|" + "---|---|" * len(datasets)]  # fmt: skip
+    lines = [
+        "| method | " + " | ".join(f"{d} best-val | {d} last" for d in datasets) + " |",
+        "|---|" + "---|---|" * len(datasets),
+    ]
     for m in METHODS:
         lines.append(f"| {m} | " + " | ".join(f"{fmt(best[d][m])} | {fmt(last[d][m])}" for d in datasets) + " |")
     done = sum(1 for r in results if r.get("status") == "finished")
@@ -75,11 +79,15 @@ def main() -> None:
         "How M_u was estimated (gaussian estimator, standardised training rows):\n\n"
         + "\n".join(bound_line(d, m_u.get(d, [])) for d in datasets)
         + "\n\nOMIB (best-val selection) against the best simple baseline:\n\n"
-        + "\n".join(verdict(best, datasets) or ["- no finished runs yet"]) + "\n"
+        + "\n".join(verdict(best, datasets) or ["- no finished runs yet"])
+        + "\n"
         + ("\nFailed runs:\n\n" + "\n".join(failed) + "\n" if failed else "")
-    )  # fmt: skip
-    write("real_table", {"seeds": args.seeds, "datasets": datasets, "best_val": best, "last": last, "M_u": m_u,
-                         "runs": results}, md)  # fmt: skip
+    )
+    write(
+        "real_table",
+        {"seeds": args.seeds, "datasets": datasets, "best_val": best, "last": last, "M_u": m_u, "runs": results},
+        md,
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ def main() -> None:
         lines.append(f"| {m} | " + " | ".join(f"{fmt(best[d][m])} | {fmt(last[d][m])}" for d in datasets) + " |")
     for k, label in (("optimal_mib_accuracy", "ground-truth optimal MIB"), ("bayes_accuracy", "Bayes")):
         lines.append(f"| {label} | " + " | ".join(f"{fmt(refs[d][k])} | " for d in datasets) + " |")
-    diffs = ["| paired difference | " + " | ".join(f"{d.upper()} best-val | {d.upper()} last" for d in datasets) + " |",
-             "|---|" + "---|---|" * len(datasets)]  # fmt: skip
+    diffs = [
+        "| paired difference | " + " | ".join(f"{d.upper()} best-val | {d.upper()} last" for d in datasets) + " |",
+        "|---|" + "---|---|" * len(datasets),
+    ]
     for other in (LINEAR, "same network, no bottleneck", "concat late fusion", "OMIB, r fixed at 1"):
         cells = [f"{paired(best[d][OMIB], best[d][other])} | {paired(last[d][OMIB], last[d][other])}" for d in datasets]
         diffs.append(f"| OMIB - {other} | " + " | ".join(cells) + " |")
@@ -41,8 +43,11 @@ def main() -> None:
         f"Test accuracy, mean ± std over {args.seeds} seeds (seed = data draw + init), default settings; best-val = "
         "test at the epoch with the best validation accuracy (restored weights), last = test at the last epoch. "
         f"Command: `.venv/bin/python bench/sim_table.py --seeds {args.seeds} --datasets {args.datasets}`\n\n"
-        + "\n".join(lines) + "\n\nPaired differences (same seeds), mean ± std:\n\n" + "\n".join(diffs) + "\n"
-    )  # fmt: skip
+        + "\n".join(lines)
+        + "\n\nPaired differences (same seeds), mean ± std:\n\n"
+        + "\n".join(diffs)
+        + "\n"
+    )
     write("sim_table", {"seeds": args.seeds, "best_val": best, "last": last, "reference": refs, "runs": results}, md)
 
 

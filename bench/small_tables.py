@@ -40,8 +40,11 @@ def write_folders() -> dict[str, str]:
     return out
 
 
-METHODS = {"OMIB (defaults)": {}, "linear (logistic regression, C on val)": {"baseline": "linear"},
-           "same network, no bottleneck": {"model": {"bottleneck": False}}}  # fmt: skip
+METHODS = {
+    "OMIB (defaults)": {},
+    "linear (logistic regression, C on val)": {"baseline": "linear"},
+    "same network, no bottleneck": {"model": {"bottleneck": False}},
+}
 
 
 def main() -> None:
@@ -53,13 +56,19 @@ def main() -> None:
     jobs = [(n, m, s) for n in folders for m in METHODS for s in range(args.seeds)]
     configs = []
     for n, m, s in jobs:
-        c = {"data": {"dataset": str(Path(folders[n]).relative_to(RESULTS.parent.parent)), "seed": s},
-             "model": METHODS[m].get("model", {}), "train": {"seed": s, "snapshot_every": 0, "linear_reference": False}}  # fmt: skip
+        c = {
+            "data": {"dataset": str(Path(folders[n]).relative_to(RESULTS.parent.parent)), "seed": s},
+            "model": METHODS[m].get("model", {}),
+            "train": {"seed": s, "snapshot_every": 0, "linear_reference": False},
+        }
         if METHODS[m].get("baseline"):
             c["baseline"] = METHODS[m]["baseline"]
         configs.append(c)
-    results = [r or {} for r in journal_results("small_tables", configs)] if args.report_only else run_many(
-        configs, journal="small_tables")  # fmt: skip
+    results = (
+        [r or {} for r in journal_results("small_tables", configs)]
+        if args.report_only
+        else run_many(configs, journal="small_tables")
+    )
     table = {n: {m: {"best": [], "last": []} for m in METHODS} for n in folders}
     sched = {}
     for (n, m, _s), r in zip(jobs, results):
@@ -80,12 +89,19 @@ def main() -> None:
     omib, lin = "OMIB (defaults)", "linear (logistic regression, C on val)"
     for n in folders:
         gap = mean_std(table[n][omib]["best"])[0] - mean_std(table[n][lin]["best"])[0]
-        verdicts.append(f"- {n}: OMIB - linear = {gap:+.3f} (paired {paired(table[n][omib]['best'], table[n][lin]['best'])}); "
-                        f"target (>= -0.02) {'MET' if gap >= -0.02 else 'MISSED'}. Auto schedule: "
-                        f"{'; '.join(sched.get(n, {}).get('changes', [])) or '-'}.")  # fmt: skip
-    md = (f"Small two-view tables in the folder format, every option at its default, {args.seeds} seeds (seed = split + "
-          f"init). Command: `.venv/bin/python bench/small_tables.py --seeds {args.seeds}`\n\n" + "\n".join(lines)
-          + "\n\n" + "\n".join(verdicts) + "\n")  # fmt: skip
+        verdicts.append(
+            f"- {n}: OMIB - linear = {gap:+.3f} (paired {paired(table[n][omib]['best'], table[n][lin]['best'])}); "
+            f"target (>= -0.02) {'MET' if gap >= -0.02 else 'MISSED'}. Auto schedule: "
+            f"{'; '.join(sched.get(n, {}).get('changes', [])) or '-'}."
+        )
+    md = (
+        f"Small two-view tables in the folder format, every option at its default, {args.seeds} seeds (seed = split + "
+        f"init). Command: `.venv/bin/python bench/small_tables.py --seeds {args.seeds}`\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + "\n".join(verdicts)
+        + "\n"
+    )
     write("small_tables", {"seeds": args.seeds, "table": table, "runs": results}, md)
 
 

@@ -29,16 +29,21 @@ def main() -> None:
         c = preset_config("teaching", beta_scale=sc, seed=s, dynamic_r=dyn, snapshot_every=0).to_dict()
         c["data"]["seed"] = s
         configs.append(c)
-    results = [r or {} for r in journal_results("teach_sweep", configs)] if args.report_only else run_many(
-        configs, journal="teach_sweep")  # fmt: skip
+    results = (
+        [r or {} for r in journal_results("teach_sweep", configs)]
+        if args.report_only
+        else run_many(configs, journal="teach_sweep")
+    )
     by = {(sc, s, dyn): r for (sc, s, dyn), r in zip(jobs, results)}
     seeds = range(args.seeds)
 
     def acc(sc: float, sel: str, dyn: bool = True) -> list:
         return [((by[(sc, s, dyn)].get(sel) or {}).get("accuracy")) for s in seeds]
 
-    rows = ["| beta / M_u | beta | test, last epoch | test, best-val | train - test acc (last) | KL v1 / v2 nats (last) | paired vs smallest (last) |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| beta / M_u | beta | test, last epoch | test, best-val | train - test acc (last) | KL v1 / v2 nats (last) | paired vs smallest (last) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     mu = mean_std([by[(TEACHING_SCALES[0], s, True)].get("M_u") for s in seeds])[0]
     lasts = {}
     for sc in TEACHING_SCALES:
@@ -49,20 +54,26 @@ def main() -> None:
         ends = [by[(sc, s, True)].get("last_epoch_metrics") or {} for s in seeds]
         gap = mean_std([e.get("train/accuracy", float("nan")) - t for e, t in zip(ends, la) if t is not None])[0]
         kl1, kl2 = (mean_std([e.get(f"kl/{v}") for e in ends])[0] for v in ("v1", "v2"))
-        rows.append(f"| {sc:g} | {sc * mu:.3g} | {m:.3f} ± {sd:.3f} | {mb:.3f} ± {sb:.3f} | {gap:+.3f} | "
-                    f"{kl1:.2f} / {kl2:.2f} | {paired(la, acc(SMALLEST, 'last_test'))} |")  # fmt: skip
+        rows.append(
+            f"| {sc:g} | {sc * mu:.3g} | {m:.3f} ± {sd:.3f} | {mb:.3f} ± {sb:.3f} | {gap:+.3f} | "
+            f"{kl1:.2f} / {kl2:.2f} | {paired(la, acc(SMALLEST, 'last_test'))} |"
+        )
     best = max(TEACHING_SCALES, key=lambda sc: lasts[sc])
     d = [a - b for a, b in zip(acc(best, "last_test"), acc(SMALLEST, "last_test")) if a is not None and b is not None]
     dm, ds = mean_std(d)
     verdict = "MET" if dm > 2 * ds else "MISSED"
     walls = [r.get("wall_seconds") for r in results if r.get("wall_seconds")]
-    r_rows = ["| beta / M_u | dynamic r, last | r fixed at 1, last | paired dynamic - fixed (last) | paired (best-val) | final r_v2 (mean) |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    r_rows = [
+        "| beta / M_u | dynamic r, last | r fixed at 1, last | paired dynamic - fixed (last) | paired (best-val) | final r_v2 (mean) |",
+        "|---|---|---|---|---|---|",
+    ]
     for sc in TEACHING_SCALES:
         dl, fl = acc(sc, "last_test", True), acc(sc, "last_test", False)
         rv2 = mean_std([(by[(sc, s, True)].get("r_final") or [None, None])[1] for s in seeds])[0]
-        r_rows.append(f"| {sc:g} | {mean_std(dl)[0]:.3f} | {mean_std(fl)[0]:.3f} | {paired(dl, fl)} | "
-                      f"{paired(acc(sc, 'best_val_test', True), acc(sc, 'best_val_test', False))} | {rv2:.2f} |")  # fmt: skip
+        r_rows.append(
+            f"| {sc:g} | {mean_std(dl)[0]:.3f} | {mean_std(fl)[0]:.3f} | {paired(dl, fl)} | "
+            f"{paired(acc(sc, 'best_val_test', True), acc(sc, 'best_val_test', False))} | {rv2:.2f} |"
+        )
     bounds = estimator_bounds()
     md = (
         f"Teaching preset (omib_core.presets 'teaching': SIM-TEACH, 1,000 train / 1,000 val / 2,000 test rows, linear "
@@ -75,7 +86,7 @@ def main() -> None:
         f"One run: {mean_std(walls)[0]:.1f} s mean, {max(walls):.1f} s max wall time (2 runs at once on the 2 cores, "
         "1 torch thread each, bound estimate included).\n\n"
         "r on the same preset, dynamic r against r fixed at 1 (paired over seeds):\n\n" + "\n".join(r_rows) + "\n"
-    )  # fmt: skip
+    )
     write("teach_sweep", {"seeds": args.seeds, "M_u": mu, "best_scale": best, "bounds": bounds, "runs": results}, md)
 
 

@@ -64,10 +64,14 @@ def before(rev: str, n: int, cap_gb: float, timeout: float, tree: Path) -> dict:
         cap = int(cap_gb * 2**30)
         t = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, d], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", CHILD, d],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)),
-        )  # fmt: skip
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
             outcome = out.strip().splitlines()[0] if out.strip() else f"died (rc {proc.returncode}): {err[-200:]}"
@@ -95,8 +99,14 @@ def after(n: int) -> dict:
             outcome = f"REFUSED {str(e)[:200]}"
         wall = time.perf_counter() - t
         rss1 = rss_mb()
-    return {"bytes": n, "wall_s": round(wall, 2), "server_rss_before_mb": round(rss0), "server_rss_after_mb":
-            round(rss1), "server_rss_growth_mb": round(rss1 - rss0, 1), "outcome": outcome}  # fmt: skip
+    return {
+        "bytes": n,
+        "wall_s": round(wall, 2),
+        "server_rss_before_mb": round(rss0),
+        "server_rss_after_mb": round(rss1),
+        "server_rss_growth_mb": round(rss1 - rss0, 1),
+        "outcome": outcome,
+    }
 
 
 def main() -> None:
@@ -117,8 +127,12 @@ def main() -> None:
     rows_before = []
     with tempfile.TemporaryDirectory() as d:
         tree = Path(d) / "before"
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.before_rev], cwd=ROOT, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), args.before_rev],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         try:
             for n in sizes:
                 rows_before.append(before(args.before_rev, n, args.before_cap_gb, args.before_timeout, tree))
@@ -126,8 +140,13 @@ def main() -> None:
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    result = {"commit": commit.strip(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "load_avg": os.getloadavg(), "before": rows_before, "after": rows_after}  # fmt: skip
+    result = {
+        "commit": commit.strip(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_avg": os.getloadavg(),
+        "before": rows_before,
+        "after": rows_after,
+    }
     Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = [
         "# Upload denial of service: one CSV line of commas (+ a normal modality and labels)",
@@ -141,8 +160,10 @@ def main() -> None:
         "| | wall s | peak MB | outcome | wall s | server RSS growth MB | outcome |",
     ]
     for b, a in zip(rows_before, rows_after):
-        lines.append(f"| {b['bytes'] / 1e6:g} MB | {b['wall_s']} | {b['peak_child_rss_mb']:,} | {b['outcome'][:60]} | "
-                     f"{a['wall_s']} | {a['server_rss_growth_mb']} | {a['outcome'][:90]} |")  # fmt: skip
+        lines.append(
+            f"| {b['bytes'] / 1e6:g} MB | {b['wall_s']} | {b['peak_child_rss_mb']:,} | {b['outcome'][:60]} | "
+            f"{a['wall_s']} | {a['server_rss_growth_mb']} | {a['outcome'][:90]} |"
+        )
     Path(args.out).with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -146,8 +146,10 @@ def _users() -> Users | None:
     except ConfigError as e:
         log.error("%s", e)
         st.title("OMIB Studio")
-        st.error("Sign-in is not set up correctly on this server, so nobody can sign in. The server log says why; "
-                 "tell the person who runs it.")  # fmt: skip
+        st.error(
+            "Sign-in is not set up correctly on this server, so nobody can sign in. The server log says why; "
+            "tell the person who runs it."
+        )
         st.stop()
 
 
@@ -180,8 +182,10 @@ def _users_form(users: Users) -> None:
                 if attempt.wait:
                     st.error(attempt.message)
                 elif not attempt.ok:
-                    st.error("That name and password do not match. Check both (passwords are case-sensitive), or ask "
-                             "the person who runs this server to reset your password.")  # fmt: skip
+                    st.error(
+                        "That name and password do not match. Check both (passwords are case-sensitive), or ask "
+                        "the person who runs this server to reset your password."
+                    )
                 else:
                     who = str(attempt.result)
                     st.session_state[SESSION_KEY] = identity_record("users", who, users.hashes[who])
@@ -216,8 +220,7 @@ def _team_form(password: str) -> None:
     st.title("OMIB Studio")
     with st.form("auth_form"):
         name = st.text_input("Your name (a label only)", max_chars=64, key="auth_form_name")
-        given = st.text_input("Team password", type="password", max_chars=MAX_PASSWORD_CHARS,
-                              key="auth_form_password")  # fmt: skip
+        given = st.text_input("Team password", type="password", max_chars=MAX_PASSWORD_CHARS, key="auth_form_password")
         if st.form_submit_button("Enter"):
             if not name.strip():
                 st.error("Enter a name: it is shown beside what you do.")
@@ -230,9 +233,11 @@ def _team_form(password: str) -> None:
                 else:
                     st.session_state[SESSION_KEY] = identity_record("team", TEAM_OWNER, password, name.strip())
                     st.rerun()
-    st.caption(f"Everyone who enters the team password is the same user, '{TEAM_OWNER}': runs, uploads and limits "
-               "are shared, anyone can stop or delete any of them, and nobody is an admin. The name is a label, not "
-               "a check.")  # fmt: skip
+    st.caption(
+        f"Everyone who enters the team password is the same user, '{TEAM_OWNER}': runs, uploads and limits "
+        "are shared, anyone can stop or delete any of them, and nobody is an admin. The name is a label, not "
+        "a check."
+    )
 
 
 # helpers

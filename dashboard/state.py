@@ -61,8 +61,10 @@ def decode_config(text: str) -> RunConfig:
     for sec, value in diff.items():
         if value is not None and not isinstance(value, dict):
             kind = type(value).__name__.replace("str", "text").replace("dict", "object")
-            raise ConfigError(f"The link's {sec!r} section is {kind} ({str(value)[:40]!r}), not a set of named "
-                              "settings, so the link was ignored; ask for a new link (Train page, Share link).")  # fmt: skip
+            raise ConfigError(
+                f"The link's {sec!r} section is {kind} ({str(value)[:40]!r}), not a set of named "
+                "settings, so the link was ignored; ask for a new link (Train page, Share link)."
+            )
     merged = {sec: {**base[sec], **(diff.get(sec) or {})} for sec in base}
     try:
         return RunConfig.from_dict(merged)
@@ -95,8 +97,10 @@ def config_from_url() -> RunConfig | None:
     except ConfigError as e:
         st.error(str(e))
     except (TypeError, ValueError, AttributeError):  # a value of a type no config field takes: still a sentence
-        st.error("The config in this link holds a value of the wrong type, so the link was ignored; ask for a new "
-                 "link (Train page, Share link).")  # fmt: skip
+        st.error(
+            "The config in this link holds a value of the wrong type, so the link was ignored; ask for a new "
+            "link (Train page, Share link)."
+        )
     return None
 
 

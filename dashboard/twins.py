@@ -16,8 +16,21 @@ from typing import Any
 from omib_core.config import RunConfig
 
 # training fields that make two runs comparable (beta and r do nothing without the bottleneck)
-SAME_TRAIN = ("seed", "epochs", "warmup_epochs", "lr", "batch_size", "weight_decay", "schedule", "batch_fraction",
-              "min_warmup_steps", "min_steps", "max_steps", "patience", "select")  # fmt: skip
+SAME_TRAIN = (
+    "seed",
+    "epochs",
+    "warmup_epochs",
+    "lr",
+    "batch_size",
+    "weight_decay",
+    "schedule",
+    "batch_fraction",
+    "min_warmup_steps",
+    "min_steps",
+    "max_steps",
+    "patience",
+    "select",
+)
 
 
 def twin_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -77,8 +77,10 @@ def parse_hash(encoded: object, name: str = "") -> tuple[int, int, int, bytes, b
     except (ValueError, binascii.Error):
         raise ConfigError(f"The [users] entry{who} is a damaged scrypt hash; {fix}.") from None
     if n < 2 or n & (n - 1) or n > _MAX_N or not 1 <= r <= _MAX_R or not 1 <= p <= _MAX_P:
-        raise ConfigError(f"The [users] entry{who} has scrypt parameters n={n}, r={r}, p={p} outside n = a power "
-                          f"of 2 up to {_MAX_N}, r <= {_MAX_R}, p <= {_MAX_P}; {fix}.")  # fmt: skip
+        raise ConfigError(
+            f"The [users] entry{who} has scrypt parameters n={n}, r={r}, p={p} outside n = a power "
+            f"of 2 up to {_MAX_N}, r <= {_MAX_R}, p <= {_MAX_P}; {fix}."
+        )
     if len(salt) < 8 or len(key) < 16:
         raise ConfigError(f"The [users] entry{who} has a salt or hash that is too short; {fix}.")
     return n, r, p, salt, key
@@ -149,11 +151,15 @@ def load_users(table: Mapping[str, object] | None, users_file: str | Path | None
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as e:
-            raise ConfigError(f"The users file {str(path)!r} ({USERS_FILE_ENV}) cannot be read ({e.strerror or e}); "
-                              "fix the path or its permissions.") from None  # fmt: skip
+            raise ConfigError(
+                f"The users file {str(path)!r} ({USERS_FILE_ENV}) cannot be read ({e.strerror or e}); "
+                "fix the path or its permissions."
+            ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"The users file {str(path)!r} ({USERS_FILE_ENV}) is not valid TOML ({e}); "
-                              "it should hold a [users] table of name = \"scrypt$...\" lines.") from None  # fmt: skip
+            raise ConfigError(
+                f"The users file {str(path)!r} ({USERS_FILE_ENV}) is not valid TOML ({e}); "
+                'it should hold a [users] table of name = "scrypt$..." lines.'
+            ) from None
         file_users = data.get("users", {})
         if not isinstance(file_users, dict):
             raise ConfigError(f'The users file {str(path)!r} must hold a [users] table of name = "scrypt$..." lines.')
@@ -193,8 +199,10 @@ class Attempt:
     @property
     def message(self) -> str:
         """The sentence for a refused (throttled) attempt."""
-        return (f"Too many failed sign-ins for this name or from this connection. Wait {_duration(self.wait)} and "
-                "try again, or ask the person who runs this server.")  # fmt: skip
+        return (
+            f"Too many failed sign-ins for this name or from this connection. Wait {_duration(self.wait)} and "
+            "try again, or ask the person who runs this server."
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -220,16 +228,26 @@ class SignInThrottle:
     success takes the count back.
     """
 
-    def __init__(self, path: Path | str | None = None, *, name_limit: int = 5, client_limit: int = 10,
-                 base_delay: float = 1.0, max_delay: float = 900.0, forget_after: float = 3600.0,
-                 clock: Callable[[], float] = time.time):  # fmt: skip
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        name_limit: int = 5,
+        client_limit: int = 10,
+        base_delay: float = 1.0,
+        max_delay: float = 900.0,
+        forget_after: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ):
         self.path = Path(path) if path is not None else auth_db_path()
         self.limits = {"name": name_limit, "client": client_limit}
         self.base_delay, self.max_delay, self.forget_after = base_delay, max_delay, forget_after
         self.clock = clock
         with self._db() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS signin_failures (kind TEXT NOT NULL, key TEXT NOT NULL, "
-                       "count INTEGER NOT NULL, last REAL NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, key))")  # fmt: skip
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS signin_failures (kind TEXT NOT NULL, key TEXT NOT NULL, "
+                "count INTEGER NOT NULL, last REAL NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, key))"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS signin_failures_last ON signin_failures (last)")
 
     def _connect(self) -> sqlite3.Connection:
@@ -275,20 +293,28 @@ class SignInThrottle:
             db.execute("BEGIN IMMEDIATE")
             now = self.clock()  # read under the lock: an earlier reading could see a later writer's back-off
             db.execute("DELETE FROM signin_failures WHERE last < ?", (now - self.forget_after,))
-            rows = {kind: db.execute("SELECT count, until FROM signin_failures WHERE kind=? AND key=?",
-                                     (kind, key)).fetchone() or (0, 0.0) for kind, key in keys.items()}  # fmt: skip
+            rows = {
+                kind: db.execute(
+                    "SELECT count, until FROM signin_failures WHERE kind=? AND key=?", (kind, key)
+                ).fetchone()
+                or (0, 0.0)
+                for kind, key in keys.items()
+            }
             wait = max(until - now for _, until in rows.values())
             if wait > 0:
                 db.execute("COMMIT")
-                log.info("sign-in refused while backing off: name %r, client %s, %s left", name, client,
-                            _duration(wait))  # fmt: skip
+                log.info(
+                    "sign-in refused while backing off: name %r, client %s, %s left", name, client, _duration(wait)
+                )
                 return Attempt(False, wait)
             counts = {}
             for kind, key in keys.items():
                 counts[kind] = rows[kind][0] + 1
                 delay = self.delay(counts[kind], kind)
-                db.execute("INSERT OR REPLACE INTO signin_failures (kind, key, count, last, until) VALUES (?,?,?,?,?)",
-                           (kind, key, counts[kind], now, now + delay if delay else 0.0))  # fmt: skip
+                db.execute(
+                    "INSERT OR REPLACE INTO signin_failures (kind, key, count, last, until) VALUES (?,?,?,?,?)",
+                    (kind, key, counts[kind], now, now + delay if delay else 0.0),
+                )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -303,15 +329,21 @@ class SignInThrottle:
             if result:
                 self._succeeded(keys)
             else:
-                log.warning("failed sign-in: name %r, client %s (%d failures for this name, %d from this client)",
-                            name, client, counts["name"], counts["client"])  # fmt: skip
+                log.warning(
+                    "failed sign-in: name %r, client %s (%d failures for this name, %d from this client)",
+                    name,
+                    client,
+                    counts["name"],
+                    counts["client"],
+                )
         return Attempt(bool(result), 0.0, result)
 
     def _succeeded(self, keys: dict[str, str]) -> None:
         with self._db() as db:
             db.execute("DELETE FROM signin_failures WHERE kind='name' AND key=?", (keys["name"],))
-            db.execute("UPDATE signin_failures SET count = MAX(count - 1, 0) WHERE kind='client' AND key=?",
-                       (keys["client"],))  # fmt: skip
+            db.execute(
+                "UPDATE signin_failures SET count = MAX(count - 1, 0) WHERE kind='client' AND key=?", (keys["client"],)
+            )
 
 
 def users_file_from_env() -> str | None:

@@ -56,8 +56,11 @@ st.markdown(
 config = state.current_config()
 c1, c2 = st.columns([5, 1], vertical_alignment="center")
 params = ", ".join(f"{k} = {v}" for k, v in config.data.params.items())
-c1.markdown(f":material/dataset: **Data:** {escape_md(config.data.dataset)}"
-            + (f" ({escape_md(params)})" if params else "") + f", seed {config.data.seed}")  # fmt: skip
+c1.markdown(
+    f":material/dataset: **Data:** {escape_md(config.data.dataset)}"
+    + (f" ({escape_md(params)})" if params else "")
+    + f", seed {config.data.seed}"
+)
 c2.page_link("app_pages/data.py", label="Change data", icon=":material/edit:")
 
 with st.container(border=True):
@@ -68,8 +71,9 @@ with st.container(border=True):
         bound_cfg, error = None, str(e)
     if error:
         st.error(f"These estimator settings are not valid: {error}")
-    if st.button("Estimate M_u", type="primary", icon=":material/straighten:", key="bound_start",
-                 disabled=bound_cfg is None):  # fmt: skip
+    if st.button(
+        "Estimate M_u", type="primary", icon=":material/straighten:", key="bound_start", disabled=bound_cfg is None
+    ):
         submit(config.replace(bound=bound_cfg))
     earlier_runs()
 
@@ -78,5 +82,7 @@ if run_id:
     run = services.store().get_run(run_id)
     live.show(run_view, run_id, active=run is not None and run["status"] not in live.TERMINAL, every=POLL_SECONDS)
 else:
-    st.info("Press **Estimate M_u** to estimate the bound of your data. The gaussian estimator takes a few seconds.",
-            icon=":material/info:")  # fmt: skip
+    st.info(
+        "Press **Estimate M_u** to estimate the bound of your data. The gaussian estimator takes a few seconds.",
+        icon=":material/info:",
+    )

@@ -44,13 +44,23 @@ def use_button(cfg: DataConfig) -> None:
     current = state.current_config()
     in_use = current.data == cfg
     c1, c2 = st.columns([1, 3], vertical_alignment="center")
-    c1.button("Use this data", type="primary", icon=":material/check:", key="data_use", width="stretch",
-              disabled=in_use, on_click=use_data, args=(cfg,))  # fmt: skip
+    c1.button(
+        "Use this data",
+        type="primary",
+        icon=":material/check:",
+        key="data_use",
+        width="stretch",
+        disabled=in_use,
+        on_click=use_data,
+        args=(cfg,),
+    )
     if in_use:
         c2.success("Your experiment uses this data (Train, Bound and Sweep pages).", icon=":material/check_circle:")
     else:
-        c2.caption(f"Your experiment currently uses **{escape_md(current.data.dataset)}** with other settings. "
-                   "Press *Use this data* to switch the Train, Bound and Sweep pages to the data previewed below.")  # fmt: skip
+        c2.caption(
+            f"Your experiment currently uses **{escape_md(current.data.dataset)}** with other settings. "
+            "Press *Use this data* to switch the Train, Bound and Sweep pages to the data previewed below."
+        )
 
 
 def headline(p: dict[str, Any]) -> None:
@@ -67,8 +77,12 @@ def headline(p: dict[str, Any]) -> None:
     else:
         cols[2].metric("Classes", len(s.get("class_counts", {})), border=True)
     pct = " / ".join(f"{100 * splits.get(k, 0) / n:.0f}" for k in ("train", "val", "test"))
-    cols[3].metric("Train / val / test (%)", pct, border=True,
-                   help=" · ".join(f"{k}: {splits.get(k, 0):,} rows" for k in ("train", "val", "test")))  # fmt: skip
+    cols[3].metric(
+        "Train / val / test (%)",
+        pct,
+        border=True,
+        help=" · ".join(f"{k}: {splits.get(k, 0):,} rows" for k in ("train", "val", "test")),
+    )
 
 
 def look_for(text: str) -> None:
@@ -87,28 +101,42 @@ def body(p: dict[str, Any]) -> None:
     with right:
         fig = charts.class_balance_figure(p["target"], p["split"], p["task"], p["class_names"])
         st.plotly_chart(fig, width="stretch", key="data_fig_balance", config={"displaylogo": False})
-        look_for("bars of similar height mean balanced classes, so plain accuracy is a fair score; every class "
-                 "should appear in all three splits.")  # fmt: skip
+        look_for(
+            "bars of similar height mean balanced classes, so plain accuracy is a fair score; every class "
+            "should appear in all three splits."
+        )
 
     gt = charts.ground_truth_table(p["ground_truth"], list(p["modalities"]))
     if not gt.empty:
         st.subheader("Ground truth", divider="gray")
-        st.markdown("This data is synthetic, so the answers are known. Compare your runs with them: a good OMIB run "
-                    "gets close to the optimal-MIB accuracy.")  # fmt: skip
-        st.table(gt.rename(columns={"quantity": "Quantity", "value": "Value", "meaning": "What it means"}),
-                 hide_index=True)  # fmt: skip
+        st.markdown(
+            "This data is synthetic, so the answers are known. Compare your runs with them: a good OMIB run "
+            "gets close to the optimal-MIB accuracy."
+        )
+        st.table(
+            gt.rename(columns={"quantity": "Quantity", "value": "Value", "meaning": "What it means"}), hide_index=True
+        )
 
     st.subheader("Each modality in 2-D (PCA)", divider="gray")
     n = len(p["rows"])
-    st.caption(f"Standardised features of {n:,} samples{' (a random subset)' if n < p['summary']['n_samples'] else ''}, "
-               "projected on their two main directions; colour = label.")  # fmt: skip
+    st.caption(
+        f"Standardised features of {n:,} samples{' (a random subset)' if n < p['summary']['n_samples'] else ''}, "
+        "projected on their two main directions; colour = label."
+    )
     names = list(p["modalities"])
     cols = st.columns(min(3, len(names)))
     for i, m in enumerate(names):
         with cols[i % len(cols)]:
-            fig = charts.modality_pca_figure(p["pca"][m], p["target"][p["rows"]], m, i, sample_id=p["rows"],
-                                             split=p["split"][p["rows"]], task=p["task"],
-                                             class_names=p["class_names"])  # fmt: skip
+            fig = charts.modality_pca_figure(
+                p["pca"][m],
+                p["target"][p["rows"]],
+                m,
+                i,
+                sample_id=p["rows"],
+                split=p["split"][p["rows"]],
+                task=p["task"],
+                class_names=p["class_names"],
+            )
             st.plotly_chart(fig, width="stretch", key=f"data_fig_pca_{i}", config={"displaylogo": False})
     sim = (
         "In the SIM data the large superfluous blocks (b) dominate the main directions, so the classes overlap "
@@ -116,8 +144,10 @@ def body(p: dict[str, Any]) -> None:
         if not gt.empty
         else "A modality whose classes overlap here may still help once fused: compare runs with and without it."
     )
-    look_for("classes already apart in one modality's picture mean that modality carries much task information on "
-             f"its own. {sim}")  # fmt: skip
+    look_for(
+        "classes already apart in one modality's picture mean that modality carries much task information on "
+        f"its own. {sim}"
+    )
 
 
 def forget_data() -> None:

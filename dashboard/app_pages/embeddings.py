@@ -49,37 +49,54 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
         if fut.done() and not fut.cancelled() and fut.exception() is None:
             coords, used = fut.result(), "UMAP"
         elif fut.done() and not fut.cancelled():
-            status = ("error", f"UMAP could not be computed: {failure_sentence(fut.exception())} The PCA is shown "
-                      "instead; press **Retry UMAP** to try again.")  # fmt: skip
+            status = (
+                "error",
+                f"UMAP could not be computed: {failure_sentence(fut.exception())} The PCA is shown "
+                "instead; press **Retry UMAP** to try again.",
+            )
         else:
-            status = ("wait", "UMAP computing... the PCA is shown meanwhile (the first UMAP on a fresh server "
-                      "is the slowest; measured times: `bench/results/umap_process.md`).")  # fmt: skip
+            status = (
+                "wait",
+                "UMAP computing... the PCA is shown meanwhile (the first UMAP on a fresh server "
+                "is the slowest; measured times: `bench/results/umap_process.md`).",
+            )
             if polling is False:
                 pending_view(run, art, array, color_by, method)
                 return
         live.rerun_when_ended(polling, fut.done())  # UMAP ready (or failed): redraw once without polling
     df = table_for(snap, coords, task)
     title = f"{charts.array_label(array)}, {epoch_label(art)}: {used}"
-    st.plotly_chart(charts.projection_figure(df, color_by, title=title, task=task, method=used), width="stretch",
-                    key="emb_fig_main", config={"displaylogo": False})  # fmt: skip
+    st.plotly_chart(
+        charts.projection_figure(df, color_by, title=title, task=task, method=used),
+        width="stretch",
+        key="emb_fig_main",
+        config={"displaylogo": False},
+    )
     if status and status[0] == "wait":
         st.info(status[1], icon=":material/hourglass_top:")
     elif status:
         st.warning(status[1], icon=":material/warning:")
-        st.button("Retry UMAP", on_click=submit_umap, args=(path, array), key="emb_umap_retry",
-                  icon=":material/refresh:")  # fmt: skip
-    st.caption(":material/visibility: **What to look for:** one tight, separate cluster per class means xi kept the "
-               "task information and little else; colour by *correct / wrong* to see where the errors sit (usually "
-               "where clusters touch). UMAP keeps neighbourhoods, not distances: compare shapes, not sizes.")  # fmt: skip
+        st.button(
+            "Retry UMAP", on_click=submit_umap, args=(path, array), key="emb_umap_retry", icon=":material/refresh:"
+        )
+    st.caption(
+        ":material/visibility: **What to look for:** one tight, separate cluster per class means xi kept the "
+        "task information and little else; colour by *correct / wrong* to see where the errors sit (usually "
+        "where clusters touch). UMAP keeps neighbourhoods, not distances: compare shapes, not sizes."
+    )
     facts = charts.snapshot_facts(snap, array)
     cols = st.columns(len(facts) + 1, vertical_alignment="bottom")
     for col, (k, v) in zip(cols, facts.items()):
         col.metric(k.capitalize(), v, help="Over the samples of this snapshot." if "accuracy" in k else None)
     cols[-1].download_button(
-        "Download CSV", safe_csv(df.drop(columns=["prediction_value"], errors="ignore")).encode(),
-        file_name=f"{run['id']}_{array}_{epoch_label(art).replace(' ', '')}_{used.lower()}.csv", mime="text/csv",
-        icon=":material/download:", key="emb_csv", width="stretch",
-    )  # fmt: skip
+        "Download CSV",
+        safe_csv(df.drop(columns=["prediction_value"], errors="ignore")).encode(),
+        file_name=f"{run['id']}_{array}_{epoch_label(art).replace(' ', '')}_{used.lower()}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="emb_csv",
+        width="stretch",
+    )
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -97,10 +114,18 @@ def snapshots_view(run: dict, arts: list[dict]) -> None:
     c1, c2, c3 = st.columns([2, 3, 2])
     array = c1.selectbox("Embedding", arrays, key="emb_array", format_func=charts.array_label)
     options = charts.color_options(table_for(first, np.zeros((len(first["target"]), 2)), "classification"))
-    color_by = c2.segmented_control("Colour by", list(options), default="label", format_func=options.get,
-                                    key="emb_color", required=True) or "label"  # fmt: skip
-    method = c3.segmented_control("Projection", list(METHODS), default="umap", format_func=METHODS.get,
-                                  key="emb_method", required=True) or "umap"  # fmt: skip
+    color_by = (
+        c2.segmented_control(
+            "Colour by", list(options), default="label", format_func=options.get, key="emb_color", required=True
+        )
+        or "label"
+    )
+    method = (
+        c3.segmented_control(
+            "Projection", list(METHODS), default="umap", format_func=METHODS.get, key="emb_method", required=True
+        )
+        or "umap"
+    )
     labels = [epoch_label(a) for a in arts]
     chosen = labels[-1]
     if len(arts) > 1:

@@ -36,14 +36,19 @@ with right:
         "underfits: the KL terms collapse and test accuracy drops with train. M_u itself is a safe, conservative "
         "bound: it loses nothing, but sits well below the empirically best β."
     )
-    scale = st.select_slider("β / M_u of the demo", options=list(TEACHING_SCALES), value=1.0, key="home_demo_scale",
-                             format_func=lambda v: f"{v:g}")  # fmt: skip
+    scale = st.select_slider(
+        "β / M_u of the demo",
+        options=list(TEACHING_SCALES),
+        value=1.0,
+        key="home_demo_scale",
+        format_func=lambda v: f"{v:g}",
+    )
     if st.button("Run the teaching demo", type="primary", key="home_demo", width="stretch"):
-        rid = services.jobs().submit(demo_config(scale).to_dict(), owner=current_user().name,
-                                     name=f"Teaching demo · β/M_u={scale:g}")  # fmt: skip
+        rid = services.jobs().submit(
+            demo_config(scale).to_dict(), owner=current_user().name, name=f"Teaching demo · β/M_u={scale:g}"
+        )
         st.switch_page("app_pages/train.py", query_params={"run": rid})
-    st.page_link("app_pages/sweep.py", label="The whole inverted U: the Sweep page",
-                 icon=":material/ssid_chart:")  # fmt: skip
+    st.page_link("app_pages/sweep.py", label="The whole inverted U: the Sweep page", icon=":material/ssid_chart:")
     st.page_link("app_pages/data.py", label="Or choose your own data", icon=":material/dataset:")
 
 st.divider()

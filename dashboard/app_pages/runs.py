@@ -83,10 +83,22 @@ def compare(selected: list[str], runs_by_id: dict) -> None:
         return
     default = next((n for n in ("val/accuracy", "val/auc", "val/mae") if n in epoch_names), epoch_names[0])
     c1, c2 = st.columns([2, 3])
-    metric = c1.selectbox("Metric", epoch_names, index=epoch_names.index(default), key="runs_metric",
-                          format_func=lambda n: " ".join((n.partition("/")[0], metric_label(n.partition("/")[2]))))  # fmt: skip
-    alpha = c2.slider("Smoothing (debiased EMA)", 0.0, 0.95, 0.0, 0.05, key="runs_alpha",
-                      help="0 = raw values. Higher values average over more past epochs.")  # fmt: skip
+    metric = c1.selectbox(
+        "Metric",
+        epoch_names,
+        index=epoch_names.index(default),
+        key="runs_metric",
+        format_func=lambda n: " ".join((n.partition("/")[0], metric_label(n.partition("/")[2]))),
+    )
+    alpha = c2.slider(
+        "Smoothing (debiased EMA)",
+        0.0,
+        0.95,
+        0.0,
+        0.05,
+        key="runs_alpha",
+        help="0 = raw values. Higher values average over more past epochs.",
+    )
     curves = []
     for rid in selected:
         x, y = epoch_curve(store.read_metrics(rid, names=[metric], kind="epoch"), metric)
@@ -103,8 +115,10 @@ def compare(selected: list[str], runs_by_id: dict) -> None:
 # page
 
 st.title("Runs")
-st.markdown("Every run on this server, yours and other people's. Anyone can open and compare any run; only its "
-            "owner or an admin can stop or delete it.")  # fmt: skip
+st.markdown(
+    "Every run on this server, yours and other people's. Anyone can open and compare any run; only its "
+    "owner or an admin can stop or delete it."
+)
 user = current_user()
 runs = services.store().list_runs()
 if not runs:
@@ -129,6 +143,5 @@ with tab_cmp:
     compare(selected, runs_by_id)
 with tab_one:
     choices = selected or list(view["id"])
-    rid = st.selectbox("Run", choices, key="runs_pick",
-                       format_func=lambda i: f"{runs_by_id[i]['name']} ({i})")  # fmt: skip
+    rid = st.selectbox("Run", choices, key="runs_pick", format_func=lambda i: f"{runs_by_id[i]['name']} ({i})")
     details(runs_by_id[rid], user)

@@ -50,10 +50,16 @@ def sweep_view(sid: str, polling: bool) -> None:
     live.rerun_when_ended(polling, not active)  # the last run just ended: redraw once, without polling
     failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
     metric = pick_metric(runs) or "accuracy"
-    select = st.radio("Epoch", list(SELECT_LABELS), horizontal=True, key="sweep_select", format_func=SELECT_LABELS.get,
-                      help="Last epoch: where training ended, the honest view of over- and underfitting. Best-val "
-                      "epoch: the epoch with the best validation metric (early stopping in hindsight). The other "
-                      "one is drawn dashed.")  # fmt: skip
+    select = st.radio(
+        "Epoch",
+        list(SELECT_LABELS),
+        horizontal=True,
+        key="sweep_select",
+        format_func=SELECT_LABELS.get,
+        help="Last epoch: where training ended, the honest view of over- and underfitting. Best-val "
+        "epoch: the epoch with the best validation metric (early stopping in hindsight). The other "
+        "one is drawn dashed.",
+    )
     other_select = next(s for s in SELECT_LABELS if s != select)
     points = sweep_points(runs, metric, select=select)
     agg = aggregate(points)
@@ -64,8 +70,18 @@ def sweep_view(sid: str, polling: bool) -> None:
 
     summary_cards(runs, active, failed, knee, best, select)
     label = f"test {metric_label(metric)}"
-    fig = sweep_figure(points, agg, label, None, None, best=best, mean_label=f"{SELECT_LABELS[select]}, mean ± std",
-                       other=other, other_label=f"{SELECT_LABELS[other_select]}, mean ± std", references=refs)  # fmt: skip
+    fig = sweep_figure(
+        points,
+        agg,
+        label,
+        None,
+        None,
+        best=best,
+        mean_label=f"{SELECT_LABELS[select]}, mean ± std",
+        other=other,
+        other_label=f"{SELECT_LABELS[other_select]}, mean ± std",
+        references=refs,
+    )
     st.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
     st.caption(
         ":material/visibility: **What to look for:** an inverted U. Too little β overfits (the model keeps "
@@ -76,10 +92,14 @@ def sweep_view(sid: str, polling: bool) -> None:
     )
     if not agg.empty:
         st.dataframe(
-            agg.rename(columns={"beta_over_Mu": "β / M_u", "n": "seeds finished"}), hide_index=True, width="content",
-            column_config={"mean": st.column_config.NumberColumn(format="%.4f"),
-                           "std": st.column_config.NumberColumn(format="%.4f")},
-        )  # fmt: skip
+            agg.rename(columns={"beta_over_Mu": "β / M_u", "n": "seeds finished"}),
+            hide_index=True,
+            width="content",
+            column_config={
+                "mean": st.column_config.NumberColumn(format="%.4f"),
+                "std": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
     for r in failed[:3]:
         st.warning(f"{escape_md(r['name'])}: {escape_md(r.get('error') or r['status'])}")
     stop_button(runs, active)
@@ -98,8 +118,9 @@ sid = sweep_from_url()
 new_sweep_form(expanded=sid is None)
 report = teach_sweep_report()
 if report:
-    with st.expander("The teaching sweep as measured by the benchmark (bench/results/teach_sweep.md)",
-                     icon=":material/science:"):  # fmt: skip
+    with st.expander(
+        "The teaching sweep as measured by the benchmark (bench/results/teach_sweep.md)", icon=":material/science:"
+    ):
         st.markdown(report)
 
 all_runs = services.store().list_runs()
@@ -111,8 +132,13 @@ if not ids:
     st.info("No sweep on this server yet. Queue one above.", icon=":material/info:")
     st.stop()
 st.subheader("Sweep results", divider="gray")
-sid = st.selectbox("Sweep", ids, index=ids.index(sid) if sid else 0, key=f"sweep_pick_{sid}",
-                   format_func=lambda i: sweep_label(i, all_runs))  # fmt: skip
+sid = st.selectbox(
+    "Sweep",
+    ids,
+    index=ids.index(sid) if sid else 0,
+    key=f"sweep_pick_{sid}",
+    format_func=lambda i: sweep_label(i, all_runs),
+)
 if st.query_params.get("sweep") != sid:
     st.query_params["sweep"] = sid
 active = any(r["status"] not in live.TERMINAL for r in all_runs if r.get("sweep_id") == sid)

@@ -72,17 +72,31 @@ if run_id:
         st.warning(f"There is no run with id {run_id}; it may have been deleted. Open one from the Runs page.")
         st.page_link("app_pages/runs.py", label="All runs", icon=":material/table_view:")
     elif run.get("kind") == "bound":
-        st.info("This run is an estimate of the bound M_u, not a training run; it is shown on the Bound page.",
-                icon=":material/straighten:")  # fmt: skip
-        st.page_link("app_pages/bound.py", label="Open it on the Bound page", icon=":material/straighten:",
-                     query_params={"run": run_id})  # fmt: skip
+        st.info(
+            "This run is an estimate of the bound M_u, not a training run; it is shown on the Bound page.",
+            icon=":material/straighten:",
+        )
+        st.page_link(
+            "app_pages/bound.py",
+            label="Open it on the Bound page",
+            icon=":material/straighten:",
+            query_params={"run": run_id},
+        )
     else:
         c1, c2, _ = st.columns([1, 1.6, 3])
-        c1.button("Close this run", icon=":material/close:", key="train_close", on_click=state.set_run_in_url,
-                  args=(None,))  # fmt: skip
-        c2.button("Load its settings into New run", icon=":material/content_copy:", key="train_reuse",
-                  on_click=reuse_config, args=(run,), help="Copies this run's data and training settings above.")  # fmt: skip
+        c1.button(
+            "Close this run", icon=":material/close:", key="train_close", on_click=state.set_run_in_url, args=(None,)
+        )
+        c2.button(
+            "Load its settings into New run",
+            icon=":material/content_copy:",
+            key="train_reuse",
+            on_click=reuse_config,
+            args=(run,),
+            help="Copies this run's data and training settings above.",
+        )
         live.show(run_view, run_id, active=run["status"] not in live.TERMINAL, every=POLL_SECONDS)
 else:
-    st.info("Start a run above, or open one from the Runs page. Each run gets a link you can share.",
-            icon=":material/info:")  # fmt: skip
+    st.info(
+        "Start a run above, or open one from the Runs page. Each run gets a link you can share.", icon=":material/info:"
+    )

@@ -145,16 +145,23 @@ def estimate_curve_figure(
         x, y = downsample(curve_steps(curve.size, steps), curve, MAX_POINTS)
         fig.add_trace(
             go.Scatter(
-                x=x, y=y, mode="lines+markers", name="estimate", line={"color": color, "width": 2},
-                marker={"size": 4}, hovertemplate="step %{x:.0f}: %{y:.3f} nats<extra></extra>",
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name="estimate",
+                line={"color": color, "width": 2},
+                marker={"size": 4},
+                hovertemplate="step %{x:.0f}: %{y:.3f} nats<extra></extra>",
             )
-        )  # fmt: skip
+        )
     if _finite(estimate.exact):
         fig.add_hline(
-            y=estimate.exact, line={"color": REFERENCE_COLOR, "dash": "dash", "width": 2},
-            annotation_text=f"exact {estimate.exact:.3f}", annotation_position="bottom right",
+            y=estimate.exact,
+            line={"color": REFERENCE_COLOR, "dash": "dash", "width": 2},
+            annotation_text=f"exact {estimate.exact:.3f}",
+            annotation_position="bottom right",
             annotation_font_color=REFERENCE_COLOR,
-        )  # fmt: skip
+        )
         fig.add_trace(  # legend entry for the dashed line
             go.Scatter(x=[None], y=[None], mode="lines", name="exact", line={"color": REFERENCE_COLOR, "dash": "dash"})
         )
@@ -180,28 +187,38 @@ def seed_spread_figure(result: BoundResult, height: int = 300) -> go.Figure:
         seeds = [v for v in e.per_seed if _finite(v)] or ([e.value] if _finite(e.value) else [])
         fig.add_trace(
             go.Scatter(
-                x=[key] * len(seeds), y=seeds, mode="markers", name=key, showlegend=False,
+                x=[key] * len(seeds),
+                y=seeds,
+                mode="markers",
+                name=key,
+                showlegend=False,
                 marker={"color": color, "size": 9, "opacity": 0.75, "line": {"width": 1, "color": "white"}},
                 hovertemplate=f"{key} seed: %{{y:.3f}} nats<extra></extra>",
             )
-        )  # fmt: skip
+        )
         if _finite(e.value):
             fig.add_trace(
                 go.Scatter(
-                    x=[key], y=[e.value], mode="markers", showlegend=False,
+                    x=[key],
+                    y=[e.value],
+                    mode="markers",
+                    showlegend=False,
                     error_y={"type": "data", "array": [e.std], "visible": True, "color": color},
                     marker={"symbol": "line-ew-open", "size": 26, "color": color, "line": {"width": 3}},
                     hovertemplate=f"{key} mean: %{{y:.3f}} ± {e.std:.3f} nats<extra></extra>",
                 )
-            )  # fmt: skip
+            )
         if _finite(e.exact):
             fig.add_trace(
                 go.Scatter(
-                    x=[key], y=[e.exact], mode="markers", showlegend=False,
+                    x=[key],
+                    y=[e.exact],
+                    mode="markers",
+                    showlegend=False,
                     marker={"symbol": "diamond-open", "size": 12, "color": REFERENCE_COLOR, "line": {"width": 2}},
                     hovertemplate=f"{key} exact: %{{y:.3f}} nats<extra></extra>",
                 )
-            )  # fmt: skip
+            )
     layout(fig, "Spread over seeds", "", "nats", height=height)
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=keys)
     return fig
@@ -235,27 +252,52 @@ def beta_number_line(
     lo, hi = math.log10(min(values)), math.log10(max(values))
     pad = max(0.35, 0.15 * (hi - lo))
     fig = go.Figure()
-    fig.add_shape(type="line", x0=10 ** (lo - pad), x1=10 ** (hi + pad), y0=0, y1=0,
-                  line={"color": "#CBD5E1", "width": 2})  # fmt: skip
+    fig.add_shape(
+        type="line", x0=10 ** (lo - pad), x1=10 ** (hi + pad), y0=0, y1=0, line={"color": "#CBD5E1", "width": 2}
+    )
     if _finite(M_l) and _finite(M_u) and M_l > 0 and M_u > 0:
         fig.add_vrect(x0=min(M_l, M_u), x1=max(M_l, M_u), fillcolor=FUSED_COLOR, opacity=0.08, line_width=0)
     for i, (name, v, color) in enumerate(sorted(bounds, key=lambda b: b[1])):
         fig.add_trace(
-            go.Scatter(x=[v], y=[0], mode="markers", name=name, showlegend=False,
-                       marker={"color": color, "size": 13, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
-                       hovertemplate=f"{name} = {v:.4g}<extra></extra>")
-        )  # fmt: skip
+            go.Scatter(
+                x=[v],
+                y=[0],
+                mode="markers",
+                name=name,
+                showlegend=False,
+                marker={"color": color, "size": 13, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
+                hovertemplate=f"{name} = {v:.4g}<extra></extra>",
+            )
+        )
         depth = -0.45 if i % 2 == 0 else -1.05
-        fig.add_annotation(x=math.log10(v), y=depth, text=f"{name}<br><b>{v:.3g}</b>", showarrow=False,
-                           font={"color": color, "size": 12}, yanchor="top")  # fmt: skip
+        fig.add_annotation(
+            x=math.log10(v),
+            y=depth,
+            text=f"{name}<br><b>{v:.3g}</b>",
+            showarrow=False,
+            font={"color": color, "size": 12},
+            yanchor="top",
+        )
     if has_beta:
         fig.add_trace(
-            go.Scatter(x=[float(beta)], y=[0.12], mode="markers", name="β", showlegend=False,
-                       marker={"color": BETA_COLOR, "size": 16, "symbol": "triangle-down"},
-                       hovertemplate=f"β = {float(beta):.4g}<extra></extra>")
-        )  # fmt: skip
-        fig.add_annotation(x=math.log10(float(beta)), y=0.35, text=f"<b>β = {float(beta):.3g}</b>", showarrow=False,
-                           font={"color": BETA_COLOR, "size": 13}, yanchor="bottom")  # fmt: skip
+            go.Scatter(
+                x=[float(beta)],
+                y=[0.12],
+                mode="markers",
+                name="β",
+                showlegend=False,
+                marker={"color": BETA_COLOR, "size": 16, "symbol": "triangle-down"},
+                hovertemplate=f"β = {float(beta):.4g}<extra></extra>",
+            )
+        )
+        fig.add_annotation(
+            x=math.log10(float(beta)),
+            y=0.35,
+            text=f"<b>β = {float(beta):.3g}</b>",
+            showarrow=False,
+            font={"color": BETA_COLOR, "size": 13},
+            yanchor="bottom",
+        )
     layout(fig, title, "β (log scale)", "", height=height)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10})
     fig.update_xaxes(type="log", range=[lo - pad, hi + pad], showgrid=False, tickformat=".2~g", nticks=6, tickangle=0)

@@ -134,10 +134,13 @@ def class_balance_figure(
         if sum(counts):
             fig.add_trace(
                 go.Bar(
-                    x=labels, y=counts, name=name, marker_color=SPLIT_COLORS[name],
+                    x=labels,
+                    y=counts,
+                    name=name,
+                    marker_color=SPLIT_COLORS[name],
                     hovertemplate=f"%{{x}}, {name}: %{{y}} samples<extra></extra>",
                 )
-            )  # fmt: skip
+            )
     fig.update_layout(barmode="stack", bargap=0.25)
     layout(fig, "Class balance", "", "samples", height=height)
     fig.update_xaxes(type="category")

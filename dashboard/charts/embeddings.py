@@ -20,8 +20,17 @@ from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS
 HEIGHT = 460
 # Tableau-10: distinct, readable classes; class k always gets CLASS_COLORS[k % 10].
 CLASS_COLORS = (
-    "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC",
-)  # fmt: skip
+    "#4E79A7",
+    "#F28E2B",
+    "#E15759",
+    "#76B7B2",
+    "#59A14F",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+    "#9C755F",
+    "#BAB0AC",
+)
 CORRECT_COLORS = {"correct": "#009E73", "wrong": "#D55E00"}
 SPLIT_NAMES = {0: "train", 1: "val", 2: "test"}
 COLOR_BY = {
@@ -67,9 +76,14 @@ def empty_figure(title: str, message: str, height: int = 300) -> go.Figure:
     """A blank chart that says, in a sentence, why there is nothing to draw."""
     fig = go.Figure()
     fig.add_annotation(
-        text=html.escape(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+        text=html.escape(message),
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
         font={"size": 14, "color": REFERENCE_COLOR},
-    )  # fmt: skip
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return layout(fig, title, height=height)
@@ -179,13 +193,24 @@ def projection_figure(
         custom, tmpl = _hover(df)
         fig.add_trace(
             go.Scattergl(
-                x=df["x"], y=df["y"], mode="markers", name=COLOR_BY[color_by], customdata=custom, hovertemplate=tmpl,
+                x=df["x"],
+                y=df["y"],
+                mode="markers",
+                name=COLOR_BY[color_by],
+                customdata=custom,
+                hovertemplate=tmpl,
                 marker={
-                    "size": marker_size, "color": values, "colorscale": "Viridis", "opacity": 0.8,
-                    "colorbar": {"title": {"text": "score" if task == "anomaly" else COLOR_BY[color_by]}, "thickness": 12},
+                    "size": marker_size,
+                    "color": values,
+                    "colorscale": "Viridis",
+                    "opacity": 0.8,
+                    "colorbar": {
+                        "title": {"text": "score" if task == "anomaly" else COLOR_BY[color_by]},
+                        "thickness": 12,
+                    },
                 },
             )
-        )  # fmt: skip
+        )
     else:
         if color_by == "label":
             cmap = _class_color_map(df, "label", "target")
@@ -201,10 +226,15 @@ def projection_figure(
             custom, tmpl = _hover(sub)
             fig.add_trace(
                 go.Scattergl(
-                    x=sub["x"], y=sub["y"], mode="markers", name=str(value), customdata=custom, hovertemplate=tmpl,
+                    x=sub["x"],
+                    y=sub["y"],
+                    mode="markers",
+                    name=str(value),
+                    customdata=custom,
+                    hovertemplate=tmpl,
                     marker={"size": marker_size, "color": cmap.get(value, REFERENCE_COLOR), "opacity": 0.8},
                 )
-            )  # fmt: skip
+            )
     layout(fig, title, f"{method} 1", f"{method} 2", height=height)
     fig.update_layout(legend_title_text=COLOR_BY.get(color_by, color_by), hovermode="closest")
     fig.update_xaxes(showticklabels=False, zeroline=False)
@@ -271,8 +301,13 @@ def snapshot_grid_figure(
     n = len(frames)
     cols = min(columns, n)
     rows = -(-n // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in frames], horizontal_spacing=0.03,
-                        vertical_spacing=0.12 / rows + 0.04)  # fmt: skip
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[t for t, _ in frames],
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12 / rows + 0.04,
+    )
     seen: set[str] = set()
     for i, (_, df) in enumerate(frames):
         sub = df.iloc[:: max(1, -(-len(df) // max_points))]
@@ -287,11 +322,19 @@ def snapshot_grid_figure(
             fig.add_trace(tr, row=i // cols + 1, col=i % cols + 1)
     layout(fig, "", height=230 * rows + 70)
     fig.update_layout(
-        hovermode="closest", legend_title_text=COLOR_BY.get(color_by, color_by), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        hovermode="closest",
+        legend_title_text=COLOR_BY.get(color_by, color_by),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"orientation": "h", "yanchor": "top", "y": -0.02, "xanchor": "left", "x": 0.0},
-    )  # fmt: skip
-    frame = {"showticklabels": False, "zeroline": False, "showgrid": False, "showline": True, "mirror": True,
-             "linecolor": "#E5E7EB"}  # fmt: skip
+    )
+    frame = {
+        "showticklabels": False,
+        "zeroline": False,
+        "showgrid": False,
+        "showline": True,
+        "mirror": True,
+        "linecolor": "#E5E7EB",
+    }
     fig.update_xaxes(**frame)
     fig.update_yaxes(**frame)
     return fig

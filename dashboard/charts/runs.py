@@ -16,9 +16,20 @@ from omib_core.analysis.series import MAX_POINTS, downsample, ema_debiased
 
 RUN_COLORS = ("#4F46E5", "#DC2626", "#059669", "#D97706", "#7C3AED", "#0891B2")
 TABLE_COLUMNS = [
-    "name", "id", "owner", "dataset", "beta/M_u", "r mode", "status", "metric", "best val", "test",
-    "duration", "created", "open",
-]  # fmt: skip
+    "name",
+    "id",
+    "owner",
+    "dataset",
+    "beta/M_u",
+    "r mode",
+    "status",
+    "metric",
+    "best val",
+    "test",
+    "duration",
+    "created",
+    "open",
+]
 
 
 # helpers
@@ -159,23 +170,50 @@ def overlay_figure(curves: Sequence[Mapping[str, Any]], metric_label: str, alpha
         if alpha > 0:
             xr, yr = downsample(x, y, MAX_POINTS)
             fig.add_trace(
-                go.Scatter(x=xr, y=yr, mode="lines", line={"color": color, "width": 1}, opacity=0.3,
-                           name=f"{label} (raw)", legendgroup=label, showlegend=False, hoverinfo="skip")
-            )  # fmt: skip
+                go.Scatter(
+                    x=xr,
+                    y=yr,
+                    mode="lines",
+                    line={"color": color, "width": 1},
+                    opacity=0.3,
+                    name=f"{label} (raw)",
+                    legendgroup=label,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
             y = ema_debiased(y, alpha)
         xs, ys = downsample(x, y, MAX_POINTS)
         fig.add_trace(
-            go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "width": 2.2}, name=label, legendgroup=label,
-                       connectgaps=False, hovertemplate=f"{label}: %{{y:.4g}}<extra></extra>")
-        )  # fmt: skip
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": color, "width": 2.2},
+                name=label,
+                legendgroup=label,
+                connectgaps=False,
+                hovertemplate=f"{label}: %{{y:.4g}}<extra></extra>",
+            )
+        )
     if not curves:
-        fig.add_annotation(text="Select 2 to 5 runs in the table to compare them.", showarrow=False, x=0.5, y=0.5,
-                           xref="paper", yref="paper", font={"size": 14})  # fmt: skip
+        fig.add_annotation(
+            text="Select 2 to 5 runs in the table to compare them.",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            font={"size": 14},
+        )
     fig.update_layout(
         title={"text": f"{metric_label} by epoch" + (f" (EMA {alpha:.2f})" if alpha > 0 else ""), "x": 0.0},
-        template="plotly_white", height=420, hovermode="x unified", margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        template="plotly_white",
+        height=420,
+        hovermode="x unified",
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )  # fmt: skip
+    )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text=metric_label)
     return fig

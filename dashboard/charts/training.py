@@ -204,14 +204,32 @@ def _kl_chart(
 
 def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
     """KL_i per modality in nats, for the live view's upper KL chart."""
-    return _kl_chart(steps, modalities, "kl/", "KL", "solid", "KL terms per modality",
-                     "KL terms appear once the main stage starts.", "KL_i (nats)", HEIGHT - 50)  # fmt: skip
+    return _kl_chart(
+        steps,
+        modalities,
+        "kl/",
+        "KL",
+        "solid",
+        "KL terms per modality",
+        "KL terms appear once the main stage starts.",
+        "KL_i (nats)",
+        HEIGHT - 50,
+    )
 
 
 def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> Spec:
     """The weighted KL terms beta * r_i * KL_i (what each costs in the loss), in nats."""
-    return _kl_chart(steps, modalities, "beta_kl/", "β·r·KL", "dot", "β·r·KL_i: what each KL term costs in the loss",
-                     "The weighted KL terms appear once the main stage starts.", "β·r·KL_i (nats)", HEIGHT - 110)  # fmt: skip
+    return _kl_chart(
+        steps,
+        modalities,
+        "beta_kl/",
+        "β·r·KL",
+        "dot",
+        "β·r·KL_i: what each KL term costs in the loss",
+        "The weighted KL terms appear once the main stage starts.",
+        "β·r·KL_i (nats)",
+        HEIGHT - 110,
+    )
 
 
 def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa: N803 - paper's name
@@ -233,9 +251,13 @@ def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa:
     if len(series) == 1:
         note = "no M_u for this run (β set by hand or bound not available)"
         datasets["note"] = pd.DataFrame({"text": [note]})
-        layers.append({"data": {"name": "note"}, "mark": {"type": "text", "color": REFERENCE_COLOR, "align": "left",
-                                                          "baseline": "top", "x": 4, "y": 4},
-                       "encoding": {"text": {"field": "text", "type": "nominal"}}})  # fmt: skip
+        layers.append(
+            {
+                "data": {"name": "note"},
+                "mark": {"type": "text", "color": REFERENCE_COLOR, "align": "left", "baseline": "top", "x": 4, "y": 4},
+                "encoding": {"text": {"field": "text", "type": "nominal"}},
+            }
+        )
     return chart(title, layers, datasets)
 
 

@@ -47,28 +47,54 @@ def line_layers(
     present = set(data["series"]) if not data.empty else set()
     pairs = [(label, color) for _, label, color, _ in series if label in present]
     styles = sorted(set(data["style"])) if not data.empty else ["solid"]
-    color = {"field": "series", "type": "nominal", "scale": {"domain": [p[0] for p in pairs],
-             "range": [p[1] for p in pairs]}, "legend": {"orient": "top", "title": None, "offset": 4,
-                                                         "columns": min(len(pairs), 4)}}  # fmt: skip
-    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": y_scale or {"zero": False},
-         "axis": {"format": ".2~g"}}  # fmt: skip
+    color = {
+        "field": "series",
+        "type": "nominal",
+        "scale": {"domain": [p[0] for p in pairs], "range": [p[1] for p in pairs]},
+        "legend": {"orient": "top", "title": None, "offset": 4, "columns": min(len(pairs), 4)},
+    }
+    y = {
+        "field": "value",
+        "type": "quantitative",
+        "title": y_title,
+        "scale": y_scale or {"zero": False},
+        "axis": {"format": ".2~g"},
+    }
     enc = {"x": _x_enc(axis), "y": y, "color": color}
-    dash = {"field": "style", "type": "nominal", "legend": None,
-            "scale": {"domain": styles, "range": [DASHES[s] for s in styles]}}  # fmt: skip
+    dash = {
+        "field": "style",
+        "type": "nominal",
+        "legend": None,
+        "scale": {"domain": styles, "range": [DASHES[s] for s in styles]},
+    }
     select = {"type": "point", "nearest": True, "on": "pointerover", "fields": ["x"], "clear": "pointerout"}
-    tooltip = [{"field": "series", "type": "nominal"}, {"field": "x", "type": "quantitative", "title": axis},
-               {"field": "value", "type": "quantitative", "title": unit or "value", "format": ".4~g"}]  # fmt: skip
+    tooltip = [
+        {"field": "series", "type": "nominal"},
+        {"field": "x", "type": "quantitative", "title": axis},
+        {"field": "value", "type": "quantitative", "title": unit or "value", "format": ".4~g"},
+    ]
     line = {"type": "line", "strokeWidth": 2, "invalid": "break-paths-filter-domains", "point": points}
     return [
         {"data": {"name": dataset}, "mark": line, "encoding": {**enc, "strokeDash": dash}},
-        {"data": {"name": dataset}, "description": HOVER, "params": [{"name": param, "select": select}],
-         "mark": {"type": "point", "filled": True, "size": 45},
-         "encoding": {**enc, "tooltip": tooltip,
-                      "opacity": {"condition": {"param": param, "empty": False, "value": 1}, "value": 0}}},
-        {"data": {"name": dataset}, "description": HOVER, "mark": {"type": "rule", "color": "#9CA3AF", "strokeWidth": 1},
-         "encoding": {"x": {"field": "x", "type": "quantitative"}},
-         "transform": [{"filter": {"param": param, "empty": False}}]},
-    ]  # fmt: skip
+        {
+            "data": {"name": dataset},
+            "description": HOVER,
+            "params": [{"name": param, "select": select}],
+            "mark": {"type": "point", "filled": True, "size": 45},
+            "encoding": {
+                **enc,
+                "tooltip": tooltip,
+                "opacity": {"condition": {"param": param, "empty": False, "value": 1}, "value": 0},
+            },
+        },
+        {
+            "data": {"name": dataset},
+            "description": HOVER,
+            "mark": {"type": "rule", "color": "#9CA3AF", "strokeWidth": 1},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}},
+            "transform": [{"filter": {"param": param, "empty": False}}],
+        },
+    ]
 
 
 def without_hover(spec: Spec) -> Spec:
@@ -87,12 +113,17 @@ def band_layers(dataset: str = "warmup") -> list[Spec]:
     """The grey warm-up band (Enc_i and Dec_i only, no xi yet) and its label."""
     x = {"field": "x0", "type": "quantitative"}
     return [
-        {"data": {"name": dataset}, "mark": {"type": "rect", "color": WARMUP_FILL, "opacity": 0.6},
-         "encoding": {"x": x, "x2": {"field": "x1"}}},
-        {"data": {"name": dataset}, "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 4,
-                                             "color": REFERENCE_COLOR},
-         "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label", "type": "nominal"}}},
-    ]  # fmt: skip
+        {
+            "data": {"name": dataset},
+            "mark": {"type": "rect", "color": WARMUP_FILL, "opacity": 0.6},
+            "encoding": {"x": x, "x2": {"field": "x1"}},
+        },
+        {
+            "data": {"name": dataset},
+            "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "dy": 4, "color": REFERENCE_COLOR},
+            "encoding": {"x": x, "y": {"value": 0}, "text": {"field": "label", "type": "nominal"}},
+        },
+    ]
 
 
 def references_table(rows: Sequence[tuple[float, str, str, str]]) -> pd.DataFrame:
@@ -102,15 +133,35 @@ def references_table(rows: Sequence[tuple[float, str, str, str]]) -> pd.DataFram
 
 def reference_layers(dataset: str = "references") -> list[Spec]:
     y = {"field": "y", "type": "quantitative"}
-    dash = {"field": "style", "type": "nominal", "legend": None,
-            "scale": {"domain": list(DASHES), "range": list(DASHES.values())}}  # fmt: skip
-    out = [{"data": {"name": dataset}, "mark": {"type": "rule", "color": REFERENCE_COLOR},
-            "encoding": {"y": y, "strokeDash": dash}}]  # fmt: skip
+    dash = {
+        "field": "style",
+        "type": "nominal",
+        "legend": None,
+        "scale": {"domain": list(DASHES), "range": list(DASHES.values())},
+    }
+    out = [
+        {
+            "data": {"name": dataset},
+            "mark": {"type": "rule", "color": REFERENCE_COLOR},
+            "encoding": {"y": y, "strokeDash": dash},
+        }
+    ]
     for side, align, baseline, x, dy in (("right", "right", "bottom", "width", -3), ("left", "left", "top", 4, 3)):
-        out.append({"data": {"name": dataset}, "transform": [{"filter": f"datum.side === '{side}'"}],
-                    "mark": {"type": "text", "align": align, "baseline": baseline, "x": x, "dy": dy,
-                             "color": REFERENCE_COLOR},
-                    "encoding": {"y": y, "text": {"field": "label", "type": "nominal"}}})  # fmt: skip
+        out.append(
+            {
+                "data": {"name": dataset},
+                "transform": [{"filter": f"datum.side === '{side}'"}],
+                "mark": {
+                    "type": "text",
+                    "align": align,
+                    "baseline": baseline,
+                    "x": x,
+                    "dy": dy,
+                    "color": REFERENCE_COLOR,
+                },
+                "encoding": {"y": y, "text": {"field": "label", "type": "nominal"}},
+            }
+        )
     return out
 
 
@@ -125,9 +176,12 @@ def chart(title: str, layers: list[Spec], datasets: dict[str, pd.DataFrame], hei
 
 def empty(title: str, message: str = "Waiting for the first metrics...", height: int = HEIGHT) -> Spec:
     text = {"type": "text", "fontSize": 14, "color": REFERENCE_COLOR}
-    return chart(title, [{"data": {"name": "message"}, "mark": text,
-                           "encoding": {"text": {"field": "message", "type": "nominal"}}}],
-                  {"message": pd.DataFrame({"message": [message]})}, height)  # fmt: skip
+    return chart(
+        title,
+        [{"data": {"name": "message"}, "mark": text, "encoding": {"text": {"field": "message", "type": "nominal"}}}],
+        {"message": pd.DataFrame({"message": [message]})},
+        height,
+    )
 
 
 def is_empty(spec: Spec) -> bool:

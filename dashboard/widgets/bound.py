@@ -40,29 +40,53 @@ SESSION_RUN = "bound_run"
 def estimator_ui(current: BoundConfig) -> BoundConfig:
     """Estimator, step budget and seeds (plus advanced settings) -> a validated BoundConfig."""
     est = st.segmented_control(
-        "Estimator", list(ESTIMATORS), default=current.estimator, format_func=ESTIMATORS.get, key="bound_estimator",
+        "Estimator",
+        list(ESTIMATORS),
+        default=current.estimator,
+        format_func=ESTIMATORS.get,
+        key="bound_estimator",
         required=True,
-    )  # fmt: skip
+    )
     est = est or current.estimator
     st.caption(ESTIMATOR_HELP[est])
     neural = est != "gaussian"
     c1, c2 = st.columns(2)
     steps = c1.select_slider(
-        "Steps per estimate", [100, 250, 500, 1000, 2000, 4000, 8000, 16000], value=_nearest_steps(current.steps),
-        key="bound_steps", disabled=not neural, help="Training steps of each neural estimate (the step budget).",
-    )  # fmt: skip
-    seeds = c2.slider("Seeds", 1, 10, int(current.seeds), key="bound_seeds",
-                      help="Independent estimates; their spread shows how much to trust the number.")  # fmt: skip
+        "Steps per estimate",
+        [100, 250, 500, 1000, 2000, 4000, 8000, 16000],
+        value=_nearest_steps(current.steps),
+        key="bound_steps",
+        disabled=not neural,
+        help="Training steps of each neural estimate (the step budget).",
+    )
+    seeds = c2.slider(
+        "Seeds",
+        1,
+        10,
+        int(current.seeds),
+        key="bound_seeds",
+        help="Independent estimates; their spread shows how much to trust the number.",
+    )
     with st.expander("Advanced estimator settings", icon=":material/tune:"):
         a1, a2, a3 = st.columns(3)
-        batch = a1.number_input("Batch size", 16, 4096, int(current.batch_size), 16, key="bound_batch",
-                                disabled=not neural)  # fmt: skip
-        lr = a2.number_input("Learning rate", 1e-6, 1e-1, float(current.lr), format="%g", key="bound_lr",
-                             disabled=not neural)  # fmt: skip
-        rows = a3.number_input("Rows used (max)", 200, 200_000, int(current.max_samples), 1000, key="bound_rows",
-                               help="A seeded random subset of the training rows when the data is larger.")  # fmt: skip
-    return current.replace(estimator=est, steps=int(steps), seeds=int(seeds), batch_size=int(batch), lr=float(lr),
-                           max_samples=int(rows))  # fmt: skip
+        batch = a1.number_input(
+            "Batch size", 16, 4096, int(current.batch_size), 16, key="bound_batch", disabled=not neural
+        )
+        lr = a2.number_input(
+            "Learning rate", 1e-6, 1e-1, float(current.lr), format="%g", key="bound_lr", disabled=not neural
+        )
+        rows = a3.number_input(
+            "Rows used (max)",
+            200,
+            200_000,
+            int(current.max_samples),
+            1000,
+            key="bound_rows",
+            help="A seeded random subset of the training rows when the data is larger.",
+        )
+    return current.replace(
+        estimator=est, steps=int(steps), seeds=int(seeds), batch_size=int(batch), lr=float(lr), max_samples=int(rows)
+    )
 
 
 def _nearest_steps(steps: int) -> int:
@@ -108,9 +132,15 @@ def earlier_runs() -> None:
 
     current = shown_run_id()
     ids = list(by_id)
-    st.selectbox("Or show an earlier estimate (from anyone on this server)", ids, key="bound_pick",
-                 index=ids.index(current) if current in ids else None, format_func=label,
-                 placeholder="Choose an earlier estimate", on_change=_picked)  # fmt: skip
+    st.selectbox(
+        "Or show an earlier estimate (from anyone on this server)",
+        ids,
+        key="bound_pick",
+        index=ids.index(current) if current in ids else None,
+        format_func=label,
+        placeholder="Choose an earlier estimate",
+        on_change=_picked,
+    )
 
 
 def _picked() -> None:
@@ -128,19 +158,27 @@ def progress_view(run: dict) -> None:
     fraction, label = charts.bound_progress(rows)
     if run["status"] == "queued":
         pos = services.jobs().queue_position(run["id"])
-        st.info(f"Queued{f' (position {pos})' if pos else ''}: it starts when a worker is free. You may close this "
-                "tab; the result is kept.", icon=":material/hourglass_top:")  # fmt: skip
+        st.info(
+            f"Queued{f' (position {pos})' if pos else ''}: it starts when a worker is free. You may close this "
+            "tab; the result is kept.",
+            icon=":material/hourglass_top:",
+        )
     else:
         st.progress(fraction, text=f"Estimating · {label} · {100 * fraction:.0f} %")
         curves = charts.live_curves_figure(rows)
         if curves is not None:
             st.vega_lite_chart(spec=vega.without_hover(curves), width="stretch", key="bound_live_curves")
-            st.caption("What to look for: each curve should level off. One still climbing at the end means the "
-                       "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design.")  # fmt: skip
+            st.caption(
+                "What to look for: each curve should level off. One still climbing at the end means the "
+                "step budget was too small; MINE's H(X) = I(X;X) keeps climbing by design."
+            )
         stages = charts.bound_stages(rows)
         if stages:
-            st.caption("  ·  ".join(f"{':material/check:' if s == 'done' else ':material/autorenew:'} {escape_md(q)}"
-                                    for q, s in stages))  # fmt: skip
+            st.caption(
+                "  ·  ".join(
+                    f"{':material/check:' if s == 'done' else ':material/autorenew:'} {escape_md(q)}" for q, s in stages
+                )
+            )
     user = current_user()
     if (user.is_admin or run["owner"] == user.name) and st.button("Stop", icon=":material/stop:", key="bound_stop"):
         try:
@@ -159,33 +197,60 @@ def result_view(result: BoundResult, cfg: RunConfig) -> None:
     est = [(k, e) for k, e, _ in charts.estimates_of(result)]
     cols = st.columns(len(est))
     for col, (key, e) in zip(cols, est):
-        col.metric(f"{key} (nats)", _nats(e.value), border=True,
-                   delta=f"exact {e.exact:.3f}" if e.exact is not None else None, delta_color="off", delta_arrow="off",
-                   help=(f"± {e.std:.3f} over {len(e.per_seed)} seeds. " if len(e.per_seed) > 1 else "") + e.note)  # fmt: skip
+        col.metric(
+            f"{key} (nats)",
+            _nats(e.value),
+            border=True,
+            delta=f"exact {e.exact:.3f}" if e.exact is not None else None,
+            delta_color="off",
+            delta_arrow="off",
+            help=(f"± {e.std:.3f} over {len(e.per_seed)} seeds. " if len(e.per_seed) > 1 else "") + e.note,
+        )
     c1, c2, c3 = st.columns([1, 1, 1])
     if result.M_u is None:
         c1.metric("M_u (conservative)", "none", border=True)
-        st.warning(f"**There is no M_u for this data with this estimator.** {result.failure or ''}",
-                   icon=":material/warning:")  # fmt: skip
+        st.warning(
+            f"**There is no M_u for this data with this estimator.** {result.failure or ''}", icon=":material/warning:"
+        )
     else:
-        c1.metric("M_u (conservative)", f"{result.M_u:.4g}", border=True,
-                  help="1 / (3 H_joint): safe for any r, so it can be computed before training.")  # fmt: skip
+        c1.metric(
+            "M_u (conservative)",
+            f"{result.M_u:.4g}",
+            border=True,
+            help="1 / (3 H_joint): safe for any r, so it can be computed before training.",
+        )
     if getattr(result, "warning", None):
         st.info(f"**How these numbers were reached.** {escape_md(result.warning)}", icon=":material/info:")
     box = c2.container(border=True)
-    r = box.slider("r (dynamic weight)", 0.01, 1.99, 1.0, 0.01, key="bound_r",
-                  help="r lies in (0, 2); training computes it. Move it to see the paper's form of the bound.")  # fmt: skip
+    r = box.slider(
+        "r (dynamic weight)",
+        0.01,
+        1.99,
+        1.0,
+        0.01,
+        key="bound_r",
+        help="r lies in (0, 2); training computes it. Move it to see the paper's form of the bound.",
+    )
     m_u_r = result.M_u_with_r(r)
-    box.metric("M_u with this r", f"{m_u_r:.4g}" if m_u_r is not None else "none",
-              help="1 / ((1 + r) H_joint), the paper's form.")  # fmt: skip
-    c3.metric("M_l", f"{result.M_l:.4g}" if result.M_l is not None else "none", border=True,
-              help="1 / (3 (H(v1) + H(v2))): never larger than M_u, since I(v1; v2) >= 0.")  # fmt: skip
+    box.metric(
+        "M_u with this r",
+        f"{m_u_r:.4g}" if m_u_r is not None else "none",
+        help="1 / ((1 + r) H_joint), the paper's form.",
+    )
+    c3.metric(
+        "M_l",
+        f"{result.M_l:.4g}" if result.M_l is not None else "none",
+        border=True,
+        help="1 / (3 (H(v1) + H(v2))): never larger than M_u, since I(v1; v2) >= 0.",
+    )
     notes = charts.unconverged_notes(result)
     if notes:
         names = ", ".join(n.split(":", 1)[0] for n in notes)
-        st.warning(f"**Not levelled off: {names}.** These estimates were still moving when the step budget ran out; "
-                   "use more steps before trusting them (the estimator's notes below say by how much).",
-                   icon=":material/trending_up:")  # fmt: skip
+        st.warning(
+            f"**Not levelled off: {names}.** These estimates were still moving when the step budget ran out; "
+            "use more steps before trusting them (the estimator's notes below say by how much).",
+            icon=":material/trending_up:",
+        )
         with st.expander("Estimator notes", icon=":material/notes:"):
             for note in notes:
                 st.markdown(f"- {escape_md(note)}")
@@ -201,28 +266,44 @@ def result_view(result: BoundResult, cfg: RunConfig) -> None:
         for i, (_key, e, color) in enumerate(items):
             if e.curve:
                 with cols[i % len(cols)]:
-                    st.plotly_chart(charts.estimate_curve_figure(e, steps, color), width="stretch",
-                                    key=f"bound_fig_curve_{i}", config={"displaylogo": False})  # fmt: skip
-        st.caption(":material/visibility: **What to look for:** a curve that flattens out before the last step; "
-                   "one still climbing means the step budget was too short (for MINE's H this never fully stops). "
-                   "The dashed line is the exact value, when the data is synthetic.")  # fmt: skip
+                    st.plotly_chart(
+                        charts.estimate_curve_figure(e, steps, color),
+                        width="stretch",
+                        key=f"bound_fig_curve_{i}",
+                        config={"displaylogo": False},
+                    )
+        st.caption(
+            ":material/visibility: **What to look for:** a curve that flattens out before the last step; "
+            "one still climbing means the step budget was too short (for MINE's H this never fully stops). "
+            "The dashed line is the exact value, when the data is synthetic."
+        )
     else:
         st.caption(f"The {result.estimator} estimator is a closed form: no training curve.")
-    st.dataframe(charts.estimates_table(result), hide_index=True, width="stretch",
-                 column_config={**{c: st.column_config.NumberColumn(format="%.3f")
-                                   for c in ("estimate", "± std", "exact", "error")},
-                                "per seed": st.column_config.TextColumn("per seed", width="large")})  # fmt: skip
+    st.dataframe(
+        charts.estimates_table(result),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(format="%.3f") for c in ("estimate", "± std", "exact", "error")},
+            "per seed": st.column_config.TextColumn("per seed", width="large"),
+        },
+    )
     s = result.settings
-    st.caption(f"All values in nats · {result.estimator} · {s.get('rows', '?')} rows · {s.get('scale', '')} · "
-               f"{result.seconds:.1f} s")  # fmt: skip
+    st.caption(
+        f"All values in nats · {result.estimator} · {s.get('rows', '?')} rows · {s.get('scale', '')} · "
+        f"{result.seconds:.1f} s"
+    )
     left, right = st.columns([3, 2], gap="large", vertical_alignment="center")
     with left:
-        st.plotly_chart(charts.seed_spread_figure(result), width="stretch", key="bound_fig_seeds",
-                        config={"displaylogo": False})  # fmt: skip
+        st.plotly_chart(
+            charts.seed_spread_figure(result), width="stretch", key="bound_fig_seeds", config={"displaylogo": False}
+        )
     with right:
-        st.caption(":material/visibility: **What to look for:** each dot is one seed's estimate, the bar their mean "
-                   "± std and the diamond the exact value (synthetic data). Dots close together mean the seeds "
-                   "agree; a spread wider than the gap to the diamond means more seeds or steps are needed.")  # fmt: skip
+        st.caption(
+            ":material/visibility: **What to look for:** each dot is one seed's estimate, the bar their mean "
+            "± std and the diamond the exact value (synthetic data). Dots close together mean the seeds "
+            "agree; a spread wider than the gap to the diamond means more seeds or steps are needed."
+        )
 
 
 def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None) -> None:
@@ -235,8 +316,12 @@ def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None
     st.subheader("Where your β sits", divider="gray")
     fig = charts.beta_number_line(beta, result.M_u, result.M_l, m_u_r, r, title="")
     st.plotly_chart(fig, width="stretch", key="bound_fig_line", config={"displaylogo": False})
-    st.caption(f"{how}, from the experiment's training settings (change it on the Train page). "
-               f"{charts.beta_verdict(beta, result.M_u, result.M_l)}")  # fmt: skip
-    st.caption(":material/visibility: **What to look for:** β left of M_u keeps all task information (the paper's "
-               "guarantee); to the right of M_u the bottleneck starts squeezing out a1 or a2. The scale is "
-               "logarithmic.")  # fmt: skip
+    st.caption(
+        f"{how}, from the experiment's training settings (change it on the Train page). "
+        f"{charts.beta_verdict(beta, result.M_u, result.M_l)}"
+    )
+    st.caption(
+        ":material/visibility: **What to look for:** β left of M_u keeps all task information (the paper's "
+        "guarantee); to the right of M_u the bottleneck starts squeezing out a1 or a2. The scale is "
+        "logarithmic."
+    )

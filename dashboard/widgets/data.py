@@ -37,11 +37,18 @@ LIMITS: tuple[tuple[str, tuple[float, float, float]], ...] = (
 # Controls are shown in these groups, by parameter name (first match wins); the rest go under "Other settings".
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Samples and labels", r"^(n_samples|n_classes|classes|noise|bayes_accuracy|label_model|anomaly_fraction)$", ""),
-    ("Information blocks", r"^[ab]\d+$",
-     "Sizes of the latent blocks: a = task-relevant, b = superfluous; 0 = shared by both modalities, "
-     "1 = only in v1, 2 = only in v2. Larger b blocks make a too-small β overfit."),
-    ("Task weights", r"^w\d+$", "Each a block's share of the label's signal: the larger w1, the more v1 alone can tell."),
-)  # fmt: skip
+    (
+        "Information blocks",
+        r"^[ab]\d+$",
+        "Sizes of the latent blocks: a = task-relevant, b = superfluous; 0 = shared by both modalities, "
+        "1 = only in v1, 2 = only in v2. Larger b blocks make a too-small β overfit.",
+    ),
+    (
+        "Task weights",
+        r"^w\d+$",
+        "Each a block's share of the label's signal: the larger w1, the more v1 alone can tell.",
+    ),
+)
 CHOICES = re.compile(r"'([A-Za-z0-9_\-]+)'")
 UPLOAD_TYPES = ("csv", "parquet", "npy", "npz")
 UPLOAD_TASKS = ("automatic", "classification", "regression", "anomaly")
@@ -115,16 +122,25 @@ def param_input(dataset: str, name: str, default: Any, value: Any, help: str | N
             fitted = min(max(v, max(1, int(lo))), int(hi))
             note_change(name, v, fitted)
             v = fitted
-        out = st.number_input(name, min_value=max(1, int(lo)), max_value=int(hi), value=v, step=int(step), key=key,
-                              help=help, placeholder="automatic")  # fmt: skip
+        out = st.number_input(
+            name,
+            min_value=max(1, int(lo)),
+            max_value=int(hi),
+            value=v,
+            step=int(step),
+            key=key,
+            help=help,
+            placeholder="automatic",
+        )
         return None if out is None else int(out)
     if isinstance(default, (int, float)):
         return _numeric_input(name, key, default, value, help)
     if isinstance(default, str):
         options = list(dict.fromkeys(CHOICES.findall(help or "")))
         if default in options and len(options) >= 2:  # the help names the allowed values: offer them
-            return st.selectbox(name, options, index=options.index(value if value in options else default), key=key,
-                                help=help)  # fmt: skip
+            return st.selectbox(
+                name, options, index=options.index(value if value in options else default), key=key, help=help
+            )
         return st.text_input(name, value=str(value), key=key, help=help)
     if isinstance(default, (list, tuple)) and all(isinstance(v, (int, float)) for v in default):
         text = st.text_input(
@@ -224,8 +240,10 @@ def run_data_refusal(run: dict, user: Any) -> str | None:
     try:
         check_access(dataset, user.name, user.is_admin)
     except UploadAccessError:
-        return (f"This run trained on {dataset}, another user's upload that is not shared with you, so its "
-                "embeddings and labels are hidden from you (its metrics are not). Ask the upload's owner to share it.")  # fmt: skip
+        return (
+            f"This run trained on {dataset}, another user's upload that is not shared with you, so its "
+            "embeddings and labels are hidden from you (its metrics are not). Ask the upload's owner to share it."
+        )
     except DataError:
         return None  # deleted or unknown: nothing left to protect, or the viewer could read it
     return None
@@ -258,8 +276,9 @@ def params_ui(info: Any, current: DataConfig, columns: int = 3) -> dict[str, Any
         for i, name in enumerate(names):
             with cols[i % columns]:
                 try:
-                    params[name] = param_input(info.id, name, defaults[name], start.get(name, defaults[name]),
-                                               helps.get(name))  # fmt: skip
+                    params[name] = param_input(
+                        info.id, name, defaults[name], start.get(name, defaults[name]), helps.get(name)
+                    )
                 except ConfigError as e:  # keep drawing the other controls; report after
                     errors.append(str(e))
     if errors:
@@ -287,17 +306,32 @@ def split_ui(info: Any, current: DataConfig) -> tuple[int, float, float]:
         if _key(info.id, name) not in st.session_state:
             note_change(name.replace("_", " "), float(value), fractions[name])
     seed = c1.number_input(
-        "seed", min_value=0, max_value=2**31 - 1, value=int(base.seed), step=1, key=_key(info.id, "seed"),
+        "seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        value=int(base.seed),
+        step=1,
+        key=_key(info.id, "seed"),
         help="Seed of the random draw and of the train / val / test split: the same seed gives the same data.",
-    )  # fmt: skip
+    )
     val = c2.slider(
-        "validation fraction", 0.05, 0.4, fractions["val_fraction"], 0.05, key=_key(info.id, "val_fraction"),
+        "validation fraction",
+        0.05,
+        0.4,
+        fractions["val_fraction"],
+        0.05,
+        key=_key(info.id, "val_fraction"),
         help="Share of rows held out to pick the epoch and watch overfitting.",
-    )  # fmt: skip
+    )
     test = c3.slider(
-        "test fraction", 0.05, 0.4, fractions["test_fraction"], 0.05, key=_key(info.id, "test_fraction"),
+        "test fraction",
+        0.05,
+        0.4,
+        fractions["test_fraction"],
+        0.05,
+        key=_key(info.id, "test_fraction"),
         help="Share of rows kept for the final accuracy.",
-    )  # fmt: skip
+    )
     return int(seed), float(val), float(test)
 
 
@@ -318,8 +352,11 @@ def data_config_ui(info: Any, current: DataConfig) -> DataConfig:
         seed, val, test = split_ui(info, current)
     notes = st.session_state.pop(CHANGED, None)
     if notes:
-        st.warning("Some values did not fit their controls and were changed: " + "; ".join(notes) + ". Check them "
-                   "before you use this data.", icon=":material/tune:")  # fmt: skip
+        st.warning(
+            "Some values did not fit their controls and were changed: " + "; ".join(notes) + ". Check them "
+            "before you use this data.",
+            icon=":material/tune:",
+        )
     if error is not None:
         raise error
     defaults = dict(info.defaults or {})
@@ -333,17 +370,28 @@ def upload_ui(generation: int = 0) -> tuple[dict[str, bytes], str | None, str]:
     ``generation`` is part of the uploader's key: raising it empties the uploader (after a stored upload).
     """
     files = st.file_uploader(
-        "Files: one per modality, plus labels.csv or labels.npy", type=list(UPLOAD_TYPES), accept_multiple_files=True,
+        "Files: one per modality, plus labels.csv or labels.npy",
+        type=list(UPLOAD_TYPES),
+        accept_multiple_files=True,
         key=f"{KEY}_upload_files_{generation}",
         help="Each modality file has one row per sample, in the same order in every file; the file name becomes the "
         "modality's name. CSV: numbers only (a header row and an id column are fine). .npy / .npz: numeric arrays "
         "saved without pickle.",
-    )  # fmt: skip
+    )
     c1, c2 = st.columns(2)
-    task = c1.selectbox("task", UPLOAD_TASKS, key=f"{KEY}_upload_task",
-                        help="automatic: integer labels with few values = classification, anything else = regression. "
-                        "anomaly: labels 0 (normal) / 1 (anomaly).")  # fmt: skip
-    name = c2.text_input("name", key=f"{KEY}_upload_name", max_chars=80, placeholder="my data",
-                         help="How the dataset is listed in the picker.")  # fmt: skip
+    task = c1.selectbox(
+        "task",
+        UPLOAD_TASKS,
+        key=f"{KEY}_upload_task",
+        help="automatic: integer labels with few values = classification, anything else = regression. "
+        "anomaly: labels 0 (normal) / 1 (anomaly).",
+    )
+    name = c2.text_input(
+        "name",
+        key=f"{KEY}_upload_name",
+        max_chars=80,
+        placeholder="my data",
+        help="How the dataset is listed in the picker.",
+    )
     out = {f.name: f.getvalue() for f in files or []}
     return out, (None if task == "automatic" else task), name.strip()

@@ -74,9 +74,14 @@ def epoch_label(a: dict) -> str:
 
 def table_for(snap: dict[str, np.ndarray], coords: np.ndarray, task: str) -> pd.DataFrame:
     return charts.projection_table(
-        coords, snap["target"], sample_id=snap.get("index"), split=snap.get("split"), pred=snap.get("pred"),
-        correct=snap.get("correct"), task=task,
-    )  # fmt: skip
+        coords,
+        snap["target"],
+        sample_id=snap.get("index"),
+        split=snap.get("split"),
+        pred=snap.get("pred"),
+        correct=snap.get("correct"),
+        task=task,
+    )
 
 
 def latest_readable(arts: list[dict]) -> dict[str, np.ndarray] | None:
@@ -119,15 +124,22 @@ def choose_run() -> dict | None:
         if extra is not None and extra["kind"] == "train":
             runs.insert(0, extra)
     if not runs:
-        st.info("No training runs yet. Start one on the Train page; its xi snapshots appear here.",
-                icon=":material/info:")  # fmt: skip
+        st.info(
+            "No training runs yet. Start one on the Train page; its xi snapshots appear here.", icon=":material/info:"
+        )
         st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
         return None
     by_id = {r["id"]: r for r in runs}
     ids = list(by_id)
     index = ids.index(url_id) if url_id in by_id else 0
-    rid = st.selectbox("Run", ids, index=index, key="emb_run", format_func=lambda i: run_label(by_id[i]),
-                       on_change=lambda: state.set_run_in_url(st.session_state.get("emb_run")))  # fmt: skip
+    rid = st.selectbox(
+        "Run",
+        ids,
+        index=index,
+        key="emb_run",
+        format_func=lambda i: run_label(by_id[i]),
+        on_change=lambda: state.set_run_in_url(st.session_state.get("emb_run")),
+    )
     if url_id != rid:
         state.set_run_in_url(rid)
     return by_id[rid]
@@ -145,11 +157,19 @@ def watch_new_snapshots(run_id: str, known: int) -> None:
 def no_snapshots(run: dict) -> None:
     every = (run.get("config") or {}).get("train", {}).get("snapshot_every", 0)
     if run["status"] in live.TERMINAL:
-        st.info("This run saved no embedding snapshots" + (" (snapshot_every = 0)." if not every else ".")
-                + " Start a run with snapshots on the Train page to see xi here.", icon=":material/info:")  # fmt: skip
+        st.info(
+            "This run saved no embedding snapshots"
+            + (" (snapshot_every = 0)." if not every else ".")
+            + " Start a run with snapshots on the Train page to see xi here.",
+            icon=":material/info:",
+        )
     else:
-        st.info(f"No snapshot yet: the first is saved after {every} main-stage epoch(s)." if every else
-                "This run saves no snapshots (snapshot_every = 0).", icon=":material/hourglass_top:")  # fmt: skip
+        st.info(
+            f"No snapshot yet: the first is saved after {every} main-stage epoch(s)."
+            if every
+            else "This run saves no snapshots (snapshot_every = 0).",
+            icon=":material/hourglass_top:",
+        )
         watch_new_snapshots(run["id"], 0)
 
 
@@ -168,10 +188,16 @@ def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
             frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task)))
         except (DataError, KeyError):
             continue
-    st.plotly_chart(charts.snapshot_grid_figure(frames, color_by, task), width="stretch", key="emb_fig_grid",
-                    config={"displaylogo": False, "displayModeBar": False})  # fmt: skip
-    st.caption(":material/visibility: **What to look for:** the early panels are a blur; as β squeezes out the "
-               "superfluous blocks, the classes pull apart into clusters. PCA per panel, so orientation may flip.")  # fmt: skip
+    st.plotly_chart(
+        charts.snapshot_grid_figure(frames, color_by, task),
+        width="stretch",
+        key="emb_fig_grid",
+        config={"displaylogo": False, "displayModeBar": False},
+    )
+    st.caption(
+        ":material/visibility: **What to look for:** the early panels are a blur; as β squeezes out the "
+        "superfluous blocks, the classes pull apart into clusters. PCA per panel, so orientation may flip."
+    )
 
 
 def footer(run: dict) -> None:

@@ -84,16 +84,23 @@ def new_run_form(cfg: RunConfig, expanded: bool) -> None:
             refusal = access_refusal(edited.data.dataset, current_user())
             schedule_error = None if refusal else show_schedule(edited)
         c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
-        name = c1.text_input("Run name (optional)", key="train_name", max_chars=80,
-                             placeholder=default_name(edited) if edited else "")  # fmt: skip
+        name = c1.text_input(
+            "Run name (optional)", key="train_name", max_chars=80, placeholder=default_name(edited) if edited else ""
+        )
         if error:
             st.error(f"These settings cannot be trained: {error}")
         if schedule_error:
             st.error(f"This schedule cannot be trained on this data: {schedule_error}", icon=":material/error:")
         if refusal:
             st.error(refusal, icon=":material/lock:")
-        if c2.button("Start", type="primary", icon=":material/play_arrow:", key="train_start", width="stretch",
-                     disabled=edited is None or schedule_error is not None or refusal is not None):  # fmt: skip
+        if c2.button(
+            "Start",
+            type="primary",
+            icon=":material/play_arrow:",
+            key="train_start",
+            width="stretch",
+            disabled=edited is None or schedule_error is not None or refusal is not None,
+        ):
             start_run(edited, name)
         with c3.popover("Copy share link", icon=":material/link:", width="stretch"):
             if edited is not None:

@@ -16,10 +16,14 @@ from omib_core.errors import OmibError
 from omib_core.train.beta import beta_over_mu
 
 STATUS_ICONS = {
-    "queued": ":material/hourglass_top:", "running": ":material/play_circle:", "paused": ":material/pause_circle:",
-    "finished": ":material/check_circle:", "failed": ":material/error:", "stopped": ":material/stop_circle:",
+    "queued": ":material/hourglass_top:",
+    "running": ":material/play_circle:",
+    "paused": ":material/pause_circle:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "stopped": ":material/stop_circle:",
     "interrupted": ":material/warning:",
-}  # fmt: skip
+}
 
 
 def run_header(run: dict, epochs) -> None:
@@ -44,8 +48,10 @@ def status_banner(run: dict) -> None:
     if status == "queued":
         pos = services.jobs().queue_position(run["id"])
         where = f"position {pos} in the queue" if pos else "waiting for a worker"
-        st.info(f"Queued ({where}). It starts by itself when a worker is free; you may close this tab.",
-                icon=":material/hourglass_top:")  # fmt: skip
+        st.info(
+            f"Queued ({where}). It starts by itself when a worker is free; you may close this tab.",
+            icon=":material/hourglass_top:",
+        )
     elif status in ("running", "paused"):
         done, total = run.get("epoch") or 0, run.get("total_epochs") or 0
         eta = run.get("eta_seconds")
@@ -106,8 +112,11 @@ def headline(run: dict, epochs_df) -> None:
     c[0].metric("Status", run["status"])
     total = run.get("total_epochs")
     c[1].metric("Epoch", f"{run.get('epoch') or 0} / {total}" if total else "–")
-    c[2].metric("β / M_u", f"{beta_over:.3g}" if beta_over is not None else "–",
-                help="How hard the bottleneck squeezes, as a multiple of the bound M_u (1 = at the bound).")  # fmt: skip
+    c[2].metric(
+        "β / M_u",
+        f"{beta_over:.3g}" if beta_over is not None else "–",
+        help="How hard the bottleneck squeezes, as a multiple of the bound M_u (1 = at the bound).",
+    )
     c[3].metric("Device", run.get("device") or "–")
     c[4].metric("Duration", format_duration(run_duration(run)))
 
@@ -124,22 +133,35 @@ def final_results(run: dict) -> None:
         delta = None
         if name == "accuracy" and ref.get("optimal_mib_accuracy") is not None and value is not None:
             delta = f"{value - ref['optimal_mib_accuracy']:+.3f} vs optimal MIB"
-        col.metric(f"Test {charts.metric_label(name)}", f"{value:.4g}" if value is not None else "–", delta=delta,
-                   delta_color="off" if delta is None else "normal", border=True)  # fmt: skip
+        col.metric(
+            f"Test {charts.metric_label(name)}",
+            f"{value:.4g}" if value is not None else "–",
+            delta=delta,
+            delta_color="off" if delta is None else "normal",
+            border=True,
+        )
     mods = list(summary.get("modalities") or [])
     r_final = list(zip(mods, result.get("r_final") or []))[1:]  # the reference modality's r is always 1
     r_label = f"r ({r_final[0][0]}), final" if len(r_final) == 1 else "r, final"
     r_text = " · ".join(f"{r:.3f}" for _, r in r_final) if r_final else "–"
     r_help = "r of " + ", ".join(f"{m} = {r:.3f}" for m, r in r_final) if r_final else None
-    cols[len(cards)].metric(r_label, r_text, border=True,
-                            help=(r_help + ". " if r_help else "") + "The first modality is the reference (r = 1).")  # fmt: skip
+    cols[len(cards)].metric(
+        r_label,
+        r_text,
+        border=True,
+        help=(r_help + ". " if r_help else "") + "The first modality is the reference (r = 1).",
+    )
     beta, mu = result.get("beta"), summary.get("M_u")
     ratio = beta_over_mu(beta, mu) or summary.get("beta_over_Mu")
     bm = f"{ratio:.3g}" if ratio else "–"
     cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
     selection_cards(result, next(iter(tests), None))
-    st.page_link("app_pages/embeddings.py", label="Inspect this run's xi embeddings", icon=":material/scatter_plot:",
-                 query_params={"run": run["id"]})  # fmt: skip
+    st.page_link(
+        "app_pages/embeddings.py",
+        label="Inspect this run's xi embeddings",
+        icon=":material/scatter_plot:",
+        query_params={"run": run["id"]},
+    )
 
 
 def selection_cards(result: dict, metric: str | None) -> None:
@@ -149,14 +171,22 @@ def selection_cards(result: dict, metric: str | None) -> None:
         return
     cols = st.columns(len(rows) + 1)
     for col, (label, epoch, value) in zip(cols, rows):
-        col.metric(f"Test {charts.metric_label(metric)}, {label}", f"{value:.4g}" if value is not None else "–",
-                   help=f"Epoch {epoch}, counting the warm-up." if epoch else None, border=True)  # fmt: skip
+        col.metric(
+            f"Test {charts.metric_label(metric)}, {label}",
+            f"{value:.4g}" if value is not None else "–",
+            help=f"Epoch {epoch}, counting the warm-up." if epoch else None,
+            border=True,
+        )
     sel = result.get("selection") or {}
     if sel.get("stopped_early"):
         last = (sel.get("last") or {}).get("epoch")
-        cols[-1].metric("Stopped early", "yes", border=True,
-                        help=f"No better validation metric for the patience window; stopped after epoch "
-                        f"{last + 1 if last is not None else '?'}.")  # fmt: skip
+        cols[-1].metric(
+            "Stopped early",
+            "yes",
+            border=True,
+            help=f"No better validation metric for the patience window; stopped after epoch "
+            f"{last + 1 if last is not None else '?'}.",
+        )
     elif sel:
         cols[-1].metric("Stopped early", "no", border=True, help="The run trained all its planned epochs.")
     st.caption(
@@ -199,13 +229,15 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference
         chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"], polling)
     metric = None
     if len(metric_names) > 1:
-        metric = st.selectbox("Metric of the two charts below", metric_names, key="train_metric",
-                              format_func=charts.metric_label)  # fmt: skip
+        metric = st.selectbox(
+            "Metric of the two charts below", metric_names, key="train_metric", format_func=charts.metric_label
+        )
     row = st.columns(2, gap="medium")
     with row[0]:
         reference = {**(summary.get("reference") or {}), **(extra_reference or {})}
-        chart(charts.metrics_figure(epochs, metric, reference), "train_fig_metrics",
-              charts.LOOK_FOR["metrics"], polling)  # fmt: skip
+        chart(
+            charts.metrics_figure(epochs, metric, reference), "train_fig_metrics", charts.LOOK_FOR["metrics"], polling
+        )
     with row[1]:
         chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"], polling)
 
@@ -228,14 +260,21 @@ def no_bottleneck_twin(run: dict, user) -> dict | None:
         run.get("config") or {}, services.store().list_runs(status=("queued", "running"), limit=500)
     )
     if queued is not None:
-        st.caption(":material/hourglass_top: The same network without the bottleneck is training; its test metric "
-                   "appears on the metric chart when it finishes.")  # fmt: skip
+        st.caption(
+            ":material/hourglass_top: The same network without the bottleneck is training; its test metric "
+            "appears on the metric chart when it finishes."
+        )
         return None
-    if st.button("Train the same network without the bottleneck, to compare", icon=":material/compare_arrows:",
-                 key="train_twin"):  # fmt: skip
+    if st.button(
+        "Train the same network without the bottleneck, to compare", icon=":material/compare_arrows:", key="train_twin"
+    ):
         try:
-            services.jobs().submit(twins.twin_config(run["config"]), owner=user.name, is_admin=user.is_admin,
-                                   name=f"{run['name']} (no bottleneck)"[:80])  # fmt: skip
+            services.jobs().submit(
+                twins.twin_config(run["config"]),
+                owner=user.name,
+                is_admin=user.is_admin,
+                name=f"{run['name']} (no bottleneck)"[:80],
+            )
             st.success("Queued. Its test metric will appear on this run's metric chart as a dashed line.")
         except OmibError as e:
             st.error(f"The comparison run was not queued: {e}")

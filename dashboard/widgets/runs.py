@@ -72,32 +72,63 @@ def details(run: dict, user) -> None:
     rid = run["id"]
     st.markdown(f"**{escape_md(run['name'])}** · `{rid}` · owner {escape_md(run['owner'])} · {run['status']}")
     page, label = ("bound", "Bound") if run.get("kind") == "bound" else ("train", "Train")
-    st.page_link(f"app_pages/{page}.py", label=f"Open on the {label} page", icon=":material/open_in_new:",
-                 query_params={"run": rid})  # fmt: skip
+    st.page_link(
+        f"app_pages/{page}.py",
+        label=f"Open on the {label} page",
+        icon=":material/open_in_new:",
+        query_params={"run": rid},
+    )
     c = st.columns(4)
-    c[0].download_button("Metrics (CSV)", data=lambda: metrics_csv(rid), file_name=f"omib_{rid}_metrics.csv",
-                         mime="text/csv", key="runs_dl_metrics", icon=":material/download:", on_click="ignore",
-                         width="stretch")  # fmt: skip
-    c[1].download_button("Config (JSON)", data=json.dumps(run["config"], indent=2), file_name=f"omib_{rid}_config.json",
-                         mime="application/json", key="runs_dl_config", icon=":material/download:", on_click="ignore",
-                         width="stretch")  # fmt: skip
+    c[0].download_button(
+        "Metrics (CSV)",
+        data=lambda: metrics_csv(rid),
+        file_name=f"omib_{rid}_metrics.csv",
+        mime="text/csv",
+        key="runs_dl_metrics",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+    )
+    c[1].download_button(
+        "Config (JSON)",
+        data=json.dumps(run["config"], indent=2),
+        file_name=f"omib_{rid}_config.json",
+        mime="application/json",
+        key="runs_dl_config",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+    )
     snap = latest_snapshot(rid)
     hidden = run_data_refusal(run, user)  # another user's upload: the CSV would hold its labels, row by row
     snap = None if hidden else snap
     c[2].download_button(
         f"Embeddings, epoch {snap['epoch'] + 1 if snap and snap.get('epoch') is not None else '?'} (CSV)"
-        if snap else "Embeddings (CSV)",
-        data=(lambda: snapshot_csv(snap["path"])) if snap else b"", file_name=f"omib_{rid}_embeddings.csv",
-        mime="text/csv", key="runs_dl_embeddings", icon=":material/download:", on_click="ignore", width="stretch",
-        disabled=snap is None, help=hidden or (None if snap else "This run has no embedding snapshot (yet)."),
-    )  # fmt: skip
+        if snap
+        else "Embeddings (CSV)",
+        data=(lambda: snapshot_csv(snap["path"])) if snap else b"",
+        file_name=f"omib_{rid}_embeddings.csv",
+        mime="text/csv",
+        key="runs_dl_embeddings",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+        disabled=snap is None,
+        help=hidden or (None if snap else "This run has no embedding snapshot (yet)."),
+    )
     ck = checkpoint_path(rid)
     c[3].download_button(
-        "Checkpoint (.pt)", data=(lambda: ck.read_bytes()) if ck else b"", file_name=f"omib_{rid}.pt",
-        mime="application/octet-stream", key="runs_dl_checkpoint", icon=":material/download:", on_click="ignore",
-        width="stretch", disabled=ck is None,
+        "Checkpoint (.pt)",
+        data=(lambda: ck.read_bytes()) if ck else b"",
+        file_name=f"omib_{rid}.pt",
+        mime="application/octet-stream",
+        key="runs_dl_checkpoint",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+        disabled=ck is None,
         help="Load with torch.load(path, weights_only=True)." if ck else "Only finished runs have a checkpoint.",
-    )  # fmt: skip
+    )
     delete_section(run, user)
 
 
@@ -105,8 +136,13 @@ def delete_section(run: dict, user) -> None:
     rid = run["id"]
     allowed = user.is_admin or run["owner"] == user.name
     going = run["status"] in ("running", "paused")
-    if st.button("Delete this run", icon=":material/delete:", key="runs_delete", disabled=not allowed or going,
-                 help="Stop it first." if going else None):  # fmt: skip
+    if st.button(
+        "Delete this run",
+        icon=":material/delete:",
+        key="runs_delete",
+        disabled=not allowed or going,
+        help="Stop it first." if going else None,
+    ):
         st.session_state["runs_confirm_delete"] = rid
     if not allowed:
         st.caption(f"Only {escape_md(run['owner'])} (the owner) or an admin can delete this run.")

@@ -45,24 +45,39 @@ def base_summary(cfg: RunConfig) -> str:
 
 
 def grid_ui() -> list[float]:
-    mode = st.radio("β/M_u values", ["list", "range"], horizontal=True, key="sweep_grid_mode",
-                    format_func={"range": "log-spaced range", "list": "typed list"}.get)  # fmt: skip
+    mode = st.radio(
+        "β/M_u values",
+        ["list", "range"],
+        horizontal=True,
+        key="sweep_grid_mode",
+        format_func={"range": "log-spaced range", "list": "typed list"}.get,
+    )
     if mode == "range":
         c = st.columns(3)
         lo = c[0].number_input("From", min_value=0.001, max_value=1000.0, value=0.1, format="%.3g", key="sweep_lo")
         hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=300.0, format="%.3g", key="sweep_hi")
         n = c[2].number_input("Points", min_value=1, max_value=15, value=6, key="sweep_n")
         return log_grid(float(lo), float(hi), int(n))
-    text = st.text_input("Values", value=", ".join(f"{s:g}" for s in TEACHING_SCALES), key="sweep_list",
-                         help="Multiples of M_u separated by commas; 1 = the bound.")  # fmt: skip
+    text = st.text_input(
+        "Values",
+        value=", ".join(f"{s:g}" for s in TEACHING_SCALES),
+        key="sweep_list",
+        help="Multiples of M_u separated by commas; 1 = the bound.",
+    )
     return parse_grid(text)
 
 
 def base_config() -> tuple[RunConfig, str]:
     """The experiment to sweep and its short name: the teaching preset (default) or the Train page's settings."""
-    choice = st.radio("Experiment to sweep", list(BASES), horizontal=True, key="sweep_base", format_func=BASES.get,
-                      help="The teaching preset is built so that β visibly matters; the current experiment is "
-                      "whatever the Data and Train pages are set to.")  # fmt: skip
+    choice = st.radio(
+        "Experiment to sweep",
+        list(BASES),
+        horizontal=True,
+        key="sweep_base",
+        format_func=BASES.get,
+        help="The teaching preset is built so that β visibly matters; the current experiment is "
+        "whatever the Data and Train pages are set to.",
+    )
     if choice == "teaching":
         st.caption(f":material/school: {PRESET_TEXT['teaching']}")
         return teaching_sweep()[0], "teaching"
@@ -77,8 +92,13 @@ def seeds_ui(base: RunConfig) -> list[int]:
     fits = max(1, min(TEACHING_SEEDS, room // len(TEACHING_SCALES)))
     if "sweep_seeds" not in st.session_state:  # seeded once, so the widget keeps what the user types
         st.session_state["sweep_seeds"] = fits
-    n = st.number_input("Seeds per value", min_value=1, max_value=10, key="sweep_seeds",
-                        help="Training seeds; the mean ± std over them is drawn.")  # fmt: skip
+    n = st.number_input(
+        "Seeds per value",
+        min_value=1,
+        max_value=10,
+        key="sweep_seeds",
+        help="Training seeds; the mean ± std over them is drawn.",
+    )
     if fits < TEACHING_SEEDS and n == fits:
         st.caption(
             f"The default sweep uses {TEACHING_SEEDS} seeds per value; you may queue {max(room, 0)} runs at once on "
@@ -141,8 +161,13 @@ def new_sweep_form(expanded: bool) -> None:
                 f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** "
                 f"({base_epochs(cfg)} each), queued together."
             )
-        if st.button("Queue sweep", type="primary", icon=":material/playlist_add:", key="sweep_start",
-                     disabled=bool(error) or not scales):  # fmt: skip
+        if st.button(
+            "Queue sweep",
+            type="primary",
+            icon=":material/playlist_add:",
+            key="sweep_start",
+            disabled=bool(error) or not scales,
+        ):
             queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
 
 
@@ -200,17 +225,33 @@ def summary_cards(runs: list[dict], active: list[dict], failed: list[dict], knee
     mus = [s["M_u"] for s in summaries if s.get("M_u")]
     estimators = {s.get("estimator") for s in summaries if s.get("estimator")}
     c = st.columns(4)
-    c[0].metric("Runs finished", f"{finished} / {len(runs)}", border=True,
-                help=f"{len(active)} queued or training, {len(failed)} failed or interrupted.")  # fmt: skip
-    c[1].metric("Empirical best β/M_u", f"{best:g}" if best is not None else "–", border=True,
-                delta=(f"{'right' if best > 1 else 'left' if best < 1 else 'on'} of M_u" if best else None),
-                delta_color="off",
-                help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}).")  # fmt: skip
-    c[2].metric("Empirical knee β/M_u", f"{knee:g}" if knee is not None else "–", border=True,
-                help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.")  # fmt: skip
-    c[3].metric("M_u", f"{np.median(mus):.3g}" if mus else "–", border=True,
-                help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹). "
-                "On the chart it sits at β/M_u = 1.")  # fmt: skip
+    c[0].metric(
+        "Runs finished",
+        f"{finished} / {len(runs)}",
+        border=True,
+        help=f"{len(active)} queued or training, {len(failed)} failed or interrupted.",
+    )
+    c[1].metric(
+        "Empirical best β/M_u",
+        f"{best:g}" if best is not None else "–",
+        border=True,
+        delta=(f"{'right' if best > 1 else 'left' if best < 1 else 'on'} of M_u" if best else None),
+        delta_color="off",
+        help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}).",
+    )
+    c[2].metric(
+        "Empirical knee β/M_u",
+        f"{knee:g}" if knee is not None else "–",
+        border=True,
+        help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.",
+    )
+    c[3].metric(
+        "M_u",
+        f"{np.median(mus):.3g}" if mus else "–",
+        border=True,
+        help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹). "
+        "On the chart it sits at β/M_u = 1.",
+    )
     if len(runs):
         st.progress(finished / len(runs), text=f"{finished} of {len(runs)} runs finished")
 
@@ -220,8 +261,9 @@ def stop_button(runs: list[dict], active: list[dict]) -> None:
     user = current_user()
     owner = runs[0]["owner"]
     allowed = user.is_admin or all(r["owner"] == user.name for r in runs)
-    if active and st.button(f"Stop the {len(active)} remaining runs", icon=":material/stop:", key="sweep_stop",
-                            disabled=not allowed):  # fmt: skip
+    if active and st.button(
+        f"Stop the {len(active)} remaining runs", icon=":material/stop:", key="sweep_stop", disabled=not allowed
+    ):
         for r in active:
             try:
                 services.jobs().control(r["id"], "stop", user.name, user.is_admin)
@@ -236,8 +278,14 @@ def runs_table(runs: list[dict], points: pd.DataFrame, metric: str) -> None:
     """The sweep's runs with a link to each, in an expander."""
     with st.expander("Runs of this sweep"):
         table = pd.DataFrame(
-            [{"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"],
-              f"test {metric}": v} for r, v in zip(runs, _values(runs, points))]
-        )  # fmt: skip
-        st.dataframe(neutralise_frame(table), hide_index=True, width="stretch",  # its CSV export: no formulas
-                     column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")})  # fmt: skip
+            [
+                {"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"], f"test {metric}": v}
+                for r, v in zip(runs, _values(runs, points))
+            ]
+        )
+        st.dataframe(
+            neutralise_frame(table),
+            hide_index=True,
+            width="stretch",  # its CSV export: no formulas
+            column_config={"open": st.column_config.LinkColumn("", display_text="Open", width="small")},
+        )

@@ -153,68 +153,128 @@ def _available_devices() -> dict[str, str]:
 def _beta_controls() -> None:
     st.markdown("**β: bottleneck strength**")
     mode = st.radio(
-        "Set β", BETA_MODES, key=_key("beta_mode"), format_func=BETA_MODE_LABELS.get, horizontal=True,
+        "Set β",
+        BETA_MODES,
+        key=_key("beta_mode"),
+        format_func=BETA_MODE_LABELS.get,
+        horizontal=True,
         help="OMIB sets β as a multiple of the bound M_u estimated from the data; the E-MIB baseline sets it by hand.",
-    )  # fmt: skip
+    )
     if mode == "scale":
         st.number_input(
-            "β / M_u", **_bounds("beta_scale"), step=0.25, format="%.3g", key=_key("beta_scale"),
+            "β / M_u",
+            **_bounds("beta_scale"),
+            step=0.25,
+            format="%.3g",
+            key=_key("beta_scale"),
             help="1 = exactly the bound. Below 1 keeps superfluous information longer; above 1 squeezes out "
             "task information too (see the Sweep page).",
-        )  # fmt: skip
-        _select("Bound M_u", BOUND_LABELS, "bound",
-                help="Conservative: 1 / (3 H), known before training. Following r: 1 / ((1 + r) H), moves with r.")  # fmt: skip
+        )
+        _select(
+            "Bound M_u",
+            BOUND_LABELS,
+            "bound",
+            help="Conservative: 1 / (3 H), known before training. Following r: 1 / ((1 + r) H), moves with r.",
+        )
     else:
         st.number_input(
-            "β (absolute)", **_bounds("beta_abs"), step=1e-4, format="%.2e", key=_key("beta_abs"),
+            "β (absolute)",
+            **_bounds("beta_abs"),
+            step=1e-4,
+            format="%.2e",
+            key=_key("beta_abs"),
             help="Hand-set β, as the E-MIB baseline does. The charts still show it against M_u when one exists.",
-        )  # fmt: skip
+        )
 
 
 def _r_controls() -> None:
     st.markdown("**r: dynamic weight of modality 2**")
     dynamic = st.toggle(
-        "Dynamic r (paper Eq. 11)", key=_key("dynamic_r"),
+        "Dynamic r (paper Eq. 11)",
+        key=_key("dynamic_r"),
         help="Off = r fixed at 1, the baseline without the dynamic weight.",
-    )  # fmt: skip
+    )
     _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic, help=R_FORM_HELP)
-    update = _select("r update", R_UPDATE_LABELS, "r_update", disabled=not dynamic,
-                     help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.")  # fmt: skip
+    update = _select(
+        "r update",
+        R_UPDATE_LABELS,
+        "r_update",
+        disabled=not dynamic,
+        help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.",
+    )
     if dynamic and update == "batch":
         st.slider("EMA factor", **_bounds("r_ema"), step=0.01, key=_key("r_ema"))
 
 
 def _schedule_controls() -> None:
     st.markdown("**Schedule**")
-    auto = _select("Schedule", SCHEDULE_LABELS, "schedule",
-                   help="Auto: the batch is at most a tenth of the training rows and the epochs are raised to enough "
-                   "optimizer steps (or cut to the step budget), so small and large data both train. Fixed: the "
-                   "numbers below, literally.") == "auto"  # fmt: skip
+    auto = (
+        _select(
+            "Schedule",
+            SCHEDULE_LABELS,
+            "schedule",
+            help="Auto: the batch is at most a tenth of the training rows and the epochs are raised to enough "
+            "optimizer steps (or cut to the step budget), so small and large data both train. Fixed: the "
+            "numbers below, literally.",
+        )
+        == "auto"
+    )
     c1, c2 = st.columns(2)
-    c1.number_input("Main epochs", **_bounds("epochs"), step=1, key=_key("epochs"),
-                    help="With the auto schedule, a starting point: raised or cut to fit the step budget." if auto
-                    else None)  # fmt: skip
-    c2.number_input("Warm-up epochs", **_bounds("warmup_epochs"), step=1, key=_key("warmup_epochs"),
-                    help="Encoders and TRB heads only, before xi exists. 0 = the 'without warm-up' ablation.")  # fmt: skip
+    c1.number_input(
+        "Main epochs",
+        **_bounds("epochs"),
+        step=1,
+        key=_key("epochs"),
+        help="With the auto schedule, a starting point: raised or cut to fit the step budget." if auto else None,
+    )
+    c2.number_input(
+        "Warm-up epochs",
+        **_bounds("warmup_epochs"),
+        step=1,
+        key=_key("warmup_epochs"),
+        help="Encoders and TRB heads only, before xi exists. 0 = the 'without warm-up' ablation.",
+    )
     c1.number_input("Learning rate", **_bounds("lr"), step=1e-4, format="%.1e", key=_key("lr"))
-    c2.number_input("Batch size", **_bounds("batch_size"), step=32, key=_key("batch_size"),
-                    help="With the auto schedule, the largest batch (a tenth of the training rows at most)." if auto
-                    else None)  # fmt: skip
-    c1.number_input("Patience (0 = no early stop)", **_bounds("patience"), step=1, key=_key("patience"),
-                    help="Main epochs without a better validation metric before the run stops early.")  # fmt: skip
+    c2.number_input(
+        "Batch size",
+        **_bounds("batch_size"),
+        step=32,
+        key=_key("batch_size"),
+        help="With the auto schedule, the largest batch (a tenth of the training rows at most)." if auto else None,
+    )
+    c1.number_input(
+        "Patience (0 = no early stop)",
+        **_bounds("patience"),
+        step=1,
+        key=_key("patience"),
+        help="Main epochs without a better validation metric before the run stops early.",
+    )
     c1.number_input("Seed", **_bounds("seed"), step=1, key=_key("seed"))
-    c2.number_input("Snapshot every (epochs)", **_bounds("snapshot_every"), step=1, key=_key("snapshot_every"),
-                    help="How often xi is saved for the Embeddings page; 0 = never.")  # fmt: skip
+    c2.number_input(
+        "Snapshot every (epochs)",
+        **_bounds("snapshot_every"),
+        step=1,
+        key=_key("snapshot_every"),
+        help="How often xi is saved for the Embeddings page; 0 = never.",
+    )
 
 
 def _model_controls() -> None:
     st.markdown("**Model and device**")
     _select("Fusion", FUSION_LABELS, "fusion", help="How the zeta_i are fused into xi.")
-    st.number_input("Encoder layers (0 = linear)", **_bounds("enc_layers"), step=1, key=_key("enc_layers"),
-                    help="Hidden layers of each modality's encoder; 0 = one linear map, the default (deeper encoders "
-                    "can memorise a small training set before the bottleneck acts).")  # fmt: skip
-    st.toggle("Information bottleneck", key=_key("bottleneck"),
-              help="Off = plain late fusion (no sampling, no KL term): the 'no bottleneck' baseline.")  # fmt: skip
+    st.number_input(
+        "Encoder layers (0 = linear)",
+        **_bounds("enc_layers"),
+        step=1,
+        key=_key("enc_layers"),
+        help="Hidden layers of each modality's encoder; 0 = one linear map, the default (deeper encoders "
+        "can memorise a small training set before the bottleneck acts).",
+    )
+    st.toggle(
+        "Information bottleneck",
+        key=_key("bottleneck"),
+        help="Off = plain late fusion (no sampling, no KL term): the 'no bottleneck' baseline.",
+    )
     _select(
         "Device", _available_devices(), "device", help="Where the worker trains. 'auto' takes a GPU when there is one."
     )
@@ -237,8 +297,11 @@ def train_config_ui(base: RunConfig) -> RunConfig:
     _seed_state(base)
     notes = st.session_state.pop(CHANGED, None)
     if notes:
-        st.warning("Some values did not fit the controls and were changed: " + "; ".join(notes) + ". Check them "
-                   "before you start.", icon=":material/tune:")  # fmt: skip
+        st.warning(
+            "Some values did not fit the controls and were changed: " + "; ".join(notes) + ". Check them "
+            "before you start.",
+            icon=":material/tune:",
+        )
     with st.container(border=True):
         _preset_controls()
     c1, c2, c3, c4 = st.columns([1, 1, 1.35, 1], gap="small")
@@ -278,8 +341,14 @@ def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
             "snapshot_every": int(v["snapshot_every"]),
         }
     )
-    model = ModelConfig.from_dict({**base.model.to_dict(), "fusion": v["fusion"], "bottleneck": bool(v["bottleneck"]),
-                                   "enc_layers": int(v["enc_layers"])})  # fmt: skip
+    model = ModelConfig.from_dict(
+        {
+            **base.model.to_dict(),
+            "fusion": v["fusion"],
+            "bottleneck": bool(v["bottleneck"]),
+            "enc_layers": int(v["enc_layers"]),
+        }
+    )
     return base.replace(train=train, model=model)
 
 

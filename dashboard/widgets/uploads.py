@@ -49,8 +49,10 @@ def store_and_use(owner: str, task: str | None, name: str) -> None:
 
 
 def labels_line(labels: dict[str, Any]) -> str:
-    parts = [f"**Labels** ({escape_md(labels['file'])}): {labels['rows']:,} rows, {labels['kind']} values, "
-             f"task **{labels['task']}**, split {labels['split']}"]  # fmt: skip
+    parts = [
+        f"**Labels** ({escape_md(labels['file'])}): {labels['rows']:,} rows, {labels['kind']} values, "
+        f"task **{labels['task']}**, split {labels['split']}"
+    ]
     if "classes" in labels:
         parts.append("classes " + ", ".join(f"{escape_md(k)}: {v:,}" for k, v in labels["classes"].items()))
     if "range" in labels:
@@ -78,8 +80,12 @@ def upload_section(owner: str) -> None:
         except OmibError as e:
             st.error(str(e), icon=":material/error:")
             return
-        st.dataframe(report["table"].rename(columns={"constant_columns": "constant columns"}), hide_index=True,
-                     width="stretch", key="data_upload_table")  # fmt: skip
+        st.dataframe(
+            report["table"].rename(columns={"constant_columns": "constant columns"}),
+            hide_index=True,
+            width="stretch",
+            key="data_upload_table",
+        )
         if report["labels"]:
             st.markdown(labels_line(report["labels"]))
         for e in report["errors"]:
@@ -88,8 +94,15 @@ def upload_section(owner: str) -> None:
             st.warning(w, icon=":material/warning:")
         if report["ok"]:
             st.success("These files can be used. Store them to preview and train on them.", icon=":material/check:")
-        st.button("Store and use this data", type="primary", icon=":material/save:", key="data_upload_store",
-                  disabled=not report["ok"], on_click=store_and_use, args=(owner, task, name))  # fmt: skip
+        st.button(
+            "Store and use this data",
+            type="primary",
+            icon=":material/save:",
+            key="data_upload_store",
+            disabled=not report["ok"],
+            on_click=store_and_use,
+            args=(owner, task, name),
+        )
 
 
 # uploads manager
@@ -128,8 +141,10 @@ def share_or_unshare(upload_id: str, user_name: str, is_admin: bool) -> None:
     except OmibError as e:
         st.session_state[DELETE_ERROR] = str(e)
         return
-    st.toast(f"{name!r} is now {'shared with every signed-in user' if shared else 'yours alone'}.",
-             icon=":material/share:" if shared else ":material/lock:")  # fmt: skip
+    st.toast(
+        f"{name!r} is now {'shared with every signed-in user' if shared else 'yours alone'}.",
+        icon=":material/share:" if shared else ":material/lock:",
+    )
 
 
 def uploads_manager(user: Any) -> None:
@@ -148,27 +163,46 @@ def uploads_manager(user: Any) -> None:
             st.error(error, icon=":material/error:")
         try:
             max_n, max_bytes = upload_limits()
-            st.caption(f"You keep {len(mine)} of at most {max_n} uploads, {size_text(sum(r['bytes'] for r in mine))} "
-                       f"of {size_text(max_bytes)}. Deleting an upload frees its place; runs trained on it keep "
-                       "their metrics, but cannot be trained again from it.")  # fmt: skip
+            st.caption(
+                f"You keep {len(mine)} of at most {max_n} uploads, {size_text(sum(r['bytes'] for r in mine))} "
+                f"of {size_text(max_bytes)}. Deleting an upload frees its place; runs trained on it keep "
+                "their metrics, but cannot be trained again from it."
+            )
         except OmibError as e:
             st.warning(str(e), icon=":material/warning:")
         public = uploads_public()
-        st.caption("Every upload on this server is readable by every signed-in user (OMIB_UPLOADS_PUBLIC)." if public
-                   else "An upload is readable by its owner (and admins) only; *Shared* lets every signed-in user "
-                   "preview and train on it.")  # fmt: skip
+        st.caption(
+            "Every upload on this server is readable by every signed-in user (OMIB_UPLOADS_PUBLIC)."
+            if public
+            else "An upload is readable by its owner (and admins) only; *Shared* lets every signed-in user "
+            "preview and train on it."
+        )
         for r in records:
             c1, c3, c2 = st.columns([5, 1, 1], vertical_alignment="center")
             owner = "" if r["owner"] == user.name else f" · owner {escape_md(r['owner'])}"
-            c1.markdown(f"**{escape_md(r['name'])}** · `{r['dataset']}` · {escape_md(r['task'])} · "
-                        f"{len(r['modalities'])} modalities · {size_text(r['bytes'])} · {escape_md(r['created'][:10])}"
-                        f"{owner}")  # fmt: skip
+            c1.markdown(
+                f"**{escape_md(r['name'])}** · `{r['dataset']}` · {escape_md(r['task'])} · "
+                f"{len(r['modalities'])} modalities · {size_text(r['bytes'])} · {escape_md(r['created'][:10])}"
+                f"{owner}"
+            )
             if r["owner"] == user.name or user.is_admin:  # the core refuses anyone else too
-                c3.toggle("Shared", value=r["shared"] or public, key=f"data_upload_share_{r['id']}", disabled=public,
-                          on_change=share_or_unshare, args=(r["id"], user.name, user.is_admin),
-                          help="Readable by every signed-in user (set by the server)." if public else
-                          "On: every signed-in user can preview and train on it. Off: you (and admins) only.")  # fmt: skip
+                c3.toggle(
+                    "Shared",
+                    value=r["shared"] or public,
+                    key=f"data_upload_share_{r['id']}",
+                    disabled=public,
+                    on_change=share_or_unshare,
+                    args=(r["id"], user.name, user.is_admin),
+                    help="Readable by every signed-in user (set by the server)."
+                    if public
+                    else "On: every signed-in user can preview and train on it. Off: you (and admins) only.",
+                )
                 with c2.popover("Delete", icon=":material/delete:"):
                     st.markdown(f"Delete **{escape_md(r['name'])}** for good?")
-                    st.button("Delete", type="primary", key=f"data_upload_delete_{r['id']}", on_click=delete_and_forget,
-                              args=(r["id"], user.name, user.is_admin))  # fmt: skip
+                    st.button(
+                        "Delete",
+                        type="primary",
+                        key=f"data_upload_delete_{r['id']}",
+                        on_click=delete_and_forget,
+                        args=(r["id"], user.name, user.is_admin),
+                    )

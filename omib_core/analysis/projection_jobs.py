@@ -205,9 +205,11 @@ class ProjectionJobs:
         if self.executor == "thread":
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="projection")
         pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+            max_workers=1,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_worker,
             initargs=(worker_env(), os.getpid()),
-        )  # fmt: skip
+        )
         with _plain_main():
             pool.submit(int)  # starts the worker now (the pool's only spawn), while __main__ is hidden
         return pool

@@ -74,15 +74,19 @@ def safe_name(client_name: str) -> tuple[str, str]:
         raise DataError("A file has no name; give every file a name such as audio.csv.")
     shown = client_name[:80]
     if any(c in client_name for c in "/\\\x00:") or ".." in client_name or client_name.startswith("."):
-        raise DataError(f"The file name {shown!r} is refused: it contains a path or starts with a dot. Upload "
-                        "plain file names such as audio.csv (one per modality) and labels.csv.")  # fmt: skip
+        raise DataError(
+            f"The file name {shown!r} is refused: it contains a path or starts with a dot. Upload "
+            "plain file names such as audio.csv (one per modality) and labels.csv."
+        )
     stem, dot, ext = client_name.rpartition(".")
     if not dot:
         raise DataError(f"The file {shown!r} has no extension; name it like audio.csv, audio.parquet or audio.npy.")
     stem = re.sub(r"[^a-z0-9_]+", "_", stem.strip().lower()).strip("_")[:32].strip("_")
     if not NAME_RE.match(stem):
-        raise DataError(f"The file name {shown!r} gives no usable modality name; rename it with letters, digits "
-                        "or underscores, e.g. audio.csv.")  # fmt: skip
+        raise DataError(
+            f"The file name {shown!r} gives no usable modality name; rename it with letters, digits "
+            "or underscores, e.g. audio.csv."
+        )
     return stem, ext.lower()
 
 
@@ -94,26 +98,46 @@ def _summarise(report: ValidationReport, name: str, client: str, x: np.ndarray) 
     lo = np.where(finite, clean, np.inf).min(0)
     hi = np.where(finite, clean, -np.inf).max(0)
     const = int(((lo == hi) | ~seen).sum())  # constant over the finite values (or none finite)
-    report.modalities.append({"name": name, "file": client, "rows": x.shape[0], "columns": x.shape[1],
-                              "nan": n_nan, "inf": n_inf, "constant_columns": const})  # fmt: skip
+    report.modalities.append(
+        {
+            "name": name,
+            "file": client,
+            "rows": x.shape[0],
+            "columns": x.shape[1],
+            "nan": n_nan,
+            "inf": n_inf,
+            "constant_columns": const,
+        }
+    )
     if n_nan or n_inf:
         rows = int((~finite).any(1).sum())
-        report.errors.append(f"{client} has {n_nan} missing (NaN) and {n_inf} infinite values in {rows} rows; "
-                             "impute them or drop those rows from every file.")  # fmt: skip
+        report.errors.append(
+            f"{client} has {n_nan} missing (NaN) and {n_inf} infinite values in {rows} rows; "
+            "impute them or drop those rows from every file."
+        )
     if const == x.shape[1]:
-        report.errors.append(f"{client}: every column is constant, so this modality carries no information; "
-                             "remove the file or fix its values.")  # fmt: skip
+        report.errors.append(
+            f"{client}: every column is constant, so this modality carries no information; "
+            "remove the file or fix its values."
+        )
     elif const:
-        report.warnings.append(f"{client} has {const} constant column(s) out of {x.shape[1]}; they carry no "
-                               "information (they are kept, centred to 0).")  # fmt: skip
+        report.warnings.append(
+            f"{client} has {const} constant column(s) out of {x.shape[1]}; they carry no "
+            "information (they are kept, centred to 0)."
+        )
 
 
 def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: np.ndarray | None, task: str | None):
     finite = y[np.isfinite(y)]
     kind = "integer" if finite.size and np.all(finite == np.round(finite)) else "real"
     report.task = task or fmt.infer_task(y)
-    report.labels = {"file": client, "rows": int(y.shape[0]), "kind": kind, "task": report.task,
-                     "split": "given" if split is not None else "random, stratified"}  # fmt: skip
+    report.labels = {
+        "file": client,
+        "rows": int(y.shape[0]),
+        "kind": kind,
+        "task": report.task,
+        "split": "given" if split is not None else "random, stratified",
+    }
     try:
         target, _ = fmt.encode_target(y, report.task, client)
     except DataError as e:
@@ -129,17 +153,22 @@ def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: n
     if len(values) < 2:
         report.errors.append(f"{client} has a single class ({values[0]:g}); {report.task} needs at least two.")
     elif counts.min() < 0.05 * counts.max() or counts.min() < 3:
-        report.warnings.append(f"{client}: the rarest class has {counts.min()} rows against {counts.max()} for the "
-                               "largest; accuracy will flatter the model (look at the per-class scores).")  # fmt: skip
+        report.warnings.append(
+            f"{client}: the rarest class has {counts.min()} rows against {counts.max()} for the "
+            "largest; accuracy will flatter the model (look at the per-class scores)."
+        )
 
 
 # main functions
 
 
 def validate_files(
-    files: dict[str, bytes], max_bytes: int = DEFAULT_MAX_BYTES, *, task: str | None = None,
+    files: dict[str, bytes],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    *,
+    task: str | None = None,
     on_file: Callable[[str], None] | None = None,
-) -> ValidationReport:  # fmt: skip
+) -> ValidationReport:
     """Check an upload without writing anything.
 
     Args:
@@ -181,16 +210,19 @@ def validate_files(
             if not raw:
                 raise DataError(f"{client[:80]} is empty; it needs one row per sample.")
             if len(raw) > max_bytes:
-                raise DataError(f"{client[:80]} is {len(raw) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB "
-                                "per file. Store fewer rows, or float32 values in .npy.")  # fmt: skip
+                raise DataError(
+                    f"{client[:80]} is {len(raw) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB "
+                    "per file. Store fewer rows, or float32 values in .npy."
+                )
             if stem in fmt.LABEL_STEMS:
                 labels.append((client, ext, raw))
                 continue
             if stem in fmt.RESERVED:
                 raise DataError(f"{client[:80]}: {stem!r} is a reserved name; rename the file (e.g. {stem}_data.csv).")
             if stem in report._arrays:
-                raise DataError(f"{client[:80]} and {report._names[stem]} both give the modality name {stem!r}; "
-                                "rename one of them.")  # fmt: skip
+                raise DataError(
+                    f"{client[:80]} and {report._names[stem]} both give the modality name {stem!r}; rename one of them."
+                )
             if on_file is not None:
                 on_file(client)
             x = fmt.read_modality(raw, ext, client[:80], report.warnings)
@@ -212,8 +244,9 @@ def validate_files(
             report.errors.append(str(e))
     named_mods = [m for m in files if _stem_or_none(m) not in (None, *fmt.LABEL_STEMS)]
     if len(named_mods) < 2:
-        report.errors.append(f"An upload needs at least two modality files (OMIB fuses several views); got "
-                             f"{len(named_mods)}.")  # fmt: skip
+        report.errors.append(
+            f"An upload needs at least two modality files (OMIB fuses several views); got {len(named_mods)}."
+        )
     _check_rows(report)
     if report.ok:
         _trial_build(report)
@@ -234,15 +267,25 @@ def _check_rows(report: ValidationReport) -> None:
         counts["labels"] = int(report._y.shape[0])
     if len(set(counts.values())) > 1:
         listed = ", ".join(f"{m} {n}" for m, n in counts.items())
-        report.errors.append(f"The files have different numbers of rows ({listed}); every file needs one row per "
-                             f"sample, in the same order. {fmt.HEADER_HINT}")  # fmt: skip
+        report.errors.append(
+            f"The files have different numbers of rows ({listed}); every file needs one row per "
+            f"sample, in the same order. {fmt.HEADER_HINT}"
+        )
 
 
 def _trial_build(report: ValidationReport) -> None:
     """Build the dataset once with the default split: the checks training will run, reported now."""
     assert report._y is not None
     try:
-        fmt.build_dataset("upload", report._arrays, report._y, task=report.task, split=report._split, seed=0,
-                          val_fraction=0.15, test_fraction=0.15)  # fmt: skip
+        fmt.build_dataset(
+            "upload",
+            report._arrays,
+            report._y,
+            task=report.task,
+            split=report._split,
+            seed=0,
+            val_fraction=0.15,
+            test_fraction=0.15,
+        )
     except DataError as e:
         report.errors.append(str(e))

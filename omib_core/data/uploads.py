@@ -66,8 +66,10 @@ def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
     """Folder of a stored upload; DataError when the id is not one the server could have generated, is unknown,
     or was deleted (then the sentence says so)."""
     if not isinstance(upload_id, str) or not UPLOAD_ID_RE.match(upload_id):
-        raise DataError(f"{str(upload_id)[:40]!r} is not an upload id; ids are 12 lowercase hex characters. "
-                        "Upload the data again on the Data page.")  # fmt: skip
+        raise DataError(
+            f"{str(upload_id)[:40]!r} is not an upload id; ids are 12 lowercase hex characters. "
+            "Upload the data again on the Data page."
+        )
     path = uploads_dir(base) / upload_id
     if not (path / "meta.json").is_file():
         tomb = _read_json(path.parent / f"{upload_id}{TOMBSTONE}")
@@ -77,8 +79,10 @@ def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
                 f"{str(tomb.get('deleted', '?'))[:10]} by {tomb.get('deleted_by', 'its owner')}. Runs trained on it keep "
                 "their metrics, but nothing can be trained on it again: upload the data again on the Data page."
             )
-        raise DataError(f"There is no upload {upload_id!r} on this server (it may have been deleted); upload the "
-                        "data again on the Data page.")  # fmt: skip
+        raise DataError(
+            f"There is no upload {upload_id!r} on this server (it may have been deleted); upload the "
+            "data again on the Data page."
+        )
     return path
 
 
@@ -100,8 +104,10 @@ class UploadAccessError(DataError):
 
 
 def _refusal(upload_id: str) -> DataError:
-    return UploadAccessError(f"upload:{upload_id} belongs to another user and is not shared with you; ask its owner to "
-                     "share it (Data page, Your uploads), or pick another dataset.")  # fmt: skip
+    return UploadAccessError(
+        f"upload:{upload_id} belongs to another user and is not shared with you; ask its owner to "
+        "share it (Data page, Your uploads), or pick another dataset."
+    )
 
 
 def check_access(dataset_id: str, user: str, is_admin: bool = False, *, base: Path | str | None = None) -> None:
@@ -139,8 +145,10 @@ def set_shared(
     meta = _read_json(path / "meta.json") or {}
     owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
     if owner != str(user)[:200] and not is_admin:
-        raise DataError(f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
-                        "share it or stop sharing it.")  # fmt: skip
+        raise DataError(
+            f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
+            "share it or stop sharing it."
+        )
     tmp = path / f".meta-{uuid.uuid4().hex[:8]}.tmp"
     try:
         tmp.write_text(json.dumps({**meta, "shared": bool(shared)}, indent=1), encoding="utf-8")
@@ -195,10 +203,19 @@ def upload_records(
             size = _folder_bytes(path)
         except OSError:
             continue  # deleted while we looked
-        out.append({"id": path.name, "dataset": f"upload:{path.name}", "name": str(meta.get("name") or path.name),
-                    "owner": str(meta.get("owner", "")), "shared": meta.get("shared") is True,
-                    "created": str(meta.get("created", "")),
-                    "task": meta.get("task"), "modalities": list(meta.get("modalities") or []), "bytes": size})  # fmt: skip
+        out.append(
+            {
+                "id": path.name,
+                "dataset": f"upload:{path.name}",
+                "name": str(meta.get("name") or path.name),
+                "owner": str(meta.get("owner", "")),
+                "shared": meta.get("shared") is True,
+                "created": str(meta.get("created", "")),
+                "task": meta.get("task"),
+                "modalities": list(meta.get("modalities") or []),
+                "bytes": size,
+            }
+        )
     return sorted(out, key=lambda r: r["created"], reverse=True)
 
 
@@ -242,10 +259,18 @@ def _store_lock(root: Path) -> Iterator[None]:
 
 
 def store_upload(
-    files: dict[str, bytes], owner: str, *, max_bytes: int = DEFAULT_MAX_BYTES, task: str | None = None,
-    name: str | None = None, base: Path | str | None = None, max_uploads: int | None = None,
-    max_total_bytes: int | None = None, shared: bool = False, isolated: bool = True,
-) -> str:  # fmt: skip
+    files: dict[str, bytes],
+    owner: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    task: str | None = None,
+    name: str | None = None,
+    base: Path | str | None = None,
+    max_uploads: int | None = None,
+    max_total_bytes: int | None = None,
+    shared: bool = False,
+    isolated: bool = True,
+) -> str:
     """Validate and store an upload; return its server-generated id (load it with ``"upload:<id>"``).
 
     Args:
@@ -330,11 +355,18 @@ def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Pa
     meta = _read_json(path / "meta.json") or {}
     owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
     if owner != str(user)[:200] and not is_admin:
-        raise DataError(f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
-                        "delete it. Pick another dataset, or ask them.")  # fmt: skip
+        raise DataError(
+            f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
+            "delete it. Pick another dataset, or ask them."
+        )
     root = path.parent
-    tomb = {"name": name, "owner": owner, "shared": meta.get("shared") is True, "deleted_by": str(user)[:200],
-            "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    tomb = {
+        "name": name,
+        "owner": owner,
+        "shared": meta.get("shared") is True,
+        "deleted_by": str(user)[:200],
+        "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     tomb_path, tomb_tmp = root / f"{upload_id}{TOMBSTONE}", root / f".tmp-{upload_id}{TOMBSTONE}"
     trash = root / f".del-{upload_id}-{uuid.uuid4().hex[:8]}"
     try:

@@ -355,10 +355,12 @@ class _Trainer:
             and self.n_val
         ):
             # r from a held-out batch (validation rows, deterministic pass), never from the rows just fitted
-            idx = torch.randint(self.n_val, (min(self.batch_size, self.n_val),), generator=self.batch_gen,
-                                device=self.device)  # fmt: skip
-            held = _forward_chunks(model, {m: x.index_select(0, idx) for m, x in self.val_x.items()}, "main",
-                                   ("y_hat", "y_hat_i"))  # fmt: skip
+            idx = torch.randint(
+                self.n_val, (min(self.batch_size, self.n_val),), generator=self.batch_gen, device=self.device
+            )
+            held = _forward_chunks(
+                model, {m: x.index_select(0, idx) for m, x in self.val_x.items()}, "main", ("y_hat", "y_hat_i")
+            )
             r_now = self._r_from(held, self.split_data["val"][1].index_select(0, idx))
             self.r = ema_update(self.r, r_now, self.config.train.r_ema)
         return vec.detach()

@@ -53,13 +53,40 @@ def test_bound_writes_json_with_m_u(tmp_path):
 
 @pytest.mark.slow
 def test_train_writes_result_and_history(tmp_path):
-    out = cli("train", "--dataset", "sim-i", *TINY, "--schedule", "fixed", "--epochs", "4", "--batch-size", "64",
-              "--lr", "0.003", "--warmup-epochs", "1", "--quiet",
-              "--out", str(tmp_path))  # fmt: skip
+    out = cli(
+        "train",
+        "--dataset",
+        "sim-i",
+        *TINY,
+        "--schedule",
+        "fixed",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "64",
+        "--lr",
+        "0.003",
+        "--warmup-epochs",
+        "1",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     res = json.loads((tmp_path / "result.json").read_text())
-    for key in ("dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics",
-                "reference", "wall_seconds", "samples_per_second"):  # fmt: skip
+    for key in (
+        "dataset",
+        "seed",
+        "beta",
+        "M_u",
+        "beta_over_Mu",
+        "estimator",
+        "r_final",
+        "test_metrics",
+        "reference",
+        "wall_seconds",
+        "samples_per_second",
+    ):
         assert key in res, key
     assert res["status"] == "finished" and res["beta_over_Mu"] == pytest.approx(1.0)
     chance = majority_share("sim-i", n_samples=1200, reference=False)
@@ -84,20 +111,51 @@ def test_bad_beta_is_refused_with_the_parameter_named(tmp_path):
 
 # the sweep command and the options that change what is trained
 
-SMALL = ["--param", "n_samples=300", "--param", "reference=false", "--schedule", "fixed", "--epochs", "1", "--batch-size", "32",
-         "--warmup-epochs", "1", "--quiet"]  # fmt: skip
+SMALL = [
+    "--param",
+    "n_samples=300",
+    "--param",
+    "reference=false",
+    "--schedule",
+    "fixed",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "32",
+    "--warmup-epochs",
+    "1",
+    "--quiet",
+]
 
 
 @pytest.mark.slow
 def test_sweep_with_a_config_file_fixed_r_concat_fusion_and_a_neural_estimator(tmp_path):
     """``sweep --config`` starts from the file; the flags override it; one run per beta/M_u x seed, and sweep.json."""
     base = RunConfig.from_dict(
-        {"data": {"dataset": "sim-i"}, "train": {"batch_size": 32, "lr": 0.002},
-         "bound": {"estimator": "gaussian", "steps": 60, "seeds": 1, "batch_size": 64}}
-    )  # fmt: skip
+        {
+            "data": {"dataset": "sim-i"},
+            "train": {"batch_size": 32, "lr": 0.002},
+            "bound": {"estimator": "gaussian", "steps": 60, "seeds": 1, "batch_size": 64},
+        }
+    )
     (tmp_path / "base.json").write_text(json.dumps(base.to_dict()))
-    out = cli("sweep", "--config", str(tmp_path / "base.json"), *SMALL, "--fixed-r", "--fusion", "concat",
-              "--estimator", "infonce", "--beta-scales", "0.5,2", "--seeds", "0", "--out", str(tmp_path / "sw"))  # fmt: skip
+    out = cli(
+        "sweep",
+        "--config",
+        str(tmp_path / "base.json"),
+        *SMALL,
+        "--fixed-r",
+        "--fusion",
+        "concat",
+        "--estimator",
+        "infonce",
+        "--beta-scales",
+        "0.5,2",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path / "sw"),
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads((tmp_path / "sw" / "sweep.json").read_text())
     assert [(r["beta_scale"], r["seed"], r["status"]) for r in rows] == [(0.5, 0, "finished"), (2.0, 0, "finished")]

@@ -19,8 +19,26 @@ def test_train_baseline_linear_writes_its_metrics(tmp_path) -> None:
 
 
 def test_train_prints_the_resolved_schedule_and_both_selections(tmp_path) -> None:
-    out = cli("train", "--dataset", "sim-i", *TINY, "--baseline", "no-bottleneck", "--param", "b1=16",
-              "--param", "b2=16", "--min-steps", "40", "--epochs", "2", "--warmup-epochs", "1", "--out", str(tmp_path))  # fmt: skip
+    out = cli(
+        "train",
+        "--dataset",
+        "sim-i",
+        *TINY,
+        "--baseline",
+        "no-bottleneck",
+        "--param",
+        "b1=16",
+        "--param",
+        "b2=16",
+        "--min-steps",
+        "40",
+        "--epochs",
+        "2",
+        "--warmup-epochs",
+        "1",
+        "--out",
+        str(tmp_path),
+    )
     assert out.returncode == 0, out.stderr
     assert "schedule: batch 84 · 10 steps/epoch" in out.stderr  # 0.1 of the 840 training rows
     assert "auto schedule: epochs 2 -> 4 (at least 40 optimizer steps)" in out.stderr
@@ -32,8 +50,19 @@ def test_train_prints_the_resolved_schedule_and_both_selections(tmp_path) -> Non
 
 
 def test_an_impossible_fixed_schedule_is_refused_with_a_sentence(tmp_path) -> None:
-    out = cli("train", "--dataset", "sim-i", *TINY, "--schedule", "fixed", "--batch-size", "5000", "--quiet",
-              "--out", str(tmp_path))  # fmt: skip
+    out = cli(
+        "train",
+        "--dataset",
+        "sim-i",
+        *TINY,
+        "--schedule",
+        "fixed",
+        "--batch-size",
+        "5000",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
     assert out.returncode == 1
     assert "batch_size = 5000 is larger than the 840 training rows. Use batch_size <= 840" in out.stderr
 

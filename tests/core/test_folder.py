@@ -74,8 +74,26 @@ def test_cli_trains_on_a_folder_config(tmp_path: Path) -> None:
     from omib_core.cli import build_config, main, make_parser
 
     folder = write_folder(tmp_path / "cli")
-    args = ["train", "--dataset", str(folder), "--schedule", "fixed", "--epochs", "1", "--warmup-epochs", "1",
-            "--batch-size", "8", "--beta", "0.01", "--device", "cpu", "--quiet", "--out", str(tmp_path / "run")]  # fmt: skip
+    args = [
+        "train",
+        "--dataset",
+        str(folder),
+        "--schedule",
+        "fixed",
+        "--epochs",
+        "1",
+        "--warmup-epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--beta",
+        "0.01",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert load_dataset(build_config(make_parser().parse_args(args)).data).n_samples == N
     assert main(args) == 0
     res = json.loads((tmp_path / "run" / "result.json").read_text())

@@ -190,8 +190,9 @@ def test_cremad_codes_time_axis_and_given_split(admin_dir):
     arrays = cremad_arrays(time=True)
     codes = np.array(["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"])[arrays["label"]]
     split = np.array(["train", "val", "test", "train", "train", "train"] * 10)
-    write_cremad(admin_dir, "crema-d/codes.npz", audio=arrays["audio"], visual=arrays["visual"], label=codes,
-                 split=split)  # fmt: skip
+    write_cremad(
+        admin_dir, "crema-d/codes.npz", audio=arrays["audio"], visual=arrays["visual"], label=codes, split=split
+    )
     ds = cremad("crema-d/codes.npz")
     assert ds.meta["class_names"] == ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"]
     np.testing.assert_array_equal(ds.target, arrays["label"])
@@ -246,8 +247,13 @@ def test_registered_with_credits_and_documented_params():
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "omib_core", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "omib_core", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 @pytest.mark.slow
@@ -258,9 +264,27 @@ def test_cli_lists_and_trains_cmu_mosi_end_to_end(tmp_path):
     out = cli("datasets", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert {"cmu-mosi", "crema-d"} <= {d["id"] for d in json.loads(out.stdout)}
-    out = cli("train", "--dataset", "cmu-mosi", "--param", "file=mosi/mosi_data.pkl", "--schedule", "fixed", "--epochs", "2",
-              "--warmup-epochs", "1", "--batch-size", "16", "--device", "cpu", "--quiet", "--out",
-              str(tmp_path / "run"), env=env)  # fmt: skip
+    out = cli(
+        "train",
+        "--dataset",
+        "cmu-mosi",
+        "--param",
+        "file=mosi/mosi_data.pkl",
+        "--schedule",
+        "fixed",
+        "--epochs",
+        "2",
+        "--warmup-epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     res = json.loads((tmp_path / "run" / "result.json").read_text())
     assert res["status"] == "finished" and res["dataset"] == "cmu-mosi"

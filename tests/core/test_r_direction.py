@@ -66,8 +66,13 @@ def test_mean_of_ratios_collapses_on_near_zero_divisors_and_ratio_of_means_does_
 
 def test_default_form_is_the_held_out_gain() -> None:
     assert TrainConfig().r_form == "info_gain"
-    fin = [e for e in train(RunConfig(train=TrainConfig(epochs=3, warmup_epochs=0, min_steps=0, device="cpu",
-                                                         snapshot_every=0)),
-                            load_dataset(DataConfig(dataset="sim-teach", params={"n_samples": 200, "reference": False})),
-                            bound=BOUND) if isinstance(e, RunFinished)]  # fmt: skip
+    fin = [
+        e
+        for e in train(
+            RunConfig(train=TrainConfig(epochs=3, warmup_epochs=0, min_steps=0, device="cpu", snapshot_every=0)),
+            load_dataset(DataConfig(dataset="sim-teach", params={"n_samples": 200, "reference": False})),
+            bound=BOUND,
+        )
+        if isinstance(e, RunFinished)
+    ]
     assert fin and fin[0].r_final[0] == 1.0 and fin[0].r_final[1] != 1.0  # r moved after the first main epoch

@@ -80,8 +80,9 @@ def test_nutrimouse_labels_and_tiny_splits() -> None:
     assert geno.meta["class_names"] == ["wt", "ppar"] and np.bincount(geno.target).tolist() == [20, 20]
     assert diet.n_classes == 5 and np.bincount(diet.target).tolist() == [8] * 5
     # 5% of 8 rows per class rounds to 0: the split is topped up to 2 rows each
-    small = load_dataset(DataConfig(dataset="nutrimouse", params={"label": "diet"}, val_fraction=0.05,
-                                    test_fraction=0.05))  # fmt: skip
+    small = load_dataset(
+        DataConfig(dataset="nutrimouse", params={"label": "diet"}, val_fraction=0.05, test_fraction=0.05)
+    )
     assert all(int((small.split == c).sum()) >= 2 for c in (TRAIN, VAL, TEST))
     with pytest.raises(ConfigError, match="genotype"):
         load_dataset("nutrimouse", label="sex")

@@ -71,12 +71,15 @@ def test_patience_with_a_one_epoch_main_stage() -> None:
         resolve_schedule(TrainConfig(schedule="fixed", epochs=2, patience=2), 1000)
 
 
-@pytest.mark.parametrize(("kw", "match"), [
-    ({"min_steps": 5000, "max_steps": 100}, "min_steps"),
-    ({"patience": -1}, "patience"),
-    ({"batch_fraction": 1.5}, "batch_fraction"),
-    ({"schedule": "adaptive"}, "schedule"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"min_steps": 5000, "max_steps": 100}, "min_steps"),
+        ({"patience": -1}, "patience"),
+        ({"batch_fraction": 1.5}, "batch_fraction"),
+        ({"schedule": "adaptive"}, "schedule"),
+    ],
+)
 def test_bad_schedule_fields_name_the_parameter(kw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         TrainConfig(**kw)

@@ -44,8 +44,15 @@ def tissue(seed: int = 0) -> dict:
     counts[labels != "normal", :UP] = rng.poisson(15.0, (int((labels != "normal").sum()), UP))
     barcodes = np.array([f"AAACGT{i:010d}-1" for i in range(N)])
     genes = np.array([f"GENE{j}" for j in range(GENES)])
-    return {"rows": rows, "cols": cols, "labels": labels, "image": image, "counts": counts, "barcodes": barcodes,
-            "genes": genes}  # fmt: skip
+    return {
+        "rows": rows,
+        "cols": cols,
+        "labels": labels,
+        "image": image,
+        "counts": counts,
+        "barcodes": barcodes,
+        "genes": genes,
+    }
 
 
 def write_h5ad(path: Path, t: dict, *, old: bool = False, image_ext: str | None = ".png", **extra) -> Path:
@@ -104,18 +111,25 @@ def write_outs(outs: Path, t: dict, *, version: int = 2, scale: float = 0.1, dia
         names = np.r_[t["genes"], ["CD3", "CD8"]]
         g.create_dataset("features/name", data=names.astype("S"))
         g.create_dataset("features/id", data=np.char.add("ENSG", names).astype("S"))
-        g.create_dataset("features/feature_type", data=np.r_[["Gene Expression"] * GENES,
-                                                              ["Antibody Capture"] * 2].astype("S"))  # fmt: skip
+        g.create_dataset(
+            "features/feature_type", data=np.r_[["Gene Expression"] * GENES, ["Antibody Capture"] * 2].astype("S")
+        )
     in_tissue = np.ones(N, dtype=int)
     in_tissue[0] = 0
-    lines = [f"{b},{it},{i // COLS},{i % COLS},{r / scale:.1f},{c / scale:.1f}"
-             for i, (b, it, r, c) in enumerate(zip(t["barcodes"], in_tissue, t["rows"], t["cols"]))]  # fmt: skip
+    lines = [
+        f"{b},{it},{i // COLS},{i % COLS},{r / scale:.1f},{c / scale:.1f}"
+        for i, (b, it, r, c) in enumerate(zip(t["barcodes"], in_tissue, t["rows"], t["cols"]))
+    ]
     lines.append("TTTTTTTTTTTTTTTT-1,0,9,9,5.0,5.0")  # a spot off the tissue, not in the filtered matrix
     name = "tissue_positions.csv" if version == 2 else "tissue_positions_list.csv"
     header = ["barcode,in_tissue,array_row,array_col,pxl_row_in_fullres,pxl_col_in_fullres"] if version == 2 else []
     (outs / "spatial" / name).write_text("\n".join(header + lines) + "\n")
-    sf = {"tissue_hires_scalef": scale, "tissue_lowres_scalef": scale / 4, "spot_diameter_fullres": diameter,
-          "fiducial_diameter_fullres": 1.6 * diameter}  # fmt: skip
+    sf = {
+        "tissue_hires_scalef": scale,
+        "tissue_lowres_scalef": scale / 4,
+        "spot_diameter_fullres": diameter,
+        "fiducial_diameter_fullres": 1.6 * diameter,
+    }
     (outs / "spatial" / "scalefactors_json.json").write_text(json.dumps(sf))
     Image.fromarray(t["image"]).save(outs / "spatial" / "tissue_hires_image.png")
     rows = [f"{b},{lab}" for b, lab in zip(t["barcodes"][2:], t["labels"][2:])] + [f"{t['barcodes'][0]},normal"]
@@ -200,8 +214,11 @@ def test_h5ad_anndata_08_layout(datasets_dir) -> None:
     assert not ds.target[ds.split == TRAIN].any()  # one-class: normal training rows only
     for code in (VAL, TEST):
         assert set(ds.target[ds.split == code]) == {0, 1}
-    assert ds.meta["layout"] == "h5ad" and ds.meta["label_counts"] == {"DCIS": 12, "invasive carcinoma": 12,
-                                                                       "normal": 36}  # fmt: skip
+    assert ds.meta["layout"] == "h5ad" and ds.meta["label_counts"] == {
+        "DCIS": 12,
+        "invasive carcinoma": 12,
+        "normal": 36,
+    }
     assert ds.meta["image_scale"] == 1.0 and ds.meta["patch_px"] == round(0.55 * PITCH)  # from the spot pitch
     assert len(ds.meta["genes"]) == 25
     check_separates(ds)
@@ -211,8 +228,15 @@ def test_h5ad_old_layout_dense_tif_and_scalefactors(datasets_dir) -> None:
     t = tissue(seed=2)
     in_tissue = np.ones(N, dtype=np.int64)
     in_tissue[[0, 1]] = 0
-    write_h5ad(datasets_dir / "old.h5ad", t, old=True, image_ext=None, fullres=10, obs={"in_tissue": in_tissue},
-               scalefactors={"tissue_hires_scalef": 0.1, "spot_diameter_fullres": 80.0})  # fmt: skip
+    write_h5ad(
+        datasets_dir / "old.h5ad",
+        t,
+        old=True,
+        image_ext=None,
+        fullres=10,
+        obs={"in_tissue": in_tissue},
+        scalefactors={"tissue_hires_scalef": 0.1, "spot_diameter_fullres": 80.0},
+    )
     (datasets_dir / "img").mkdir()
     Image.fromarray(t["image"]).save(datasets_dir / "img" / "hires.tif")
     ds = load_10x_breast(path="old.h5ad", image="img/hires.tif", normal_label=" NORMAL ", n_genes=500)
@@ -249,8 +273,13 @@ def test_one_class_split_moves_training_anomalies() -> None:
 def test_registry_entry() -> None:
     info = get_info("10x-breast")
     assert info.task == "anomaly" and info.n_modalities == 2 and info.source and info.licence
-    assert info.defaults == {"path": "10x-breast/outs", "image": "", "n_genes": 500, "patch_px": 0,
-                             "normal_label": "normal"}  # fmt: skip
+    assert info.defaults == {
+        "path": "10x-breast/outs",
+        "image": "",
+        "n_genes": 500,
+        "patch_px": 0,
+        "normal_label": "normal",
+    }
     assert set(info.param_help) == set(info.defaults)
 
 

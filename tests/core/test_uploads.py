@@ -83,7 +83,12 @@ def test_store_then_load_by_upload_id(uploads: Path) -> None:
     uid = store_upload(good_files(), owner="ana", name="My data")  # through the sandbox, as the app does
     folder = upload_path(uid)
     assert folder.parent == uploads and sorted(p.name for p in folder.iterdir()) == [
-        "audio_features.npy", "labels.csv", "meta.json", "text.npy", "video.npy"]  # fmt: skip
+        "audio_features.npy",
+        "labels.csv",
+        "meta.json",
+        "text.npy",
+        "video.npy",
+    ]
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["owner"] == "ana" and meta["files"]["audio_features"] == "Audio Features.csv"
     ds = load_dataset(f"upload:{uid}")
@@ -203,10 +208,14 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(monkeypatch) -> None:
 
 names = st.sampled_from(["a.csv", "b.npy", "c.npz", "d.parquet", "labels.csv", "labels.npy", "../e.csv", "f.pkl"])
 csv_text = st.lists(
-    st.lists(st.one_of(st.integers(-5, 5).map(str), st.sampled_from(["", "nan", "inf", "x", "1e400", '"', " "])),
-             min_size=1, max_size=4),
-    min_size=0, max_size=6,
-).map(lambda rows: "\n".join(",".join(r) for r in rows).encode())  # fmt: skip
+    st.lists(
+        st.one_of(st.integers(-5, 5).map(str), st.sampled_from(["", "nan", "inf", "x", "1e400", '"', " "])),
+        min_size=1,
+        max_size=4,
+    ),
+    min_size=0,
+    max_size=6,
+).map(lambda rows: "\n".join(",".join(r) for r in rows).encode())
 content = st.one_of(st.binary(max_size=300), csv_text, st.just(npy(np.zeros((3, 2)))).map(lambda b: b[: len(b) // 2]))
 
 

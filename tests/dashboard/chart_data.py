@@ -20,5 +20,12 @@ def plotly_values(values) -> list[float]:
 def plotly_traces(chart) -> list[dict]:
     """The traces of an ``AppTest`` plotly_chart element: ``name``, ``x`` and ``y`` (numbers), ``showlegend``."""
     spec = json.loads(chart.proto.spec)
-    return [{"name": t.get("name"), "x": plotly_values(t.get("x")), "y": plotly_values(t.get("y")),
-             "showlegend": t.get("showlegend", True)} for t in spec["data"]]  # fmt: skip
+    return [
+        {
+            "name": t.get("name"),
+            "x": plotly_values(t.get("x")),
+            "y": plotly_values(t.get("y")),
+            "showlegend": t.get("showlegend", True),
+        }
+        for t in spec["data"]
+    ]

@@ -19,18 +19,27 @@ from omib_core.bound.result import BoundResult, Estimate
 def _result(m_u=0.05, curve=True, exact=True, converged=True) -> BoundResult:
     def est(name, value, ex):
         return Estimate(
-            name=name, value=value, std=0.1, per_seed=(value - 0.1, value, value + 0.1),
-            curve=tuple(np.linspace(0, value, 50)) if curve else (), converged=converged,
-            exact=ex if exact else None, note="" if converged else "still rising",
-        )  # fmt: skip
+            name=name,
+            value=value,
+            std=0.1,
+            per_seed=(value - 0.1, value, value + 0.1),
+            curve=tuple(np.linspace(0, value, 50)) if curve else (),
+            converged=converged,
+            exact=ex if exact else None,
+            note="" if converged else "still rising",
+        )
 
     return BoundResult(
-        estimator="mine", modalities=("audio", "video"),
+        estimator="mine",
+        modalities=("audio", "video"),
         entropies={"audio": est("H(audio)", 5.0, 5.2), "video": est("H(video)", 4.0, 4.1)},
-        mutual_information=est("I(audio;video)", 1.0, 1.1), h_joint=est("H_joint", 8.0, 8.2),
-        M_u=m_u, M_l=0.03 if m_u else None, failure=None if m_u else "H_joint came out as -3 nats: no bound.",
+        mutual_information=est("I(audio;video)", 1.0, 1.1),
+        h_joint=est("H_joint", 8.0, 8.2),
+        M_u=m_u,
+        M_l=0.03 if m_u else None,
+        failure=None if m_u else "H_joint came out as -3 nats: no bound.",
         settings={"steps": 1000, "rows": 500, "scale": "standardised"},
-    )  # fmt: skip
+    )
 
 
 # embeddings
@@ -39,11 +48,25 @@ def _result(m_u=0.05, curve=True, exact=True, converged=True) -> BoundResult:
 def test_projection_table_columns_and_labels():
     coords = np.arange(12.0).reshape(6, 2)
     target = np.array([0, 1, 2, 0, 1, 2])
-    df = ce.projection_table(coords, target, sample_id=np.arange(10, 16), split=np.array([0, 0, 1, 1, 2, 2]),
-                             pred=np.array([0, 1, 1, 0, 1, 2]), correct=np.array([1, 1, 0, 1, 1, 1]))  # fmt: skip
+    df = ce.projection_table(
+        coords,
+        target,
+        sample_id=np.arange(10, 16),
+        split=np.array([0, 0, 1, 1, 2, 2]),
+        pred=np.array([0, 1, 1, 0, 1, 2]),
+        correct=np.array([1, 1, 0, 1, 1, 1]),
+    )
     assert list(df.columns) == [
-        "sample_id", "x", "y", "target", "label", "prediction_value", "prediction", "correct", "split",
-    ]  # fmt: skip
+        "sample_id",
+        "x",
+        "y",
+        "target",
+        "label",
+        "prediction_value",
+        "prediction",
+        "correct",
+        "split",
+    ]
     assert df["sample_id"].tolist() == list(range(10, 16))
     assert df["label"].tolist()[:3] == ["class 0", "class 1", "class 2"]
     assert df["correct"].tolist()[2] == "wrong" and df["split"].tolist() == [
@@ -121,8 +144,14 @@ def test_class_balance_stacks_splits():
 
 
 def test_ground_truth_table():
-    gt = {"bayes_accuracy": 0.91, "optimal_mib_accuracy": 0.905, "exact_mi_v1_v2": 1.5,
-          "exact_h": {"v1": 10.0, "v2": 9.0}, "exact_h_joint": 17.5, "optimal_features": np.zeros((3, 12))}  # fmt: skip
+    gt = {
+        "bayes_accuracy": 0.91,
+        "optimal_mib_accuracy": 0.905,
+        "exact_mi_v1_v2": 1.5,
+        "exact_h": {"v1": 10.0, "v2": 9.0},
+        "exact_h_joint": 17.5,
+        "optimal_features": np.zeros((3, 12)),
+    }
     df = cd.ground_truth_table(gt, ["v1", "v2"])
     rows = dict(zip(df["quantity"], df["value"]))
     assert rows["Bayes accuracy"] == "91.0 %" and rows["Optimal-MIB accuracy"] == "90.5 %"
@@ -203,8 +232,13 @@ def test_beta_verdict_sentences():
 def test_seed_spread_and_progress():
     fig = cb.seed_spread_figure(_result())
     assert list(fig.layout.xaxis.categoryarray) == ["H(audio)", "H(video)", "I(audio;video)", "H_joint"]
-    rows = pd.DataFrame({"id": [1, 2, 3], "name": ["bound/mine: H(a)", "bound/mine: H(a)", "bound/mine: H(b)"],
-                         "value": [0.1, 0.2, 0.55]})  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "name": ["bound/mine: H(a)", "bound/mine: H(a)", "bound/mine: H(b)"],
+            "value": [0.1, 0.2, 0.55],
+        }
+    )
     assert cb.bound_progress(rows) == (0.55, "mine: H(b)")
     assert cb.bound_progress(None) == (0.0, "waiting for the worker")
     stages = cb.bound_stages(rows)

@@ -173,8 +173,15 @@ def test_trb_figure_heads_and_fused_line():
 
 def test_empty_tables_give_a_waiting_message():
     empty = pd.DataFrame()
-    for spec in (tc.loss_figure(empty), tc.r_figure(empty), tc.kl_figure(empty), tc.weighted_kl_figure(empty),
-                 tc.beta_figure(empty), tc.metrics_figure(empty), tc.trb_figure(empty)):  # fmt: skip
+    for spec in (
+        tc.loss_figure(empty),
+        tc.r_figure(empty),
+        tc.kl_figure(empty),
+        tc.weighted_kl_figure(empty),
+        tc.beta_figure(empty),
+        tc.metrics_figure(empty),
+        tc.trb_figure(empty),
+    ):
         assert vega.is_empty(spec) and vega.lines_of(spec).empty
 
 
@@ -202,12 +209,29 @@ def test_metric_helpers():
 
 def fake_run(rid, owner="ann", status="finished", **train):
     return {
-        "id": rid, "name": f"run {rid}", "owner": owner, "dataset": "sim-i", "status": status, "kind": "train",
-        "created_at": 1_700_000_000.0, "started_at": 100.0, "ended_at": 225.0,
-        "config": {"train": {"beta": None, "beta_scale": 2.0, "dynamic_r": True, "r_form": "mean_of_ratios",
-                             "r_update": "epoch", **train}, "model": {"bottleneck": True}},
-        "summary": {"beta_over_Mu": 2.0}, "result": None,
-    }  # fmt: skip
+        "id": rid,
+        "name": f"run {rid}",
+        "owner": owner,
+        "dataset": "sim-i",
+        "status": status,
+        "kind": "train",
+        "created_at": 1_700_000_000.0,
+        "started_at": 100.0,
+        "ended_at": 225.0,
+        "config": {
+            "train": {
+                "beta": None,
+                "beta_scale": 2.0,
+                "dynamic_r": True,
+                "r_form": "mean_of_ratios",
+                "r_update": "epoch",
+                **train,
+            },
+            "model": {"bottleneck": True},
+        },
+        "summary": {"beta_over_Mu": 2.0},
+        "result": None,
+    }
 
 
 def test_runs_frame_labels_filter_and_sort():
@@ -241,12 +265,20 @@ def test_overlay_smoothing_and_cap():
 
 
 def test_epoch_curve_and_snapshot_frame():
-    rows = pd.DataFrame({"id": [1, 2, 3], "kind": ["epoch", "epoch", "step"], "name": ["val/accuracy"] * 3,
-                         "epoch": [0, 1, 1], "value": [0.5, np.nan, 9.0]})  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "kind": ["epoch", "epoch", "step"],
+            "name": ["val/accuracy"] * 3,
+            "epoch": [0, 1, 1],
+            "value": [0.5, np.nan, 9.0],
+        }
+    )
     x, y = epoch_curve(rows, "val/accuracy")
     assert list(x) == [1.0, 2.0] and np.isnan(y[1])
-    snap = snapshot_frame({"index": np.arange(3), "split": np.array([0, 1, 2]), "xi": np.ones((3, 2)),
-                           "z_v1": np.zeros((3, 1))})  # fmt: skip
+    snap = snapshot_frame(
+        {"index": np.arange(3), "split": np.array([0, 1, 2]), "xi": np.ones((3, 2)), "z_v1": np.zeros((3, 1))}
+    )
     assert list(snap.columns) == ["index", "split", "xi_0", "xi_1", "z_v1_0"] and list(snap["split"]) == [
         "train",
         "val",
@@ -258,8 +290,15 @@ def test_epoch_curve_and_snapshot_frame():
 
 
 def test_sweep_figure_log_axis_bound_and_knee():
-    points = pd.DataFrame({"run_id": list("abcd"), "beta_over_Mu": [0.1, 0.1, 1.0, 10.0], "seed": [0, 1, 0, 0],
-                           "status": ["finished"] * 3 + ["running"], "value": [0.8, 0.82, 0.83, np.nan]})  # fmt: skip
+    points = pd.DataFrame(
+        {
+            "run_id": list("abcd"),
+            "beta_over_Mu": [0.1, 0.1, 1.0, 10.0],
+            "seed": [0, 1, 0, 0],
+            "status": ["finished"] * 3 + ["running"],
+            "value": [0.8, 0.82, 0.83, np.nan],
+        }
+    )
     agg = pd.DataFrame({"beta_over_Mu": [0.1, 1.0], "mean": [0.81, 0.83], "std": [0.014, 0.0], "n": [2, 1]})
     fig = sweep_figure(points, agg, "test accuracy", knee=1.0, reference=0.909)
     assert fig.layout.xaxis.type == "log"
@@ -275,12 +314,27 @@ def test_sweep_figure_log_axis_bound_and_knee():
 
 
 def test_sweep_figure_draws_both_selections_the_best_beta_and_the_linear_model():
-    points = pd.DataFrame({"run_id": list("abc"), "beta_over_Mu": [1.0, 30.0, 300.0], "seed": [0, 0, 0],
-                           "status": ["finished"] * 3, "value": [0.80, 0.86, 0.70]})  # fmt: skip
+    points = pd.DataFrame(
+        {
+            "run_id": list("abc"),
+            "beta_over_Mu": [1.0, 30.0, 300.0],
+            "seed": [0, 0, 0],
+            "status": ["finished"] * 3,
+            "value": [0.80, 0.86, 0.70],
+        }
+    )
     last = pd.DataFrame({"beta_over_Mu": [1.0, 30.0, 300.0], "mean": [0.80, 0.86, 0.70], "std": 0.01, "n": 1})
     best_val = last.assign(mean=[0.83, 0.87, 0.72])
-    fig = sweep_figure(points, last, "test accuracy", best=30.0, mean_label="last epoch, mean ± std",
-                       other=best_val, other_label="best-val epoch, mean ± std", references=[(0.75, "linear model")])  # fmt: skip
+    fig = sweep_figure(
+        points,
+        last,
+        "test accuracy",
+        best=30.0,
+        mean_label="last epoch, mean ± std",
+        other=best_val,
+        other_label="best-val epoch, mean ± std",
+        references=[(0.75, "linear model")],
+    )
     names = [d.name for d in fig.data]
     assert names == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std"]
     assert list(fig.data[2].y) == [0.83, 0.87, 0.72] and fig.data[2].line.dash == "dash"
@@ -293,11 +347,19 @@ def test_pivot_keeps_only_logged_steps_so_lines_connect():
     """live.pivot feeds every training chart: one row per logged step, NaN only where a value was non-finite."""
     from dashboard.live import pivot
 
-    rows = pd.DataFrame({
-        "id": range(1, 6), "kind": "step", "stage": ["warmup", "warmup", "main", "main", "main"],
-        "step": [1, 2, 3, 4, 4], "epoch": [0, 0, 1, 1, 1], "name": ["loss"] * 4 + ["kl/v1"],
-        "value": [1.0, 2.0, np.nan, 4.0, 5.0], "finite": [True, True, False, True, True], "t": 0.0,
-    })  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "id": range(1, 6),
+            "kind": "step",
+            "stage": ["warmup", "warmup", "main", "main", "main"],
+            "step": [1, 2, 3, 4, 4],
+            "epoch": [0, 0, 1, 1, 1],
+            "name": ["loss"] * 4 + ["kl/v1"],
+            "value": [1.0, 2.0, np.nan, 4.0, 5.0],
+            "finite": [True, True, False, True, True],
+            "t": 0.0,
+        }
+    )
     wide = pivot(rows, "step")
     assert list(wide["step"]) == [1, 2, 3, 4] and list(wide["stage"]) == ["warmup", "warmup", "main", "main"]
     assert np.isnan(wide.loc[2, "loss"]) and wide.loc[3, "kl/v1"] == 5.0
@@ -314,11 +376,19 @@ def test_extend_tables_repivots_only_the_tail_and_matches_a_full_pivot():
     rng = np.random.default_rng(0)
     n = 400
     step = np.repeat(np.arange(1, n // 4 + 1), 4)
-    rows = pd.DataFrame({
-        "id": np.arange(1, n + 1), "kind": np.where(np.arange(n) % 8 == 7, "epoch", "step"), "stage": "main",
-        "step": step, "epoch": step // 10, "name": np.tile(["loss", "kl/v1", "r/v2", "val/accuracy"], n // 4),
-        "value": rng.normal(size=n), "finite": True, "t": 0.0,
-    })  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "kind": np.where(np.arange(n) % 8 == 7, "epoch", "step"),
+            "stage": "main",
+            "step": step,
+            "epoch": step // 10,
+            "name": np.tile(["loss", "kl/v1", "r/v2", "val/accuracy"], n // 4),
+            "value": rng.normal(size=n),
+            "finite": True,
+            "t": 0.0,
+        }
+    )
     held, tables = None, None
     for lo, hi in ((0, 37), (37, 38), (38, 201), (201, 202), (202, n)):  # cuts inside a step's rows too
         new = rows.iloc[lo:hi]

@@ -101,8 +101,11 @@ def _upload_files(bad: bool = False) -> list[tuple[str, bytes, str]]:
     buf = io.BytesIO()
     np.save(buf, rng.normal(size=(29 if bad else 30, 4)))
     labels = "label\n" + "\n".join(str(i % 2) for i in range(30))
-    return [("first view.csv", v1.encode(), "text/csv"), ("second.npy", buf.getvalue(), "application/octet-stream"),
-            ("labels.csv", labels.encode(), "text/csv")]  # fmt: skip
+    return [
+        ("first view.csv", v1.encode(), "text/csv"),
+        ("second.npy", buf.getvalue(), "application/octet-stream"),
+        ("labels.csv", labels.encode(), "text/csv"),
+    ]
 
 
 def test_data_page_upload_is_checked_stored_and_used():

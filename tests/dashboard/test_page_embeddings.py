@@ -73,9 +73,20 @@ def add_run_with_snapshots(
         if bad_last and k == n_snapshots - 1:
             np.savez(path, xi=np.array([{"evil": 1}] * n, dtype=object))
         else:
-            np.savez(path, xi=xi, z_v1=xi[:, :4], z_v2=xi[:, 4:], zeta_v1=xi[:, :2], zeta_v2=xi[:, 2:4],
-                     index=np.arange(n) * 3, split=rng.integers(0, 3, n).astype(np.int8), target=target, pred=pred,
-                     correct=pred == target, epoch=np.asarray(epoch))  # fmt: skip
+            np.savez(
+                path,
+                xi=xi,
+                z_v1=xi[:, :4],
+                z_v2=xi[:, 4:],
+                zeta_v1=xi[:, :2],
+                zeta_v2=xi[:, 2:4],
+                index=np.arange(n) * 3,
+                split=rng.integers(0, 3, n).astype(np.int8),
+                target=target,
+                pred=pred,
+                correct=pred == target,
+                epoch=np.asarray(epoch),
+            )
         store.add_artifact(rid, "snapshot", path, epoch=epoch)
     store.set_status(rid, "finished", only_from=("running",))
     return rid
@@ -128,8 +139,11 @@ def test_page_draws_snapshots_pca_then_umap(fast_umap):
     at.run()
     no_exception(at)
     assert at.selectbox(key="emb_run").value == rid
-    assert at.selectbox(key="emb_array").options[:3] == ["xi (fused representation)", "z_v1 (encoder output of v1)",
-                                                          "z_v2 (encoder output of v2)"]  # fmt: skip
+    assert at.selectbox(key="emb_array").options[:3] == [
+        "xi (fused representation)",
+        "z_v1 (encoder output of v1)",
+        "z_v2 (encoder output of v2)",
+    ]
     slider = at.select_slider(key="emb_epoch")
     assert slider.value == "epoch 4"  # the last snapshot (epoch index 3, shown 1-based)
     assert chart_titles(at)[0].endswith("epoch 4: PCA") or chart_titles(at)[0].endswith("epoch 4: UMAP")

@@ -25,8 +25,9 @@ def test_sweep_page_renders_and_shows_the_knee_of_finished_runs():
     sid = uuid.uuid4().hex[:12]
     for scale, accs in ((0.1, (0.80, 0.84)), (1.0, (0.86, 0.88)), (10.0, (0.60, 0.62))):
         for seed, acc in enumerate(accs):
-            add_fake_run(name=f"sweep · β/M_u={scale:g} · seed {seed}", scale=scale, seed=seed, test_accuracy=acc,
-                         sweep_id=sid)  # fmt: skip
+            add_fake_run(
+                name=f"sweep · β/M_u={scale:g} · seed {seed}", scale=scale, seed=seed, test_accuracy=acc, sweep_id=sid
+            )
     at = app("sweep", sweep=sid)
     at.run()
     no_exception(at)
@@ -82,8 +83,11 @@ def test_queue_sweep_stores_one_run_per_value_and_seed_with_one_sweep_id():
         sid = sid[0] if isinstance(sid, list) else sid
         runs = store.list_runs(sweep_id=sid)
         assert sorted((r["config"]["train"]["beta_scale"], r["config"]["train"]["seed"]) for r in runs) == [
-            (0.5, 0), (0.5, 1), (2.0, 0), (2.0, 1)
-        ]  # fmt: skip
+            (0.5, 0),
+            (0.5, 1),
+            (2.0, 0),
+            (2.0, 1),
+        ]
         assert all(r["status"] == "queued" and r["config"]["train"]["beta"] is None for r in runs)
         assert {r["config"]["data"]["dataset"] for r in runs} == {"sim-teach"}  # the default base: teaching preset
         assert {m.label: m.value for m in at.metric}["Runs finished"] == "0 / 4"

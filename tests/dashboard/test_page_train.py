@@ -53,8 +53,10 @@ def add_fake_run(
 ) -> str:
     """A run as a worker would leave it: summary, step and epoch metrics, status and result."""
     store, jobs = services.store(), services.jobs()
-    cfg = RunConfig(data=DataConfig(dataset=dataset), train=TrainConfig(schedule="fixed", epochs=epochs, warmup_epochs=1,
-                                                                         beta_scale=scale, seed=seed))  # fmt: skip
+    cfg = RunConfig(
+        data=DataConfig(dataset=dataset),
+        train=TrainConfig(schedule="fixed", epochs=epochs, warmup_epochs=1, beta_scale=scale, seed=seed),
+    )
     cfg = cfg.replace(model=cfg.model.replace(bottleneck=bottleneck))
     saved = jobs.max_concurrent
     jobs.max_concurrent = 0  # keep the scheduler from starting the fake run while it is briefly queued
@@ -64,13 +66,35 @@ def add_fake_run(
     finally:
         jobs.max_concurrent = saved
     mods = ["v1", "v2"]
-    summary = {"device": "cpu", "task": "classification", "modalities": mods, "n_train": 700, "n_val": 150,
-               "n_test": 150, "total_epochs": epochs + 1, "steps_per_epoch": 3, "beta": 2e-3 * scale, "M_u": 2e-3,
-               "M_l": 1e-3, "beta_over_Mu": scale, "estimator": "gaussian", "num_threads": 1,
-               "reference": {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.912, "linear_test_accuracy": 0.751},
-               "schedule": {"n_fit": 700, "batch_size": 70, "steps_per_epoch": 10, "warmup_epochs": 1,
-                            "epochs": epochs, "warmup_steps": 10, "main_steps": 10 * epochs, "patience": 2,
-                            "mode": "auto", "changes": ["batch_size 256 -> 70 (0.1 of the 700 training rows)"]}}  # fmt: skip
+    summary = {
+        "device": "cpu",
+        "task": "classification",
+        "modalities": mods,
+        "n_train": 700,
+        "n_val": 150,
+        "n_test": 150,
+        "total_epochs": epochs + 1,
+        "steps_per_epoch": 3,
+        "beta": 2e-3 * scale,
+        "M_u": 2e-3,
+        "M_l": 1e-3,
+        "beta_over_Mu": scale,
+        "estimator": "gaussian",
+        "num_threads": 1,
+        "reference": {"optimal_mib_accuracy": 0.909, "bayes_accuracy": 0.912, "linear_test_accuracy": 0.751},
+        "schedule": {
+            "n_fit": 700,
+            "batch_size": 70,
+            "steps_per_epoch": 10,
+            "warmup_epochs": 1,
+            "epochs": epochs,
+            "warmup_steps": 10,
+            "main_steps": 10 * epochs,
+            "patience": 2,
+            "mode": "auto",
+            "changes": ["batch_size 256 -> 70 (0.1 of the 700 training rows)"],
+        },
+    }
     store.update_run(rid, summary=summary, total_epochs=epochs + 1, device="cpu")
     rows, step = [], 0
     for epoch in range(epochs + 1):
@@ -79,26 +103,54 @@ def add_fake_run(
             step += 1
             m = {"loss": 2.0 / step, "trb_loss/v1": 1.0 / step, "trb_loss/v2": 1.2 / step}
             if stage == "main":
-                m |= {"task_loss": 1.0 / step, "kl/v1": 4.0, "kl/v2": 3.0, "beta_kl/v1": 0.008, "beta_kl/v2": 0.005,
-                      "r/v1": 1.0, "r/v2": 0.8 + 0.01 * step, "beta": 2e-3 * scale, "M_u": 2e-3,
-                      "beta_over_Mu": scale}  # fmt: skip
+                m |= {
+                    "task_loss": 1.0 / step,
+                    "kl/v1": 4.0,
+                    "kl/v2": 3.0,
+                    "beta_kl/v1": 0.008,
+                    "beta_kl/v2": 0.005,
+                    "r/v1": 1.0,
+                    "r/v2": 0.8 + 0.01 * step,
+                    "beta": 2e-3 * scale,
+                    "M_u": 2e-3,
+                    "beta_over_Mu": scale,
+                }
             rows += [dict(kind="step", stage=stage, step=step, epoch=epoch, name=k, value=v) for k, v in m.items()]
         acc = test_accuracy - 0.05 * (epochs - epoch) / epochs
-        m = {"val/accuracy": acc + 0.01, "test/accuracy": acc, "train/accuracy": acc + 0.05,
-             "trb/v1/val/accuracy": acc - 0.05, "trb/v2/val/accuracy": acc - 0.1}  # fmt: skip
+        m = {
+            "val/accuracy": acc + 0.01,
+            "test/accuracy": acc,
+            "train/accuracy": acc + 0.05,
+            "trb/v1/val/accuracy": acc - 0.05,
+            "trb/v2/val/accuracy": acc - 0.1,
+        }
         rows += [dict(kind="epoch", stage=stage, step=step, epoch=epoch, name=k, value=v) for k, v in m.items()]
     store.append_metrics(rid, rows, {"epoch": epochs + 1, "step": step})
     result = None
     if status == "finished":
-        result = {"epochs": epochs, "step": step, "test_metrics": {"accuracy": test_accuracy, "f1_macro": 0.8},
-                  "val_metrics": {"accuracy": test_accuracy + 0.01}, "r_final": [1.0, 0.85], "beta": 2e-3 * scale,
-                  "wall_seconds": 12.0, "samples_per_second": 900.0, "checkpoint_path": None,
-                  "last_test_metrics": {"accuracy": test_accuracy - 0.02},
-                  "selection": {"best_val": {"epoch": epochs - 1, "val": {}, "test": {"accuracy": test_accuracy}},
-                                "last": {"epoch": epochs, "val": {}, "test": {"accuracy": test_accuracy - 0.02}},
-                                "stopped_early": True}}  # fmt: skip
-    store.set_status(rid, status, error="The loss became NaN at step 9; lower the learning rate." if status == "failed"
-                     else None, result=result)  # fmt: skip
+        result = {
+            "epochs": epochs,
+            "step": step,
+            "test_metrics": {"accuracy": test_accuracy, "f1_macro": 0.8},
+            "val_metrics": {"accuracy": test_accuracy + 0.01},
+            "r_final": [1.0, 0.85],
+            "beta": 2e-3 * scale,
+            "wall_seconds": 12.0,
+            "samples_per_second": 900.0,
+            "checkpoint_path": None,
+            "last_test_metrics": {"accuracy": test_accuracy - 0.02},
+            "selection": {
+                "best_val": {"epoch": epochs - 1, "val": {}, "test": {"accuracy": test_accuracy}},
+                "last": {"epoch": epochs, "val": {}, "test": {"accuracy": test_accuracy - 0.02}},
+                "stopped_early": True,
+            },
+        }
+    store.set_status(
+        rid,
+        status,
+        error="The loss became NaN at step 9; lower the learning rate." if status == "failed" else None,
+        result=result,
+    )
     return rid
 
 
@@ -130,8 +182,11 @@ def test_new_controls_reach_the_session_config():
     no_exception(at)
     cfg = RunConfig.from_dict(at.session_state["omib_config"])
     assert (cfg.model.enc_layers, cfg.train.schedule, cfg.train.patience, cfg.train.r_form) == (
-        2, "fixed", 3, "mean_of_ratios"
-    )  # fmt: skip
+        2,
+        "fixed",
+        3,
+        "mean_of_ratios",
+    )
 
 
 def small_sim_i(**train) -> RunConfig:

@@ -73,19 +73,25 @@ def test_the_cli_grid_reseeds_the_data_and_has_no_run_limit():
 
 def run(rid, scale, seed, status="finished", acc=None, sweep="s1"):
     return {
-        "id": rid, "status": status, "sweep_id": sweep,
+        "id": rid,
+        "status": status,
+        "sweep_id": sweep,
         "config": {"train": {"beta": None, "beta_scale": scale, "seed": seed}},
         "result": {"test_metrics": {"accuracy": acc}} if acc is not None else None,
-    }  # fmt: skip
+    }
 
 
 def test_points_aggregate_and_knee_on_hand_made_numbers():
     runs = [
-        run("a", 0.1, 0, acc=0.80), run("b", 0.1, 1, acc=0.84),   # mean 0.82, std 0.02828
-        run("c", 1.0, 0, acc=0.86), run("d", 1.0, 1, acc=0.88),   # mean 0.87, std 0.01414 (best)
-        run("e", 3.0, 0, acc=0.86), run("f", 3.0, 1, acc=0.87),   # mean 0.865: within one std of the best
-        run("g", 10.0, 0, acc=0.60), run("h", 10.0, 1, status="running"),
-    ]  # fmt: skip
+        run("a", 0.1, 0, acc=0.80),
+        run("b", 0.1, 1, acc=0.84),  # mean 0.82, std 0.02828
+        run("c", 1.0, 0, acc=0.86),
+        run("d", 1.0, 1, acc=0.88),  # mean 0.87, std 0.01414 (best)
+        run("e", 3.0, 0, acc=0.86),
+        run("f", 3.0, 1, acc=0.87),  # mean 0.865: within one std of the best
+        run("g", 10.0, 0, acc=0.60),
+        run("h", 10.0, 1, status="running"),
+    ]
     points = sweep_points(runs, "accuracy")
     assert len(points) == 8 and np.isnan(points.loc[7, "value"])
     agg = aggregate(points)

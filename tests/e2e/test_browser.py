@@ -175,9 +175,16 @@ def test_live_training_embeddings_and_shared_runs(app_url, app_data_dir, browser
             charts = page.evaluate(LIVE_CHARTS_JS)
             r, kl = charts.get("r", {}), charts.get("kl", {})
             if status in ("running", "paused"):
-                samples.append({"t": round(time.monotonic(), 2), "r": r.get("sig", ""), "kl": kl.get("sig", ""),
-                                "r_uid": r.get("uid", 0), "kl_uid": kl.get("uid", 0),
-                                "drawn": bool(r.get("drawn") and kl.get("drawn"))})  # fmt: skip
+                samples.append(
+                    {
+                        "t": round(time.monotonic(), 2),
+                        "r": r.get("sig", ""),
+                        "kl": kl.get("sig", ""),
+                        "r_uid": r.get("uid", 0),
+                        "kl_uid": kl.get("uid", 0),
+                        "drawn": bool(r.get("drawn") and kl.get("drawn")),
+                    }
+                )
                 r_changes = count_changes([s["r"] for s in samples])
                 if not screenshot_confirmed and r_changes >= 2 and samples[-1]["drawn"]:
                     shot(page, artifacts, "train_live")
@@ -192,10 +199,17 @@ def test_live_training_embeddings_and_shared_runs(app_url, app_data_dir, browser
         # (the placeholder before the main stage gives way to the real chart)
         r_mounts = len({s["r_uid"] for s in with_data})
         kl_mounts = len({s["kl_uid"] for s in samples if s["kl"]})
-        summary = {"samples_with_data": len(with_data), "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
-                   "epochs_stepped": stepped, "resumed": resumed,
-                   "r_changes": r_changes, "kl_changes": kl_changes, "r_canvases": r_mounts,
-                   "kl_canvases": kl_mounts, "screenshot_confirmed": screenshot_confirmed}  # fmt: skip
+        summary = {
+            "samples_with_data": len(with_data),
+            "r_and_kl_drawn": sum(s["drawn"] for s in with_data),
+            "epochs_stepped": stepped,
+            "resumed": resumed,
+            "r_changes": r_changes,
+            "kl_changes": kl_changes,
+            "r_canvases": r_mounts,
+            "kl_canvases": kl_mounts,
+            "screenshot_confirmed": screenshot_confirmed,
+        }
         (artifacts / "train_live_samples.json").write_text(json.dumps({**summary, "samples": samples}, indent=1))
         print(f"live view: {summary}")
         assert resumed, f"the run was not paced (stepped {stepped} epochs); last status {status!r}"

@@ -21,8 +21,14 @@ from omib_core.runs.worker import Worker
 from tests.core.test_uploads import good_files, tree
 from tests.dashboard.test_page_train import add_fake_run, app, no_exception
 
-BAD_RUN_IDS = ["../../etc/passwd", "0123456789ab/../../x", "' OR '1'='1", "0123456789ab'; DROP TABLE runs; --",
-               "%2e%2e%2f%2e%2e%2fetc", "a" * 5000]  # fmt: skip
+BAD_RUN_IDS = [
+    "../../etc/passwd",
+    "0123456789ab/../../x",
+    "' OR '1'='1",
+    "0123456789ab'; DROP TABLE runs; --",
+    "%2e%2e%2f%2e%2e%2fetc",
+    "a" * 5000,
+]
 
 
 @pytest.fixture
@@ -58,8 +64,16 @@ def _npy(x: np.ndarray) -> bytes:
 def test_upload_file_names_never_become_paths(data_dir):
     """Names with a directory part are refused; odd but path-free names are reduced to [a-z0-9_] and land only
     in uploads/<server id>/ (see also tests/core/test_uploads.py::test_safe_names)."""
-    for name in ("../../x.csv", "..\\..\\x.csv", "/tmp/x.csv", "C:\\x.csv", "C:x.csv", "x.csv\x00.npy", ".x.csv",
-                 "uploads/../x.csv"):  # fmt: skip
+    for name in (
+        "../../x.csv",
+        "..\\..\\x.csv",
+        "/tmp/x.csv",
+        "C:\\x.csv",
+        "C:x.csv",
+        "x.csv\x00.npy",
+        ".x.csv",
+        "uploads/../x.csv",
+    ):
         files = {**good_files(), name: b"1,2\n"}
         with pytest.raises(DataError, match="contains a path|starts with a dot"):
             store_upload(files, owner="mallory")

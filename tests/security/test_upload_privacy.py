@@ -54,8 +54,9 @@ def test_an_upload_is_readable_by_its_owner_and_admins_only_until_shared(alices:
 
 def test_the_launcher_refuses_to_train_on_another_users_upload(alices: str, tmp_path) -> None:
     jobs = JobManager(RunStore(tmp_path / "omib.db"), max_concurrent=0, gpu_available=False)
-    cfg = RunConfig(data=DataConfig(dataset=f"upload:{alices}"), train=TrainConfig(schedule="fixed", epochs=2,
-                                                                                    warmup_epochs=1)).to_dict()  # fmt: skip
+    cfg = RunConfig(
+        data=DataConfig(dataset=f"upload:{alices}"), train=TrainConfig(schedule="fixed", epochs=2, warmup_epochs=1)
+    ).to_dict()
     with pytest.raises(UploadAccessError, match="belongs to another user"):
         jobs.submit(cfg, "bob", "steal")
     assert jobs.store.list_runs() == []  # nothing stored

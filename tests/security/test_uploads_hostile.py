@@ -198,8 +198,10 @@ def test_a_european_excel_csv_is_read_with_its_dialect() -> None:
     notes: list[str] = []
     x = fmt.read_modality(EXCEL_EU, "csv", "audio.csv", notes)
     np.testing.assert_array_equal(x, [[0.126, -0.132], [1.5, 2.0], [-3.0, 4.25]])
-    assert notes == ["audio.csv was read as semicolon-separated with decimal commas and a UTF-8 byte-order mark (as "
-                     "Excel saves CSV in many European languages); check the values in the table."]  # fmt: skip
+    assert notes == [
+        "audio.csv was read as semicolon-separated with decimal commas and a UTF-8 byte-order mark (as "
+        "Excel saves CSV in many European languages); check the values in the table."
+    ]
     headerless = fmt.read_modality(b"0,126;-0,132\n1,5;2\n", "csv", "v.csv")
     np.testing.assert_array_equal(headerless, [[0.126, -0.132], [1.5, 2.0]])
     tabs = fmt.read_modality(b"a\tb\n0,5\t1\n2\t3,5\n", "csv", "t.csv")
