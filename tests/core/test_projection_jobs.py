@@ -41,8 +41,11 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    try:  # the process may be reaped between the two reads: /proc then answers ENOENT or ESRCH
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError):
+        return False
 
 
 def _wait_until_running(fut, timeout=30.0):
