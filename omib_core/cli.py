@@ -1,4 +1,4 @@
-"""Command line: ``python -m omib_core {datasets,bound,train,sweep,hash-password}``.
+"""Command line: ``python -m omib_core {datasets,bound,train,sweep,scheduler,hash-password}``.
 
 Headless, with a progress bar on stderr; the results go to files (``result.json``, ``history.csv``)
 so that scripts, the benchmarks and the dashboard's workers share one format.
@@ -286,6 +286,16 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """The scheduler as its own process (``omib_core.runs.scheduler``): refuses when another one holds the lease."""
+    import logging
+
+    from omib_core.runs.scheduler import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_scheduler(interval=args.interval)
+
+
 def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="dataset id (see `datasets`) or a folder path (default sim-i)")
     p.add_argument(
@@ -358,6 +368,10 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("scheduler", help="run the queue of the run store ($OMIB_DATA_DIR) as its own process")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between scheduler passes")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("hash-password", help="hash a password for the [users] table of secrets.toml (scrypt)")
     p.add_argument("name", nargs="?", help='the user\'s name: prints the whole line `name = "scrypt$..."`')

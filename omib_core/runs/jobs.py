@@ -1,8 +1,8 @@
 """The job launcher: validates submissions, queues them, and starts worker processes.
 
-One ``JobManager`` per server process: ``shared_manager()`` creates it (the launcher ``python -m dashboard.serve``
-calls it before Streamlit starts, so recovery and the queue do not wait for a page load) and the app's
-``services.jobs()`` returns the same object. ``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
+One ``JobManager`` per process: ``omib_core.runs.scheduler.shared_manager()`` creates the web server's (with an
+embedded scheduler when no other process holds the store's lease) and ``python -m omib_core scheduler`` runs one as
+its own process. ``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
 worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit, and starts
 queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
 uses the GPU: a run on ``device="auto"`` that finds the GPU busy starts on the CPU instead (an explicit
@@ -35,7 +35,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from omib_core.config import RunConfig
@@ -265,6 +264,7 @@ class JobManager:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
+        self.lease: Any = None  # the store's scheduler lease (``scheduler.SchedulerLease``) while this one schedules
 
     @property
     def max_concurrent(self) -> int:
@@ -276,6 +276,11 @@ class JobManager:
     @max_concurrent.setter
     def max_concurrent(self, value: int) -> None:
         self._max_concurrent = value
+
+    @property
+    def backend_name(self) -> str:
+        """Where workers run: ``"local"`` (subprocesses on this host)."""
+        return "local"
 
     @property
     def max_run_memory(self) -> int:
@@ -401,11 +406,13 @@ class JobManager:
         return self._thread
 
     def stop_background(self, timeout: float = 5.0) -> None:
-        """Stop the background thread (workers keep running)."""
+        """Stop the background thread (workers keep running) and give up the scheduler lease if held."""
         self._halt.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
+        if self.lease is not None:
+            self.lease.release()
 
     def running_processes(self) -> dict[str, int]:
         """Run id -> pid of the workers this manager started and that have not been reaped."""
@@ -418,6 +425,8 @@ class JobManager:
         except Exception:
             log.exception("job recovery failed")
         while True:
+            if self.lease is not None and not self.lease.renew_if_due():
+                return  # another scheduler took the lease: never schedule beside it
             try:
                 self.tick()
             except Exception:
@@ -591,41 +600,3 @@ class JobManager:
         self._procs[run["id"]] = proc
         self.store.update_run(run["id"], pid=proc.pid)
         return True
-
-
-# the process-wide manager
-
-_SHARED: JobManager | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobManager:
-    """The one ``JobManager`` of this process, created, recovered and scheduling in the background on first call.
-
-    The server launcher (``python -m dashboard.serve``) calls it before Streamlit starts, so runs left ``running``
-    by a previous server are marked interrupted and the queue moves without waiting for a page load; the app's
-    ``services.jobs()`` then gets the same object. ``store`` defaults to the run store of ``$OMIB_DATA_DIR``. Asked
-    for another store than the shared manager's (tests that switch data dirs), the old manager's scheduler is
-    stopped and a new one takes its place: never two schedulers in one process.
-    """
-    global _SHARED
-    with _SHARED_LOCK:
-        if store is None:
-            from omib_core.runs.paths import db_path
-
-            store = RunStore(db_path()) if _SHARED is None else _SHARED.store
-        if _SHARED is not None and _SHARED.store.path.resolve() != Path(store.path).resolve():
-            log.warning("the shared job manager moves from %s to %s", _SHARED.store.path, store.path)
-            _SHARED.stop_background()
-            _SHARED = None
-        if _SHARED is None:
-            manager = JobManager(store)
-            manager.recover()
-            manager.start_background(interval=interval)
-            _SHARED = manager
-        return _SHARED
-
-
-def get_shared() -> JobManager | None:
-    """The process-wide manager when ``shared_manager`` has created one, else None."""
-    return _SHARED

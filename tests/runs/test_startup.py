@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from omib_core.runs.jobs import get_shared, shared_manager
 from omib_core.runs.paths import REPO_ROOT
+from omib_core.runs.scheduler import get_shared, shared_manager
 from omib_core.runs.store import RunStore
 from tests.e2e.conftest import free_port
 from tests.runs.conftest import TINY, wait_for
@@ -88,8 +88,8 @@ def test_one_shared_manager_per_process(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _no_leftover_shared_manager():
-    import omib_core.runs.jobs as jobs
+    import omib_core.runs.scheduler as scheduler
 
-    saved = jobs._SHARED
+    saved = scheduler._SHARED
     yield
-    jobs._SHARED = saved
+    scheduler._SHARED = saved
