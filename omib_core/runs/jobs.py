@@ -216,6 +216,8 @@ class JobManager:
         stop_grace: seconds a worker has to honour a stop before it is terminated.
         env: extra environment variables for workers.
         heartbeat_interval: passed to workers (seconds between heartbeats and parent checks).
+        ray: a ``ray_backend.RayBackend``: train runs execute on its cluster (``OMIB_RAY_ADDRESS``; the scheduler
+            module builds it); None = local worker processes. Bound runs stay local.
     """
 
     def __init__(
@@ -237,6 +239,7 @@ class JobManager:
         stop_grace: float = STOP_GRACE,
         env: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = None,
+        ray: Any = None,
     ) -> None:
         self.store = store
         self._max_concurrent = max_concurrent or env_int("OMIB_MAX_CONCURRENT")  # None: decided when first needed
@@ -258,7 +261,8 @@ class JobManager:
         self.stop_grace = stop_grace
         self.env = dict(env or {})
         self.heartbeat_interval = heartbeat_interval
-        self._procs: dict[str, subprocess.Popen] = {}
+        self.ray = ray
+        self._procs: dict[str, Any] = {}  # run id -> subprocess.Popen, or ray_backend.RayRun (same poll/kill)
         self._on_gpu: dict[str, bool] = {}  # run id -> launched on the GPU (False: CPU, or CPU fallback)
         self._timed_out: set[str] = set()  # runs terminated by the launcher for outliving max_run_seconds
         self._lock = threading.RLock()
@@ -270,7 +274,10 @@ class JobManager:
     def max_concurrent(self) -> int:
         """Runs going at once (``$OMIB_MAX_CONCURRENT``, else from the cores and the GPU; settable)."""
         if self._max_concurrent is None:
-            self._max_concurrent = default_max_concurrent(cpu_count(), self._gpu())
+            if self.ray is not None:  # one run per cluster CPU it asks for
+                self._max_concurrent = max(1, self.ray.cpus() // (self.threads_per_job or 1))
+            else:
+                self._max_concurrent = default_max_concurrent(cpu_count(), self._gpu())
         return self._max_concurrent
 
     @max_concurrent.setter
@@ -279,14 +286,14 @@ class JobManager:
 
     @property
     def backend_name(self) -> str:
-        """Where workers run: ``"local"`` (subprocesses on this host)."""
-        return "local"
+        """Where workers run: ``"local"`` (subprocesses on this host) or ``"ray at ADDRESS"``."""
+        return "local" if self.ray is None else f"ray at {self.ray.address}"
 
     @property
     def max_run_memory(self) -> int:
         """Bytes a run's estimated peak may reach (``$OMIB_MAX_RUN_MEMORY_MB``, else from the memory and slots)."""
-        if self._max_run_memory is None:
-            self._max_run_memory = run_budget.memory_limit(self.max_concurrent)
+        if self._max_run_memory is None:  # on Ray, runs share other machines: one slot's worth of this one
+            self._max_run_memory = run_budget.memory_limit(1 if self.ray is not None else self.max_concurrent)
         return self._max_run_memory
 
     # submissions
@@ -348,6 +355,8 @@ class JobManager:
         from omib_core.data.uploads import check_access  # here: importing the data package imports torch
 
         check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
+        if self.ray is not None and kind == "train":
+            self.ray.check()  # an unreachable cluster: refused with a sentence naming the address, nothing stored
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
         return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
             cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user
@@ -496,12 +505,18 @@ class JobManager:
         queue = self._fair_queue(active)
         if not queue:
             return []
-        gpu_busy = any(self._uses_gpu(r) for r in active)
+        if self.ray is not None and any(r["kind"] == "train" for r in queue):
+            try:
+                self.ray.connect()
+            except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
+                log.warning("the Ray cluster does not answer; queued runs wait: %s", exc)
+                queue = [r for r in queue if r["kind"] != "train"]
+        gpu_busy = self.ray is None and any(self._uses_gpu(r) for r in active)
         started = []
         for run in queue:
             if slots <= 0:
                 break
-            gpu = self._needs_gpu(run["config"])
+            gpu = self._needs_gpu(run["config"]) and not (self.ray is not None and run["kind"] == "train")
             cpu_fallback = gpu and gpu_busy and self._device(run["config"]) == "auto"
             if (gpu and gpu_busy and not cpu_fallback) or not self.store.claim(run["id"]):
                 continue  # an explicit cuda run waits for the GPU
@@ -576,6 +591,17 @@ class JobManager:
         return env
 
     def _launch(self, run: Mapping[str, Any], device: str | None = None) -> bool:
+        if self.ray is not None and run["kind"] == "train":  # Ray places it (and its GPU, when it asks for one)
+            self._procs[run["id"]] = self.ray.launch(
+                self.store,
+                run,
+                source=self.sources.get("train"),
+                threads=self.threads_per_job,
+                heartbeat_interval=self.heartbeat_interval,
+                max_seconds=self.max_run_seconds,
+                device=device,
+            )
+            return True
         folder = self.store.run_dir(run["id"])
         try:
             folder.mkdir(parents=True, exist_ok=True)

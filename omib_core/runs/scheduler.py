@@ -31,6 +31,7 @@ from typing import Any
 
 from omib_core.errors import ConfigError, OmibError
 from omib_core.runs.jobs import JobManager, pid_alive
+from omib_core.runs.ray_backend import backend_from_env
 from omib_core.runs.store import RunStore
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobM
             _SHARED.stop_background()
             _SHARED = None
         if _SHARED is None:
-            manager = JobManager(store)
+            manager = JobManager(store, ray=backend_from_env())
             start_embedded(manager, interval)
             _SHARED = manager
         return _SHARED
@@ -201,7 +202,7 @@ def run_scheduler(store: RunStore | None = None, interval: float = 1.0, manager:
             from omib_core.runs.paths import db_path
 
             store = RunStore(db_path())
-        manager = JobManager(store)
+        manager = JobManager(store, ray=backend_from_env())
     lease = SchedulerLease(manager.store)
     lease.acquire()
     manager.lease = lease
