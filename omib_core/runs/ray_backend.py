@@ -224,6 +224,7 @@ class RayBackend:
         self.address = address
         self._lock = threading.Lock()
         self._actor_cls: Any = None
+        self.placements: list[float] = []  # seconds from asking for a run's actor to its answer (dispatch latency)
 
     def check(self) -> None:
         """At submit: refuse with a sentence when the cluster does not answer (no ray import here)."""
@@ -298,10 +299,12 @@ class RayBackend:
         env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
         upload = upload_files(config)
         upload_ref = ray.put(upload) if upload is not None else None  # the bytes travel once, via the object store
+        asked = time.monotonic()
         actor = handle.actor = actor_cls.options(**res).remote(config.to_dict(), run_id, source, env, upload_ref)
         try:
             try:
                 handle.where = ray.get(actor.where.remote(), timeout=PULL_TIMEOUT)
+                self.placements.append(time.monotonic() - asked)
             except (RayActorError, RayTaskError) as exc:
                 raise RemoteWorkerLost(start_failure_message(self.address, exc)) from None
             log.info("run %s runs on Ray node %s (pid %s)", run_id, handle.where["node"], handle.where["pid"])

@@ -23,6 +23,7 @@ from tests.e2e.conftest import free_port
 from tests.runs.conftest import TINY, wait_for
 
 RAY = Path(sys.executable).with_name("ray")
+NO_AUTH = {"RAY_AUTH_MODE": "disabled"}  # a private loopback cluster: no token (and none written to ~/.ray)
 REAL = {
     "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
     "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
@@ -73,7 +74,8 @@ def _answers(address: str) -> bool:
 
 
 def _ray_start(args: list[str], log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "RAY_USAGE_STATS_ENABLED": "0", "OMP_NUM_THREADS": "1",
+           **NO_AUTH}  # fmt: skip
     cmd = [str(RAY), "start", "--block", "--node-ip-address=127.0.0.1", "--object-store-memory=80000000", *args]
     return subprocess.Popen(cmd, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -83,6 +85,8 @@ def ray_cluster():
     pytest.importorskip("ray")
     import ray
 
+    saved = {k: os.environ.get(k) for k in NO_AUTH}
+    os.environ.update(NO_AUTH)  # this process is the cluster's driver
     port = free_port()
     temp = Path(tempfile.mkdtemp(prefix="omibray-", dir="/tmp"))  # short: Ray's socket paths have a length limit
     head = _ray_start(["--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
@@ -101,6 +105,11 @@ def ray_cluster():
         for proc in reversed(nodes):
             _stop_node(proc)
         shutil.rmtree(temp, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _manager(store: RunStore, address: str, source: str | None = "tests.runs.fakes:slow", **kw) -> JobManager:
@@ -199,3 +208,19 @@ def test_pause_step_resume_and_stop_behave_as_locally(ray_cluster, store):
     assert store.get_run(run_id)["epoch"] < 151
     jobs.delete(run_id, "alice")
     assert store.get_run(run_id) is None and not store.run_dir(run_id).exists()
+
+
+def test_a_gpu_run_on_a_cluster_without_gpus_fails_with_a_sentence(ray_cluster, store):
+    config = copy.deepcopy(TINY)
+    config["train"]["device"] = "cuda"
+    jobs = _manager(store, ray_cluster, source="tests.runs.fakes:fast")
+    run_id = jobs.submit(config, "alice", "gpu")
+    queued = jobs.submit(TINY, "alice", "cpu")  # the other runs go on
+    jobs.start_background(interval=0.1)
+    try:
+        wait_for(lambda: store.get_run(run_id)["status"] == "failed", timeout=60, interval=0.2)
+        wait_for(lambda: store.get_run(queued)["status"] == "finished", timeout=60, interval=0.2)
+    finally:
+        jobs.stop_background()
+    error = store.get_run(run_id)["error"]
+    assert f"Ray cluster at {ray_cluster} has none" in error and "set device to auto or cpu" in error
