@@ -422,6 +422,8 @@ class JobManager:
         self._thread = None
         if self.lease is not None:
             self.lease.release()
+        if self.ray is not None:
+            self.ray.reap_idle(max_idle=0)  # pooled Ray actors between runs give their CPUs back
 
     def running_processes(self) -> dict[str, int]:
         """Run id -> pid of the workers this manager started and that have not been reaped."""

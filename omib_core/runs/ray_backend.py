@@ -6,13 +6,14 @@ private Ray on this machine (benchmarks).
 
 How a run travels:
 
-- The scheduler keeps the store. For each train run it starts a ``RunActor`` (one Ray actor, ``num_cpus`` = the
-  run's torch threads, ``num_gpus`` = 1 for ``device="cuda"``) and a thread in its own process that runs the usual
+- The scheduler keeps the store. For each train run it takes a ``RunActor`` (a Ray actor, ``num_cpus`` = the
+  run's torch threads, ``num_gpus`` = 1 for ``device="cuda"``; a CPU actor that ended its last run cleanly is
+  reused for the next run of the same shape, and killed after ``POOL_IDLE_SECONDS`` without one) and a thread in its own process that runs the usual
   ``Worker`` over a *remote event iterator*: each ``next`` asks the actor for the events up to the next epoch end
   (``RunActor.pull``). The worker records them exactly as for a local run (metric batches, epoch counter,
   history.csv, the final status), so pause, step, resume, stop and delete behave as they do locally: pause simply
-  stops pulling (the actor's generator waits), stop closes the generator and kills the actor. Remote workers never
-  open the SQLite file.
+  stops pulling (the actor's generator waits), stop closes the generator (a stop not honoured in time kills the
+  actor). Remote workers never open the SQLite file.
 - Snapshots and the checkpoint are written by the actor in a scratch folder, read back as bytes in the same pull
   and written by the scheduler into the run's folder; the event's path is rewritten to the local file.
 - A Ray worker process or node that dies raises ``RayActorError`` on the next pull: the run ends ``interrupted``
@@ -55,6 +56,7 @@ RAY_ADDRESS_ENV = "OMIB_RAY_ADDRESS"
 PULL_SECONDS = 0.5  # longest an actor gathers events before answering a pull (live charts stay live)
 PULL_MAX_EVENTS = 256
 PULL_TIMEOUT = 600.0  # seconds a pull may take (a slow epoch); a dead actor answers at once with an error
+POOL_IDLE_SECONDS = 30.0  # an actor between runs keeps its CPUs this long, waiting for the next run of a sweep
 FORWARDED_ENV = ("OMIB_DATASETS_DIR", "OMIB_FOLDER_DATASETS", "OMIB_MAX_RUN_MEMORY_MB")
 
 
@@ -136,25 +138,37 @@ def upload_files(config: RunConfig) -> dict[str, bytes] | None:
 
 
 class RunActor:
-    """One run on a Ray node: the event generator, pulled an epoch at a time by the scheduler.
+    """Runs on a Ray node, one at a time: the event generator, pulled an epoch at a time by the scheduler.
 
-    Args:
-        config: the ``RunConfig`` dict (device and threads already decided by the scheduler).
-        run_id: the run (names the upload's scratch folder only).
-        source: ``"module:callable"`` replacing ``omib_core.train.train`` (tests), or None.
-        env: environment variables to set in this worker process (``FORWARDED_ENV``).
-        upload: ``{relative path: bytes}`` of the run's upload, from the object store, or None.
+    An actor that ended a run cleanly goes back to the backend's pool and takes the next run of the same shape
+    (``start`` resets the environment it changed), so a sweep pays the worker start and the imports once per slot,
+    not once per run.
     """
 
-    def __init__(
+    def __init__(self) -> None:
+        self.base_env = dict(os.environ)
+        self.events: Iterator[Any] | None = None
+        self.scratch: Path | None = None
+
+    def start(
         self,
         config: dict[str, Any],
         run_id: str,
         source: str | None,
         env: Mapping[str, str],
         upload: Mapping[str, bytes] | None,
-    ) -> None:
-        os.environ.update(env)
+    ) -> dict[str, Any]:
+        """Begin a run; returns ``where()``.
+
+        Args:
+            config: the ``RunConfig`` dict (device and threads already decided by the scheduler).
+            run_id: the run (names the scratch folder only).
+            source: ``"module:callable"`` replacing ``omib_core.train.train`` (tests), or None.
+            env: environment variables to set in this worker process (``FORWARDED_ENV``).
+            upload: ``{relative path: bytes}`` of the run's upload, from the object store, or None.
+        """
+        os.environ.clear()
+        os.environ.update({**self.base_env, **env})
         self.scratch = Path(tempfile.mkdtemp(prefix=f"omib-ray-{run_id}-"))
         if upload is not None:  # a scratch data dir holding just this upload: load_dataset finds it there
             dataset = str(config["data"]["dataset"])
@@ -168,6 +182,7 @@ class RunActor:
         cfg = RunConfig.from_dict(config)
         train = load_source(source) if source else _default_train
         self.events = iter(train(cfg, out_dir=self.out_dir, cache_dir=self.scratch / "cache"))
+        return self.where()
 
     def where(self) -> dict[str, Any]:
         """Node address, node id, worker pid and the GPUs Ray gave this actor."""
@@ -196,11 +211,14 @@ class RunActor:
         return out, False
 
     def close(self) -> None:
-        """Close the generator (GeneratorExit inside train) and remove the scratch folder."""
+        """Close the generator (GeneratorExit inside train) and remove the scratch folder; ready for another run."""
         close = getattr(self.events, "close", None)
         if close is not None:
             close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.events = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch = None
 
     def _files(self, kind: str, fields: Mapping[str, Any]) -> dict[str, bytes]:
         path = fields.get("path") if kind == "SnapshotEvent" else fields.get("checkpoint_path")
@@ -225,6 +243,8 @@ class RayBackend:
         self._lock = threading.Lock()
         self._actor_cls: Any = None
         self.placements: list[float] = []  # seconds from asking for a run's actor to its answer (dispatch latency)
+        self._idle: list[tuple[float, float, Any]] = []  # (cpus, idle since, actor): CPU actors between runs
+        self.reused = 0  # runs that started on a pooled actor
 
     def check(self) -> None:
         """At submit: refuse with a sentence when the cluster does not answer (no ray import here)."""
@@ -300,11 +320,21 @@ class RayBackend:
         upload = upload_files(config)
         upload_ref = ray.put(upload) if upload is not None else None  # the bytes travel once, via the object store
         asked = time.monotonic()
-        actor = handle.actor = actor_cls.options(**res).remote(config.to_dict(), run_id, source, env, upload_ref)
+        pooled = self._take(res["num_cpus"]) if not res["num_gpus"] else None
+        actor = handle.actor = pooled or actor_cls.options(**res).remote()
+        released = stopped = False
         try:
             try:
-                handle.where = ray.get(actor.where.remote(), timeout=PULL_TIMEOUT)
+                start_args = (config.to_dict(), run_id, source, env, upload_ref)
+                try:
+                    handle.where = ray.get(actor.start.remote(*start_args), timeout=PULL_TIMEOUT)
+                except RayActorError:
+                    if pooled is None:
+                        raise
+                    actor = handle.actor = actor_cls.options(**res).remote()  # the idle one died: a fresh one
+                    handle.where = ray.get(actor.start.remote(*start_args), timeout=PULL_TIMEOUT)
                 self.placements.append(time.monotonic() - asked)
+                self.reused += pooled is not None and actor is pooled
             except (RayActorError, RayTaskError) as exc:
                 raise RemoteWorkerLost(start_failure_message(self.address, exc)) from None
             log.info("run %s runs on Ray node %s (pid %s)", run_id, handle.where["node"], handle.where["pid"])
@@ -317,6 +347,11 @@ class RayBackend:
                     raise RemoteWorkerLost(lost_message(self.address, "no answer")) from None
                 except RayTaskError as exc:
                     raise exc.as_instanceof_cause() from None  # the training's own error: the worker words it
+                if done or any(kind in ("RunFinished", "RunFailed") for kind, _, _ in batch):
+                    # the run ended as train() ends runs: free the actor before the worker records the end, so the
+                    # next queued run (started once this one is marked finished) finds it in the pool
+                    released = True
+                    self._release(actor, res, reusable=not handle.killed)
                 for kind, fields, files in batch:
                     for rel, data in files.items():
                         local = out_dir / rel
@@ -327,15 +362,63 @@ class RayBackend:
                         fields = {**fields, ("path" if kind == "SnapshotEvent" else "checkpoint_path"): str(local)}
                     if kind == "RunStarted":  # where it runs, for every view that shows the device
                         fields = {**fields, "device": f"{fields['device']} @ {handle.where['node']}"}
-                    yield event_from_wire(kind, fields)
+                    try:
+                        yield event_from_wire(kind, fields)
+                    except GeneratorExit:  # the worker closed us: a stop (the actor closes cleanly: reusable)
+                        stopped = True
+                        raise
                 if done:
                     return
-        finally:  # stop, end, error or lost: close the generator there, then free the actor's CPUs/GPU
-            try:
-                ray.get(actor.close.remote(), timeout=10)
-            except Exception:
-                pass
+        finally:  # stop, error or lost: close the generator there; a clean CPU actor goes back to the pool
+            if not released:
+                self._release(actor, res, reusable=stopped and not handle.killed)
+
+    def _release(self, actor: Any, res: Mapping[str, float], reusable: bool) -> None:
+        """Close the actor's run; back to the pool when it closed cleanly and holds no GPU, else kill it."""
+        import ray
+
+        try:
+            ray.get(actor.close.remote(), timeout=10)
+        except Exception:
+            reusable = False
+        if reusable and not res["num_gpus"]:
+            self._give_back(res["num_cpus"], actor)
+        else:
             ray.kill(actor)
+
+    def _take(self, cpus: float) -> Any:
+        """An idle actor of this shape, else None (idle actors of other shapes are killed to free their CPUs)."""
+        import ray
+
+        with self._lock:
+            match = next((entry for entry in self._idle if entry[0] == cpus), None)
+            if match is None:
+                others, self._idle = self._idle, []
+            else:
+                others, self._idle = [], [entry for entry in self._idle if entry is not match]
+        for _, _, actor in others:
+            ray.kill(actor)
+        return match[2] if match else None
+
+    def _give_back(self, cpus: float, actor: Any) -> None:
+        with self._lock:
+            self._idle.append((cpus, time.monotonic(), actor))
+        timer = threading.Timer(POOL_IDLE_SECONDS + 0.5, self.reap_idle)
+        timer.daemon = True
+        timer.start()
+
+    def reap_idle(self, max_idle: float = POOL_IDLE_SECONDS) -> int:
+        """Kill the pooled actors idle for more than ``max_idle`` seconds (they hold cluster CPUs); returns how many."""
+        now = time.monotonic()
+        with self._lock:
+            old = [entry for entry in self._idle if now - entry[1] >= max_idle]
+            self._idle = [entry for entry in self._idle if now - entry[1] < max_idle]
+        if old:
+            import ray
+
+            for _, _, actor in old:
+                ray.kill(actor)
+        return len(old)
 
 
 class RayRun:
@@ -347,6 +430,7 @@ class RayRun:
         self.thread: threading.Thread | None = None
         self.actor: Any = None
         self.where: dict[str, Any] = {}
+        self.killed = False
 
     def poll(self) -> int | None:
         """None while the worker thread runs, else 0."""
@@ -354,6 +438,7 @@ class RayRun:
 
     def terminate(self) -> None:
         """Kill the actor (a stop not honoured in time); the worker thread then ends the run."""
+        self.killed = True
         if self.actor is not None:
             import ray
 

@@ -162,6 +162,8 @@ def test_a_four_run_sweep_on_the_two_node_cluster(ray_cluster, store):
         assert run["epoch"] == 4 and run["result"]["epochs"] == 4 and " @ " in run["device"]
         assert len(store.read_metrics(run_id)) == 4 * (4 * 2 + 5)  # per epoch: 4 steps x 2 metrics, 5 epoch metrics
         assert (store.run_dir(run_id) / "snap_0.npz").read_bytes() == b"x"  # written by the node, shipped back
+    assert jobs.ray.reused >= 1  # 4 runs on 3 slots: the 4th takes an actor that ended its run
+    assert jobs.ray._idle == []  # the scheduler's stop gave the idle actors' CPUs back
 
 
 def test_a_killed_ray_worker_interrupts_the_run_and_keeps_its_metrics(ray_cluster, store):
