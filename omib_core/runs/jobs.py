@@ -501,18 +501,18 @@ class JobManager:
                     proc.terminate()
 
     def _start_queued(self, active: Sequence[Mapping[str, Any]]) -> list[str]:
+        if self.ray is not None and self.store.list_runs(status="queued", limit=1):
+            try:
+                self.ray.connect()  # before max_concurrent, which asks the cluster for its CPUs
+            except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
+                log.warning("%s", exc)
+                return []
         slots = self.max_concurrent - len(active)
         if slots <= 0:
             return []
         queue = self._fair_queue(active)
         if not queue:
             return []
-        if self.ray is not None and any(r["kind"] == "train" for r in queue):
-            try:
-                self.ray.connect()
-            except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
-                log.warning("the Ray cluster does not answer; queued runs wait: %s", exc)
-                queue = [r for r in queue if r["kind"] != "train"]
         gpu_busy = self.ray is None and any(self._uses_gpu(r) for r in active)
         started = []
         for run in queue:

@@ -82,26 +82,26 @@ def backend_from_env() -> RayBackend | None:
     return RayBackend(address) if address else None
 
 
-def unreachable_message(address: str, reason: str) -> str:
+def unreachable_message(address: str, reason: str, outcome: str = "The run was not queued") -> str:
     return (
-        f"The run was not queued: the Ray cluster at {address} (OMIB_RAY_ADDRESS) does not answer ({reason}). Start "
-        "it (`ray start --head` on its head node), fix the address, or unset OMIB_RAY_ADDRESS to run on this server."
+        f"{outcome}: the Ray cluster at {address} (OMIB_RAY_ADDRESS) does not answer ({reason}). Start it "
+        "(`ray start --head` on its head node), fix the address, or unset OMIB_RAY_ADDRESS to run on this server."
     )
 
 
-def check_reachable(address: str, timeout: float = 3.0) -> None:
+def check_reachable(address: str, timeout: float = 3.0, outcome: str = "The run was not queued") -> None:
     """A TCP connect to the head's port (cheap: the web replicas never import ray); ``ClusterUnreachable`` if not."""
     if address in ("local", "auto"):
         return
     hostport = address.removeprefix("ray://").rstrip("/")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ClusterUnreachable(unreachable_message(address, "it is not host:port or ray://host:port"))
+        raise ClusterUnreachable(unreachable_message(address, "it is not host:port or ray://host:port", outcome))
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
             pass
     except OSError as exc:
-        raise ClusterUnreachable(unreachable_message(address, exc.strerror or type(exc).__name__)) from None
+        raise ClusterUnreachable(unreachable_message(address, exc.strerror or type(exc).__name__, outcome)) from None
 
 
 def event_to_wire(event: Any) -> tuple[str, dict[str, Any]]:
@@ -255,7 +255,7 @@ class RayBackend:
         with self._lock:
             if self._actor_cls is not None:
                 return self._actor_cls
-            check_reachable(self.address)
+            check_reachable(self.address, outcome="Queued runs wait")
             import ray
 
             if not ray.is_initialized():

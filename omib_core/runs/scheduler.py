@@ -209,9 +209,13 @@ def run_scheduler(store: RunStore | None = None, interval: float = 1.0, manager:
     halt = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: halt.set())
+    try:
+        slots = f"up to {manager.max_concurrent} runs at once"
+    except OmibError as exc:  # a Ray cluster that does not answer yet: the queue waits for it
+        slots = str(exc)
     print(
-        f"omib scheduler: {lease.holder} runs the queue of {manager.store.path} "
-        f"(up to {manager.max_concurrent} runs at once, backend {manager.backend_name}); Ctrl+C stops it.",
+        f"omib scheduler: {lease.holder} runs the queue of {manager.store.path} ({slots}; backend "
+        f"{manager.backend_name}); Ctrl+C stops it.",
         flush=True,
     )
     manager.recover()

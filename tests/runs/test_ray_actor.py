@@ -9,7 +9,7 @@ import shutil
 from omib_core.config import RunConfig
 from omib_core.data import load_dataset
 from omib_core.data.uploads import store_upload
-from omib_core.runs.ray_backend import RunActor, event_from_wire, upload_files
+from omib_core.runs.ray_backend import RunActor, event_from_wire, start_failure_message, upload_files
 from tests.core.test_uploads import N, good_files
 from tests.runs.conftest import TINY
 
@@ -45,3 +45,9 @@ def test_an_upload_is_shipped_as_bytes_and_loads_on_the_node(tmp_path, monkeypat
     assert os.environ["OMIB_DATA_DIR"] == str(node)
     assert os.environ.get("OMIB_DATASETS_DIR") == actor.base_env.get("OMIB_DATASETS_DIR")  # the last run's is gone
     actor.close()
+
+
+def test_a_node_without_the_packages_fails_the_run_with_the_fix():
+    message = start_failure_message("head:6379", "ActorDiedError: ... ModuleNotFoundError: No module named 'omib_core'")
+    assert "Ray cluster at head:6379" in message and "No module named 'omib_core'" in message
+    assert "install OMIB Studio and its requirements on every node" in message

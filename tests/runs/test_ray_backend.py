@@ -128,6 +128,15 @@ def test_unreachable_cluster_is_refused_at_submit_with_the_address(store):
     assert store.list_runs() == []
 
 
+def test_queued_runs_wait_while_the_cluster_is_down(store, caplog):
+    address = f"127.0.0.1:{free_port()}"
+    run_id = store.create_run(TINY, "alice", "queued before the cluster went away")
+    jobs = JobManager(store, gpu_available=False, ray=RayBackend(address))  # no max_concurrent: it asks the cluster
+    assert jobs.tick() == [] and jobs.tick() == []
+    assert store.get_run(run_id)["status"] == "queued"  # nothing lost, nothing claimed
+    assert f"Queued runs wait: the Ray cluster at {address}" in caplog.text
+
+
 def test_a_real_short_run_end_to_end_through_the_scheduler(ray_cluster, store):
     """The real train(config) on a Ray node: events come back, the scheduler writes them; the checkpoint and the
     snapshots arrive as local files; the device column says where it ran."""
