@@ -2,9 +2,10 @@
 
 One ``JobManager`` per process: ``omib_core.runs.scheduler.shared_manager()`` creates the web server's (with an
 embedded scheduler when no other process holds the store's lease) and ``python -m omib_core scheduler`` runs one as
-its own process. ``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
-worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit, and starts
-queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
+its own process; with ``ray`` (``OMIB_RAY_ADDRESS``) train runs execute on a Ray cluster (``ray_backend``).
+``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks
+runs whose worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit,
+and starts queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
 uses the GPU: a run on ``device="auto"`` that finds the GPU busy starts on the CPU instead (an explicit
 ``cuda`` run waits). Each worker is a fresh interpreter (``subprocess.Popen``, never fork: CUDA) in its own
 session, so a click, a closed tab or Ctrl+C in the server's terminal cannot kill it; it exits by itself when
@@ -269,6 +270,7 @@ class JobManager:
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self.lease: Any = None  # the store's scheduler lease (``scheduler.SchedulerLease``) while this one schedules
+        self._ray_warned = float("-inf")  # when a cluster that does not answer was last logged
 
     @property
     def max_concurrent(self) -> int:
@@ -505,7 +507,9 @@ class JobManager:
             try:
                 self.ray.connect()  # before max_concurrent, which asks the cluster for its CPUs
             except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
-                log.warning("%s", exc)
+                if time.monotonic() - self._ray_warned >= 60:  # once a minute, not every tick
+                    self._ray_warned = time.monotonic()
+                    log.warning("%s", exc)
                 return []
         slots = self.max_concurrent - len(active)
         if slots <= 0:

@@ -38,6 +38,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -256,7 +257,14 @@ class RayBackend:
             if self._actor_cls is not None:
                 return self._actor_cls
             check_reachable(self.address, outcome="Queued runs wait")
-            import ray
+            try:
+                import ray
+            except ImportError:
+                raise OmibError(
+                    f"OMIB_RAY_ADDRESS is set ({self.address}) but Ray is not installed for {sys.executable}; "
+                    "install it (pip install ray==2.60.0, as in requirements-dev.txt) or unset OMIB_RAY_ADDRESS. "
+                    "Queued runs wait."
+                ) from None
 
             if not ray.is_initialized():
                 kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
