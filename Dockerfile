@@ -2,10 +2,12 @@
 #   docker build -t omib-studio .
 #   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t omib-studio:cuda .   (CUDA hosts)
 #   docker run -p 8501:8501 -v omib-data:/data omib-studio
+#   docker build --build-arg WITH_RAY=1 -t omib-studio:ray .   (the Ray backend and the scheduler of compose.yaml)
 #   paper datasets (CMU-MOSI, CREMA-D, 10x; docs/deploy.md): add -v /srv/omib-datasets:/datasets:ro -e OMIB_DATASETS_DIR=/datasets
 FROM python:3.11-slim
 
 ARG TORCH_INDEX=""
+ARG WITH_RAY=0
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     OMIB_DATA_DIR=/data \
@@ -29,6 +31,7 @@ RUN scripts/setup.sh \
     && mkdir -p /data "$NUMBA_CACHE_DIR" \
     && .venv/bin/python -c "from omib_core.analysis.embedding import warm_up_umap; warm_up_umap()" \
     && chown -R omib:omib /data "$NUMBA_CACHE_DIR"
+RUN if [ "$WITH_RAY" = "1" ]; then .venv/bin/pip install --no-cache-dir ray==2.60.0; fi
 
 USER omib
 VOLUME ["/data"]

@@ -4,8 +4,9 @@
 
 ``streamlit run dashboard/app.py`` alone creates the job manager on the first page load, so after a restart runs
 left ``running`` by the old server stay so, and the queue stands still, until someone opens a page. This launcher
-creates the process-wide manager first (``omib_core.runs.jobs.shared_manager``: runs whose worker is gone are
-marked interrupted, then queued runs start in a background thread) and then hands the process to Streamlit's own
+creates the process-wide manager first (``omib_core.runs.scheduler.shared_manager``: when no other scheduler holds
+the store's lease, runs whose worker is gone are marked interrupted, then queued runs start in a background thread;
+when one does, e.g. ``python -m omib_core scheduler`` beside several replicas, this server only reads and writes) and then hands the process to Streamlit's own
 command line; the app's ``services.jobs()`` returns that same manager. ``make run`` and the Docker image use it.
 """
 
@@ -23,13 +24,16 @@ log = logging.getLogger("omib.serve")
 
 def start_services() -> object:
     """Create the process-wide job manager (recovery, then the scheduler thread); returns it."""
-    from omib_core.runs.jobs import shared_manager
+    from omib_core.runs.scheduler import shared_manager
 
     # as services.boot() does for the app: workers inherit the environment, and a worker started before the first
     # page load must not read folder paths either
     os.environ.setdefault("OMIB_FOLDER_DATASETS", "0")
     manager = shared_manager()
-    log.info("job manager started on %s (up to %s runs at once)", manager.store.path, manager.max_concurrent)
+    if manager.lease is not None:
+        log.info("embedded scheduler on %s (up to %s runs at once)", manager.store.path, manager.max_concurrent)
+    else:
+        log.info("no embedded scheduler: another process holds the scheduler lease of %s", manager.store.path)
     return manager
 
 

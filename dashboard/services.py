@@ -13,7 +13,8 @@ import streamlit as st
 from dashboard.auth import current_user
 from omib_core.analysis.projection_jobs import ProjectionJobs
 from omib_core.paths import db_path
-from omib_core.runs.jobs import JobManager, shared_manager
+from omib_core.runs.jobs import JobManager
+from omib_core.runs.scheduler import shared_manager
 from omib_core.runs.store import RunStore
 
 
@@ -24,9 +25,10 @@ def store() -> RunStore:
 
 
 def jobs() -> JobManager:
-    """The process-wide job launcher (``omib_core.runs.jobs.shared_manager``): the one the launcher
-    ``python -m dashboard.serve`` started with the server, or, under a plain ``streamlit run``, one created here
-    (dead runs recovered, queued runs scheduled in the background)."""
+    """The process-wide job launcher (``omib_core.runs.scheduler.shared_manager``): the one the launcher
+    ``python -m dashboard.serve`` started with the server, or, under a plain ``streamlit run``, one created here.
+    It schedules (recovery, queue, workers) only when no other process holds the store's scheduler lease;
+    otherwise it submits, controls and reads, and the lease holder runs the queue."""
     return shared_manager(store())
 
 
@@ -80,8 +82,10 @@ def sidebar_identity() -> None:
     user = current_user()
     with st.sidebar:
         if user.via == "team":
-            st.caption(f"Signed in as **{escape_md(user.label)}** (team password: no per-person protection; "
-                       f"everything is owned by {escape_md(user.name)})")  # fmt: skip
+            st.caption(
+                f"Signed in as **{escape_md(user.label)}** (team password: no per-person protection; "
+                f"everything is owned by {escape_md(user.name)})"
+            )
         else:
             st.caption(f"Signed in as **{escape_md(user.name)}**" + (" (admin)" if user.is_admin else ""))
         if user.can_logout:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m omib_core {datasets,bound,train,sweep,hash-password}``.
+"""Command line: ``python -m omib_core {datasets,bound,train,sweep,scheduler,hash-password}``.
 
 Headless, with a progress bar on stderr; the results go to files (``result.json``, ``history.csv``)
 so that scripts, the benchmarks and the dashboard's workers share one format.
@@ -214,8 +214,14 @@ def run_linear(config: RunConfig, out_dir: Path) -> dict[str, Any]:
     if res is None:
         raise OmibError(f"There is no linear baseline for the {dataset.task} task; use --baseline no-bottleneck.")
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = {"status": "finished", "method": res.method, "dataset": config.data.dataset, "seed": config.train.seed,
-              **res.to_dict(), "config": config.to_dict()}  # fmt: skip
+    result = {
+        "status": "finished",
+        "method": res.method,
+        "dataset": config.data.dataset,
+        "seed": config.train.seed,
+        **res.to_dict(),
+        "config": config.to_dict(),
+    }
     write_json(out_dir / "result.json", result)
     return result
 
@@ -230,8 +236,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"wrote {out / 'result.json'}", file=sys.stderr)
         return 0
     result = run_training(config, out, quiet=args.quiet)
-    keys = ("dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics", "selection",
-            "schedule", "reference")  # fmt: skip
+    keys = (
+        "dataset",
+        "seed",
+        "beta",
+        "M_u",
+        "beta_over_Mu",
+        "estimator",
+        "r_final",
+        "test_metrics",
+        "selection",
+        "schedule",
+        "reference",
+    )
     print(json.dumps({k: result.get(k) for k in keys}, indent=2))
     print(f"wrote {out / 'result.json'} and {out / 'history.csv'}", file=sys.stderr)
     return 0 if result.get("status") == "finished" else 1
@@ -283,6 +300,16 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     if args.name:
         print("paste this line under [users] in .streamlit/secrets.toml (or the OMIB_USERS_FILE file)", file=sys.stderr)
     return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """The scheduler as its own process (``omib_core.runs.scheduler``): refuses when another one holds the lease."""
+    import logging
+
+    from omib_core.runs.scheduler import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_scheduler(interval=args.interval)
 
 
 def _train_options(p: argparse.ArgumentParser) -> None:
@@ -340,10 +367,13 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one OMIB model (or a baseline)")
     _train_options(p)
-    p.add_argument("--baseline", choices=("linear", "no-bottleneck", "concat"),
-                   help="train a baseline instead: linear = logistic regression / ridge on the standardised views "
-                        "(regularisation chosen on validation); no-bottleneck = the same network without the VAE "
-                        "bottleneck; concat = concatenation fusion without the bottleneck")  # fmt: skip
+    p.add_argument(
+        "--baseline",
+        choices=("linear", "no-bottleneck", "concat"),
+        help="train a baseline instead: linear = logistic regression / ridge on the standardised views "
+        "(regularisation chosen on validation); no-bottleneck = the same network without the VAE "
+        "bottleneck; concat = concatenation fusion without the bottleneck",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_train)
 
@@ -357,6 +387,10 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("scheduler", help="run the queue of the run store ($OMIB_DATA_DIR) as its own process")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between scheduler passes")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("hash-password", help="hash a password for the [users] table of secrets.toml (scrypt)")
     p.add_argument("name", nargs="?", help='the user\'s name: prints the whole line `name = "scrypt$..."`')

@@ -24,8 +24,12 @@ if str(ROOT) not in sys.path:
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, missing_browser, start_app, stop_app  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 1800}
-PARAMS = {"sim-i": {"n_samples": 3000}, "sim-reg": {"n_samples": 3000}, "sim-anomaly": {"n_samples": 3000},
-          "sim-3m": {"n_samples": 3000}}  # fmt: skip
+PARAMS = {
+    "sim-i": {"n_samples": 3000},
+    "sim-reg": {"n_samples": 3000},
+    "sim-anomaly": {"n_samples": 3000},
+    "sim-3m": {"n_samples": 3000},
+}
 
 
 def settle(page, timeout: float = 60_000) -> None:
@@ -66,8 +70,10 @@ def main() -> int:
                 settle(page, 300_000)
                 page.screenshot(path=str(out / "home.png"))
                 for ds in args.datasets:
-                    cfg = RunConfig(data=DataConfig(dataset=ds, params=PARAMS.get(ds, {})),
-                                    train=TrainConfig(epochs=args.epochs, warmup_epochs=3, snapshot_every=5))  # fmt: skip
+                    cfg = RunConfig(
+                        data=DataConfig(dataset=ds, params=PARAMS.get(ds, {})),
+                        train=TrainConfig(epochs=args.epochs, warmup_epochs=3, snapshot_every=5),
+                    )
                     code = encode_config(cfg)
                     page.goto(f"{url}/data?cfg={code}")
                     settle(page)

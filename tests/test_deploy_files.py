@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -66,3 +67,69 @@ def test_ci_requires_the_browser_test(monkeypatch):
     monkeypatch.delenv("OMIB_REQUIRE_E2E")
     with pytest.raises(pytest.skip.Exception, match="no chromium"):
         cannot_run("no chromium")
+
+
+# compose.yaml and deploy/nginx.conf (issue 12): replicas + one scheduler + an optional Ray head
+
+
+def _compose() -> dict:
+    import yaml  # PyYAML comes with ray (requirements-dev.txt)
+
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def _image_cmd() -> list[str]:
+    line = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    return json.loads(line.removeprefix("CMD "))
+
+
+def test_compose_runs_the_images_commands_one_scheduler_and_external_replicas():
+    services = _compose()["services"]
+    assert services["app"]["command"] == _image_cmd()  # the README's server launcher, as the image runs it
+    assert services["app"]["environment"]["OMIB_SCHEDULER"] == "external"  # replicas never embed a scheduler
+    assert services["app"]["deploy"]["replicas"] >= 2
+    scheduler = services["scheduler"]["command"]
+    assert scheduler[0] == _image_cmd()[0] and scheduler[1:] == ["-m", "omib_core", "scheduler"]
+    from omib_core.cli import make_parser
+
+    assert make_parser().parse_args(scheduler[3:]).command == "scheduler"  # the CLI knows that command
+    for name in ("app", "scheduler"):  # one run store: the same volume at the image's OMIB_DATA_DIR
+        assert "omib-data:/data" in services[name]["volumes"]
+        assert services[name]["environment"]["OMIB_DATA_DIR"] == "/data"
+    assert (
+        "ENV PYTHONDONTWRITEBYTECODE=1 \\\n    PYTHONUNBUFFERED=1 \\\n    OMIB_DATA_DIR=/data"
+        in (ROOT / "Dockerfile").read_text()
+    )
+    assert "ray" in services["ray-head"]["profiles"] and "--head" in services["ray-head"]["command"]
+
+
+def test_compose_proxy_mounts_the_nginx_config_with_sticky_sessions_and_websockets():
+    services = _compose()["services"]
+    mount = next(v for v in services["proxy"]["volumes"] if "nginx.conf" in v)
+    conf = (ROOT / mount.split(":")[0].removeprefix("./")).read_text()
+    assert "ip_hash;" in conf and "proxy_set_header Upgrade $http_upgrade;" in conf
+    assert "proxy_http_version 1.1;" in conf
+    port = _image_cmd()[_image_cmd().index("--server.port") + 1]
+    assert f"server app:{port}" in conf  # the upstream is the replicas' port
+
+
+def test_the_ray_pin_is_the_same_in_the_image_and_the_dev_requirements():
+    pins = re.findall(r"^ray==([\w.]+)$", (ROOT / "requirements-dev.txt").read_text(), flags=re.M)
+    assert pins, "requirements-dev.txt pins no ray"
+    assert f"ray=={pins[0]}" in (ROOT / "Dockerfile").read_text()
+    assert _compose()["x-image"]["build"]["args"]["WITH_RAY"] == "1"
+
+
+def test_deploy_doc_names_the_commands_compose_runs():
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    for text in (
+        "python -m omib_core scheduler",
+        "OMIB_SCHEDULER=external",
+        "OMIB_RAY_ADDRESS",
+        "deploy/nginx.conf",
+        "docker compose up",
+        "object store",
+    ):
+        assert text in doc, f"docs/deploy.md does not mention {text!r}"
+    readme = (ROOT / "README.md").read_text()
+    assert "make run" in readme and "-m dashboard.serve" in (ROOT / "Makefile").read_text()

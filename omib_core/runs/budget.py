@@ -480,9 +480,13 @@ def check_budget(
         )
     if budget.work > max_work:
         knobs = dict(budget.knobs)
-        knobs.update({"train": ("train.max_steps", "its optimizer steps"), "evaluation": ("train.epochs", "its epochs"),
-                      "bound": ("bound.seeds" if config.bound.seeds > 1 else "bound.steps", "the bound estimator's "
-                                "training")})  # fmt: skip
+        knobs.update(
+            {
+                "train": ("train.max_steps", "its optimizer steps"),
+                "evaluation": ("train.epochs", "its epochs"),
+                "bound": ("bound.seeds" if config.bound.seeds > 1 else "bound.steps", "the bound estimator's training"),
+            }
+        )
         wb = Budget(budget.memory_bytes, budget.work, budget.parts, budget.work_parts, knobs)
         why, fix = _advice(config, wb, budget.work_parts, fits, kind)
         raise ConfigError(
@@ -543,5 +547,6 @@ def check_param_types(config: RunConfig) -> None:
         if what is not None:
             kind = type(value).__name__
             kind = {"str": "a string", "float": "a float", "bool": "a bool"}.get(kind, kind)
-            raise ConfigError(f"The {name!r} parameter of {owner} (data.{name}) must be {what}. Got {value!r} "
-                              f"({kind}) instead.")  # fmt: skip
+            raise ConfigError(
+                f"The {name!r} parameter of {owner} (data.{name}) must be {what}. Got {value!r} ({kind}) instead."
+            )

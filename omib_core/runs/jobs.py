@@ -1,10 +1,11 @@
 """The job launcher: validates submissions, queues them, and starts worker processes.
 
-One ``JobManager`` per server process: ``shared_manager()`` creates it (the launcher ``python -m dashboard.serve``
-calls it before Streamlit starts, so recovery and the queue do not wait for a page load) and the app's
-``services.jobs()`` returns the same object. ``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks runs whose
-worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit, and starts
-queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
+One ``JobManager`` per process: ``omib_core.runs.scheduler.shared_manager()`` creates the web server's (with an
+embedded scheduler when no other process holds the store's lease) and ``python -m omib_core scheduler`` runs one as
+its own process; with ``ray`` (``OMIB_RAY_ADDRESS``) train runs execute on a Ray cluster (``ray_backend``).
+``submit`` stores a queued run; ``tick`` (called by a background thread every second) reaps finished workers, marks
+runs whose worker is gone as interrupted, ends workers that ignored a stop request or outlived the time limit,
+and starts queued runs, oldest first but fair across users, while fewer than ``max_concurrent`` run. At most one of them
 uses the GPU: a run on ``device="auto"`` that finds the GPU busy starts on the CPU instead (an explicit
 ``cuda`` run waits). Each worker is a fresh interpreter (``subprocess.Popen``, never fork: CUDA) in its own
 session, so a click, a closed tab or Ctrl+C in the server's terminal cannot kill it; it exits by itself when
@@ -35,7 +36,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from omib_core.config import RunConfig
@@ -204,6 +204,8 @@ class JobManager:
         stop_grace: seconds a worker has to honour a stop before it is terminated.
         env: extra environment variables for workers.
         heartbeat_interval: passed to workers (seconds between heartbeats and parent checks).
+        ray: a ``ray_backend.RayBackend``: train runs execute on its cluster (``OMIB_RAY_ADDRESS``; the scheduler
+            module builds it); None = local worker processes. Bound runs stay local.
     """
 
     def __init__(
@@ -225,6 +227,7 @@ class JobManager:
         stop_grace: float = STOP_GRACE,
         env: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = None,
+        ray: Any = None,
     ) -> None:
         self.store = store
         self._max_concurrent = max_concurrent or env_int("OMIB_MAX_CONCURRENT")  # None: decided when first needed
@@ -246,18 +249,24 @@ class JobManager:
         self.stop_grace = stop_grace
         self.env = dict(env or {})
         self.heartbeat_interval = heartbeat_interval
-        self._procs: dict[str, subprocess.Popen] = {}
+        self.ray = ray
+        self._procs: dict[str, Any] = {}  # run id -> subprocess.Popen, or ray_backend.RayRun (same poll/kill)
         self._on_gpu: dict[str, bool] = {}  # run id -> launched on the GPU (False: CPU, or CPU fallback)
         self._timed_out: set[str] = set()  # runs terminated by the launcher for outliving max_run_seconds
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
+        self.lease: Any = None  # the store's scheduler lease (``scheduler.SchedulerLease``) while this one schedules
+        self._ray_warned = float("-inf")  # when a cluster that does not answer was last logged
 
     @property
     def max_concurrent(self) -> int:
         """Runs going at once (``$OMIB_MAX_CONCURRENT``, else from the cores and the GPU; settable)."""
         if self._max_concurrent is None:
-            self._max_concurrent = default_max_concurrent(cpu_count(), self._gpu())
+            if self.ray is not None:  # one run per cluster CPU it asks for
+                self._max_concurrent = max(1, self.ray.cpus() // (self.threads_per_job or 1))
+            else:
+                self._max_concurrent = default_max_concurrent(cpu_count(), self._gpu())
         return self._max_concurrent
 
     @max_concurrent.setter
@@ -265,10 +274,15 @@ class JobManager:
         self._max_concurrent = value
 
     @property
+    def backend_name(self) -> str:
+        """Where workers run: ``"local"`` (subprocesses on this host) or ``"ray at ADDRESS"``."""
+        return "local" if self.ray is None else f"ray at {self.ray.address}"
+
+    @property
     def max_run_memory(self) -> int:
         """Bytes a run's estimated peak may reach (``$OMIB_MAX_RUN_MEMORY_MB``, else from the memory and slots)."""
-        if self._max_run_memory is None:
-            self._max_run_memory = run_budget.memory_limit(self.max_concurrent)
+        if self._max_run_memory is None:  # on Ray, runs share other machines: one slot's worth of this one
+            self._max_run_memory = run_budget.memory_limit(1 if self.ray is not None else self.max_concurrent)
         return self._max_run_memory
 
     # submissions
@@ -330,6 +344,8 @@ class JobManager:
         from omib_core.data.uploads import check_access  # here: importing the data package imports torch
 
         check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
+        if self.ray is not None and kind == "train":
+            self.ray.check()  # an unreachable cluster: refused with a sentence naming the address, nothing stored
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
         return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
             cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user
@@ -388,11 +404,15 @@ class JobManager:
         return self._thread
 
     def stop_background(self, timeout: float = 5.0) -> None:
-        """Stop the background thread (workers keep running)."""
+        """Stop the background thread (workers keep running) and give up the scheduler lease if held."""
         self._halt.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
+        if self.lease is not None:
+            self.lease.release()
+        if self.ray is not None:
+            self.ray.reap_idle(max_idle=0)  # pooled Ray actors between runs give their CPUs back
 
     def running_processes(self) -> dict[str, int]:
         """Run id -> pid of the workers this manager started and that have not been reaped."""
@@ -405,6 +425,8 @@ class JobManager:
         except Exception:
             log.exception("job recovery failed")
         while True:
+            if self.lease is not None and not self.lease.renew_if_due():
+                return  # another scheduler took the lease: never schedule beside it
             try:
                 self.tick()
             except Exception:
@@ -468,18 +490,26 @@ class JobManager:
                     proc.terminate()
 
     def _start_queued(self, active: Sequence[Mapping[str, Any]]) -> list[str]:
+        if self.ray is not None and self.store.list_runs(status="queued", limit=1):
+            try:
+                self.ray.connect()  # before max_concurrent, which asks the cluster for its CPUs
+            except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
+                if time.monotonic() - self._ray_warned >= 60:  # once a minute, not every tick
+                    self._ray_warned = time.monotonic()
+                    log.warning("%s", exc)
+                return []
         slots = self.max_concurrent - len(active)
         if slots <= 0:
             return []
         queue = self._fair_queue(active)
         if not queue:
             return []
-        gpu_busy = any(self._uses_gpu(r) for r in active)
+        gpu_busy = self.ray is None and any(self._uses_gpu(r) for r in active)
         started = []
         for run in queue:
             if slots <= 0:
                 break
-            gpu = self._needs_gpu(run["config"])
+            gpu = self._needs_gpu(run["config"]) and not (self.ray is not None and run["kind"] == "train")
             cpu_fallback = gpu and gpu_busy and self._device(run["config"]) == "auto"
             if (gpu and gpu_busy and not cpu_fallback) or not self.store.claim(run["id"]):
                 continue  # an explicit cuda run waits for the GPU
@@ -554,6 +584,17 @@ class JobManager:
         return env
 
     def _launch(self, run: Mapping[str, Any], device: str | None = None) -> bool:
+        if self.ray is not None and run["kind"] == "train":  # Ray places it (and its GPU, when it asks for one)
+            self._procs[run["id"]] = self.ray.launch(
+                self.store,
+                run,
+                source=self.sources.get("train"),
+                threads=self.threads_per_job,
+                heartbeat_interval=self.heartbeat_interval,
+                max_seconds=self.max_run_seconds,
+                device=device,
+            )
+            return True
         folder = self.store.run_dir(run["id"])
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -578,41 +619,3 @@ class JobManager:
         self._procs[run["id"]] = proc
         self.store.update_run(run["id"], pid=proc.pid)
         return True
-
-
-# the process-wide manager
-
-_SHARED: JobManager | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobManager:
-    """The one ``JobManager`` of this process, created, recovered and scheduling in the background on first call.
-
-    The server launcher (``python -m dashboard.serve``) calls it before Streamlit starts, so runs left ``running``
-    by a previous server are marked interrupted and the queue moves without waiting for a page load; the app's
-    ``services.jobs()`` then gets the same object. ``store`` defaults to the run store of ``$OMIB_DATA_DIR``. Asked
-    for another store than the shared manager's (tests that switch data dirs), the old manager's scheduler is
-    stopped and a new one takes its place: never two schedulers in one process.
-    """
-    global _SHARED
-    with _SHARED_LOCK:
-        if store is None:
-            from omib_core.paths import db_path
-
-            store = RunStore(db_path()) if _SHARED is None else _SHARED.store
-        if _SHARED is not None and _SHARED.store.path.resolve() != Path(store.path).resolve():
-            log.warning("the shared job manager moves from %s to %s", _SHARED.store.path, store.path)
-            _SHARED.stop_background()
-            _SHARED = None
-        if _SHARED is None:
-            manager = JobManager(store)
-            manager.recover()
-            manager.start_background(interval=interval)
-            _SHARED = manager
-        return _SHARED
-
-
-def get_shared() -> JobManager | None:
-    """The process-wide manager when ``shared_manager`` has created one, else None."""
-    return _SHARED

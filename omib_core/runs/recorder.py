@@ -64,11 +64,14 @@ def selection(fin: Any) -> dict[str, Any]:
     """Both selections of a finished run side by side, whatever ``TrainConfig.select`` chose for ``test_metrics``:
     ``{"best_val": {"epoch", "val", "test"}, "last": {...}, "stopped_early"}`` (epochs 0-based, warm-up counted)."""
     return {
-        "best_val": {"epoch": fin.best_val_epoch, "val": dict(fin.best_val_val_metrics),
-                     "test": dict(fin.best_val_test_metrics)},
+        "best_val": {
+            "epoch": fin.best_val_epoch,
+            "val": dict(fin.best_val_val_metrics),
+            "test": dict(fin.best_val_test_metrics),
+        },
         "last": {"epoch": fin.last_epoch, "val": dict(fin.last_val_metrics), "test": dict(fin.last_test_metrics)},
         "stopped_early": bool(fin.stopped_early),
-    }  # fmt: skip
+    }
 
 
 def write_json(path: str | Path, obj: Any) -> Path:

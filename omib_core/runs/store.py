@@ -116,6 +116,14 @@ CREATE TABLE IF NOT EXISTS artifacts (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS artifacts_run ON artifacts (run_id);
+CREATE TABLE IF NOT EXISTS scheduler_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 
@@ -668,6 +676,46 @@ class RunStore:
             d["path"] = str(self.data_dir / d["path"])  # an absolute stored path stays as it is
             out.append(d)
         return out
+
+    # the scheduler's lease
+
+    def read_lease(self) -> dict[str, Any] | None:
+        """The scheduler lease row (``holder``, ``host``, ``pid``, ``acquired_at``, ``expires_at``), or None."""
+        row = self._conn().execute("SELECT * FROM scheduler_lease WHERE name = 'scheduler'").fetchone()
+        return dict(row) if row else None
+
+    def acquire_lease(
+        self, holder: str, host: str, pid: int, ttl: float, is_gone: Callable[[Mapping[str, Any]], bool] | None = None
+    ) -> dict[str, Any] | None:
+        """Take the one scheduler lease of this store; returns None when taken, else the live lease that refused it.
+
+        The read and the write are one ``BEGIN IMMEDIATE`` transaction, so two schedulers asking at once cannot
+        both win. A lease is free when there is none, it expired, it is this holder's, or ``is_gone(lease)`` says
+        its holder is dead (same host, pid gone: a restart after a crash need not wait for the expiry).
+        """
+        now = time.time()
+        with self._tx() as c:
+            row = c.execute("SELECT * FROM scheduler_lease WHERE name = 'scheduler'").fetchone()
+            lease = dict(row) if row else None
+            if lease and lease["holder"] != holder and lease["expires_at"] > now and not (is_gone and is_gone(lease)):
+                return lease
+            c.execute(
+                "INSERT OR REPLACE INTO scheduler_lease (name, holder, host, pid, acquired_at, expires_at) "
+                "VALUES ('scheduler', ?, ?, ?, ?, ?)",
+                (holder, host, int(pid), now, now + float(ttl)),
+            )
+        return None
+
+    def renew_lease(self, holder: str, ttl: float) -> bool:
+        """Push the lease's expiry ``ttl`` seconds ahead; False when ``holder`` no longer holds it (a single UPDATE)."""
+        with self._tx() as c:
+            sql = "UPDATE scheduler_lease SET expires_at = ? WHERE name = 'scheduler' AND holder = ?"
+            return c.execute(sql, (time.time() + float(ttl), holder)).rowcount > 0
+
+    def release_lease(self, holder: str) -> None:
+        """Give the lease up (a clean shutdown), so the next scheduler need not wait for its expiry."""
+        with self._tx() as c:
+            c.execute("DELETE FROM scheduler_lease WHERE name = 'scheduler' AND holder = ?", (holder,))
 
     # maintenance
 

@@ -61,6 +61,10 @@ PARENT_GONE_MESSAGE = (
 NO_RESULT_MESSAGE = "The training ended without reporting a result or a failure; start the run again."
 
 
+class WorkerLost(OmibError, RuntimeError):
+    """The process that computes a run's events is gone (a remote worker): the run ends interrupted, metrics kept."""
+
+
 class _StopRequested(BaseException):
     """Raised inside the bound estimator's progress callback to stop it (BaseException: passes ``except Exception``).
 
@@ -301,6 +305,8 @@ class Worker:
                 self._run_train(config)
         except RunNotFound:
             self._abandon()
+        except WorkerLost as exc:
+            self._lost(exc)
         except Exception as exc:
             self._fail(exc)
         finally:
@@ -477,6 +483,20 @@ class Worker:
             self.store.add_artifact(self.run_id, "result", self.recorder.result_path)
         self.store.set_status(self.run_id, status, only_from=FINAL_FROM, error=error, result=result)
         self.log.info("run %s %s", self.run_id, status)
+
+    def _lost(self, exc: WorkerLost) -> None:
+        """The event source died (a Ray worker or node): interrupted, or stopped when a stop was asked."""
+        self.log.warning("event source lost: %s", exc)
+        self.buffer.flush()
+        stop = (self.store.get_run(self.run_id) or {}).get("control") == "stop"
+        status, error = ("stopped", None) if stop else ("interrupted", str(exc))
+        if self.recorder is not None:  # the history so far; no result.json for an interrupted run
+            if stop:
+                self.recorder.finish(status, error, run_id=self.run_id)
+            else:
+                self.recorder.write_history()
+            self.store.add_artifact(self.run_id, "history", self.recorder.history_path)
+        self.store.set_status(self.run_id, status, only_from=ACTIVE, error=error)
 
     def _fail(self, exc: BaseException) -> None:
         self.log.exception("run failed")

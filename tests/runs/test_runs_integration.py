@@ -10,8 +10,23 @@ import pytest
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.worker import Worker
 
-REQUIRED = {"dataset", "seed", "beta", "M_u", "beta_over_Mu", "estimator", "r_final", "test_metrics", "val_metrics",
-            "reference", "wall_seconds", "samples_per_second", "status", "error", "config"}  # fmt: skip
+REQUIRED = {
+    "dataset",
+    "seed",
+    "beta",
+    "M_u",
+    "beta_over_Mu",
+    "estimator",
+    "r_final",
+    "test_metrics",
+    "val_metrics",
+    "reference",
+    "wall_seconds",
+    "samples_per_second",
+    "status",
+    "error",
+    "config",
+}
 
 
 @pytest.mark.slow  # generating SIM-I and importing the training stack take seconds here, not the worker
@@ -19,9 +34,17 @@ def test_tiny_real_training_run(store):
     config = {
         "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
         "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
-        "train": {"schedule": "fixed", "epochs": 2, "warmup_epochs": 1, "batch_size": 64, "device": "cpu", "log_every": 2,
-                  "snapshot_every": 1, "snapshot_max_points": 50},
-    }  # fmt: skip
+        "train": {
+            "schedule": "fixed",
+            "epochs": 2,
+            "warmup_epochs": 1,
+            "batch_size": 64,
+            "device": "cpu",
+            "log_every": 2,
+            "snapshot_every": 1,
+            "snapshot_max_points": 50,
+        },
+    }
     run_id = JobManager(store, gpu_available=False).submit(config, "alice", "tiny")
     assert Worker(store, run_id, threads=1, heartbeat_interval=0.5).run() == 0
     run = store.get_run(run_id)

@@ -20,8 +20,14 @@ from omib_core.runs.worker import Worker
 from tests.runs import fakes
 from tests.runs.conftest import wait_for
 
-LIMIT_VARS = ("OMIB_MAX_CONCURRENT", "OMIB_THREADS_PER_JOB", "OMIB_MAX_EPOCHS", "OMIB_MAX_SAMPLES",
-              "OMIB_MAX_RUN_SECONDS", "OMIB_MAX_QUEUED_PER_USER")  # fmt: skip
+LIMIT_VARS = (
+    "OMIB_MAX_CONCURRENT",
+    "OMIB_THREADS_PER_JOB",
+    "OMIB_MAX_EPOCHS",
+    "OMIB_MAX_SAMPLES",
+    "OMIB_MAX_RUN_SECONDS",
+    "OMIB_MAX_QUEUED_PER_USER",
+)
 
 
 def _wait_done(jobs: JobManager, store, run_ids, timeout: float = 20.0) -> None:
@@ -75,8 +81,9 @@ def test_default_concurrency_from_cores_and_gpu(store, no_limit_env, monkeypatch
 
 def test_one_gpu_job_at_a_time_the_rest_fall_back_to_cpu(store, tiny):
     tiny["train"] = {"schedule": "fixed", "epochs": 100, "warmup_epochs": 0}
-    jobs = JobManager(store, max_concurrent=3, source="tests.runs.fakes:device_echo", gpu_available=True,
-                      heartbeat_interval=0.3)  # fmt: skip
+    jobs = JobManager(
+        store, max_concurrent=3, source="tests.runs.fakes:device_echo", gpu_available=True, heartbeat_interval=0.3
+    )
     first = jobs.submit(tiny, "alice", "gets the GPU")
     second = jobs.submit(tiny, "bob", "falls back to the CPU")
     explicit = jobs.submit({**tiny, "train": {**tiny["train"], "device": "cuda"}}, "carol", "waits for the GPU")
@@ -101,8 +108,14 @@ def test_one_gpu_job_at_a_time_the_rest_fall_back_to_cpu(store, tiny):
 def test_wall_time_limit_fails_the_run_with_a_sentence_and_keeps_metrics(store, tiny):
     # ~60 s of fake training at 0.03 s per step
     tiny["train"] = {"schedule": "fixed", "epochs": 500, "warmup_epochs": 0}
-    jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:slow", gpu_available=False,
-                      max_run_seconds=5, heartbeat_interval=0.3)  # fmt: skip
+    jobs = JobManager(
+        store,
+        max_concurrent=1,
+        source="tests.runs.fakes:slow",
+        gpu_available=False,
+        max_run_seconds=5,
+        heartbeat_interval=0.3,
+    )
     run_id = jobs.submit(tiny, "alice")
     jobs.tick()
     _wait_done(jobs, store, [run_id])
@@ -133,8 +146,15 @@ def test_bound_run_over_its_time_fails_with_the_sentence(store, tiny):
 
 def test_a_worker_stuck_past_its_time_is_ended_by_the_launcher(store, tiny):
     tiny["train"] = {"schedule": "fixed", "epochs": 50, "warmup_epochs": 0}
-    jobs = JobManager(store, max_concurrent=1, source="tests.runs.fakes:stuck", gpu_available=False,
-                      max_run_seconds=3, stop_grace=1, heartbeat_interval=0.3)  # fmt: skip
+    jobs = JobManager(
+        store,
+        max_concurrent=1,
+        source="tests.runs.fakes:stuck",
+        gpu_available=False,
+        max_run_seconds=3,
+        stop_grace=1,
+        heartbeat_interval=0.3,
+    )
     run_id = jobs.submit(tiny, "alice")
     jobs.tick()
     pid = jobs.running_processes()[run_id]
@@ -147,8 +167,9 @@ def test_a_worker_stuck_past_its_time_is_ended_by_the_launcher(store, tiny):
 
 @pytest.mark.parametrize("source", ["oom_after_epoch", "cuda_oom"])
 def test_out_of_memory_fails_the_run_and_the_launcher_keeps_serving(store, tiny, source):
-    jobs = JobManager(store, max_concurrent=1, source=f"tests.runs.fakes:{source}", gpu_available=False,
-                      heartbeat_interval=0.3)  # fmt: skip
+    jobs = JobManager(
+        store, max_concurrent=1, source=f"tests.runs.fakes:{source}", gpu_available=False, heartbeat_interval=0.3
+    )
     doomed = jobs.submit(tiny, "alice", "runs out of memory")
     jobs.tick()
     _wait_done(jobs, store, [doomed])

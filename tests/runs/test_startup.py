@@ -12,7 +12,7 @@ import time
 import pytest
 
 from omib_core.paths import REPO_ROOT
-from omib_core.runs.jobs import get_shared, shared_manager
+from omib_core.runs.scheduler import get_shared, shared_manager
 from omib_core.runs.store import RunStore
 from tests.e2e.conftest import free_port
 from tests.runs.conftest import TINY, wait_for
@@ -40,8 +40,19 @@ def test_launcher_recovers_and_starts_the_queue_without_any_page_load(tmp_path):
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONPATH": str(REPO_ROOT),
     }
-    cmd = [sys.executable, "-m", "dashboard.serve", "--server.port", str(free_port()), "--server.address",
-           "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "dashboard.serve",
+        "--server.port",
+        str(free_port()),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+    ]
     log = open(tmp_path / "serve.log", "wb")
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -88,8 +99,8 @@ def test_one_shared_manager_per_process(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _no_leftover_shared_manager():
-    import omib_core.runs.jobs as jobs
+    import omib_core.runs.scheduler as scheduler
 
-    saved = jobs._SHARED
+    saved = scheduler._SHARED
     yield
-    jobs._SHARED = saved
+    scheduler._SHARED = saved
