@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -262,6 +263,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     # the grid is checked whole (and nothing written) before the first run trains
     planned = build_sweep(base, scales, args.seeds, max_runs=None, reseed_data=True)
     root = Path(args.out or f"runs_out/sweep-{args.dataset or args.preset or 'sim-i'}")
+    if args.queue:
+        rows = queue_sweep(planned, args.owner or os.environ.get("USER") or "cli", quiet=args.quiet)
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "sweep.json").write_text(json.dumps(rows, indent=2))
+        print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
+        return 0 if all(r["status"] == "finished" for r in rows) else 1
     rows = []
     for _, config in planned:
         scale, seed = config.train.beta_scale, config.train.seed
@@ -279,6 +286,41 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     (root / "sweep.json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
     return 0
+
+
+def queue_sweep(planned: list, owner: str, quiet: bool = False, jobs: Any = None) -> list[dict[str, Any]]:
+    """``sweep --queue``: submit the grid to the run store, let the scheduler run it, wait, return the rows.
+
+    The scheduler is the one that holds the store's lease (``python -m omib_core scheduler``, or a server's
+    embedded one); when none does, this process embeds one for the sweep's duration.
+    """
+    from omib_core.runs.scheduler import shared_manager
+    from omib_core.runs.sweep_queue import stop_sweep, submit_sweep, wait_sweep
+
+    jobs = jobs or shared_manager()
+    sweep_id, ids = submit_sweep(jobs, planned, owner)
+    runner = "this process" if jobs.lease is not None else "the store's scheduler"
+    print(
+        f"queued sweep {sweep_id}: {len(ids)} runs in {jobs.store.path}, run by {runner} on {jobs.backend_name} "
+        f"(the app shows it at /sweep?sweep={sweep_id})",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def show(row: dict[str, Any]) -> None:
+        if not quiet:
+            where = f" on {row['device']}" if row.get("device") else ""
+            print(
+                f"  {row['run_id']} beta/M_u {row.get('beta_scale')} seed {row.get('seed')}: {row['status']}{where}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        return wait_sweep(jobs, ids, on_change=show)
+    except KeyboardInterrupt:
+        print(f"stopping the sweep's runs ({stop_sweep(jobs, ids, owner)} asked to stop)", file=sys.stderr)
+        raise
 
 
 def cmd_hash_password(args: argparse.Namespace) -> int:
@@ -386,6 +428,14 @@ def make_parser() -> argparse.ArgumentParser:
         help="beta / M_u values (default 0.01,0.1,1,10; with --preset teaching 0.1,1,10,30,100,300)",
     )
     p.add_argument("--seeds", type=_ints, default=[0, 1, 2])
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue the runs in the run store of $OMIB_DATA_DIR instead of training them one by one here: the "
+        "scheduler runs them side by side (local workers, or a Ray cluster with OMIB_RAY_ADDRESS); waits for them, "
+        "then writes sweep.json. Ctrl+C stops the sweep's runs",
+    )
+    p.add_argument("--owner", default=None, help="owner of the queued runs (default: $USER); with --queue")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("scheduler", help="run the queue of the run store ($OMIB_DATA_DIR) as its own process")

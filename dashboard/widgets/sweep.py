@@ -4,7 +4,6 @@ pieces of a sweep's view (its metric, summary cards, stop button and runs table)
 from __future__ import annotations
 
 import re
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -17,9 +16,9 @@ from dashboard.widgets import escape_md
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.config import RunConfig
 from omib_core.csvsafe import neutralise_frame
-from omib_core.data.uploads import check_access
 from omib_core.errors import ConfigError, OmibError
 from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
+from omib_core.runs.sweep_queue import submit_sweep
 from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
 
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -111,25 +110,11 @@ def queue_sweep(cfg: RunConfig, scales: list[float], seeds: list[int], name: str
     user, jobs = current_user(), services.jobs()
     try:
         planned = build_sweep(cfg, scales, seeds, name=name)
-        queued = len(services.store().list_runs(owner=user.name, status="queued"))
-        room = jobs.max_queued_per_user - queued
-        if len(planned) > room:
-            raise ConfigError(
-                f"This sweep needs {len(planned)} queued runs but you may queue only {max(room, 0)} more "
-                f"(the server allows {jobs.max_queued_per_user} at once). Use fewer values or seeds, or wait."
-            )
-        for _, c in planned:
-            jobs.validate(c.to_dict())  # every run checked before any is stored
-        check_access(cfg.data.dataset, user.name, user.is_admin)  # not someone else's private upload
+        # queue room, every config, access to the data: all checked before the first run is queued
+        sid, _ = submit_sweep(jobs, planned, user.name, user.is_admin)
     except OmibError as e:
         st.error(f"The sweep was not queued: {e}")
         return
-    sid = uuid.uuid4().hex[:12]
-    try:
-        for run_name, c in planned:
-            jobs.submit(c.to_dict(), owner=user.name, name=run_name, sweep_id=sid, is_admin=user.is_admin)
-    except OmibError as e:
-        st.error(f"Part of the sweep was queued, then: {e}")
     st.query_params["sweep"] = sid
     st.rerun()
 
@@ -275,11 +260,17 @@ def stop_button(runs: list[dict], active: list[dict]) -> None:
 
 
 def runs_table(runs: list[dict], points: pd.DataFrame, metric: str) -> None:
-    """The sweep's runs with a link to each, in an expander."""
+    """The sweep's runs with a link to each and where each runs (device, and the Ray node when on a cluster)."""
     with st.expander("Runs of this sweep"):
         table = pd.DataFrame(
             [
-                {"open": f"train?run={r['id']}", "name": r["name"], "status": r["status"], f"test {metric}": v}
+                {
+                    "open": f"train?run={r['id']}",
+                    "name": r["name"],
+                    "status": r["status"],
+                    "where": r.get("device") or ("waiting" if r["status"] == "queued" else "–"),
+                    f"test {metric}": v,
+                }
                 for r, v in zip(runs, _values(runs, points))
             ]
         )

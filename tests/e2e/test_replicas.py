@@ -21,7 +21,7 @@ from omib_core.config import DataConfig, RunConfig, TrainConfig
 from omib_core.paths import REPO_ROOT
 from omib_core.runs.scheduler import live_lease
 from omib_core.runs.store import RunStore
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, missing_browser, start_app, stop_app
+from tests.e2e.conftest import start_app, stop_app
 from tests.runs.conftest import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -72,12 +72,7 @@ def _submit(page, url: str) -> str:
     return re.search(r"[?&]run=([0-9a-f]{6,32})", page.url).group(1)
 
 
-def test_two_replicas_one_scheduler_submit_control_and_a_scheduler_kill(tmp_path):
-    reason = missing_browser()
-    if reason is not None:
-        pytest.skip(f"browser test skipped: {reason}")
-    from playwright.sync_api import sync_playwright
-
+def test_two_replicas_one_scheduler_submit_control_and_a_scheduler_kill(tmp_path, browser):
     store = RunStore(tmp_path / "omib.db")
     procs = []
     scheduler = _scheduler(store, open(tmp_path / "scheduler1.log", "wb"))
@@ -89,34 +84,33 @@ def test_two_replicas_one_scheduler_submit_control_and_a_scheduler_kill(tmp_path
         procs.append(b)
         for log in ("a.log", "b.log"):  # the lease is held: neither replica embeds a scheduler
             assert "no embedded scheduler" in (tmp_path / log).read_text()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page_a = browser.new_context().new_page()
-            page_b = browser.new_context().new_page()
-            first = _submit(page_a, url_a)
-            wait_for(lambda: len(store.read_metrics(first)) >= 5, timeout=180, interval=0.3)
-            page_b.goto(f"{url_b}/train?run={first}")
-            _click(page_b, "Pause")
-            wait_for(lambda: store.get_run(first)["status"] == "paused", timeout=60, interval=0.2)
-            _click(page_b, "Resume")
-            wait_for(lambda: store.get_run(first)["status"] == "running", timeout=60, interval=0.2)
-            wait_for(lambda: (store.get_run(first)["epoch"] or 0) >= 2, timeout=120, interval=0.2)
+        contexts = [browser.new_context(), browser.new_context()]  # the session's chromium, one user per replica
+        page_a, page_b = (c.new_page() for c in contexts)
+        first = _submit(page_a, url_a)
+        wait_for(lambda: len(store.read_metrics(first)) >= 5, timeout=180, interval=0.3)
+        page_b.goto(f"{url_b}/train?run={first}")
+        _click(page_b, "Pause")
+        wait_for(lambda: store.get_run(first)["status"] == "paused", timeout=60, interval=0.2)
+        _click(page_b, "Resume")
+        wait_for(lambda: store.get_run(first)["status"] == "running", timeout=60, interval=0.2)
+        wait_for(lambda: (store.get_run(first)["epoch"] or 0) >= 2, timeout=120, interval=0.2)
 
-            os.killpg(scheduler.pid, signal.SIGKILL)  # mid-run; the worker lives in a session of its own
-            scheduler.wait(10)
-            acknowledged = store.read_metrics(first)
-            wait_for(lambda: store.get_run(first)["status"] == "interrupted", timeout=60, interval=0.2)
-            after = store.read_metrics(first)
-            assert set(acknowledged["id"]) <= set(after["id"])  # no acknowledged row lost
+        os.killpg(scheduler.pid, signal.SIGKILL)  # mid-run; the worker lives in a session of its own
+        scheduler.wait(10)
+        acknowledged = store.read_metrics(first)
+        wait_for(lambda: store.get_run(first)["status"] == "interrupted", timeout=60, interval=0.2)
+        after = store.read_metrics(first)
+        assert set(acknowledged["id"]) <= set(after["id"])  # no acknowledged row lost
 
-            scheduler = _scheduler(store, open(tmp_path / "scheduler2.log", "wb"))
-            wait_for(lambda: (live_lease(store) or {}).get("pid") == scheduler.pid, timeout=60, interval=0.2)
-            second = _submit(page_a, url_a)
-            wait_for(lambda: len(store.read_metrics(second)) >= 1, timeout=180, interval=0.3)
-            page_b.goto(f"{url_b}/train?run={second}")
-            _click(page_b, "Stop")
-            wait_for(lambda: store.get_run(second)["status"] == "stopped", timeout=60, interval=0.2)
-            browser.close()
+        scheduler = _scheduler(store, open(tmp_path / "scheduler2.log", "wb"))
+        wait_for(lambda: (live_lease(store) or {}).get("pid") == scheduler.pid, timeout=60, interval=0.2)
+        second = _submit(page_a, url_a)
+        wait_for(lambda: len(store.read_metrics(second)) >= 1, timeout=180, interval=0.3)
+        page_b.goto(f"{url_b}/train?run={second}")
+        _click(page_b, "Stop")
+        wait_for(lambda: store.get_run(second)["status"] == "stopped", timeout=60, interval=0.2)
+        for context in contexts:
+            context.close()
         assert store.get_run(first)["status"] == "interrupted"  # not restarted by the new scheduler
         for run_id in (first, second):
             log = (store.run_dir(run_id) / "worker.log").read_text()
