@@ -227,6 +227,13 @@ def test_live_training_embeddings_and_shared_runs(app_url, app_data_dir, browser
         # 3. The run ends by itself, the view stops polling and shows the results.
         page.wait_for_function(f"() => ({METRIC_JS})('Status') === 'finished'", timeout=180_000)
         page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+        try:  # the finished view redraws its charts after the rerun: wait for them rather than read at once
+            page.wait_for_function(
+                f"() => {{ const s = ({LIVE_CHARTS_JS})(); return !!(s.r && s.r.drawn && s.kl && s.kl.drawn); }}",
+                timeout=60_000,
+            )
+        except Exception:  # noqa: BLE001 - the assertion below says what was (not) drawn
+            pass
         final = page.evaluate(LIVE_CHARTS_JS)
         assert final.get("r", {}).get("drawn") and final.get("kl", {}).get("drawn"), f"finished run charts: {final}"
         no_exceptions(page, "Train")
