@@ -18,11 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import services
 from omib_core.config import DataConfig, RunConfig, TrainConfig
+from omib_core.runs.store import TERMINAL
 from tests.auth_helpers import sign_in
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
-
 
 # helpers shared by the page tests
 

@@ -18,13 +18,14 @@ from streamlit.testing.v1 import AppTest
 from dashboard import services
 from omib_core.config import DataConfig, RunConfig, TrainConfig
 from omib_core.data.registry import load_dataset
+from omib_core.runs.store import TERMINAL
 from omib_core.sweeps import final_metric
 from tests.dashboard.chart_data import plotly_values
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
+
 CASES = {
     # dataset: (params, test metric card, r series, primary metric)
     "sim-reg": ({"n_samples": 500}, "Test MAE", ["r v1", "r v2"], "mae"),

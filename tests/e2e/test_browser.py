@@ -16,7 +16,7 @@ import pytest
 from dashboard.state import encode_config
 from omib_core.config import DataConfig, RunConfig, TrainConfig
 from omib_core.paths import db_path
-from omib_core.runs.store import RunStore
+from omib_core.runs.store import TERMINAL, RunStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,7 +31,6 @@ CONFIG = RunConfig(
 PACED_EPOCHS = CONFIG.train.warmup_epochs + 4  # stepped one at a time: the warm-up, then four main epochs
 SAMPLES_PER_STEP = 4  # samples (0.5 s apart) of the paused page before the next step: at least one 1.5 s poll
 VIEWPORT = {"width": 1400, "height": 2300}  # tall: Streamlit scrolls inside its own container, not the page
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 
 # The live charts (Vega-Lite, drawn on a canvas) by their container key: a signature of what is drawn (changes when
 # the chart changes), whether it is really visible, and an id stamped on the canvas element the first time it is
