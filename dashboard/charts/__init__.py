@@ -26,3 +26,16 @@ def modality_colors(names: Sequence[str]) -> dict[str, str]:
 
 
 __all__ = ["FUSED_COLOR", "MODALITY_COLORS", "REFERENCE_COLOR", "SPLIT_COLORS", "modality_color", "modality_colors"]
+
+
+def centre_note(fig, text: str, color: str | None = None) -> None:
+    """Write ``text`` (plain, already escaped where needed) in the middle of ``fig``: why a chart has nothing yet."""
+    fig.add_annotation(
+        text=text,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 14, **({"color": color} if color else {})},
+    )

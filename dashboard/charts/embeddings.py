@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS
+from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS, centre_note
 
 HEIGHT = 460
 # Tableau-10: distinct, readable classes; class k always gets CLASS_COLORS[k % 10].
@@ -75,15 +75,7 @@ def layout(fig: go.Figure, title: str, x_title: str = "", y_title: str = "", hei
 def empty_figure(title: str, message: str, height: int = 300) -> go.Figure:
     """A blank chart that says, in a sentence, why there is nothing to draw."""
     fig = go.Figure()
-    fig.add_annotation(
-        text=html.escape(message),
-        showarrow=False,
-        x=0.5,
-        y=0.5,
-        xref="paper",
-        yref="paper",
-        font={"size": 14, "color": REFERENCE_COLOR},
-    )
+    centre_note(fig, html.escape(message), REFERENCE_COLOR)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return layout(fig, title, height=height)

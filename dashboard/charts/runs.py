@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts import centre_note
 from omib_core.analysis.series import MAX_POINTS, downsample, ema_debiased
 
 RUN_COLORS = ("#4F46E5", "#DC2626", "#059669", "#D97706", "#7C3AED", "#0891B2")
@@ -197,15 +198,7 @@ def overlay_figure(curves: Sequence[Mapping[str, Any]], metric_label: str, alpha
             )
         )
     if not curves:
-        fig.add_annotation(
-            text="Select 2 to 5 runs in the table to compare them.",
-            showarrow=False,
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            font={"size": 14},
-        )
+        centre_note(fig, "Select 2 to 5 runs in the table to compare them.")
     fig.update_layout(
         title={"text": f"{metric_label} by epoch" + (f" (EMA {alpha:.2f})" if alpha > 0 else ""), "x": 0.0},
         template="plotly_white",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR
+from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, centre_note
 
 KNEE_COLOR = "#DC2626"
 BEST_COLOR = "#059669"
@@ -127,15 +127,7 @@ def sweep_figure(
                 annotation_position="bottom left" if i % 2 == 0 else "top left",
             )
     if done.empty and (agg is None or agg.empty):
-        fig.add_annotation(
-            text="Points appear as the sweep's runs finish.",
-            showarrow=False,
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-            font={"size": 14},
-        )
+        centre_note(fig, "Points appear as the sweep's runs finish.")
     fig.update_layout(
         title={"text": f"{metric_label.capitalize()} against β/M_u", "x": 0.0, "font": {"size": 15}},
         template="plotly_white",
