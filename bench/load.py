@@ -120,7 +120,7 @@ async def sample_store(store, run_ids: list[str], stop: asyncio.Event, samples: 
             pass
 
 
-async def drive(url: str, store, run_ids: list[str], args) -> tuple[list[dict], list[dict], float]:
+async def drive(urls: list[str], store, run_ids: list[str], args) -> tuple[list[dict], list[dict], float]:
     link = data_link()
     pages = [("Runs", "runs", ""), ("Train ?run=", "train", None), ("Home", "", ""), ("Data ?cfg=", "data", link)]
     plans = []
@@ -133,7 +133,10 @@ async def drive(url: str, store, run_ids: list[str], args) -> tuple[list[dict], 
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_store(store, run_ids, stop, samples))
     t0 = time.monotonic()
-    results = await asyncio.gather(*(one_session(i, url, plan, args.timeout) for i, plan in enumerate(plans)))
+    # sticky sessions spread over the replicas, as nginx's ip_hash spreads clients
+    results = await asyncio.gather(
+        *(one_session(i, urls[i % len(urls)], plan, args.timeout) for i, plan in enumerate(plans))
+    )
     session_seconds = time.monotonic() - t0
     # the sessions are done; let the runs end while the sampler keeps watching
     end = time.monotonic() + args.run_timeout
@@ -190,6 +193,10 @@ def check(requests: list[dict], samples: list[dict], runs: list[dict], args, row
     }
 
 
+def _servers(n: int) -> str:
+    return "one server" if n == 1 else f"{n} web servers on one run store (sessions spread over them; one scheduler)"
+
+
 def markdown(res: dict[str, Any]) -> str:
     c, a = res["checks"], res["latency"]["all"]
     runs = res["runs"]
@@ -202,7 +209,7 @@ def markdown(res: dict[str, Any]) -> str:
         "and the load client share the CPUs.",
         "",
         f"{res['args']['sessions']} sessions x {res['args']['rounds']} rounds x 4 pages (Runs, Train ?run=ID, Home, "
-        f"Data ?cfg=) against one server, while {res['args']['runs']} SIM-I runs (n_samples "
+        f"Data ?cfg=) against {_servers(res['args'].get('replicas', 1))}, while {res['args']['runs']} SIM-I runs (n_samples "
         f"{res['args']['n_samples']}, 1 + {res['args']['epochs']} epochs) were queued with OMIB_MAX_CONCURRENT="
         f"{res['args']['limit']}. Closed loop: each session sends its next request as soon as the previous one "
         f"finished (no think time), so {res['args']['sessions']} requests are in flight at every moment; "
@@ -233,8 +240,14 @@ def markdown(res: dict[str, Any]) -> str:
     lines += [
         "",
         f"One session alone, before the load: cold {res['warm_up_seconds']['cold']}, then warm "
-        f"{res['warm_up_seconds']['warm_alone']}. All sessions are served by the one server process, whose page "
-        "scripts share one interpreter (the GIL): under load a page waits for the others' CPU time.",
+        f"{res['warm_up_seconds']['warm_alone']}. "
+        + (
+            "All sessions are served by the one server process, whose page scripts share one interpreter (the GIL): "
+            "under load a page waits for the others' CPU time."
+            if res["args"].get("replicas", 1) == 1
+            else "Each server process runs its sessions' page scripts in its own interpreter; the servers, the "
+            "training workers and the load client still share the machine's CPUs."
+        ),
         "",
         "## Runs",
         "",
@@ -257,6 +270,13 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=2, help="OMIB_MAX_CONCURRENT of the server")
     p.add_argument("--n-samples", type=int, default=1000, help="SIM-I n_samples of each run")
     p.add_argument("--epochs", type=int, default=4, help="main epochs of each run (plus 1 warm-up)")
+    p.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="web servers on the one store (the first embeds the scheduler; sessions are spread over them); "
+        "results go to load.md for 1, load_<N>_replicas.md otherwise",
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds a request may take before it counts lost")
     p.add_argument("--run-timeout", type=float, default=600.0, help="seconds the runs may take after the sessions")
     args = p.parse_args()
@@ -277,17 +297,23 @@ def main() -> int:
         data_dir.mkdir()
         log = ROOT / "test-artifacts" / "load" / "streamlit.log"
         env = {"OMIB_MAX_CONCURRENT": str(args.limit), "OMIB_SKIP_UMAP_WARMUP": "1"}
-        proc, url = start_app(data_dir, log, env=env)
+        procs, urls = [], []
+        for k in range(args.replicas):  # one after the other: the first takes the scheduler lease
+            proc, url = start_app(data_dir, log.with_name(f"streamlit{k or ''}.log"), env=env)
+            procs.append(proc)
+            urls.append(url)
         try:
             store = RunStore(db_path(data_dir), data_dir=data_dir)
             submitter = JobManager(store, max_concurrent=args.limit, gpu_available=False)  # validates; never ticks
             cfg = run_config(args.n_samples, args.epochs)
             # a finished run for the warm-up's Train page; the measured runs are queued right before the sessions
-            res["warm_up_seconds"] = asyncio.run(warm_up(url, "000000000000", args.timeout))
+            res["warm_up_seconds"] = asyncio.run(warm_up(urls[0], "000000000000", args.timeout))
+            for other in urls[1:]:
+                asyncio.run(warm_up(other, "000000000000", args.timeout))
             print("warm-up", res["warm_up_seconds"], file=sys.stderr, flush=True)
             run_ids = [submitter.submit(cfg, owner=f"user{i % 2}", name=f"load run {i}") for i in range(args.runs)]
             t0 = time.monotonic()
-            requests, samples, session_seconds = asyncio.run(drive(url, store, run_ids, args))
+            requests, samples, session_seconds = asyncio.run(drive(urls, store, run_ids, args))
             res["wall_seconds"] = round(time.monotonic() - t0, 1)  # sessions, then the runs' end
             res["session_seconds"] = round(session_seconds, 1)
             res["requests_per_second"] = round(len(requests) / session_seconds, 2)
@@ -295,7 +321,8 @@ def main() -> int:
             rows = {r: len(store.read_metrics(r)) for r in run_ids}
             res["integrity_ok"] = store.integrity_check()
         finally:
-            stop_app(proc)
+            for proc in procs:
+                stop_app(proc)
     res["load_end"] = [round(x, 2) for x in os.getloadavg()]
     res["max_load_1min"] = round(max((s["load"] for s in samples), default=0.0), 2)
     secs = [r["seconds"] for r in requests if r["seconds"] is not None]
@@ -309,7 +336,7 @@ def main() -> int:
     ]
     res["samples"] = samples
     res["requests"] = requests
-    write("load", res, markdown(res))
+    write("load" if args.replicas == 1 else f"load_{args.replicas}_replicas", res, markdown(res))
     ok = (
         all(
             res["checks"][k]
