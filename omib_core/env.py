@@ -33,6 +33,14 @@ def _raw(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+def _number(raw: str) -> float:
+    """``raw`` as a float; NaN when it is not a number (the caller refuses it with its own sentence)."""
+    try:
+        return float(raw)
+    except ValueError:
+        return math.nan
+
+
 def _refuse(name: str, what: str, raw: str) -> SettingError:
     return SettingError(
         f"The environment variable {name} must be {what}. Got {raw!r} instead; set it to such a value, or unset it "
@@ -45,10 +53,7 @@ def env_float(name: str, default: float | None = None, example: str = "2.5") -> 
     raw = _raw(name)
     if not raw:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    value = _number(raw)
     if not (math.isfinite(value) and value > 0):
         raise _refuse(name, f"a positive number such as {example}", raw)
     return value
@@ -59,10 +64,7 @@ def env_int(name: str, default: int | None = None, example: str = "4") -> int | 
     raw = _raw(name)
     if not raw:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
+    value = _number(raw)
     if not (math.isfinite(value) and value >= 1 and value.is_integer()):
         raise _refuse(name, f"a positive whole number such as {example}", raw)
     return int(value)

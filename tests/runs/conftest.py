@@ -18,6 +18,21 @@ TINY = {
     "data": {"dataset": "sim-i", "params": {"n_samples": 200}},
     "train": {"schedule": "fixed", "epochs": 3, "warmup_epochs": 1},
 }
+# a real (torch) training run small enough for a test: SIM-I, 400 rows, a small model, 1 + 2 epochs, snapshots
+TINY_REAL = {
+    "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
+    "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
+    "train": {
+        "schedule": "fixed",
+        "epochs": 2,
+        "warmup_epochs": 1,
+        "batch_size": 64,
+        "device": "cpu",
+        "log_every": 2,
+        "snapshot_every": 1,
+        "snapshot_max_points": 50,
+    },
+}
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:

@@ -20,24 +20,11 @@ from omib_core.runs.jobs import JobManager
 from omib_core.runs.ray_backend import ClusterUnreachable, RayBackend, RayRun
 from omib_core.runs.store import RunStore
 from tests.e2e.conftest import free_port
-from tests.runs.conftest import TINY, wait_for
+from tests.runs.conftest import TINY, TINY_REAL, wait_for
 
 RAY = Path(sys.executable).with_name("ray")
 NO_AUTH = {"RAY_AUTH_MODE": "disabled"}  # a private loopback cluster: no token (and none written to ~/.ray)
-REAL = {
-    "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
-    "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
-    "train": {
-        "schedule": "fixed",
-        "epochs": 2,
-        "warmup_epochs": 1,
-        "batch_size": 64,
-        "device": "cpu",
-        "log_every": 2,
-        "snapshot_every": 1,
-        "snapshot_max_points": 50,
-    },
-}
+
 LONG = copy.deepcopy(TINY)
 LONG["train"]["epochs"] = 150  # slow fake: 151 epochs x 4 steps x 30 ms, long enough to act on it mid-run
 
@@ -163,7 +150,7 @@ def test_a_real_short_run_end_to_end_through_the_scheduler(ray_cluster, store):
     """The real train(config) on a Ray node: events come back, the scheduler writes them; the checkpoint and the
     snapshots arrive as local files; the device column says where it ran."""
     jobs = _manager(store, ray_cluster, source=None)
-    run_id = jobs.submit(REAL, "alice", "real")
+    run_id = jobs.submit(TINY_REAL, "alice", "real")
     jobs.start_background(interval=0.2)
     try:
         wait_for(lambda: store.get_run(run_id)["status"] not in ("queued", "running"), timeout=240, interval=0.5)

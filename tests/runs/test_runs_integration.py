@@ -3,48 +3,20 @@ process would add a cold torch import)."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.worker import Worker
-
-REQUIRED = {
-    "dataset",
-    "seed",
-    "beta",
-    "M_u",
-    "beta_over_Mu",
-    "estimator",
-    "r_final",
-    "test_metrics",
-    "val_metrics",
-    "reference",
-    "wall_seconds",
-    "samples_per_second",
-    "status",
-    "error",
-    "config",
-}
+from tests.runs.conftest import TINY_REAL
+from tests.runs.test_runs_recorder import REQUIRED  # the result keys every run reports
 
 
 @pytest.mark.slow  # generating SIM-I and importing the training stack take seconds here, not the worker
 def test_tiny_real_training_run(store):
-    config = {
-        "data": {"dataset": "sim-i", "params": {"n_samples": 400, "reference": False}},
-        "model": {"hidden_dim": 32, "z_dim": 16, "latent_dim": 16, "xi_dim": 16},
-        "train": {
-            "schedule": "fixed",
-            "epochs": 2,
-            "warmup_epochs": 1,
-            "batch_size": 64,
-            "device": "cpu",
-            "log_every": 2,
-            "snapshot_every": 1,
-            "snapshot_max_points": 50,
-        },
-    }
+    config = copy.deepcopy(TINY_REAL)
     run_id = JobManager(store, gpu_available=False).submit(config, "alice", "tiny")
     assert Worker(store, run_id, threads=1, heartbeat_interval=0.5).run() == 0
     run = store.get_run(run_id)
