@@ -30,6 +30,12 @@ PRESET_TEXT = {
     ),
 }
 TEACHING_SCALES = (0.1, 1.0, 10.0, 30.0, 100.0, 300.0)  # beta / M_u of the Sweep page's default teaching sweep
+# The Home demo's three regimes, chosen by the measured sweep (bench/results/teach_sweep.md): 0.1 x M_u overfits (train
+# accuracy 1.0, train-test gap 0.24), 30 x M_u is the empirical best, 300 x M_u underfits (KL_v2 ~0, test falls).
+TEACHING_REGIMES = {"too little": 0.1, "about right": 30.0, "too much": 300.0}
+# The short in-class sweep beside the full one: the three regimes x 2 seeds (6 members, one grid job).
+SHORT_SCALES = tuple(TEACHING_REGIMES.values())
+SHORT_SEEDS = 2
 
 
 def preset_config(name: str, **train: Any) -> RunConfig:
