@@ -1,4 +1,5 @@
-"""Home: OMIB in one minute, and one button that runs the teaching demo (SIM-TEACH at a chosen beta/M_u)."""
+"""Home: OMIB in one minute, one button that runs the teaching demo's three regimes side by side (``?demo=<sweep id>``,
+``dashboard.widgets.regimes``), and a slider for one run at a chosen beta/M_u."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import services
-from dashboard.auth import current_user
-from dashboard.demo import demo_config
-from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
+from dashboard.demo import measured_sweep
+from dashboard.widgets.regimes import demo_from_url, demo_section, regimes_button, single_run_ui
+from omib_core.presets import PRESET_TEXT, TEACHING_REGIMES
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -19,6 +19,10 @@ st.markdown(
     "(Wu et al., ICML 2025). One fused representation **xi** learned from several modalities keeps all the "
     "information about the target *y* and drops the rest."
 )
+demo = demo_from_url()
+if demo:
+    demo_section(demo)
+    st.divider()
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -30,24 +34,16 @@ with left:
     )
 with right:
     st.subheader("Run the demo")
+    lo, best, hi = TEACHING_REGIMES.values()
     st.write(
-        f"{PRESET_TEXT['teaching']} Pick how hard the bottleneck squeezes, as a multiple of the bound M_u, and watch "
-        "the accuracy chart. Too little β overfits: train accuracy runs away from test (a train-test gap). Too much "
-        "underfits: the KL terms collapse and test accuracy drops with train. M_u itself is a safe, conservative "
-        "bound: it loses nothing, but sits well below the empirically best β."
+        f"{PRESET_TEXT['teaching']} One click trains it at three strengths of the bottleneck, as multiples of the "
+        f"bound M_u: {lo:g} × M_u (too little β), {best:g} × M_u (about right) and {hi:g} × M_u (too much), side by "
+        "side. Too little β overfits: train accuracy runs away from test (a train-test gap). Too much underfits: the "
+        "KL terms collapse and test accuracy drops with train. In between, accuracy rises well past M_u: M_u is a "
+        "sufficient, conservative bound (any β up to it keeps the task information, in theory), not the best β."
     )
-    scale = st.select_slider(
-        "β / M_u of the demo",
-        options=list(TEACHING_SCALES),
-        value=1.0,
-        key="home_demo_scale",
-        format_func=lambda v: f"{v:g}",
-    )
-    if st.button("Run the teaching demo", type="primary", key="home_demo", width="stretch"):
-        rid = services.jobs().submit(
-            demo_config(scale).to_dict(), owner=current_user().name, name=f"Teaching demo · β/M_u={scale:g}"
-        )
-        st.switch_page("app_pages/train.py", query_params={"run": rid})
+    regimes_button()
+    single_run_ui()
     st.page_link("app_pages/sweep.py", label="The whole inverted U: the Sweep page", icon=":material/ssid_chart:")
     st.page_link("app_pages/data.py", label="Or choose your own data", icon=":material/dataset:")
 
@@ -66,10 +62,21 @@ with c2:
     st.subheader("2. The bound M_u")
     st.latex(r"\beta \le M_u = \frac{1}{3\,\big(H(v_1) + H(v_2) - I(v_1; v_2)\big)}")
     st.write(
-        "Too small a beta keeps b0, b1, b2; too large a beta also squeezes out a1 or a2. The paper proves that "
-        "any beta up to **M_u** keeps exactly {a0, a1, a2}. M_u comes from the data's entropies, estimated on the "
-        "**Bound** page. OMIB Studio always shows beta as a multiple of M_u."
+        "Too small a beta keeps b0, b1, b2; far too large a beta also squeezes out a1 or a2. The paper proves that "
+        "any beta up to **M_u** keeps all of {a0, a1, a2}: M_u is sufficient, a safe choice, but not the best one, "
+        "and beta a little above it may still keep the task information while dropping more of b0, b1, b2. "
+        "M_u comes from the data's entropies, estimated on the **Bound** page. OMIB Studio always shows beta as a "
+        "multiple of M_u."
     )
+    measured = measured_sweep()
+    if measured and measured.best_scale and all(s in measured.test for s in TEACHING_REGIMES.values()):
+        lo, best, hi = TEACHING_REGIMES.values()
+        st.caption(
+            f":material/science: Measured by bench/teach_sweep.py on the teaching preset ({measured.seeds} seeds, "
+            f"last epoch): test accuracy {measured.test[lo]:.3f} at {lo:g} × M_u, {measured.test[best]:.3f} at "
+            f"{best:g} × M_u and {measured.test[hi]:.3f} at {hi:g} × M_u; the empirical best is "
+            f"{measured.best_scale:g} × M_u, right of the bound."
+        )
 with c3:
     st.subheader("3. The dynamic weight r")
     st.latex(
@@ -87,6 +94,6 @@ st.divider()
 st.markdown(
     "**Where to go next.** *Data*: pick SIM-I/II/III or a real dataset and see its ground truth. "
     "*Bound*: estimate M_u. *Train*: start a run and watch r and the KL terms move. *Sweep*: vary beta/M_u; the default "
-    "teaching sweep shows the inverted U, with M_u left of the best. *Embeddings*: watch xi take shape. "
+    "teaching sweep shows the inverted U, with M_u left of the best (a short in-class sweep sits beside it). *Embeddings*: watch xi take shape. "
     "*Runs*: every run on this server, shareable by link."
 )

@@ -1,9 +1,11 @@
 """Sweep: train an experiment at several beta/M_u values and seeds, and watch the test metric against beta fill in.
 
 The default sweep is the teaching preset (SIM-TEACH) over ``TEACHING_SCALES`` x 5 seeds: the inverted U, with M_u
-left of the empirical best. The runs of a sweep share one ``sweep_id`` (``?sweep=ID`` opens it in any tab). The
-chart shows each finished seed faintly, the mean +- std per beta/M_u for the chosen epoch selection (last epoch or
-best-val epoch; the other dashed), M_u at 1 and the empirical best beta.
+left of the empirical best; a short in-class one (``SHORT_SCALES`` x ``SHORT_SEEDS``) sits beside it. The runs of a
+sweep share one ``sweep_id`` (``?sweep=ID`` opens it in any tab). The chart shows each finished seed faintly, the
+mean +- std per beta/M_u for the chosen epoch selection (last epoch or best-val epoch; the other dashed), M_u at 1,
+the paper's MINE estimate of M_u as measured by bench/teach_sweep.py, and the empirical best beta once it is earned
+(``omib_core.analysis.sweep_rules``: two beta/M_u values finished for every seed).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import streamlit as st
 from dashboard import live, services
 from dashboard.charts.sweep import sweep_figure
 from dashboard.charts.training import metric_label
-from dashboard.demo import teach_sweep_report
+from dashboard.demo import measured_sweep, teach_sweep_report
 from dashboard.widgets import escape_md
 from dashboard.widgets.sweep import (
+    measured_caption,
+    measured_markers,
     new_sweep_form,
     pick_metric,
     runs_table,
@@ -26,6 +30,7 @@ from dashboard.widgets.sweep import (
     sweep_references,
 )
 from omib_core.analysis.metrics import higher_is_better
+from omib_core.analysis.sweep_rules import best_rule, complete_points
 from omib_core.sweeps import (
     SELECT_LABELS,
     aggregate,
@@ -65,10 +70,15 @@ def sweep_view(sid: str, polling: bool) -> None:
     agg = aggregate(points)
     other = aggregate(sweep_points(runs, metric, select=other_select))
     better = higher_is_better(metric)
-    knee, best = empirical_knee(agg, better), empirical_best(agg, better)
+    rule = best_rule(points)  # a best only once two beta/M_u values have finished for every seed
+    earned = aggregate(complete_points(points, rule)) if rule.earned else None
+    knee = empirical_knee(earned, better) if rule.earned else None
+    best = empirical_best(earned, better) if rule.earned else None
     refs = sweep_references([r.get("summary") or {} for r in runs], metric)
+    measured = measured_sweep()
+    estimators = {(r.get("summary") or {}).get("estimator") for r in runs} - {None}
 
-    summary_cards(runs, active, failed, knee, best, select)
+    summary_cards(runs, active, failed, knee, best, select, rule)
     label = f"test {metric_label(metric)}"
     fig = sweep_figure(
         points,
@@ -81,15 +91,20 @@ def sweep_view(sid: str, polling: bool) -> None:
         other=other,
         other_label=f"{SELECT_LABELS[other_select]}, mean ± std",
         references=refs,
+        markers=measured_markers(runs, measured),
+        mu_label=f"{next(iter(estimators)).capitalize()} M_u" if len(estimators) == 1 else "M_u",
     )
     st.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
     st.caption(
         ":material/visibility: **What to look for:** an inverted U. Too little β overfits (the model keeps "
         "superfluous information: a train-test gap on the run's accuracy chart); too much underfits (the KL terms "
-        "collapse and task information is squeezed out too). The bound M_u is a conservative, safe choice: it sits "
-        "left of the empirical best, where nothing is lost but some superfluous information may be kept. Faint dots "
-        "are single seeds, bars ± one std over seeds; the dashed curve is the other epoch selection."
+        "collapse and task information is squeezed out too). M_u is a sufficient, conservative bound: any β up to it "
+        "keeps the task information in theory, but it is not the best β. Where the curve still rises right of M_u, "
+        "a larger β is gaining accuracy, not costing it; only past the peak does it cost. Faint dots are single "
+        "seeds, bars ± one std over seeds; the dashed curve is the other epoch selection. The optimal-MIB line (SIM data) is "
+        "a ground-truth ceiling (a model given the true a0, a1, a2): no β reaches it from the views on this much data."
     )
+    measured_caption(runs, measured)
     if not agg.empty:
         st.dataframe(
             agg.rename(columns={"beta_over_Mu": "β / M_u", "n": "seeds finished"}),

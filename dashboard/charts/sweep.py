@@ -14,20 +14,22 @@ KNEE_COLOR = "#DC2626"
 BEST_COLOR = "#059669"
 OTHER_COLOR = "#9CA3AF"
 SEED_COLOR = "#6B7280"
+MARKER_COLOR = "#7C3AED"  # measured bounds other than the axis unit (the paper's MINE M_u)
 JITTER = 0.07
 
 
-def _vline(fig: go.Figure, x: float, label: str, color: str, dash: str, left: bool) -> None:
-    """A vertical line on the log x axis, labelled at its foot (shapes take data values, annotations log10 of them)."""
+def _vline(fig: go.Figure, x: float, label: str, color: str, dash: str, left: bool, top: bool = False) -> None:
+    """A vertical line on the log x axis, labelled at its foot (or its top), beside the line (shapes take data
+    values, annotations log10 of them)."""
     fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line={"color": color, "dash": dash})
     fig.add_annotation(
         x=float(np.log10(x)),
-        y=0.0,
+        y=1.0 if top else 0.0,
         xref="x",
         yref="paper",
         text=label,
         showarrow=False,
-        yanchor="bottom",
+        yanchor="top" if top else "bottom",
         xanchor="right" if left else "left",
         xshift=-4 if left else 4,
         font={"color": color},
@@ -47,6 +49,8 @@ def sweep_figure(
     other: pd.DataFrame | None = None,
     other_label: str = "other selection",
     references: Sequence[tuple[float, str]] = (),
+    markers: Sequence[tuple[float, str]] = (),
+    mu_label: str = "M_u",
 ) -> go.Figure:
     """Per-seed values (faint), mean +- std per beta/M_u (error bars), M_u at 1, the empirical knee and best.
 
@@ -59,7 +63,10 @@ def sweep_figure(
         mean_label: legend name of the ``agg`` curve (e.g. "last epoch, mean ± std").
         other: a second aggregate drawn dashed with its own error bars (e.g. the best-val selection beside the
             last epoch), so both selections can be compared on one chart.
-        references: more horizontal references ``(y, label)`` (e.g. the linear model).
+        references: more horizontal references ``(y, label)`` (e.g. the linear model). Their labels go in the
+            legend (a dummy line per reference), never on the plot where the curves would cross them.
+        markers: more vertical lines ``(beta/M_u, label)``, labelled at the top (e.g. the MINE estimate of M_u).
+        mu_label: the label of the line at beta/M_u = 1 (e.g. "Gaussian M_u").
     """
     fig = go.Figure()
     done = points.dropna(subset=["value"]) if points is not None and not points.empty else pd.DataFrame()
@@ -111,7 +118,10 @@ def sweep_figure(
                 + "</extra>",
             )
         )
-    _vline(fig, 1.0, "M_u", REFERENCE_COLOR, "dash", left=True)
+    _vline(fig, 1.0, mu_label, REFERENCE_COLOR, "dash", left=True)
+    for x, label in markers:
+        if x is not None and np.isfinite(x) and x > 0:
+            _vline(fig, float(x), label, MARKER_COLOR, "dot", left=True, top=True)
     if knee is not None and np.isfinite(knee):
         _vline(fig, float(knee), f"empirical knee {knee:g}", KNEE_COLOR, "dot", left=False)
     if best is not None and np.isfinite(best) and best != knee:
@@ -119,21 +129,27 @@ def sweep_figure(
     hlines = [(reference, reference_label)] if reference is not None else []
     for i, (value, label) in enumerate([*hlines, *references]):
         if value is not None and np.isfinite(value):
-            fig.add_hline(
-                y=float(value),
-                line_dash="dot" if i == 0 else "dashdot",
-                line_color=REFERENCE_COLOR,
-                annotation_text=f"{label} {value:.3f}",
-                annotation_position="bottom left" if i % 2 == 0 else "top left",
+            dash = "dot" if i == 0 else "dashdot"
+            fig.add_hline(y=float(value), line_dash=dash, line_color=REFERENCE_COLOR)
+            fig.add_trace(  # a legend entry only: the label stays off the curves
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="lines",
+                    name=label.replace(" (", f" {value:.3f} (", 1) if " (" in label else f"{label} {value:.3f}",
+                    line={"color": REFERENCE_COLOR, "dash": dash},
+                    hoverinfo="skip",
+                )
             )
     if done.empty and (agg is None or agg.empty):
         centre_note(fig, "Points appear as the sweep's runs finish.")
     fig.update_layout(
         title={"text": f"{metric_label.capitalize()} against β/M_u", "x": 0.0, "font": {"size": 15}},
         template="plotly_white",
-        height=440,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        height=480,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        # below the plot: five or more entries wrap into rows, which above it would run into the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0.0},
     )
     xs = sorted(
         {
@@ -143,6 +159,7 @@ def sweep_figure(
             *(points["beta_over_Mu"] if points is not None and not points.empty else []),
         }
     )
+    xs = sorted({float(f"{v:.6g}") for v in xs})
     fig.update_xaxes(type="log", title_text="β / M_u (log scale)", tickvals=xs, ticktext=[f"{v:g}" for v in xs])
     fig.update_yaxes(title_text=metric_label)
     return fig

@@ -11,18 +11,30 @@ import streamlit as st
 
 from dashboard import services, state
 from dashboard.auth import current_user
+from dashboard.charts.runs import format_duration
 from dashboard.charts.training import linear_label, metric_label
+from dashboard.demo import MEASURED_BY, MeasuredSweep
 from dashboard.widgets import escape_md
 from omib_core.analysis.metrics import PRIMARY_METRIC
+from omib_core.analysis.sweep_rules import BestRule
 from omib_core.config import RunConfig
 from omib_core.csvsafe import neutralise_frame
 from omib_core.errors import ConfigError, OmibError
-from omib_core.presets import PRESET_TEXT, TEACHING_SCALES
+from omib_core.presets import PRESET_TEXT, SHORT_SCALES, SHORT_SEEDS, TEACHING_SCALES, preset_config
 from omib_core.runs.sweep_queue import submit_sweep
 from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
 
 SWEEP_ID = re.compile(r"^[0-9a-f]{12}$")
 BASES = {"teaching": "teaching preset (SIM-TEACH)", "current": "the current experiment (Train page)"}
+# the teaching presets of the new-sweep form: (beta/M_u values, seeds per value)
+TEACHING_PRESETS = {"full": (TEACHING_SCALES, TEACHING_SEEDS), "short": (SHORT_SCALES, SHORT_SEEDS)}
+PRESET_LABELS = {
+    "full": f"full: {len(TEACHING_SCALES)} β × {TEACHING_SEEDS} seeds",
+    "short": f"short, in class: {len(SHORT_SCALES)} β × {SHORT_SEEDS} seeds",
+}
+OPTIMAL_MIB_LABEL = (
+    "ground-truth optimal MIB (an MLP given the true a0, a1, a2; from the views it needs unlimited data)"
+)
 
 
 # new sweep
@@ -57,13 +69,35 @@ def grid_ui() -> list[float]:
         hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=300.0, format="%.3g", key="sweep_hi")
         n = c[2].number_input("Points", min_value=1, max_value=15, value=6, key="sweep_n")
         return log_grid(float(lo), float(hi), int(n))
+    st.session_state.setdefault("sweep_list", ", ".join(f"{s:g}" for s in TEACHING_SCALES))
     text = st.text_input(
         "Values",
-        value=", ".join(f"{s:g}" for s in TEACHING_SCALES),
         key="sweep_list",
         help="Multiples of M_u separated by commas; 1 = the bound.",
     )
     return parse_grid(text)
+
+
+def _apply_preset() -> None:
+    """on_change of the preset choice: the preset's values and seeds go into the form's widgets."""
+    scales, seeds = TEACHING_PRESETS[st.session_state["sweep_preset"]]
+    st.session_state["sweep_grid_mode"] = "list"
+    st.session_state["sweep_list"] = ", ".join(f"{s:g}" for s in scales)
+    st.session_state["sweep_seeds"] = seeds
+
+
+def preset_ui() -> str:
+    """The full teaching sweep or the short in-class one (``SHORT_SCALES`` x ``SHORT_SEEDS``); sets values and seeds."""
+    return st.radio(
+        "Teaching sweep",
+        list(TEACHING_PRESETS),
+        horizontal=True,
+        key="sweep_preset",
+        format_func=PRESET_LABELS.get,
+        on_change=_apply_preset,
+        help="The short sweep is the Home demo's three regimes with two seeds each, for a class; the full one "
+        "draws the whole inverted U. Either fills in the values and seeds below, which you may still change.",
+    )
 
 
 def base_config() -> tuple[RunConfig, str]:
@@ -79,7 +113,7 @@ def base_config() -> tuple[RunConfig, str]:
     )
     if choice == "teaching":
         st.caption(f":material/school: {PRESET_TEXT['teaching']}")
-        return teaching_sweep()[0], "teaching"
+        return teaching_sweep()[0], preset_ui()
     return state.current_config(), "current"
 
 
@@ -89,6 +123,8 @@ def seeds_ui(base: RunConfig) -> list[int]:
         services.store().list_runs(owner=current_user().name, status="queued")
     )
     fits = max(1, min(TEACHING_SEEDS, room // len(TEACHING_SCALES)))
+    if st.session_state.get("sweep_preset") == "short":
+        fits = max(1, min(SHORT_SEEDS, room // len(SHORT_SCALES)))
     if "sweep_seeds" not in st.session_state:  # seeded once, so the widget keeps what the user types
         st.session_state["sweep_seeds"] = fits
     n = st.number_input(
@@ -136,7 +172,9 @@ def new_sweep_form(expanded: bool) -> None:
         c = st.columns([1, 3])
         with c[0]:
             seeds = seeds_ui(cfg)
-        default_name = "teaching β sweep" if kind == "teaching" else f"{cfg.data.dataset} β sweep"
+        default_name = {"full": "teaching β sweep", "short": "short teaching β sweep"}.get(
+            kind, f"{cfg.data.dataset} β sweep"
+        )
         name = c[1].text_input("Sweep name", value=default_name, max_chars=60, key=f"sweep_name_{kind}")
         if error:
             st.error(error)
@@ -146,6 +184,10 @@ def new_sweep_form(expanded: bool) -> None:
                 f"β/M_u = {', '.join(f'{s:g}' for s in scales)} × {len(seeds)} seeds = **{n} runs** "
                 f"({base_epochs(cfg)} each), queued together."
             )
+            try:
+                estimate_caption([c for _, c in build_sweep(cfg, scales, seeds)])
+            except ConfigError:
+                pass  # too many runs or no bottleneck: Queue says why
         if st.button(
             "Queue sweep",
             type="primary",
@@ -154,6 +196,29 @@ def new_sweep_form(expanded: bool) -> None:
             disabled=bool(error) or not scales,
         ):
             queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
+
+
+def time_estimate(configs: list[RunConfig]) -> dict | None:
+    """``omib_core.train.grid.estimate_seconds(configs)`` (``{"seconds", "basis"}``), or None where this version of
+    the core has no estimate (or cannot make one for these configs)."""
+    try:
+        from omib_core.train.grid import estimate_seconds
+
+        est = estimate_seconds(configs)
+    except (ImportError, AttributeError, OmibError):
+        return None
+    seconds = est.get("seconds") if isinstance(est, dict) else None
+    if not isinstance(seconds, (int, float)) or not np.isfinite(seconds) or seconds < 0:
+        return None
+    return {"seconds": float(seconds), "basis": str(est.get("basis") or "")}
+
+
+def estimate_caption(configs: list[RunConfig]) -> None:
+    """'About 40 s from Queue to the last point (basis)', before anything is queued; nothing without an estimate."""
+    est = time_estimate(configs)
+    if est is not None:
+        basis = f" ({escape_md(est['basis'])})" if est["basis"] else ""
+        st.caption(f":material/timer: About **{format_duration(est['seconds'])}** to train{basis}.")
 
 
 def base_epochs(cfg: RunConfig) -> str:
@@ -192,7 +257,7 @@ def sweep_references(summaries: list[dict], metric: str) -> list[tuple[float, st
     ref = next((s.get("reference") for s in summaries if s.get("reference")), None) or {}
     out = []
     if metric == "accuracy" and ref.get("optimal_mib_accuracy") is not None:
-        out.append((float(ref["optimal_mib_accuracy"]), "ground-truth optimal MIB"))
+        out.append((float(ref["optimal_mib_accuracy"]), OPTIMAL_MIB_LABEL))
     if ref.get(f"linear_test_{metric}") is not None:
         out.append((float(ref[f"linear_test_{metric}"]), linear_label(metric)))
     return out
@@ -203,12 +268,59 @@ def _values(runs: list[dict], points: pd.DataFrame) -> list[float | None]:
     return [by_id.get(r["id"]) for r in runs]
 
 
-def summary_cards(runs: list[dict], active: list[dict], failed: list[dict], knee, best, select: str) -> None:
-    """Runs finished, the empirical best and knee beta/M_u, and M_u, as four cards."""
+def sweep_mu(runs: list[dict]) -> float | None:
+    """The sweep's M_u: the median over its runs' summaries (one per data draw), or None before any is known."""
+    mus = [s["M_u"] for s in ((r.get("summary") or {}) for r in runs) if s.get("M_u")]
+    return float(np.median(mus)) if mus else None
+
+
+def is_teaching(runs: list[dict]) -> bool:
+    """Every run trains the teaching preset's data (so the benchmark's measurements of that preset apply)."""
+    want = {k: v for k, v in preset_config("teaching").data.to_dict().items() if k != "seed"}
+    return bool(runs) and all(
+        {k: v for k, v in ((r.get("config") or {}).get("data") or {}).items() if k != "seed"} == want for r in runs
+    )
+
+
+def measured_markers(runs: list[dict], measured: MeasuredSweep | None) -> list[tuple[float, str]]:
+    """Where the paper's MINE estimate of M_u falls on this sweep's β/M_u axis, as measured by bench/teach_sweep.py
+    on the teaching preset; nothing for another experiment or before the benchmark has run."""
+    if measured is None or "mine" not in measured.bounds or not is_teaching(runs):
+        return []
+    unit = sweep_mu(runs) or measured.M_u
+    if not unit:
+        return []
+    mine = measured.bounds["mine"]
+    return [(mine / unit, f"MINE M_u {mine:.3g} ({MEASURED_BY})")]
+
+
+def measured_caption(runs: list[dict], measured: MeasuredSweep | None) -> None:
+    """The benchmark's bounds and best β for the teaching preset, labelled as its measurement, never typed prose."""
+    if measured is None or not is_teaching(runs) or not measured.bounds:
+        return
+    bounds = ", ".join(f"{name} M_u {v:.3g}" for name, v in measured.bounds.items())
+    best = (
+        f"; its empirical best β was {measured.best_beta:.3g} ({measured.best_scale:g} × M_u)"
+        if measured.best_beta
+        else ""
+    )
+    st.caption(
+        f":material/science: **Measured by {MEASURED_BY}** on this preset ({measured.seeds} seeds, "
+        f"{escape_md(measured.date)}): {bounds}{best}. Every estimate of M_u sits left of the best β: M_u is a "
+        "sufficient, conservative bound (any β up to it keeps the task information, in theory), not the optimum. "
+        "The dotted violet line is the paper's MINE estimate on this axis."
+    )
+
+
+def summary_cards(
+    runs: list[dict], active: list[dict], failed: list[dict], knee, best, select: str, rule: BestRule
+) -> None:
+    """Runs finished, the empirical best and knee beta/M_u (only once ``rule`` has earned them), and M_u."""
     finished = sum(r["status"] == "finished" for r in runs)
     summaries = [r.get("summary") or {} for r in runs]
-    mus = [s["M_u"] for s in summaries if s.get("M_u")]
+    mu = sweep_mu(runs)
     estimators = {s.get("estimator") for s in summaries if s.get("estimator")}
+    waiting = "not yet" if not rule.earned else "–"
     c = st.columns(4)
     c[0].metric(
         "Runs finished",
@@ -218,27 +330,30 @@ def summary_cards(runs: list[dict], active: list[dict], failed: list[dict], knee
     )
     c[1].metric(
         "Empirical best β/M_u",
-        f"{best:g}" if best is not None else "–",
+        f"{best:g}" if best is not None else waiting,
         border=True,
         delta=(f"{'right' if best > 1 else 'left' if best < 1 else 'on'} of M_u" if best else None),
         delta_color="off",
-        help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}).",
+        help=f"The β/M_u with the best mean test metric ({SELECT_LABELS[select]}), among the values finished for "
+        "every seed; shown once at least two such values are in.",
     )
     c[2].metric(
         "Empirical knee β/M_u",
-        f"{knee:g}" if knee is not None else "–",
+        f"{knee:g}" if knee is not None else waiting,
         border=True,
         help="Largest β/M_u whose mean is within one std of the best mean: past it, the metric falls.",
     )
+    est = ", ".join(sorted(estimators)) or "?"
     c[3].metric(
-        "M_u",
-        f"{np.median(mus):.3g}" if mus else "–",
+        f"M_u ({est})" if estimators else "M_u",
+        f"{mu:.3g}" if mu else "–",
         border=True,
-        help=f"Estimated with {', '.join(sorted(estimators)) or '?'} from the data's entropies (nats⁻¹). "
-        "On the chart it sits at β/M_u = 1.",
+        help=f"Estimated with {est} from the data's entropies (nats⁻¹). On the chart it sits at β/M_u = 1.",
     )
     if len(runs):
         st.progress(finished / len(runs), text=f"{finished} of {len(runs)} runs finished")
+    if not rule.earned:
+        st.caption(f":material/hourglass_top: {rule.missing}")
 
 
 def stop_button(runs: list[dict], active: list[dict]) -> None:

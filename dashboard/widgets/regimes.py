@@ -1,0 +1,200 @@
+"""The Home page's demo: one click queues the three regimes (too little / about right / too much β) as one sweep,
+and ``?demo=<sweep id>`` shows them live side by side, a verdict under each; the single-β slider beside it."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from dashboard import live, services
+from dashboard.auth import current_user
+from dashboard.charts import regimes as charts
+from dashboard.demo import demo_config, measured_sweep, regimes_plan
+from dashboard.widgets import escape_md, page_url
+from dashboard.widgets.run_view import chart
+from dashboard.widgets.sweep import estimate_caption
+from omib_core.analysis.regime import BASIS_PEERS, final_numbers, live_state, verdict
+from omib_core.errors import OmibError
+from omib_core.presets import TEACHING_REGIMES, TEACHING_SCALES
+from omib_core.runs.sweep_queue import submit_sweep
+
+DEMO_ID = re.compile(r"^[0-9a-f]{12}$")
+POLL_SECONDS = 2.0
+VERDICT_BOX = {"overfits": st.warning, "underfits": st.warning, "about right": st.success}
+VERDICT_ICON = {"overfits": ":material/trending_up:", "underfits": ":material/trending_down:"}
+
+
+# queueing
+
+
+def demo_from_url() -> str | None:
+    sid = st.query_params.get("demo")
+    return sid if sid and DEMO_ID.match(sid) else None
+
+
+def queue_regimes() -> None:
+    """Queue ``TEACHING_REGIMES`` as one sweep (one grid job where the scheduler trains sweeps as grids) and show it."""
+    user = current_user()
+    try:
+        sid, _ = submit_sweep(services.jobs(), regimes_plan(), owner=user.name, is_admin=user.is_admin)
+    except OmibError as e:
+        st.error(f"The demo was not queued: {e}")
+        return
+    st.query_params["demo"] = sid
+    st.rerun()
+
+
+def regimes_button() -> None:
+    scales = " / ".join(f"{s:g}" for s in TEACHING_REGIMES.values())
+    if st.button(
+        "Run the three regimes side by side",
+        type="primary",
+        key="home_regimes",
+        icon=":material/view_column:",
+        width="stretch",
+        help=f"Trains the teaching preset at β = {scales} × M_u ({', '.join(TEACHING_REGIMES)}) as one sweep.",
+    ):
+        queue_regimes()
+    estimate_caption([cfg for _, cfg in regimes_plan()])
+
+
+def tick_strip(options: tuple[float, ...], value: float) -> str:
+    """Every stop of the slider, the chosen one bold and the demo's regimes named: the ticks a slider lacks."""
+    named = {s: r for r, s in TEACHING_REGIMES.items()}
+    parts = []
+    for s in options:
+        text = f"{s:g}" + (f" ({named[s]})" if s in named else "")
+        parts.append(f"**{text}**" if s == value else text)
+    return "β / M_u stops: " + " · ".join(parts)
+
+
+def single_run_ui() -> None:
+    """One β: the slider over ``TEACHING_SCALES`` with its stops written out, and one run on the Train page."""
+    scale = st.select_slider(
+        "Or one β: β / M_u of a single run",
+        options=list(TEACHING_SCALES),
+        value=1.0,
+        key="home_demo_scale",
+        format_func=lambda v: f"{v:g}",
+    )
+    st.caption(tick_strip(TEACHING_SCALES, scale))
+    if st.button("Run the teaching demo at this β", key="home_demo", width="stretch", icon=":material/play_arrow:"):
+        rid = services.jobs().submit(
+            demo_config(scale).to_dict(), owner=current_user().name, name=f"Teaching demo · β/M_u={scale:g}"
+        )
+        st.switch_page("app_pages/train.py", query_params={"run": rid})
+
+
+# the view
+
+
+def _regime_of(scale: float | None) -> str:
+    for regime, s in TEACHING_REGIMES.items():
+        if scale is not None and abs(s - scale) <= 1e-9 * s:
+            return f"{regime.capitalize()} β"
+    return "β"
+
+
+def _scale(run: dict) -> float | None:
+    s = ((run.get("config") or {}).get("train") or {}).get("beta_scale")
+    return float(s) if s is not None else None
+
+
+def status_line(run: dict, final: dict, peers: list[dict]) -> tuple[str, str, str]:
+    """(label, sentence, basis) shown under a run: its verdict once finished, its live state before."""
+    status = run["status"]
+    if status == "finished":
+        linear = ((run.get("summary") or {}).get("reference") or {}).get("linear_test_accuracy")
+        v = verdict(final, peers, linear)
+        return v.label, v.sentence, v.basis
+    if status in ("running", "paused"):
+        return "training", live_state(run.get("epoch"), run.get("total_epochs"), final), ""
+    if status == "queued":
+        return "queued", "queued: waiting for a worker", ""
+    return status, f"{status}: {run.get('error') or 'no verdict for a run that did not finish'}", ""
+
+
+def _verdict_box(label: str, sentence: str, basis: str) -> None:
+    box = VERDICT_BOX.get(label, st.info)
+    box(sentence, icon=VERDICT_ICON.get(label, ":material/check_circle:" if label == "about right" else None))
+    if basis:
+        st.caption(f"Verdict {basis}.")
+
+
+def regimes_view(sid: str, polling: bool) -> None:
+    """The demo's runs in columns, smallest β first: verdict, then accuracy, KL and r on shared axes."""
+    runs = sorted(services.store().list_runs(sweep_id=sid), key=lambda r: _scale(r) or 0.0)
+    if not runs:
+        st.warning("This demo has no runs (they may have been deleted). Run it again above.")
+        return
+    live.rerun_when_ended(polling, all(r["status"] in live.TERMINAL for r in runs))
+    tables = [live.tables(r["id"])[1:] for r in runs]  # (steps, epochs) per run
+    finals = [final_numbers(steps, epochs) for steps, epochs in tables]
+    scales = charts.shared_scales(tables)
+    done = sum(r["status"] == "finished" for r in runs)
+    st.progress(done / len(runs), text=f"{done} of {len(runs)} runs finished · demo `{sid}`")
+    cols = st.columns(len(runs), gap="medium")
+    for i, (col, run, (steps, epochs)) in enumerate(zip(cols, runs, tables)):
+        peers = [f for j, f in enumerate(finals) if j != i and runs[j]["status"] == "finished"]
+        if len(peers) < len(runs) - 1:
+            peers = []  # judged alone until every member has finished: a verdict does not change under the viewer
+        summary = run.get("summary") or {}
+        mods = list(summary.get("modalities") or [])
+        x_max = run.get("total_epochs") or summary.get("total_epochs")
+        linear = (summary.get("reference") or {}).get("linear_test_accuracy")
+        with col:
+            st.markdown(f"#### {_regime_of(_scale(run))} · {(_scale(run) or 0):g} × M_u")
+            st.page_link(
+                "app_pages/train.py",
+                label=f"Open this run ({run['id']})",
+                icon=":material/open_in_new:",
+                query_params={"run": run["id"]},
+            )
+            _verdict_box(*status_line(run, finals[i], peers))
+            chart(charts.accuracy_chart(epochs, linear, x_max, scales["acc_lo"]), f"regime_acc_{i}", None, polling)
+            chart(charts.kl_chart(steps, mods, x_max, scales["kl_hi"]), f"regime_kl_{i}", None, polling)
+            chart(charts.r_chart(steps, mods, x_max), f"regime_r_{i}", None, polling)
+    look_for()
+
+
+def look_for() -> None:
+    """What to look for, with the teaching sweep's measured means when bench/teach_sweep.py has written them."""
+    m = measured_sweep()
+    text = (
+        ":material/visibility: **What to look for:** too little β keeps superfluous information: train accuracy "
+        "runs to 1 while test stays behind (a wide shaded gap) and both KL terms stay high. About right squeezes the "
+        "nuisance modality v2 towards 0 nats and closes some of the gap. Too much β squeezes v1 too: its KL falls to "
+        "a few nats and test accuracy drops towards the linear model."
+    )
+    lo, best, hi = TEACHING_REGIMES.values()
+    if m and all(s in m.test for s in (lo, best, hi)):
+        text += (
+            f" Measured by {escape_md('bench/teach_sweep.py')} over {m.seeds} seeds (last epoch, mean test "
+            f"accuracy): {m.test[lo]:.3f} at {lo:g} × M_u, {m.test[best]:.3f} at {best:g} × M_u, {m.test[hi]:.3f} "
+            f"at {hi:g} × M_u."
+        )
+    st.caption(text)
+
+
+def demo_section(sid: str) -> None:
+    """The three-regime view of ``?demo=sid`` (live while any run is going), with its share link and a close button."""
+    runs = services.store().list_runs(sweep_id=sid)
+    head, link, close = st.columns([4, 1, 1], vertical_alignment="center")
+    head.subheader("Three regimes, side by side")
+    with link.popover("Demo link", icon=":material/share:", width="stretch"):
+        st.caption("Opens this demo live in any tab or browser.")
+        st.code(page_url("", demo=sid), language=None, wrap_lines=True)
+    if close.button("Close the demo", icon=":material/close:", key="home_demo_close", width="stretch"):
+        del st.query_params["demo"]
+        st.rerun()
+    if not runs:
+        st.warning("The demo in this link has no runs (they may have been deleted). Run it again below.")
+        return
+    active = any(r["status"] not in live.TERMINAL for r in runs)
+    live.show(regimes_view, sid, active=active, every=POLL_SECONDS)
+    st.caption(
+        f"Verdicts: {BASIS_PEERS} once all {len(runs)} have finished (the best test accuracy is about right; a "
+        "run below it overfits when it kept more nats, underfits when it kept fewer); before that, against "
+        "thresholds measured on the teaching sweep."
+    )
