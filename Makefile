@@ -14,5 +14,6 @@ test:
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
+# On a GPU host as it is: its python3 (or PYTHON=...), nothing installed; QUICK=1 for a short run; results in $OUT.
 gpu-check:
 	scripts/gpu_check.sh
