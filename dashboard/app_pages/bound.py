@@ -46,8 +46,9 @@ def run_view(run_id: str, polling: bool) -> None:
 st.title("Bound")
 st.markdown(
     "**H(v)** (entropy) is how much information a modality holds and **I(v1; v2)** (mutual information) how much "
-    "of it the two modalities share; together they give **M_u** = 1 / (3 (H(v1) + H(v2) − I(v1; v2))), the "
-    "largest β for which the paper proves OMIB keeps exactly the task-relevant information. "
+    "of it the two modalities share; together they give **M_u** = 1 / (3 (H(v1) + H(v2) − I(v1; v2))), a "
+    "sufficient bound: the paper proves that any β up to M_u keeps exactly the task-relevant information. A larger β "
+    "is outside that guarantee, not necessarily worse (the Sweep page measures where accuracy falls). "
     "The paper estimates H(X) as I(X; X) with MINE, but for continuous data I(X; X) is infinite, so MINE's number "
     "keeps growing with its step budget and describes the estimator as much as the data (the benchmark measures it: "
     "`bench/results/estimators.md`, the table of MINE's H(X) = I(X; X) against the step budget)."

@@ -59,8 +59,8 @@ def reuse_config(run: dict) -> None:
 
 st.title("Train")
 st.markdown(
-    "Set up an OMIB run and watch it learn. **β** is the bottleneck strength, **M_u** the largest β that provably "
-    "keeps all task information, **r** the dynamic weight on modality 2's KL term, **zeta_i** each modality's "
+    "Set up an OMIB run and watch it learn. **β** is the bottleneck strength, **M_u** a bound up to which β provably "
+    "keeps all task information (sufficient and conservative: the best β may lie above it), **r** the dynamic weight on modality 2's KL term, **zeta_i** each modality's "
     "sampled encoding and **xi** the fused representation they are squeezed into."
 )
 run_id = state.run_id_from_url()

@@ -313,7 +313,11 @@ def beta_verdict(beta: float | None, M_u: float | None, M_l: float | None) -> st
         return f"β = {beta:.3g}; there is no M_u to compare it with."
     ratio = beta / M_u
     if ratio > 1.0001:
-        return f"β = {ratio:.2f} × M_u: above the bound, so training may squeeze out task information."
+        return (
+            f"β = {ratio:.2f} × M_u: above the bound, outside the paper's guarantee. That does not mean it loses "
+            "accuracy: M_u is sufficient, not the best β (on the teaching preset the best lies right of it); "
+            "the Sweep page measures where accuracy falls."
+        )
     if _finite(M_l) and beta < M_l:
         return f"β = {ratio:.2f} × M_u, below M_l: a weak bottleneck that may keep superfluous information."
     return f"β = {ratio:.2f} × M_u: within the bound."

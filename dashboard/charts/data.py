@@ -95,7 +95,11 @@ def ground_truth_table(ground_truth: Mapping[str, Any] | None, modalities: Seque
         k = 2 * max(2, len(names)) - 1
         hj = float(h_joint)
         if math.isfinite(hj) and hj > 0:
-            add("M_u (exact, conservative)", f"{1.0 / (k * hj):.4g}", f"1 / ({k} H_joint): the largest safe beta.")
+            add(
+                "M_u (exact, conservative)",
+                f"{1.0 / (k * hj):.4g}",
+                f"1 / ({k} H_joint): any β up to it provably keeps the task information (sufficient, conservative).",
+            )
         else:
             add("M_u (exact)", "none", "H_joint is not positive at this scale, so the bound does not exist.")
     feats = gt.get("optimal_features")
