@@ -174,3 +174,22 @@ def final_numbers(steps: pd.DataFrame | None, epochs: pd.DataFrame | None) -> di
                     last = rows[rows["epoch"] == rows["epoch"].iloc[-1]][key].to_numpy(dtype=float)
                     out[key] = float(np.mean(last))
     return out
+
+
+def learner_deltas(test: float | None, reference: Mapping[str, float] | None, best: float | None = None) -> list[str]:
+    """Deltas of a test accuracy that a learner can act on: against the linear model of the same split
+    (``reference["linear_test_accuracy"]``) and against the best test accuracy of its sweep (``best``).
+
+    Not against the SIM ground-truth optimal MIB: that is a model given the true latent blocks (a0, a1, a2), which a
+    model learning from the views reaches only with unlimited data (no beta of the teaching sweep comes within 0.1 of
+    it), so its delta tells a learner nothing to change.
+    """
+    if test is None or not math.isfinite(test):
+        return []
+    out = []
+    linear = _num(reference or {}, "linear_test_accuracy")
+    if linear is not None:
+        out.append(f"{test - linear:+.3f} vs the linear model")
+    if best is not None and math.isfinite(best):
+        out.append(f"{test - best:+.3f} vs the sweep's best β")
+    return out

@@ -16,6 +16,7 @@ from omib_core.analysis.regime import (
     GAP_OVERFIT,
     final_numbers,
     gap,
+    learner_deltas,
     live_state,
     verdict,
 )
@@ -146,3 +147,10 @@ def test_final_numbers_read_the_last_epoch_and_average_its_kl_steps():
     )
     assert out["train/accuracy"] == 0.95 and out["test/accuracy"] == 0.7  # the last epoch that has it
     assert final_numbers(pd.DataFrame(), pd.DataFrame()) == {}
+
+
+def test_learner_deltas_are_against_the_linear_model_and_the_best_beta_never_the_ground_truth():
+    ref = {"linear_test_accuracy": 0.70, "optimal_mib_accuracy": 0.896}
+    assert learner_deltas(0.7855, ref, best=0.7805) == ["+0.086 vs the linear model", "+0.005 vs the sweep's best β"]
+    assert learner_deltas(0.7045, ref) == ["+0.005 vs the linear model"]
+    assert learner_deltas(0.75, {}) == [] and learner_deltas(None, ref) == []
