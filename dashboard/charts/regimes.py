@@ -18,7 +18,7 @@ from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS, modality_colors
 from dashboard.charts.training import modalities_in, series_table
 from dashboard.charts.vega import Spec, chart, empty, line_layers, reference_layers, references_table
 
-HEIGHT = 170  # the plot area (Vega-Lite's height excludes title, axes and legend): >= 160 px on a projector
+HEIGHT = 170  # the plot area: >= 160 px on a projector (``_plot_height`` keeps title, axes and legend outside it)
 NICE = (1, 2, 5)
 
 
@@ -76,6 +76,21 @@ def _x_domain(layers: list[Spec], x_max: float | None) -> list[Spec]:
     return out
 
 
+def _plot_height(spec: Spec) -> Spec:
+    """Make ``height`` the plot area's: Streamlit's default autosize ("fit") squeezes the title, legend and axes into
+    it (a 170 px chart kept a plot about 50 px tall), "fit-x" fits only the width."""
+    return {**spec, "autosize": {"type": "fit-x", "contains": "padding"}}
+
+
+def _y_ticks(layer: Spec, values: list[float]) -> Spec:
+    """The y axis labelled at ``values`` (a symlog axis left to itself labels 0, 40 and 80 only)."""
+    enc = layer.get("encoding", {})
+    if "y" not in enc:
+        return layer
+    y = {**enc["y"], "axis": {**enc["y"].get("axis", {}), "values": values}}
+    return {**layer, "encoding": {**enc, "y": y}}
+
+
 # charts
 
 
@@ -87,17 +102,17 @@ def accuracy_chart(
     title = "Accuracy: train, test and the gap"
     cols = ("train/accuracy", "test/accuracy")
     if epochs is None or epochs.empty or not all(c in epochs.columns for c in cols):
-        return empty(title, "Accuracy appears once the bottleneck starts.", HEIGHT)
+        return _plot_height(empty(title, "Accuracy appears once the bottleneck starts.", HEIGHT))
     rows = epochs.dropna(subset=list(cols))
     if rows.empty:
-        return empty(title, "Accuracy appears once the bottleneck starts.", HEIGHT)
+        return _plot_height(empty(title, "Accuracy appears once the bottleneck starts.", HEIGHT))
     series = [
         ("train/accuracy", "train", SPLIT_COLORS["train"], "solid"),
         ("test/accuracy", "test", SPLIT_COLORS["test"], "solid"),
     ]
     data = series_table(rows, "epoch", series)
     if linear is not None and math.isfinite(linear):
-        label = f"linear model {linear:.2f}"
+        label = "linear"  # its value is in the tooltip: a longer legend entry is cut off in a third of 1280 px
         x0, x1 = 1.0, float(x_max or data["x"].max())
         data = pd.concat(
             [data, pd.DataFrame({"x": [x0, x1], "value": [linear] * 2, "series": label, "style": "dot"})],
@@ -116,7 +131,7 @@ def accuracy_chart(
     }
     y_scale = {"domain": [acc_lo, 1.0], "nice": False}
     layers = [band, *line_layers("lines", data, series, "epoch", "accuracy", y_scale=y_scale, param="hover_acc")]
-    return chart(title, _x_domain(layers, x_max), {"lines": data, "gap": gap}, HEIGHT)
+    return _plot_height(chart(title, _x_domain(layers, x_max), {"lines": data, "gap": gap}, HEIGHT))
 
 
 def kl_chart(
@@ -132,7 +147,7 @@ def kl_chart(
     table = per_epoch(steps, cols)
     present = [c for c in cols if c in table.columns and table[c].notna().any()]
     if not present:
-        return empty(title, "KL appears once the bottleneck starts.", HEIGHT)
+        return _plot_height(empty(title, "KL appears once the bottleneck starts.", HEIGHT))
     colors = modality_colors(mods)
     series = [(f"kl/{m}", f"KL {m}", colors[m], "solid") for m in mods if f"kl/{m}" in present]
     data = series_table(table, "epoch", series)
@@ -140,7 +155,9 @@ def kl_chart(
     layers = line_layers(
         "lines", data, series, "epoch", "KL (nats, symlog)", y_scale=y_scale, unit="nats", param="hover_kl"
     )
-    return chart(title, _x_domain(layers, x_max), {"lines": data}, HEIGHT)
+    ticks = [v for v in (0, 0.1, 1, 10, 100, 1000, 10000) if v <= kl_hi] + [float(kl_hi)]
+    layers = [_y_ticks(layer, sorted(set(ticks))) for layer in layers]
+    return _plot_height(chart(title, _x_domain(layers, x_max), {"lines": data}, HEIGHT))
 
 
 def r_chart(steps: pd.DataFrame | None, modalities: Sequence[str] | None = None, x_max: float | None = None) -> Spec:
@@ -152,7 +169,7 @@ def r_chart(steps: pd.DataFrame | None, modalities: Sequence[str] | None = None,
     table = per_epoch(steps, cols)
     present = [c for c in cols if c in table.columns and table[c].notna().any()]
     if not present:
-        return empty(title, "r appears once the bottleneck starts.", HEIGHT)
+        return _plot_height(empty(title, "r appears once the bottleneck starts.", HEIGHT))
     colors = modality_colors(mods)
     series = [(f"r/{m}", f"r {m}", colors[m], "solid") for m in others if f"r/{m}" in present]
     data = series_table(table, "epoch", series)
@@ -160,4 +177,4 @@ def r_chart(steps: pd.DataFrame | None, modalities: Sequence[str] | None = None,
         "lines", data, series, "epoch", "r (weight on KL)", y_scale={"domain": [0, 2]}, param="hover_r"
     )
     refs = references_table([(1.0, "r = 1", "dash", "none")])  # the rule only: a label would sit on the curve
-    return chart(title, _x_domain(layers, x_max), {"lines": data, "references": refs}, HEIGHT)
+    return _plot_height(chart(title, _x_domain(layers, x_max), {"lines": data, "references": refs}, HEIGHT))

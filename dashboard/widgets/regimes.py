@@ -14,7 +14,7 @@ from dashboard.demo import demo_config, measured_sweep, regimes_plan
 from dashboard.widgets import escape_md, page_url
 from dashboard.widgets.run_view import chart
 from dashboard.widgets.sweep import estimate_caption
-from omib_core.analysis.regime import BASIS_PEERS, final_numbers, live_state, verdict
+from omib_core.analysis.regime import BASIS_ALONE, BASIS_PEERS, final_numbers, live_state, verdict
 from omib_core.errors import OmibError
 from omib_core.presets import TEACHING_REGIMES, TEACHING_SCALES
 from omib_core.runs.sweep_queue import submit_sweep
@@ -115,11 +115,9 @@ def status_line(run: dict, final: dict, peers: list[dict]) -> tuple[str, str, st
     return status, f"{status}: {run.get('error') or 'no verdict for a run that did not finish'}", ""
 
 
-def _verdict_box(label: str, sentence: str, basis: str) -> None:
+def _verdict_box(label: str, sentence: str) -> None:
     box = VERDICT_BOX.get(label, st.info)
     box(sentence, icon=VERDICT_ICON.get(label, ":material/check_circle:" if label == "about right" else None))
-    if basis:
-        st.caption(f"Verdict {basis}.")
 
 
 def regimes_view(sid: str, polling: bool) -> None:
@@ -134,27 +132,48 @@ def regimes_view(sid: str, polling: bool) -> None:
     scales = charts.shared_scales(tables)
     done = sum(r["status"] == "finished" for r in runs)
     st.progress(done / len(runs), text=f"{done} of {len(runs)} runs finished · demo `{sid}`")
-    cols = st.columns(len(runs), gap="medium")
-    for i, (col, run, (steps, epochs)) in enumerate(zip(cols, runs, tables)):
+    lines = []
+    for i, run in enumerate(runs):
         peers = [f for j, f in enumerate(finals) if j != i and runs[j]["status"] == "finished"]
         if len(peers) < len(runs) - 1:
             peers = []  # judged alone until every member has finished: a verdict does not change under the viewer
-        summary = run.get("summary") or {}
-        mods = list(summary.get("modalities") or [])
-        x_max = run.get("total_epochs") or summary.get("total_epochs")
-        linear = (summary.get("reference") or {}).get("linear_test_accuracy")
+        lines.append(status_line(run, finals[i], peers))
+    # one row per kind of content, so that the charts line up across the columns whatever the verdicts' lengths
+    for i, col in enumerate(st.columns(len(runs), gap="medium")):
+        run = runs[i]
+        col.markdown(f"##### {_regime_of(_scale(run))} · {(_scale(run) or 0):g} × M_u")
+        col.page_link(
+            "app_pages/train.py",
+            label=f"Open this run ({run['id']})",
+            icon=":material/open_in_new:",
+            query_params={"run": run["id"]},
+        )
+    for col, (label, sentence, _) in zip(st.columns(len(runs), gap="medium"), lines):
         with col:
-            st.markdown(f"#### {_regime_of(_scale(run))} · {(_scale(run) or 0):g} × M_u")
-            st.page_link(
-                "app_pages/train.py",
-                label=f"Open this run ({run['id']})",
-                icon=":material/open_in_new:",
-                query_params={"run": run["id"]},
-            )
-            _verdict_box(*status_line(run, finals[i], peers))
-            chart(charts.accuracy_chart(epochs, linear, x_max, scales["acc_lo"]), f"regime_acc_{i}", None, polling)
-            chart(charts.kl_chart(steps, mods, x_max, scales["kl_hi"]), f"regime_kl_{i}", None, polling)
-            chart(charts.r_chart(steps, mods, x_max), f"regime_r_{i}", None, polling)
+            _verdict_box(label, sentence)
+    bases = {basis for _, _, basis in lines if basis}
+    if bases == {BASIS_PEERS}:
+        st.caption(
+            f"Verdicts {BASIS_PEERS}: the best test accuracy is about right; a run below it overfits when it "
+            "kept more nats, underfits when it kept fewer."
+        )
+    elif bases:
+        st.caption(f"Verdicts judged alone, by {BASIS_ALONE}, until every run of the demo has finished.")
+    for row in ("acc", "kl", "r"):
+        for i, col in enumerate(st.columns(len(runs), gap="medium")):
+            run, (steps, epochs) = runs[i], tables[i]
+            summary = run.get("summary") or {}
+            mods = list(summary.get("modalities") or [])
+            x_max = run.get("total_epochs") or summary.get("total_epochs")
+            if row == "acc":
+                linear = (summary.get("reference") or {}).get("linear_test_accuracy")
+                spec = charts.accuracy_chart(epochs, linear, x_max, scales["acc_lo"])
+            elif row == "kl":
+                spec = charts.kl_chart(steps, mods, x_max, scales["kl_hi"])
+            else:
+                spec = charts.r_chart(steps, mods, x_max)
+            with col:
+                chart(spec, f"regime_{row}_{i}", None, polling)
     look_for()
 
 
@@ -180,12 +199,12 @@ def look_for() -> None:
 def demo_section(sid: str) -> None:
     """The three-regime view of ``?demo=sid`` (live while any run is going), with its share link and a close button."""
     runs = services.store().list_runs(sweep_id=sid)
-    head, link, close = st.columns([4, 1, 1], vertical_alignment="center")
+    head, link, close = st.columns([3, 1.2, 1.2], vertical_alignment="center")
     head.subheader("Three regimes, side by side")
     with link.popover("Demo link", icon=":material/share:", width="stretch"):
         st.caption("Opens this demo live in any tab or browser.")
         st.code(page_url("", demo=sid), language=None, wrap_lines=True)
-    if close.button("Close the demo", icon=":material/close:", key="home_demo_close", width="stretch"):
+    if close.button("Close demo", icon=":material/close:", key="home_demo_close", width="stretch"):
         del st.query_params["demo"]
         st.rerun()
     if not runs:
@@ -193,8 +212,3 @@ def demo_section(sid: str) -> None:
         return
     active = any(r["status"] not in live.TERMINAL for r in runs)
     live.show(regimes_view, sid, active=active, every=POLL_SECONDS)
-    st.caption(
-        f"Verdicts: {BASIS_PEERS} once all {len(runs)} have finished (the best test accuracy is about right; a "
-        "run below it overfits when it kept more nats, underfits when it kept fewer); before that, against "
-        "thresholds measured on the teaching sweep."
-    )

@@ -116,11 +116,11 @@ def verdict(
         if total > sum(kl_terms(best).values()):  # kept more than the best run: too little beta
             return Verdict(
                 "overfits",
-                f"overfits: train-test gap {g:.2f}, test {test:.2f} ({below:.2f} below the best run here); "
-                f"it keeps {total:.0f} nats",
+                f"overfits: train-test gap {g:.2f}, test {test:.2f} ({below:.2f} below the best here), "
+                f"{total:.0f} nats kept",
                 BASIS_PEERS,
             )
-        return _underfits(test, kls, linear, f" ({below:.2f} below the best run here)", BASIS_PEERS)
+        return _underfits(test, kls, linear, f" ({below:.2f} below the best here)", BASIS_PEERS)
     if total < KL_UNDERFIT or (linear is not None and test - linear < LINEAR_MARGIN and g < GAP_OVERFIT):
         return _underfits(test, kls, linear, "", BASIS_ALONE)
     if g >= GAP_OVERFIT:
@@ -138,7 +138,7 @@ def _about_right(test: float, g: float, kls: Mapping[str, float], basis: str) ->
 
 
 def _underfits(test: float, kls: Mapping[str, float], linear: float | None, below: str, basis: str) -> Verdict:
-    vs_linear = f", {test - linear:+.2f} vs the linear model" if linear is not None else ""
+    vs_linear = f", {test - linear:+.2f} vs linear" if linear is not None else ""
     return Verdict(
         "underfits", f"underfits: {_kl_text(kls, smallest_first=True)}, test {test:.2f}{below}{vs_linear}", basis
     )

@@ -74,7 +74,7 @@ def test_the_sentences_carry_the_runs_own_numbers():
     right = verdict(final(0.987, 0.7855, 12.77, 1.39))
     assert right.sentence == "about right: test 0.79, gap 0.20, KL_v2 1.4 nats"
     under = verdict(final(0.819, 0.7045, 1.83, 0.01), linear=0.70)
-    assert under.sentence == "underfits: KL_v2 0.0 nats, KL_v1 1.8 nats, test 0.70, +0.00 vs the linear model"
+    assert under.sentence == "underfits: KL_v2 0.0 nats, KL_v1 1.8 nats, test 0.70, +0.00 vs linear"
     # other numbers, other sentence: nothing is a fixed string
     assert verdict(final(1.0, 0.70, 60.0, 9.0)).sentence == "overfits: train-test gap 0.30 (train 1.00, test 0.70)"
 
@@ -90,7 +90,7 @@ def test_peers_overrule_the_thresholds_in_both_directions():
     assert verdict(narrow).label == "about right"
     best = final(0.97, 0.79, 12.0, 1.0)
     v = verdict(narrow, [best])
-    assert v.label == "overfits" and "0.04 below the best run here" in v.sentence
+    assert v.label == "overfits" and "0.04 below the best here" in v.sentence
     # below the best and keeping fewer nats than it: underfits
     assert verdict(final(0.85, 0.74, 4.0, 0.2), [best]).label == "underfits"
 
@@ -105,7 +105,7 @@ def test_the_linear_model_marks_underfitting_when_the_kl_is_not_tiny():
     f = final(0.80, 0.71, 3.5, 0.5)  # 4 nats kept: above the KL threshold
     assert verdict(f).label == "about right"
     v = verdict(f, linear=0.70)  # but only +0.01 over the linear model
-    assert v.label == "underfits" and "+0.01 vs the linear model" in v.sentence
+    assert v.label == "underfits" and "+0.01 vs linear" in v.sentence
 
 
 def test_the_gap_threshold_is_the_boundary():

@@ -45,7 +45,7 @@ def test_charts_are_tall_and_span_the_planned_run():
         charts.kl_chart(steps, ["v1", "v2"], x_max=110, kl_hi=20.0),
         charts.r_chart(steps, ["v1", "v2"], x_max=110),
     ):
-        assert not is_empty(spec) and spec["height"] >= 160
+        assert not is_empty(spec) and spec["height"] >= 160 and spec["autosize"]["type"] == "fit-x"  # height = plot
         xs = [layer["encoding"]["x"]["scale"]["domain"] for layer in spec["layer"] if "x" in layer.get("encoding", {})]
         assert xs and all(d == [1, 110.0] for d in xs)
 
@@ -53,7 +53,7 @@ def test_charts_are_tall_and_span_the_planned_run():
 def test_accuracy_names_the_linear_model_in_the_legend_and_shades_the_gap():
     _, epochs = tables(13.0, 0.78)
     spec = charts.accuracy_chart(epochs, 0.70, x_max=10)
-    assert set(lines_of(spec)["series"]) == {"train", "test", "linear model 0.70"}
+    assert set(lines_of(spec)["series"]) == {"train", "test", "linear"}
     gap = spec["datasets"]["gap"]
     assert list(gap["train"] - gap["test"]) == pytest.approx([0.22] * 3)
 
@@ -71,3 +71,9 @@ def test_before_the_bottleneck_starts_each_chart_says_so():
     assert is_empty(charts.kl_chart(empty_steps, ["v1", "v2"]))
     assert is_empty(charts.r_chart(empty_steps, ["v1", "v2"]))
     assert is_empty(charts.accuracy_chart(pd.DataFrame({"epoch": [0], "val/accuracy": [0.6]})))
+
+
+def test_the_symlog_kl_axis_is_labelled_at_each_decade():
+    steps, _ = tables(86.0, 0.75)
+    spec = charts.kl_chart(steps, ["v1", "v2"], kl_hi=100.0)
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["values"] == [0, 0.1, 1, 10, 100]

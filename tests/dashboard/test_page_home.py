@@ -112,11 +112,14 @@ def test_finished_demo_shows_a_verdict_from_each_runs_own_numbers():
     no_exception(at)
     warnings, successes = texts(at, "warning"), texts(at, "success")
     assert any(
-        w.startswith("overfits: train-test gap 0.25, test 0.75 (0.03 below the best run here)") for w in warnings
+        w == "overfits: train-test gap 0.25, test 0.75 (0.03 below the best here), 97 nats kept" for w in warnings
     )
     assert successes == ["about right: test 0.79, gap 0.20, KL_v2 1.4 nats"]
-    assert any(w.startswith("underfits: KL_v2 0.0 nats, KL_v1 1.8 nats, test 0.70 (0.08 below") for w in warnings)
-    assert any("compared with the other runs of this demo" in c for c in texts(at, "caption"))
+    assert any(
+        w == "underfits: KL_v2 0.0 nats, KL_v1 1.8 nats, test 0.70 (0.08 below the best here), +0.00 vs linear"
+        for w in warnings
+    )
+    assert any(c.startswith("Verdicts compared with the other runs of this demo") for c in texts(at, "caption"))
     # three columns of three charts, each plot area at least 160 px, on shared axes
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(charts) == 9 and all(c["height"] >= 160 for c in charts)
@@ -149,7 +152,7 @@ def test_a_run_still_training_shows_its_live_state_and_is_judged_alone_meanwhile
     info = texts(at, "info")
     assert any(i.startswith("training: epoch 4 of 11, gap") and i.endswith("so far") for i in info), info
     assert any(w.startswith("overfits: train-test gap 0.25 (train 1.00, test 0.75)") for w in texts(at, "warning"))
-    assert any("thresholds from the measured teaching sweep" in c for c in texts(at, "caption"))
+    assert any(c.startswith("Verdicts judged alone, by thresholds from the measured") for c in texts(at, "caption"))
 
 
 def test_a_time_estimate_appears_once_the_core_gives_one(monkeypatch):
