@@ -35,8 +35,8 @@ def run_view(run_id: str, polling: bool) -> None:
         st.warning("This run no longer exists (it may have been deleted). Pick another on the Runs page.")
         return
     live.rerun_when_ended(polling, run["status"] in live.TERMINAL)  # redraw the page once, without polling
-    _, steps, epochs = live.tables(run_id)
-    run_header(run, epochs)
+    rows, steps, epochs = live.tables(run_id)
+    run_header(run, epochs, float(rows["t"].max()) if not rows.empty else None)
     status_banner(run)
     control_buttons(run, user)
     if run["status"] == "finished":

@@ -48,12 +48,20 @@ def format_duration(seconds: float | None) -> str:
     return f"{s} s"
 
 
-def run_duration(run: Mapping[str, Any], now: float | None = None) -> float | None:
-    """Seconds from start to end (or to ``now`` while the run is active)."""
+def run_duration(run: Mapping[str, Any], now: float | None = None, last_active: float | None = None) -> float | None:
+    """Seconds from start to end, or to ``now`` while the run is active.
+
+    A paused run's duration stops at ``last_active``, the time of its last metric row (the worker writes its rows
+    out as it pauses), so a counter shown while it is paused stands still; without it, it runs on to ``now``.
+    """
     start = run.get("started_at")
     if start is None:
         return None
-    end = run.get("ended_at") or (now if now is not None else time.time())
+    end = run.get("ended_at")
+    if end is None and run.get("status") == "paused" and last_active is not None and math.isfinite(last_active):
+        end = max(float(last_active), float(start))
+    if end is None:
+        end = now if now is not None else time.time()
     return float(end) - float(start)
 
 

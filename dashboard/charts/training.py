@@ -25,17 +25,20 @@ import pandas as pd
 
 from dashboard.charts import FUSED_COLOR, REFERENCE_COLOR, SPLIT_COLORS, modality_colors, vega
 from dashboard.charts.vega import (
+    INDEPENDENT_DASH,
     Spec,
     band_layers,
     chart,
     empty,
     line_layers,
-    reference_layers,
+    reference_legend_layers,
     references_table,
 )
 from omib_core.analysis.series import MAX_POINTS, downsample
 
 HEIGHT = vega.HEIGHT
+KL_HEIGHT = vega.MIN_PLOT_HEIGHT  # the two KL charts stacked beside the β chart
+CONSTANT_RTOL = 1e-6  # a series whose values all lie within this relative spread is shown as a number
 METRIC_LABELS = {
     "accuracy": "accuracy",
     "f1_macro": "F1 (macro)",
@@ -171,13 +174,14 @@ def r_figure(df: pd.DataFrame, modalities: Sequence[str] | None = None, axis: st
     colors = modality_colors(modalities_in(df, modalities))
     series = [(f"r/{m}", f"r {m}", colors[m], "solid") for m in mods]
     data = series_table(df, axis, series)
+    refs = references_table([(1.0, "r = 1: no re-weighting", "dash", "legend")])
     layers = (
         band_layers()
-        + reference_layers()
+        + reference_legend_layers(refs)
         + line_layers("lines", data, series, axis, "r (weight on KL)", y_scale={"domain": [0, 2]})
     )
-    refs = references_table([(1.0, "r = 1", "dash", "right")])
-    return chart(title, layers, {"lines": data, "warmup": warmup_span(df, axis), "references": refs})
+    datasets = {"lines": data, "warmup": warmup_span(df, axis), "references": refs}
+    return chart(title, layers, datasets, resolve=INDEPENDENT_DASH)
 
 
 def _kl_chart(
@@ -213,7 +217,7 @@ def kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = None) -> S
         "KL terms per modality",
         "KL terms appear once the main stage starts.",
         "KL_i (nats)",
-        HEIGHT - 50,
+        KL_HEIGHT,
     )
 
 
@@ -228,7 +232,7 @@ def weighted_kl_figure(steps: pd.DataFrame, modalities: Sequence[str] | None = N
         "β·r·KL_i: what each KL term costs in the loss",
         "The weighted KL terms appear once the main stage starts.",
         "β·r·KL_i (nats)",
-        HEIGHT - 110,
+        KL_HEIGHT,
     )
 
 
@@ -261,6 +265,67 @@ def beta_figure(steps: pd.DataFrame, M_u: float | None = None) -> Spec:  # noqa:
     return chart(title, layers, datasets)
 
 
+# constant series: a number, not a flat line (a flat β line hides the dashed M_u line it lies on)
+
+
+def constant_value(values: Sequence[float] | np.ndarray | pd.Series, rtol: float = CONSTANT_RTOL) -> float | None:
+    """The value of a series that does not vary (finite values within ``rtol`` of each other), else None.
+
+    None too for a series with no finite value.
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    return float(v[-1]) if hi - lo <= rtol * max(abs(lo), abs(hi), 1e-300) else None
+
+
+def beta_constant(steps: pd.DataFrame | None, M_u: float | None = None) -> dict[str, str] | None:  # noqa: N803
+    """``{"value", "help"}`` for a β that stays constant over the main stage (against a constant M_u), else None.
+
+    The β chart would be one flat line on top of the dashed M_u line; a number says the same plainly:
+    ``β = 1 × M_u (constant)``.
+    """
+    if not _has(steps, "beta"):
+        return None
+    main = steps[steps["beta"].notna()]
+    beta = constant_value(main["beta"])
+    if beta is None:
+        return None
+    mu = None
+    if "M_u" in main.columns and main["M_u"].notna().any():
+        mu = constant_value(main["M_u"])
+        if mu is None:
+            return None  # M_u moves (it follows r): the chart shows β against it
+    elif _finite(M_u):
+        mu = float(M_u)
+    if mu is None or mu <= 0:
+        return {
+            "value": f"β = {beta:.3g} (constant)",
+            "help": f"β = {beta:.4g} per nat throughout the main stage; no M_u for this run (β set by hand or "
+            "the bound not available).",
+        }
+    return {
+        "value": f"β = {beta / mu:.3g} × M_u (constant)",
+        "help": f"β = {beta:.4g} and M_u = {mu:.4g} per nat throughout the main stage.",
+    }
+
+
+def r_constant(df: pd.DataFrame | None, modalities: Sequence[str] | None = None) -> dict[str, str] | None:
+    """``{"value", "help"}`` when every r_j stays constant (r fixed at 1, say), else None."""
+    mods = [m for m in modalities_in(df, modalities) if f"r/{m}" in df.columns] if df is not None else []
+    if not mods or not _has(df, *[f"r/{m}" for m in mods]):
+        return None
+    values = {m: constant_value(df[f"r/{m}"]) for m in mods}
+    if any(v is None for v in values.values()):
+        return None
+    distinct = {round(v, 6) for v in values.values()}
+    value = f"r = {values[mods[0]]:.3g} (constant)" if len(distinct) == 1 else None
+    value = value or " · ".join(f"r {m} = {v:.3g}" for m, v in values.items()) + " (constant)"
+    return {"value": value, "help": "r did not change during training (r fixed, or no main-stage update yet)."}
+
+
 def linear_label(metric: str) -> str:
     """Name of the strong simple baseline for ``metric``: logistic regression for classification, else ridge."""
     model = "logistic regression" if metric in ("accuracy", "f1_macro", "f1", "auc", "acc2", "acc7") else "ridge"
@@ -268,7 +333,8 @@ def linear_label(metric: str) -> str:
 
 
 def reference_lines(metric: str, reference: Mapping[str, float] | None) -> list[tuple[float, str, str, str]]:
-    """``(y, label, style, side)`` of the reference lines of the ``metric`` chart.
+    """``(y, label, style, side)`` of the reference lines of the ``metric`` chart (named in its legend, each with
+    its own dash: ``style`` and ``side`` are kept for callers that draw labels on the plot).
 
     The SIM ground truth (optimal MIB, Bayes) for accuracy, and for any metric the linear baseline fitted on the
     same split (``reference["linear_test_<metric>"]``), so a learner sees OMIB against a linear model.
@@ -306,14 +372,14 @@ def metrics_figure(
     series = [(f"{s}/{metric}", s, c, "solid") for s, c in SPLIT_COLORS.items()]
     series = [s for s in series if s[0] in epochs.columns and epochs[s[0]].notna().any()]
     data = series_table(epochs, "epoch", series)
-    refs = reference_lines(metric, reference)
+    refs = references_table(reference_lines(metric, reference))
     layers = (
         band_layers()
-        + reference_layers()
+        + reference_legend_layers(refs)
         + line_layers("lines", data, series, "epoch", metric_label(metric), points=True)
     )
-    datasets = {"lines": data, "warmup": warmup_span(epochs, "epoch"), "references": references_table(refs)}
-    return chart(title, layers, datasets)
+    datasets = {"lines": data, "warmup": warmup_span(epochs, "epoch"), "references": refs}
+    return chart(title, layers, datasets, resolve=INDEPENDENT_DASH)
 
 
 def trb_figure(epochs: pd.DataFrame, modalities: Sequence[str] | None = None, metric: str | None = None) -> Spec:

@@ -26,12 +26,15 @@ STATUS_ICONS = {
 }
 
 
-def run_header(run: dict, epochs) -> None:
-    """The run's name and status icon, owner and data, headline cards, schedule and how M_u was estimated."""
+def run_header(run: dict, epochs, last_active: float | None = None) -> None:
+    """The run's name and status icon, owner and data, headline cards, schedule and how M_u was estimated.
+
+    ``last_active``: the time of the run's last metric row, where a paused run's Duration stops.
+    """
     st.markdown(f"### {STATUS_ICONS.get(run['status'], '')} {escape_md(run['name'])}")
     dataset = escape_md(dataset_title(run.get("dataset") or "?"))
     st.caption(f"Run `{run['id']}` · owner {escape_md(run['owner'])} · data {dataset}")
-    headline(run, epochs)
+    headline(run, epochs, last_active)
     sched = (run.get("summary") or {}).get("schedule")
     if sched:
         try:
@@ -101,7 +104,7 @@ def control_buttons(run: dict, user) -> None:
         st.caption(f"Only {escape_md(run['owner'])} (the owner) or an admin can pause, step, resume or stop this run.")
 
 
-def headline(run: dict, epochs_df) -> None:
+def headline(run: dict, epochs_df, last_active: float | None = None) -> None:
     summary = run.get("summary") or {}
     beta_over = None
     if epochs_df is not None and "beta_over_Mu" in epochs_df and epochs_df["beta_over_Mu"].notna().any():
@@ -118,7 +121,13 @@ def headline(run: dict, epochs_df) -> None:
         help="How hard the bottleneck squeezes, as a multiple of the bound M_u (1 = at the bound).",
     )
     c[3].metric("Device", run.get("device") or "–")
-    c[4].metric("Duration", format_duration(run_duration(run)))
+    c[4].metric(
+        "Duration",
+        format_duration(run_duration(run, last_active=last_active)),
+        help="Time since the run started; it stands still while the run is paused."
+        if run["status"] == "paused"
+        else None,
+    )
 
 
 def final_results(run: dict) -> None:
@@ -206,6 +215,20 @@ def chart(spec: dict, key: str, look_for: str | None, polling: bool = False) -> 
         st.caption(f":material/visibility: **What to look for:** {look_for}")
 
 
+def chart_or_number(
+    number: dict[str, str] | None, title: str, spec: dict, key: str, look_for: str | None, polling: bool = False
+) -> None:
+    """The chart, or, for a series that does not vary, its value as a number (a flat line would hide the reference
+    line it lies on)."""
+    if number is None:
+        chart(spec, key, look_for, polling)
+        return
+    with st.container(key=f"{key}_number", border=True):
+        st.metric(title, number["value"], help=number["help"])
+    if look_for:
+        st.caption(f":material/visibility: **What to look for:** {look_for}")
+
+
 def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference: dict | None = None) -> None:
     summary = run.get("summary") or {}
     mods = list(summary.get("modalities") or [])
@@ -220,13 +243,18 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference
     with row[0]:
         chart(charts.loss_figure(steps, mods), "train_fig_loss", charts.LOOK_FOR["loss"], polling)
     with row[1]:
-        chart(charts.r_figure(steps, mods), "train_fig_r", charts.LOOK_FOR["r"], polling)
+        r_number = charts.r_constant(steps, mods)
+        r_spec = charts.r_figure(steps, mods)
+        chart_or_number(r_number, "Dynamic weight r", r_spec, "train_fig_r", charts.LOOK_FOR["r"], polling)
     row = st.columns(2, gap="medium")
     with row[0]:
         chart(charts.kl_figure(steps, mods), "train_fig_kl", None, polling)
         chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
     with row[1]:
-        chart(charts.beta_figure(steps, summary.get("M_u")), "train_fig_beta", charts.LOOK_FOR["beta"], polling)
+        beta_number = charts.beta_constant(steps, summary.get("M_u"))
+        beta_spec = charts.beta_figure(steps, summary.get("M_u"))
+        title = "β against the bound M_u"
+        chart_or_number(beta_number, title, beta_spec, "train_fig_beta", charts.LOOK_FOR["beta"], polling)
     metric = None
     if len(metric_names) > 1:
         metric = st.selectbox(

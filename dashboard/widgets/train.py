@@ -304,15 +304,13 @@ def train_config_ui(base: RunConfig) -> RunConfig:
         )
     with st.container(border=True):
         _preset_controls()
-    c1, c2, c3, c4 = st.columns([1, 1, 1.35, 1], gap="small")
-    with c1.container(border=True, height="stretch"):
-        _beta_controls()
-    with c2.container(border=True, height="stretch"):
-        _r_controls()
-    with c3.container(border=True, height="stretch"):
-        _schedule_controls()
-    with c4.container(border=True, height="stretch"):
-        _model_controls()
+    # two rows of two: four columns leave a select box about 130 px at 1280 px, too narrow for its choices
+    for left, right in ((_beta_controls, _r_controls), (_schedule_controls, _model_controls)):
+        c1, c2 = st.columns(2, gap="small")
+        with c1.container(border=True, height="stretch"):
+            left()
+        with c2.container(border=True, height="stretch"):
+            right()
     cfg = config_from_state(base, {n: st.session_state[_key(n)] for n in _widget_values(base)})
     st.session_state[_key("synced")] = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
     return cfg

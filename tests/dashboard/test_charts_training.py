@@ -16,6 +16,7 @@ from dashboard.charts.runs import (
     format_duration,
     overlay_figure,
     r_mode_label,
+    run_duration,
     runs_frame,
     snapshot_frame,
     sort_runs,
@@ -163,6 +164,96 @@ def test_linear_baseline_is_a_reference_line_for_any_metric():
     assert tc.reference_lines("mae", ref) == [(0.42, "linear model (ridge) 0.420", "dot", "left")]
     assert tc.reference_lines("mae", {"linear_test_accuracy": 0.75}) == []
     assert tc.reference_lines("accuracy", {"linear_test_accuracy": float("nan")}) == []
+
+
+def reference_layer(spec) -> dict:
+    return next(ly for ly in spec["layer"] if ly.get("data", {}).get("name") == "references")
+
+
+def test_reference_lines_are_named_in_a_legend_not_on_the_plot():
+    ref = {"optimal_mib_accuracy": 0.905, "bayes_accuracy": 0.91, "linear_test_accuracy": 0.869}
+    spec = tc.metrics_figure(epoch_table(), "accuracy", ref)
+    on_plot = [ly for ly in spec["layer"] if ly.get("data", {}).get("name") == "references"]
+    assert [ly["mark"]["type"] for ly in on_plot] == ["rule"], "a text label on the plot would lie under the curves"
+    dash = on_plot[0]["encoding"]["strokeDash"]
+    assert dash["scale"]["domain"] == list(spec["datasets"]["references"]["label"])
+    assert len({tuple(d) for d in dash["scale"]["range"]}) == 3, "each reference line needs its own dash"
+    assert dash["legend"]["orient"] == "bottom" and dash["legend"]["columns"] == 1
+    assert spec["resolve"]["scale"]["strokeDash"] == "independent"  # the curves' dashes keep their own scale
+    r_refs = reference_layer(tc.r_figure(step_table(), MODS))
+    assert r_refs["mark"]["type"] == "rule" and r_refs["encoding"]["strokeDash"]["legend"]["orient"] == "bottom"
+
+
+def test_every_training_chart_keeps_a_plot_area_of_160_px():
+    steps, epochs, empty = step_table(), epoch_table(), pd.DataFrame()
+    ref = {"optimal_mib_accuracy": 0.905, "linear_test_accuracy": 0.869}
+    specs = {
+        "loss": tc.loss_figure(steps, MODS),
+        "r": tc.r_figure(steps, MODS),
+        "kl": tc.kl_figure(steps, MODS),
+        "beta_kl": tc.weighted_kl_figure(steps, MODS),
+        "beta": tc.beta_figure(steps),
+        "metrics": tc.metrics_figure(epochs, "accuracy", ref),
+        "trb": tc.trb_figure(epochs, MODS, "accuracy"),
+        "empty loss": tc.loss_figure(empty),
+        "empty beta_kl": tc.weighted_kl_figure(empty),
+        "squeezed": vega.chart("asked for 35 px", [], {}, height=35),
+    }
+    for name, spec in specs.items():
+        assert vega.plot_height(spec) >= vega.MIN_PLOT_HEIGHT, name
+        assert spec["autosize"]["type"] == "fit-x", f"{name}: Streamlit's default 'fit' squeezes the plot"
+    with pytest.raises(ValueError, match="fit-x"):
+        vega.plot_height({"height": 300, "autosize": {"type": "fit"}})
+
+
+def test_legends_above_a_chart_wrap_before_the_chart_edge():
+    assert vega.legend_columns(["train", "val", "test"]) == 3
+    assert vega.legend_columns(["total loss", "task loss", "TRB head v1", "TRB head v2"]) == 3  # was 4: cut off
+    assert vega.legend_columns(["a rather long series name", "another long series name"]) == 1
+    assert vega.legend_columns([]) == 1
+    legend = next(ly for ly in tc.loss_figure(step_table(), MODS)["layer"] if "color" in ly.get("encoding", {}))
+    assert legend["encoding"]["color"]["legend"]["columns"] == 3
+
+
+def test_constant_value():
+    assert tc.constant_value([2e-3, 2e-3, np.nan, 2e-3]) == 2e-3
+    assert tc.constant_value([2e-3, 2.1e-3]) is None
+    assert tc.constant_value([np.nan, np.inf]) is None and tc.constant_value([]) is None
+    assert tc.constant_value([0.0, 0.0]) == 0.0 and tc.constant_value([1.0]) == 1.0
+
+
+def test_a_constant_beta_is_a_number_not_a_flat_line_on_the_M_u_line():
+    steps = step_table()  # beta = M_u = 2e-3 throughout the main stage
+    assert tc.beta_constant(steps)["value"] == "β = 1 × M_u (constant)"
+    assert tc.beta_constant(steps.assign(beta=steps["beta"] * 30))["value"] == "β = 30 × M_u (constant)"
+    no_column = steps.drop(columns=["M_u"])
+    assert tc.beta_constant(no_column, M_u=1e-3)["value"] == "β = 2 × M_u (constant)"
+    assert tc.beta_constant(no_column)["value"] == "β = 0.002 (constant)"  # set by hand, no bound
+    moving = steps.assign(M_u=steps["M_u"] * np.linspace(0.5, 1.5, len(steps)))  # M_u follows r: draw the chart
+    assert tc.beta_constant(moving) is None
+    growing = steps.assign(beta=steps["beta"] * np.linspace(1, 2, len(steps)))
+    assert tc.beta_constant(growing) is None
+    assert tc.beta_constant(pd.DataFrame()) is None and tc.beta_constant(steps.assign(beta=np.nan)) is None
+
+
+def test_a_constant_r_is_a_number():
+    steps = step_table()  # r v1 = 1, r v2 = 0.8, both constant
+    assert tc.r_constant(steps, MODS)["value"] == "r v1 = 1 · r v2 = 0.8 (constant)"
+    fixed = steps.assign(**{"r/v2": steps["r/v1"]})
+    assert tc.r_constant(fixed, MODS)["value"] == "r = 1 (constant)"
+    moving = steps.assign(**{"r/v2": np.where(steps["stage"] == "main", np.linspace(0.5, 1.5, len(steps)), np.nan)})
+    assert tc.r_constant(moving, MODS) is None
+    assert tc.r_constant(pd.DataFrame(), MODS) is None
+
+
+def test_duration_stands_still_while_paused():
+    run = {"status": "paused", "started_at": 100.0, "ended_at": None}
+    assert run_duration(run, now=500.0, last_active=160.0) == 60.0
+    assert run_duration(run, now=900.0, last_active=160.0) == 60.0  # later polls show the same duration
+    assert run_duration(run, now=500.0) == 400.0  # no metric row yet: counts as before
+    assert run_duration({**run, "status": "running"}, now=500.0, last_active=160.0) == 400.0
+    assert run_duration({**run, "status": "finished", "ended_at": 300.0}, now=500.0, last_active=160.0) == 200.0
+    assert run_duration({**run, "started_at": None}, now=500.0) is None
 
 
 def test_trb_figure_heads_and_fused_line():

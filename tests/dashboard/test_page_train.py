@@ -272,7 +272,9 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     assert values["r (v2), final"] == "0.850"
     charts = at.get("vega_lite_chart")
     titles = [json.loads(c.proto.spec)["title"]["text"] for c in charts]
-    assert len(charts) == 7 and "Dynamic weight r" in titles and "KL terms per modality" in titles, titles
+    assert len(charts) == 6 and "Dynamic weight r" in titles and "KL terms per modality" in titles, titles
+    # β = M_u throughout: a number, not a flat line lying on the dashed M_u line
+    assert "β against the bound M_u" not in titles and values["β against the bound M_u"] == "β = 1 × M_u (constant)"
     r_chart = charts[titles.index("Dynamic weight r")].proto
     assert {d.name for d in r_chart.datasets} >= {"lines", "warmup", "references"}
     assert all(at.button(key=f"train_ctl_{a}").disabled for a in ("pause", "step", "resume", "stop"))
@@ -287,6 +289,17 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     refs = next(d for d in acc_chart.datasets if d.name == "references")
     labels = list(pa.ipc.open_stream(refs.data.data).read_all().to_pandas()["label"])
     assert "linear model (logistic regression) 0.751" in labels and "ground-truth optimal MIB 0.909" in labels
+
+
+def test_duration_stands_still_while_paused():
+    rid = add_fake_run(status="paused", name="paused demo")
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    first = {m.label: m.value for m in at.metric}["Duration"]
+    time.sleep(1.6)  # a counter that runs on would now read 2 s
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Duration"] == first == "0 s"
 
 
 def test_owner_controls_reach_the_run_and_a_queued_run_shows_its_position():
