@@ -110,13 +110,21 @@ def classification_metrics(y_true: Any, logits_or_probs: Any) -> dict[str, float
     _same_length(y, out, "logits_or_probs")
     if not np.all(np.isfinite(out)):
         return _nan_dict(("accuracy", "f1_macro"))
-    from sklearn.metrics import f1_score
-
     pred = out.argmax(axis=1) if out.ndim == 2 else out
-    return {
-        "accuracy": float(np.mean(pred == y)),
-        "f1_macro": float(f1_score(y, pred, average="macro", zero_division=0)),
-    }
+    return {"accuracy": float(np.mean(pred == y)), "f1_macro": macro_f1(y, pred)}
+
+
+def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Macro F1 as scikit-learn's ``f1_score(average="macro", zero_division=0)``: the mean over the classes present in
+    ``y`` or ``pred`` of 2 TP / (2 TP + FP + FN), counted with ``np.unique`` / ``bincount`` (a training grid scores
+    every member every epoch: scikit-learn's input checks cost 3 ms a call, this ~50 us; equal in tests)."""
+    classes, codes = np.unique(np.concatenate([np.asarray(y).ravel(), np.asarray(pred).ravel()]), return_inverse=True)
+    k, n = len(classes), len(y)
+    t, p = codes[:n], codes[n:]
+    tp = np.bincount(t[t == p], minlength=k).astype(np.float64)
+    denom = np.bincount(t, minlength=k) + np.bincount(p, minlength=k)  # 2 TP + FP + FN
+    f1 = np.divide(2 * tp, denom, out=np.zeros(k), where=denom > 0)
+    return float(f1.mean())
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:

@@ -18,6 +18,13 @@ from torch import Tensor, nn
 # helpers
 
 
+def softmax(x: Tensor) -> Tensor:
+    """Softmax over the last dim, written out: on the CPU torch's kernel is slow for the few tokens attention here
+    spans (4 keys: 42 ms against 7 ms on a (12, 2000, 4, 4, 4) tensor, one thread); the values are the same."""
+    e = (x - x.amax(dim=-1, keepdim=True)).exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
 def attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """Scaled dot-product attention with explicit matmuls: softmax(q k^T / sqrt(d_h)) v.
 
@@ -28,7 +35,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
         ``(B, H, Tq, d_h)``.
     """
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
-    return scores.softmax(dim=-1) @ v  # (B, H, Tq, d_h)
+    return softmax(scores) @ v  # (B, H, Tq, d_h)
 
 
 class MultiHeadCrossAttention(nn.Module):

@@ -34,9 +34,10 @@ Server settings (environment):
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,6 +338,53 @@ def estimate(config: RunConfig, kind: str = "train", shape: DataShape | None = N
     phase_gen, phase_run = sum(gen.values()), sum(run.values())
     parts = gen if phase_gen > phase_run else run
     return Budget(int(max(phase_gen, phase_run)), float(sum(work.values())), dict(parts), work, knobs)
+
+
+GRID_SHARED = ("base", "data", "bound", "linear_reference")  # memory a grid job holds once per worker / data draw
+
+
+def estimate_grid(configs: Sequence[RunConfig]) -> Budget:
+    """The estimated peak memory and work of a grid job (``omib_core.train.grid``): one worker, so the interpreter
+    once; each distinct data draw (with its bound and linear reference) once; the model, its optimiser state, a
+    step's activations, the evaluation chunk and the snapshots once per member. Work is the members' sum."""
+    budgets = [estimate(c) for c in configs]
+    draws = {json.dumps(c.data.to_dict(), sort_keys=True, default=str) for c in configs}
+    one = budgets[0].parts
+    parts: dict[str, float] = {"base": one.get("base", BASE_BYTES)}
+    for k in GRID_SHARED[1:]:
+        if k in one:
+            parts[k] = one[k] * len(draws)
+    for k, v in one.items():
+        if k not in GRID_SHARED:
+            parts[k] = v * len(configs)
+    work: dict[str, float] = {}
+    for b in budgets:
+        for k, v in b.work_parts.items():
+            work[k] = work.get(k, 0.0) + v
+    return Budget(int(sum(parts.values())), float(sum(work.values())), parts, work, budgets[0].knobs)
+
+
+def check_grid_budget(configs: Sequence[RunConfig], max_memory: int | None = None) -> Budget:
+    """The grid's ``Budget``, or a ``ConfigError`` naming the grid size and the largest grid of these runs that fits."""
+    max_memory = memory_limit() if max_memory is None else max_memory
+    budget = estimate_grid(configs)
+    if budget.memory_bytes <= max_memory:
+        return budget
+    fits = 0
+    for k in range(len(configs) - 1, 0, -1):
+        if estimate_grid(configs[:k]).memory_bytes <= max_memory:
+            fits = k
+            break
+    fix = (
+        f"The largest grid of these runs that fits has {fits} members; use fewer beta/M_u values or seeds"
+        if fits
+        else "Not even one member fits; use fewer samples or a smaller model"
+    )
+    raise ConfigError(
+        f"This grid of {len(configs)} runs needs about {size_text(budget.memory_bytes)} of memory in its one worker; "
+        f"the server allows {size_text(max_memory)} per job (OMIB_MAX_RUN_MEMORY_MB). {fix}, or ask the admin to raise "
+        "the limit."
+    )
 
 
 # limits

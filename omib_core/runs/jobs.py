@@ -171,6 +171,11 @@ def fair_order(
     return order
 
 
+def job_keys(runs: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The jobs behind these runs: a grid job's members (one worker, one slot) count once."""
+    return {r.get("grid_id") or r["id"] for r in runs}
+
+
 def _count_owners(runs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for run in runs:
@@ -329,8 +334,11 @@ class JobManager:
         kind: str = "train",
         sweep_id: str | None = None,
         is_admin: bool = False,
+        grid_id: str | None = None,
     ) -> str:
         """Validate a config and queue a run; returns its id. Nothing is stored when validation fails.
+
+        ``grid_id``: the run is a member of that grid job (``sweep_queue.submit_sweep`` sets it).
 
         Raises:
             ConfigError: invalid config, or over a server limit.
@@ -348,7 +356,13 @@ class JobManager:
             self.ray.check()  # an unreachable cluster: refused with a sentence naming the address, nothing stored
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
         return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
-            cfg.to_dict(), owner, name, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user
+            cfg.to_dict(),
+            owner,
+            name,
+            kind=kind,
+            sweep_id=sweep_id,
+            max_queued=self.max_queued_per_user,
+            grid_id=grid_id,
         )
 
     def control(self, run_id: str, action: str, user: str, is_admin: bool = False) -> str:
@@ -468,6 +482,10 @@ class JobManager:
             proc = self._procs.get(run["id"])
             if proc is None or run["control"] != "stop" or run["control_at"] is None:
                 continue
+            if any(
+                r["id"] != run["id"] and self._procs.get(r["id"]) is proc and r["control"] != "stop" for r in active
+            ):
+                continue  # a grid member: its worker trains others too; only a stop of all of them may end it
             waited = now - float(run["control_at"])
             if waited > 2 * self.stop_grace:
                 proc.kill()
@@ -498,7 +516,7 @@ class JobManager:
                     self._ray_warned = time.monotonic()
                     log.warning("%s", exc)
                 return []
-        slots = self.max_concurrent - len(active)
+        slots = self.max_concurrent - len(job_keys(active))
         if slots <= 0:
             return []
         queue = self._fair_queue(active)
@@ -509,14 +527,21 @@ class JobManager:
         for run in queue:
             if slots <= 0:
                 break
+            if run["id"] in started:
+                continue  # claimed with its grid
             gpu = self._needs_gpu(run["config"]) and not (self.ray is not None and run["kind"] == "train")
             cpu_fallback = gpu and gpu_busy and self._device(run["config"]) == "auto"
             if (gpu and gpu_busy and not cpu_fallback) or not self.store.claim(run["id"]):
                 continue  # an explicit cuda run waits for the GPU
             on_gpu = gpu and not cpu_fallback
-            if self._launch(run, device="cpu" if cpu_fallback else None):
-                self._on_gpu[run["id"]] = on_gpu
-                started.append(run["id"])
+            members = [run]
+            if run.get("grid_id") and self.ray is None:  # the whole grid job: one worker, one slot
+                others = self.store.list_runs(grid_id=run["grid_id"], status="queued", oldest_first=True)
+                members += [r for r in others if r["id"] != run["id"] and self.store.claim(r["id"])]
+            if self._launch(run, device="cpu" if cpu_fallback else None, members=members):
+                for r in members:
+                    self._on_gpu[r["id"]] = on_gpu
+                    started.append(r["id"])
                 slots -= 1
                 gpu_busy = gpu_busy or on_gpu
         return started
@@ -547,7 +572,10 @@ class JobManager:
             return str(run["device"]).startswith("cuda")
         return self._needs_gpu(run["config"])
 
-    def _worker_command(self, run: Mapping[str, Any], device: str | None = None) -> list[str]:
+    def _worker_command(
+        self, run: Mapping[str, Any], device: str | None = None, members: Sequence[Mapping[str, Any]] = ()
+    ) -> list[str]:
+        which = ["--runs", ",".join(r["id"] for r in members)] if len(members) > 1 else ["--run", run["id"]]
         cmd = [
             self.python,
             "-m",
@@ -556,8 +584,7 @@ class JobManager:
             str(self.store.path),
             "--data-dir",
             str(self.store.data_dir),
-            "--run",
-            run["id"],
+            *which,
             "--parent-pid",
             str(os.getpid()),
         ]
@@ -583,7 +610,11 @@ class JobManager:
                 env[var] = str(self.threads_per_job)
         return env
 
-    def _launch(self, run: Mapping[str, Any], device: str | None = None) -> bool:
+    def _launch(
+        self, run: Mapping[str, Any], device: str | None = None, members: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        """Start the worker of ``run`` (or of the grid job ``members``, ``run`` first). False when it could not."""
+        members = list(members) or [run]
         if self.ray is not None and run["kind"] == "train":  # Ray places it (and its GPU, when it asks for one)
             self._procs[run["id"]] = self.ray.launch(
                 self.store,
@@ -600,7 +631,7 @@ class JobManager:
             folder.mkdir(parents=True, exist_ok=True)
             with open(folder / "worker.out", "ab") as out:
                 proc = subprocess.Popen(
-                    self._worker_command(run, device),
+                    self._worker_command(run, device, members),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -608,14 +639,16 @@ class JobManager:
                     start_new_session=True,
                 )
         except OSError as exc:
-            self.store.set_status(
-                run["id"],
-                "failed",
-                only_from=ACTIVE,
-                error=f"The worker process could not be started ({exc.strerror or exc}); check that {self.python} "
-                "exists and the disk is not full, then submit the run again.",
-            )
+            for r in members:
+                self.store.set_status(
+                    r["id"],
+                    "failed",
+                    only_from=ACTIVE,
+                    error=f"The worker process could not be started ({exc.strerror or exc}); check that "
+                    f"{self.python} exists and the disk is not full, then submit the run again.",
+                )
             return False
-        self._procs[run["id"]] = proc
-        self.store.update_run(run["id"], pid=proc.pid)
+        for r in members:
+            self._procs[r["id"]] = proc
+            self.store.update_run(r["id"], pid=proc.pid)
         return True

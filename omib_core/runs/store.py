@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS runs (
     control TEXT CHECK (control IS NULL OR control IN ('pause', 'resume', 'step', 'stop')),
     control_at REAL,
     sweep_id TEXT,
+    grid_id TEXT,
     epoch INTEGER,
     step INTEGER,
     total_epochs INTEGER,
@@ -303,6 +304,10 @@ class RunStore:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     c.execute(stmt)
+            columns = {r[1] for r in c.execute("PRAGMA table_info(runs)").fetchall()}
+            if "grid_id" not in columns:  # a store written before grids (the column is NULL for its runs)
+                c.execute("ALTER TABLE runs ADD COLUMN grid_id TEXT")
+            c.execute("CREATE INDEX IF NOT EXISTS runs_grid ON runs (grid_id)")
             row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 c.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -326,6 +331,7 @@ class RunStore:
         kind: str = "train",
         sweep_id: str | None = None,
         max_queued: int | None = None,
+        grid_id: str | None = None,
     ) -> str:
         """Store a new queued run and return its server-generated id.
 
@@ -335,6 +341,7 @@ class RunStore:
             name: display name (stored as given).
             kind: ``"train"`` or ``"bound"``.
             sweep_id: groups the runs of one sweep.
+            grid_id: the runs of one grid job: one worker trains them together (``omib_core.runs.grid_worker``).
             max_queued: refuse (``QueueFull``) when ``owner`` already has this many queued runs. The count and the
                 insert happen in one write transaction, so concurrent submissions cannot overshoot the limit.
 
@@ -355,9 +362,9 @@ class RunStore:
                     if count >= max_queued:
                         raise QueueFull(queue_full_message(count))
                 c.execute(
-                    "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id) "
-                    "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                    (run_id, kind, str(name), str(owner), time.time(), payload, dataset, sweep_id),
+                    "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id, "
+                    "grid_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                    (run_id, kind, str(name), str(owner), time.time(), payload, dataset, sweep_id, grid_id),
                 )
         except (sqlite3.OperationalError, OSError) as exc:
             if isinstance(exc, OmibError) or not is_disk_full(exc):
@@ -390,10 +397,11 @@ class RunStore:
         kind: str | None = None,
         limit: int | None = None,
         oldest_first: bool = False,
+        grid_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Runs matching every given filter, newest first (or oldest first). ``status`` may be a list."""
         where, params = [], []
-        for col, value in (("owner", owner), ("sweep_id", sweep_id), ("kind", kind)):
+        for col, value in (("owner", owner), ("sweep_id", sweep_id), ("kind", kind), ("grid_id", grid_id)):
             if value is not None:
                 where.append(f"{col} = ?")
                 params.append(value)
@@ -513,6 +521,14 @@ class RunStore:
                 return None
             c.execute("UPDATE runs SET control = NULL, control_at = NULL WHERE id = ?", (run_id,))
             return row[0]
+
+    def pending_controls(self, run_ids: Sequence[str]) -> dict[str, str | None]:
+        """For a grid worker: ``{run id: pending control or None}`` of these runs in one read (a deleted run is
+        absent); take each with ``take_control``."""
+        if not run_ids:
+            return {}
+        sql = f"SELECT id, control FROM runs WHERE id IN ({_placeholders(len(run_ids))})"
+        return {r[0]: r[1] for r in self._conn().execute(sql, list(run_ids)).fetchall()}
 
     def delete_run(self, run_id: str, user: str, is_admin: bool = False) -> None:
         """Delete a run's rows and its folder. Owner or admin only; a running or paused run must be stopped first."""

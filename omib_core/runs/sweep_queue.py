@@ -14,18 +14,28 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
+from omib_core.runs.budget import check_grid_budget
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.store import TERMINAL
 
 
 def submit_sweep(
-    jobs: JobManager, planned: Sequence[tuple[str, RunConfig]], owner: str, is_admin: bool = False
+    jobs: JobManager,
+    planned: Sequence[tuple[str, RunConfig]],
+    owner: str,
+    is_admin: bool = False,
+    grid: bool = True,
 ) -> tuple[str, list[str]]:
     """Check every run of ``planned`` (``(name, config)`` pairs, as ``omib_core.sweeps.build_sweep`` gives), then
     queue them all under a new sweep id; returns ``(sweep_id, run_ids)``.
 
     Nothing is stored when a check fails: the owner's queue room, each config against the server's limits, and
     access to the dataset (someone else's private upload) are checked before the first run is queued.
+
+    With ``grid`` (the default) and configs that can train together (``omib_core.train.grid.grid_problem``), the
+    runs form one grid job: one worker trains them all as one vectorised model, in one scheduler slot; the grid's
+    memory is estimated as a whole and a grid that does not fit is refused with the largest size that fits. On a
+    Ray backend the runs stay separate runs.
 
     Raises:
         ConfigError: the sweep does not fit the owner's queue, or a config is invalid or over a limit.
@@ -47,13 +57,28 @@ def submit_sweep(
     for dataset in {config.data.dataset for _, config in planned}:
         check_access(dataset, owner, is_admin)
     sweep_id, ids = uuid.uuid4().hex[:12], []
+    grid_id = None
+    if grid and len(planned) > 1 and jobs.ray is None and as_grid([c for _, c in planned]):
+        check_grid_budget([c for _, c in planned], jobs.max_run_memory)
+        grid_id = sweep_id
     try:
         for name, config in planned:
-            ids.append(jobs.submit(config.to_dict(), owner=owner, name=name, sweep_id=sweep_id, is_admin=is_admin))
+            ids.append(
+                jobs.submit(
+                    config.to_dict(), owner=owner, name=name, sweep_id=sweep_id, is_admin=is_admin, grid_id=grid_id
+                )
+            )
     except Exception:
         stop_sweep(jobs, ids, owner)  # all or nothing: the runs queued before the refusal are cancelled
         raise
     return sweep_id, ids
+
+
+def as_grid(configs: Sequence[RunConfig]) -> bool:
+    """Whether these configs train as one grid job (the engine's own check; no torch import)."""
+    from omib_core.train.grid import grid_problem
+
+    return grid_problem(configs) is None
 
 
 def sweep_row(run: dict[str, Any]) -> dict[str, Any]:

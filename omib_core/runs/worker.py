@@ -2,6 +2,7 @@
 
     python -m omib_core.runs.worker --db PATH --run RUN_ID --parent-pid PID [--source MODULE:CALLABLE]
         [--threads N] [--max-seconds S] [--device cpu]
+    python -m omib_core.runs.worker --db PATH --runs ID1,ID2,... ...   (a grid job: omib_core.runs.grid_worker)
 
 A train run consumes the event generator ``omib_core.train.train(config, out_dir=..., cache_dir=...)``;
 a bound run calls ``omib_core.bound.estimate_bound`` with a progress callback. ``--source`` replaces either
@@ -584,7 +585,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m omib_core.runs.worker", description="Run one stored OMIB run.")
     p.add_argument("--db", required=True, help="path of the run store database")
     p.add_argument("--data-dir", default=None, help="folder holding runs/ (default: the database's folder)")
-    p.add_argument("--run", required=True, help="id of the run to execute")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", help="id of the run to execute")
+    which.add_argument("--runs", help="comma-separated ids of the runs of one grid job, trained together")
     p.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     p.add_argument("--source", default=None, help="module:callable replacing the default train/bound source")
     p.add_argument("--threads", type=int, default=None, help="cap on torch threads for this job")
@@ -597,6 +600,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m omib_core.runs.worker``."""
     args = parse_args(argv)
+    if args.runs:
+        from omib_core.runs.grid_worker import run_grid
+
+        try:
+            store = RunStore(args.db, data_dir=args.data_dir)
+        except OmibError as exc:
+            print(f"omib worker: {exc}", file=sys.stderr)
+            return 2
+        ids = [r for r in args.runs.split(",") if r]
+        return run_grid(
+            store,
+            ids,
+            parent_pid=args.parent_pid,
+            threads=args.threads,
+            heartbeat_interval=args.heartbeat,
+            max_seconds=args.max_seconds,
+            source=args.source,
+        )
     try:
         store = RunStore(args.db, data_dir=args.data_dir)
         worker = Worker(

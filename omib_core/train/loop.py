@@ -231,7 +231,7 @@ class _Trainer:
             from omib_core.data import load_dataset
 
             self.raw = load_dataset(config.data)
-        ds = self.ds = self.raw.standardized()
+        ds = self.ds = self._standardized()
         self.task, self.mods, self.M = ds.task, ds.modality_names, len(ds.modalities)
         # the bound and beta
         self.bound, self.no_bound_reason = self._checked_bound(cache_dir)
@@ -239,7 +239,7 @@ class _Trainer:
         self.beta_follows_r = beta_follows_r(t, self.bound)
         self.beta0 = self._initial_beta()
         # rows on the device
-        self.split_data = {s: _to_device(ds, ds.indices(s), self.device) for s in SPLITS}
+        self.split_data = self._device_splits()
         self.fit_x, self.fit_y, self.fit_mask = _fit_rows(ds, self.split_data, self.device)
         self.n_fit = int(self.fit_y.shape[0])
         try:
@@ -250,7 +250,7 @@ class _Trainer:
         self.steps_per_epoch = self.schedule.steps_per_epoch
         # model, optimiser, r
         self.model = OMIB(ds.input_dims, out_dim_for(ds), config.model, task=self.task).to(self.device)
-        self.opt = _adamw(self.model, t.lr, t.weight_decay)
+        self.opt = self._optimizer()
         self.val_x = self.split_data["val"][0]
         self.n_val = int(next(iter(self.val_x.values())).shape[0])
         self.r = torch.ones(
@@ -266,7 +266,23 @@ class _Trainer:
         self.snap_x, _ = _to_device(ds, self.snap_rows, self.device)
         self.beta_const = torch.tensor(self.beta0, dtype=torch.float32, device=self.device)
 
-    # --- setup --------------------------------------------------------------------------------------
+    # --- setup (hooks that a grid member shares with the other members: omib_core.train.grid) -----------
+
+    def _standardized(self) -> MultimodalDataset:
+        return self.raw.standardized()
+
+    def _device_splits(self) -> dict[str, tuple[dict, torch.Tensor]]:
+        return {s: _to_device(self.ds, self.ds.indices(s), self.device) for s in SPLITS}
+
+    def _optimizer(self) -> torch.optim.Optimizer | None:
+        return _adamw(self.model, self.config.train.lr, self.config.train.weight_decay)
+
+    def _reference_scalars(self) -> dict[str, float]:
+        return _reference(self.ds, self.config.train.linear_reference)
+
+    def _state_copy(self) -> dict[str, torch.Tensor]:
+        """A copy of the model's weights (the best-validation epoch's, kept for ``select="best_val"``)."""
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def _has_mu(self) -> bool:
         return self.bound is not None and self.bound.M_u is not None
@@ -442,12 +458,21 @@ class _Trainer:
         kw = {"threshold": threshold} if self.task == "anomaly" else {}
         return compute_metrics(self.task, y.cpu().numpy(), out.cpu().numpy(), **kw)
 
-    def _evaluate(self, stage: str) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict]]:
-        """Deterministic metrics of every split; returns (epoch metrics, {split: dDec metrics}, {split: outputs})."""
+    def eval_splits(self, stage: str) -> tuple[str, ...]:
+        """The splits evaluated at the end of an epoch of ``stage``: train rows serve r and the SVDD threshold; warm-up
+        reports the TRB heads' validation metrics only."""
+        return SPLITS if stage == "main" else ("train", "val") if self.task == "anomaly" else ("val",)
+
+    def _evaluate(
+        self, stage: str, outs: dict[str, dict] | None = None
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict]]:
+        """Deterministic metrics of every split; returns (epoch metrics, {split: dDec metrics}, {split: outputs}).
+
+        ``outs``: the model's outputs per split (``y_hat`` and ``y_hat_i/<m>``) when the caller computed them (a grid
+        evaluates all its members in one batched pass); None = run the forward pass here."""
         keys = ("y_hat_i",) if stage == "warmup" else ("y_hat", "y_hat_i")
-        # train rows serve r and the SVDD threshold; warm-up reports the TRB heads' validation metrics only
-        splits = SPLITS if stage == "main" else ("train", "val") if self.task == "anomaly" else ("val",)
-        outs = {s: _forward_chunks(self.model, self.split_data[s][0], stage, keys) for s in splits}
+        if outs is None:
+            outs = {s: _forward_chunks(self.model, self.split_data[s][0], stage, keys) for s in self.eval_splits(stage)}
         center = self.model.center if self.task == "anomaly" else None
         metrics: dict[str, float] = {}
         per_split: dict[str, dict[str, float]] = {}
@@ -550,7 +575,7 @@ class _Trainer:
         if better:
             state = None
             if self.config.train.select == "best_val":
-                state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                state = self._state_copy()
             self.best = {"value": value, "loss": loss, "epoch": self.epoch, "per_split": per_split, "state": state}
 
     def _should_stop(self) -> bool:
@@ -626,7 +651,7 @@ class _Trainer:
             beta_over_Mu=beta_over_mu(self.beta0, m_u_start),
             estimator=self.estimator,
             num_threads=self.num_threads,
-            reference=_reference(ds, self.config.train.linear_reference),
+            reference=self._reference_scalars(),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
         )
 

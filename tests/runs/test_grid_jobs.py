@@ -1,0 +1,88 @@
+"""A grid job through the launcher (issue 18): submit_sweep queues one grid, one worker process trains every member,
+each member is still a run of its own (rows, artifacts, controls), and a stop ends one member only."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from omib_core.config import RunConfig
+from omib_core.errors import ConfigError
+from omib_core.runs.budget import MB, estimate_grid
+from omib_core.runs.jobs import JobManager
+from omib_core.runs.store import TERMINAL
+from omib_core.runs.sweep_queue import submit_sweep
+from omib_core.sweeps import build_sweep
+from tests.runs.conftest import TINY_REAL, wait_for
+
+
+def _planned(epochs: int = 2, seeds=(0, 1)):
+    d = copy.deepcopy(TINY_REAL)
+    d["train"]["epochs"] = epochs
+    return build_sweep(RunConfig.from_dict(d), [0.5, 50.0], list(seeds))
+
+
+def _manager(store, **kw) -> JobManager:
+    kw.setdefault("max_concurrent", 1)
+    return JobManager(store, gpu_available=False, heartbeat_interval=0.3, **kw)
+
+
+def test_a_grid_trains_in_one_worker_and_each_member_is_a_run(store):
+    jobs = _manager(store)
+    sweep_id, ids = submit_sweep(jobs, _planned(), "alice")
+    assert {r["grid_id"] for r in store.list_runs()} == {sweep_id}
+    started = jobs.tick()
+    assert sorted(started) == sorted(ids)  # one slot: the whole grid started at once
+    assert len({p for p in jobs.running_processes().values()}) == 1  # ... in one process
+    jobs.start_background(interval=0.1)
+    try:
+        wait_for(lambda: all(r["status"] in TERMINAL for r in store.list_runs()), timeout=240, interval=0.2)
+    finally:
+        jobs.stop_background()
+    runs = store.list_runs()
+    assert [r["status"] for r in runs] == ["finished"] * 4, [r["error"] for r in runs]
+    for r in runs:
+        names = store.metric_names(r["id"])
+        assert {"val/accuracy", "kl/v1", "r/v2"} <= set(names)
+        kinds = {a["kind"] for a in store.list_artifacts(r["id"])}
+        assert {"checkpoint", "snapshot", "history", "result"} <= kinds
+        assert r["result"]["selection"]["last"]["test"]["accuracy"] > 0
+    betas = sorted({round(r["summary"]["beta_over_Mu"], 3) for r in runs})
+    assert betas == [0.5, 50.0]
+
+
+def test_stopping_one_member_leaves_the_others_training(store):
+    jobs = _manager(store)
+    _, ids = submit_sweep(jobs, _planned(epochs=60), "alice")
+    jobs.start_background(interval=0.1)
+    try:
+        wait_for(lambda: (store.get_run(ids[0]) or {}).get("epoch"), timeout=120, interval=0.1)
+        jobs.control(ids[0], "stop", "alice")
+        wait_for(lambda: store.get_run(ids[0])["status"] == "stopped", timeout=60, interval=0.1)
+        assert all(store.get_run(i)["status"] == "running" for i in ids[1:])
+        jobs.control(ids[1], "pause", "alice")
+        wait_for(lambda: store.get_run(ids[1])["status"] == "paused", timeout=60, interval=0.1)
+        epoch = store.get_run(ids[1])["epoch"]
+        wait_for(lambda: store.get_run(ids[2])["epoch"] >= epoch + 2, timeout=120, interval=0.1)
+        assert store.get_run(ids[1])["epoch"] == epoch  # frozen while the others go on
+        jobs.control(ids[1], "resume", "alice")
+        wait_for(lambda: all(store.get_run(i)["status"] in TERMINAL for i in ids), timeout=300, interval=0.2)
+    finally:
+        jobs.stop_background()
+    assert [store.get_run(i)["status"] for i in ids] == ["stopped", "finished", "finished", "finished"]
+
+
+def test_a_grid_too_large_for_the_memory_limit_is_refused_with_the_size_that_fits(store):
+    d = copy.deepcopy(TINY_REAL)
+    d["data"]["params"]["n_samples"] = 20000  # enough rows that each member's evaluation chunk weighs
+    planned = build_sweep(RunConfig.from_dict(d), [0.1 * (i + 1) for i in range(6)], list(range(5)))
+    one, full = estimate_grid([c for _, c in planned[:1]]), estimate_grid([c for _, c in planned])
+    assert full.memory_bytes < 3 * one.memory_bytes  # the interpreter and the data draws are held once
+    limit_mb = (one.memory_bytes + (full.memory_bytes - one.memory_bytes) // 2) / MB
+    jobs = _manager(store, max_run_memory_mb=limit_mb, max_queued_per_user=100)
+    with pytest.raises(
+        ConfigError, match=r"This grid of 30 runs needs about .* largest grid of these runs that fits has"
+    ):
+        submit_sweep(jobs, planned, "alice")
+    assert store.list_runs() == []
