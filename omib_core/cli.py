@@ -269,23 +269,79 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         (root / "sweep.json").write_text(json.dumps(rows, indent=2))
         print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
         return 0 if all(r["status"] == "finished" for r in rows) else 1
-    rows = []
-    for _, config in planned:
-        scale, seed = config.train.beta_scale, config.train.seed
-        res = run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet)
-        rows.append(
-            {
-                "beta_scale": scale,
-                "seed": seed,
-                **{k: res.get(k) for k in ("beta", "M_u", "status")},
-                "test_metrics": res.get("test_metrics"),
-                "last_test_metrics": res.get("last_test_metrics"),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
+    from omib_core.train.grid import grid_problem
+
+    configs = [c for _, c in planned]
+    problem = grid_problem(configs) if not args.separate else "--separate"
+    if problem is None:
+        results = run_grid_training(configs, root, quiet=args.quiet)
+    else:
+        if not args.separate:
+            print(f"training the runs one by one: {problem}", file=sys.stderr)
+        results = []
+        for config in configs:
+            scale, seed = config.train.beta_scale, config.train.seed
+            results.append(run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet))
+            print(json.dumps(_sweep_row(config, results[-1])), flush=True)
+    rows = [_sweep_row(c, r) for c, r in zip(configs, results)]
     (root / "sweep.json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {root / 'sweep.json'}", file=sys.stderr)
-    return 0
+    return 0 if all(r.get("status") == "finished" for r in rows) else 1
+
+
+def _sweep_row(config: RunConfig, res: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "beta_scale": config.train.beta_scale,
+        "seed": config.train.seed,
+        **{k: res.get(k) for k in ("beta", "M_u", "status")},
+        "test_metrics": res.get("test_metrics"),
+        "last_test_metrics": res.get("last_test_metrics"),
+        "selection": res.get("selection"),
+    }
+
+
+def run_grid_training(configs: list[RunConfig], root: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """Train ``configs`` as one grid in this process (``omib_core.train.grid``); each member writes its own
+    ``result.json`` and ``history.csv`` under ``root/scale<S>-seed<N>``, as a separate run would. Returns the members'
+    result dicts in order; a member's row is printed as soon as it ends."""
+    from omib_core.paths import cache_dir
+    from omib_core.runs.recorder import Recorder
+    from omib_core.train import EpochEvent, RunFailed, RunFinished, RunStarted
+    from omib_core.train.grid import train_grid
+
+    t0 = time.perf_counter()
+    dirs = [root / f"scale{c.train.beta_scale:g}-seed{c.train.seed}" for c in configs]
+    recorders = []
+    for d, c in zip(dirs, configs):
+        d.mkdir(parents=True, exist_ok=True)
+        recorders.append(Recorder(d, c))
+    results: dict[int, dict[str, Any]] = {}
+    progress = None
+    last_epoch = -1
+    try:
+        for g, event in train_grid(configs, dirs, cache_dir=cache_dir()):
+            recorders[g].record(event)
+            if isinstance(event, RunStarted) and progress is None:
+                if not quiet:
+                    print(f"grid: {len(configs)} runs trained as one model on {event.device}", file=sys.stderr)
+                progress = _Progress(event.total_epochs, quiet, f"grid of {len(configs)}")
+            elif isinstance(event, EpochEvent) and event.epoch > last_epoch and progress is not None:
+                last_epoch = event.epoch
+                progress.update({"members": str(len(configs) - len(results))})
+            elif isinstance(event, (RunFinished, RunFailed)):
+                if isinstance(event, RunFailed):
+                    print(f"error (run {g}): {event.message}", file=sys.stderr)
+                rec = recorders[g]
+                train_wall = rec.finished.wall_seconds if rec.finished else None
+                results[g] = rec.finish(wall_seconds=time.perf_counter() - t0, train_wall_seconds=train_wall)
+                print(json.dumps(_sweep_row(configs[g], results[g])), flush=True)
+    finally:
+        if progress is not None:
+            progress.close()
+    for g, rec in enumerate(recorders):  # a member with no end event (should not happen): say so in its result
+        if g not in results:
+            results[g] = rec.finish(status="failed", error="the grid ended without a result for this run")
+    return [results[g] for g in range(len(configs))]
 
 
 def queue_sweep(planned: list, owner: str, quiet: bool = False, jobs: Any = None) -> list[dict[str, Any]]:
@@ -436,6 +492,11 @@ def make_parser() -> argparse.ArgumentParser:
         "then writes sweep.json. Ctrl+C stops the sweep's runs",
     )
     p.add_argument("--owner", default=None, help="owner of the queued runs (default: $USER); with --queue")
+    p.add_argument(
+        "--separate",
+        action="store_true",
+        help="train the runs one after another instead of as one grid (one vectorised model, the default)",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("scheduler", help="run the queue of the run store ($OMIB_DATA_DIR) as its own process")

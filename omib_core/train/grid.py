@@ -169,8 +169,9 @@ class GridTrainer:
         for g, cfg in enumerate(self.configs):
             key = _data_key(cfg)
             try:
-                raw = dataset if dataset is not None else self.shared(("raw", key), lambda c=cfg: _load(c))
+                raw = dataset if dataset is not None else self.shared(("raw", key), lambda c=cfg: _load(c, cache_dir))
                 m = _Member(self, g, cfg, raw, out_dirs[g], bounds.get(key), cache_dir)
+                m.own_draw = dataset is None
             except _SetupFailed as e:
                 self.members.append(None)
                 self.setup_failures[g] = str(e)
@@ -462,10 +463,10 @@ class GridTrainer:
 # main function
 
 
-def _load(config: RunConfig) -> MultimodalDataset:
-    from omib_core.data import load_dataset
+def _load(config: RunConfig, cache_dir: str | Path | None) -> MultimodalDataset:
+    from omib_core.data.draw_cache import load_cached
 
-    return load_dataset(config.data)
+    return load_cached(config.data, cache_dir)
 
 
 def train_grid(

@@ -227,10 +227,12 @@ class _Trainer:
         torch.manual_seed(t.seed)
         self.batch_gen = torch.Generator(device=self.device).manual_seed(t.seed + 1)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(t.seed + 2)
+        self.cache_dir = cache_dir
+        self.own_draw = self.raw is None  # the data are config.data's draw (so cached scalars may be reused)
         if self.raw is None:
-            from omib_core.data import load_dataset
+            from omib_core.data.draw_cache import load_cached
 
-            self.raw = load_dataset(config.data)
+            self.raw = load_cached(config.data, cache_dir)
         ds = self.ds = self._standardized()
         self.task, self.mods, self.M = ds.task, ds.modality_names, len(ds.modalities)
         # the bound and beta
@@ -278,7 +280,14 @@ class _Trainer:
         return _adamw(self.model, self.config.train.lr, self.config.train.weight_decay)
 
     def _reference_scalars(self) -> dict[str, float]:
-        return _reference(self.ds, self.config.train.linear_reference)
+        linear = self.config.train.linear_reference
+        if not self.own_draw:
+            return _reference(self.ds, linear)
+        from omib_core.data.draw_cache import cached_scalars
+
+        return cached_scalars(
+            self.config.data, self.cache_dir, f"reference{int(linear)}", lambda: _reference(self.ds, linear)
+        )
 
     def _state_copy(self) -> dict[str, torch.Tensor]:
         """A copy of the model's weights (the best-validation epoch's, kept for ``select="best_val"``)."""

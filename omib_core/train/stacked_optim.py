@@ -51,26 +51,43 @@ class StackedAdamW:
         self.exp_avg = torch.zeros_like(params.data)
         self.exp_avg_sq = torch.zeros_like(params.data)
         # step counts per copy of the two column groups: [0, split) warm-up parameters, [split, P) the others
-        self.steps = torch.zeros(2, G, dtype=torch.float64, device=params.data.device)
+        self.steps = torch.zeros(2, G, dtype=torch.float32, device=params.data.device)
 
     @torch.no_grad()
     def step(self, active: Tensor, warmup: bool) -> None:
-        """Update the copies where ``active`` (``(G,)`` bool); in ``warmup`` only the warm-up columns."""
+        """Update the copies where ``active`` (``(G,)`` bool); in ``warmup`` only the warm-up columns.
+
+        Each active copy's row of a column group is one tensor of torch's fused AdamW kernel (the one a single run
+        uses), with the copy's own step count: the same arithmetic as G separate optimisers, in one call.
+        """
+        rows = [int(g) for g in torch.nonzero(active).flatten().tolist()]
+        if not rows:
+            return
+        groups = [slice(0, self.p.split)] if warmup else [slice(0, self.p.split), slice(self.p.split, None)]
+        params, grads, m1, m2, steps = [], [], [], [], []
+        for k, cols in enumerate(groups):
+            if cols.start == cols.stop or (cols.stop is None and cols.start >= self.p.data.shape[1]):
+                continue
+            for g in rows:
+                params.append(self.p.data[g, cols])
+                grads.append(self.p.grad[g, cols])
+                m1.append(self.exp_avg[g, cols])
+                m2.append(self.exp_avg_sq[g, cols])
+                steps.append(self.steps[k, g])
+        torch._foreach_add_(steps, 1.0)
         b1, b2 = self.betas
-        groups = [(0, slice(0, self.p.split))]
-        if not warmup:
-            groups.append((1, slice(self.p.split, None)))
-        for k, cols in groups:
-            self.steps[k] += active.to(self.steps.dtype)
-            step = self.steps[k].clamp(min=1.0)
-            bc1 = (1 - b1**step).to(self.p.data.dtype)[:, None]  # (G, 1)
-            bc2 = (1 - b2**step).to(self.p.data.dtype)[:, None]
-            m = active[:, None]
-            p, g = self.p.data[:, cols], self.p.grad[:, cols]
-            m1, m2 = self.exp_avg[:, cols], self.exp_avg_sq[:, cols]
-            m1.copy_(torch.where(m, torch.lerp(m1, g, 1 - b1), m1))
-            m2.copy_(torch.where(m, m2 * b2 + g * g * (1 - b2), m2))
-            update = self.lr * (m1 / bc1) / ((m2 / bc2).sqrt() + self.eps)
-            if self.weight_decay:
-                update = update + self.lr * self.weight_decay * p
-            p.sub_(torch.where(m, update, torch.zeros((), dtype=p.dtype, device=p.device)))
+        torch._fused_adamw_(
+            params,
+            grads,
+            m1,
+            m2,
+            [],
+            steps,
+            lr=self.lr,
+            beta1=b1,
+            beta2=b2,
+            weight_decay=self.weight_decay,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
