@@ -28,6 +28,7 @@ either limit is refused with a sentence naming the parameter that dominates and 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -211,6 +212,9 @@ class JobManager:
         heartbeat_interval: passed to workers (seconds between heartbeats and parent checks).
         ray: a ``ray_backend.RayBackend``: train runs execute on its cluster (``OMIB_RAY_ADDRESS``; the scheduler
             module builds it); None = local worker processes. Bound runs stay local.
+        warm: keep a warm spare worker (``omib_core.runs.warm``: torch and the engine already imported) while the
+            background scheduler runs, so that a run's first step does not wait for an interpreter to start. The
+            app's and the scheduler's managers turn it on (``OMIB_WARM_WORKERS=0`` turns it off).
     """
 
     def __init__(
@@ -233,6 +237,7 @@ class JobManager:
         env: Mapping[str, str] | None = None,
         heartbeat_interval: float | None = None,
         ray: Any = None,
+        warm: bool = False,
     ) -> None:
         self.store = store
         self._max_concurrent = max_concurrent or env_int("OMIB_MAX_CONCURRENT")  # None: decided when first needed
@@ -263,6 +268,9 @@ class JobManager:
         self._halt = threading.Event()
         self.lease: Any = None  # the store's scheduler lease (``scheduler.SchedulerLease``) while this one schedules
         self._ray_warned = float("-inf")  # when a cluster that does not answer was last logged
+        self.warm = warm
+        self._spare: Any = None  # the warm spare worker (subprocess.Popen) waiting for its run
+        self._wake = threading.Event()  # a submission asks the background loop for a pass now
 
     @property
     def max_concurrent(self) -> int:
@@ -355,7 +363,7 @@ class JobManager:
         if self.ray is not None and kind == "train":
             self.ray.check()  # an unreachable cluster: refused with a sentence naming the address, nothing stored
         name = str(name) if name else f"{kind} {cfg.data.dataset}"
-        return self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
+        run_id = self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
             cfg.to_dict(),
             owner,
             name,
@@ -364,6 +372,8 @@ class JobManager:
             max_queued=self.max_queued_per_user,
             grid_id=grid_id,
         )
+        self._wake.set()  # an embedded scheduler starts it at once rather than at its next pass
+        return run_id
 
     def control(self, run_id: str, action: str, user: str, is_admin: bool = False) -> str:
         """Pause, resume, step or stop a run (owner or admin); returns its status after the request."""
@@ -415,14 +425,22 @@ class JobManager:
         self._halt.clear()
         self._thread = threading.Thread(target=self._loop, args=(interval,), name="omib-jobs", daemon=True)
         self._thread.start()
+        if self.warm:
+            with self._lock:
+                self._start_spare()
         return self._thread
 
     def stop_background(self, timeout: float = 5.0) -> None:
         """Stop the background thread (workers keep running) and give up the scheduler lease if held."""
         self._halt.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None:
+            spare.terminate()
         if self.lease is not None:
             self.lease.release()
         if self.ray is not None:
@@ -445,7 +463,9 @@ class JobManager:
                 self.tick()
             except Exception:
                 log.exception("job scheduler tick failed (retrying)")
-            if self._halt.wait(interval):
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._halt.is_set():
                 return
 
     def _is_alive(self, pid: int) -> bool:
@@ -601,6 +621,41 @@ class JobManager:
             cmd += ["--device", device]
         return cmd
 
+    def _start_spare(self) -> None:
+        """Start the next warm spare (``omib_core.runs.warm``) unless one is waiting."""
+        if self._spare is not None and self._spare.poll() is None:
+            return
+        try:
+            self.store.data_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.store.data_dir / "warm-worker.out", "ab") as out:
+                self._spare = subprocess.Popen(
+                    [self.python, "-m", "omib_core.runs.warm", "--parent-pid", str(os.getpid())],
+                    stdin=subprocess.PIPE,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=self._worker_env(),
+                    start_new_session=True,
+                )
+        except OSError as exc:  # no spare: runs start the usual way
+            log.warning("no warm spare worker: %s", exc)
+            self._spare = None
+
+    def _use_spare(self, cmd: list[str], out: Any) -> Any:
+        """Hand a worker command to the warm spare (which then is the run's process) and start the next spare; None
+        when there is no live spare (the caller starts a fresh process)."""
+        spare = self._spare
+        if not self.warm or spare is None or spare.poll() is not None or self._halt.is_set():
+            return None
+        self._spare = None
+        try:
+            spare.stdin.write((json.dumps({"argv": cmd[3:], "out": str(out)}) + "\n").encode())
+            spare.stdin.close()
+        except OSError:
+            spare.kill()
+            return None
+        self._start_spare()
+        return spare
+
     def _worker_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
@@ -629,15 +684,18 @@ class JobManager:
         folder = self.store.run_dir(run["id"])
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / "worker.out", "ab") as out:
-                proc = subprocess.Popen(
-                    self._worker_command(run, device, members),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=self._worker_env(),
-                    start_new_session=True,
-                )
+            cmd = self._worker_command(run, device, members)
+            proc = self._use_spare(cmd, folder / "worker.out")
+            if proc is None:
+                with open(folder / "worker.out", "ab") as out:
+                    proc = subprocess.Popen(
+                        cmd,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=self._worker_env(),
+                        start_new_session=True,
+                    )
         except OSError as exc:
             for r in members:
                 self.store.set_status(

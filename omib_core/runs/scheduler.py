@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from omib_core.env import env_bool
 from omib_core.errors import ConfigError, OmibError
 from omib_core.runs.jobs import JobManager, pid_alive
 from omib_core.runs.ray_backend import backend_from_env
@@ -163,7 +164,7 @@ def shared_manager(store: RunStore | None = None, interval: float = 1.0) -> JobM
             _SHARED.stop_background()
             _SHARED = None
         if _SHARED is None:
-            manager = JobManager(store, ray=backend_from_env())
+            manager = JobManager(store, ray=backend_from_env(), warm=env_bool("OMIB_WARM_WORKERS", True))
             start_embedded(manager, interval)
             _SHARED = manager
         return _SHARED
@@ -202,7 +203,7 @@ def run_scheduler(store: RunStore | None = None, interval: float = 1.0, manager:
             from omib_core.paths import db_path
 
             store = RunStore(db_path())
-        manager = JobManager(store, ray=backend_from_env())
+        manager = JobManager(store, ray=backend_from_env(), warm=env_bool("OMIB_WARM_WORKERS", True))
     lease = SchedulerLease(manager.store)
     lease.acquire()
     manager.lease = lease
