@@ -19,13 +19,16 @@ from dashboard.widgets.runs import best_metrics, details
 from omib_core.csvsafe import neutralise_frame
 
 MAX_OVERLAY = 5
+# what a comparison needs first: these fit a 1280 px window whole; the rest follow (the table scrolls sideways)
+FIRST_COLUMNS = ["open", "name", "status", "beta/M_u", "metric", "best val", "test", "duration"]
+COLUMN_ORDER = FIRST_COLUMNS + [c for c in TABLE_COLUMNS if c not in FIRST_COLUMNS and c != "id"] + ["id"]
 
 
 # sections
 
 
 def filters(df):
-    c = st.columns([2, 2, 2, 2, 1], vertical_alignment="bottom")
+    c = st.columns([2, 2, 2, 2, 1.5], vertical_alignment="bottom")  # 1.5: "Ascending" uncut at 1280 px
     owners = c[0].multiselect("Owner", sorted(df["owner"].unique()), key="runs_owner", placeholder="everyone")
     datasets = c[1].multiselect("Dataset", sorted(df["dataset"].unique()), key="runs_dataset", placeholder="all")
     statuses = c[2].multiselect("Status", sorted(df["status"].unique()), key="runs_status", placeholder="all")
@@ -46,20 +49,22 @@ def table(view):
         key="runs_table",
         on_select="rerun",
         selection_mode="multi-row",
-        column_order=["open", *[c for c in TABLE_COLUMNS if c not in ("open", "id")], "id"],
+        column_order=COLUMN_ORDER,
         column_config={
             "open": st.column_config.LinkColumn("", display_text="Open", width="small"),
             "name": st.column_config.TextColumn("Name", width="medium"),
             "owner": st.column_config.TextColumn("Owner"),
             "dataset": st.column_config.TextColumn("Dataset"),
-            "status": st.column_config.TextColumn("Status"),
-            "metric": st.column_config.TextColumn("Metric"),
-            "duration": st.column_config.TextColumn("Duration"),
-            "beta/M_u": st.column_config.TextColumn("β / M_u", help="β as a multiple of the bound M_u"),
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "metric": st.column_config.TextColumn("Metric", width="small"),
+            "duration": st.column_config.TextColumn("Duration", width="small"),
+            "beta/M_u": st.column_config.TextColumn("β / M_u", width="small", help="β as a multiple of the bound M_u"),
             "best val": st.column_config.NumberColumn(
-                "Best val", format="%.4f", help="Best validation value of the metric"
+                "Best val", format="%.4f", width="small", help="Best validation value of the metric"
             ),
-            "test": st.column_config.NumberColumn("Test", format="%.4f", help="Final test value of the metric"),
+            "test": st.column_config.NumberColumn(
+                "Test", format="%.4f", width="small", help="Final test value of the metric"
+            ),
             "created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
             "id": st.column_config.TextColumn("Run id", width="small"),
         },

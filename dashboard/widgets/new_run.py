@@ -83,7 +83,7 @@ def new_run_form(cfg: RunConfig, expanded: bool) -> None:
             # someone else's private upload (a ?cfg= link): no schedule preview (it would count their rows), no Start
             refusal = access_refusal(edited.data.dataset, current_user())
             schedule_error = None if refusal else show_schedule(edited)
-        c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([2.6, 1, 1.4], vertical_alignment="bottom")  # 1.4: "Copy share link" uncut at 1280 px
         name = c1.text_input(
             "Run name (optional)", key="train_name", max_chars=80, placeholder=default_name(edited) if edited else ""
         )

@@ -246,15 +246,24 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference
         r_number = charts.r_constant(steps, mods)
         r_spec = charts.r_figure(steps, mods)
         chart_or_number(r_number, "Dynamic weight r", r_spec, "train_fig_r", charts.LOOK_FOR["r"], polling)
-    row = st.columns(2, gap="medium")
-    with row[0]:
-        chart(charts.kl_figure(steps, mods), "train_fig_kl", None, polling)
-        chart(charts.weighted_kl_figure(steps, mods), "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
-    with row[1]:
-        beta_number = charts.beta_constant(steps, summary.get("M_u"))
-        beta_spec = charts.beta_figure(steps, summary.get("M_u"))
-        title = "β against the bound M_u"
-        chart_or_number(beta_number, title, beta_spec, "train_fig_beta", charts.LOOK_FOR["beta"], polling)
+    beta_number = charts.beta_constant(steps, summary.get("M_u"))
+    beta_title = "β against the bound M_u"
+    kl_spec, weighted_spec = charts.kl_figure(steps, mods), charts.weighted_kl_figure(steps, mods)
+    if beta_number is not None:  # β is a number: it takes a row of its own, the two KL charts the next one
+        chart_or_number(beta_number, beta_title, {}, "train_fig_beta", charts.LOOK_FOR["beta"], polling)
+        row = st.columns(2, gap="medium")
+        with row[0]:
+            chart(kl_spec, "train_fig_kl", None, polling)
+        with row[1]:
+            chart(weighted_spec, "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
+    else:
+        row = st.columns(2, gap="medium")
+        with row[0]:
+            chart(kl_spec, "train_fig_kl", None, polling)
+            chart(weighted_spec, "train_fig_beta_kl", charts.LOOK_FOR["kl"], polling)
+        with row[1]:
+            beta_spec = charts.beta_figure(steps, summary.get("M_u"))
+            chart_or_number(None, beta_title, beta_spec, "train_fig_beta", charts.LOOK_FOR["beta"], polling)
     metric = None
     if len(metric_names) > 1:
         metric = st.selectbox(
