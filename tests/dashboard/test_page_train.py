@@ -422,7 +422,13 @@ def test_the_same_network_without_the_bottleneck_is_offered_then_drawn_beside_th
     at.run()
     no_exception(at)
     assert not any(label.startswith("same network, no bottleneck") for label in _reference_labels(at))
-    at.button(key="train_twin").click().run()  # queues the twin: same data and seed, bottleneck off
+    jobs = services.jobs()
+    saved = jobs.max_concurrent
+    jobs.max_concurrent = 0  # a submission wakes the scheduler at once: keep the twin queued while it is checked
+    try:
+        at.button(key="train_twin").click().run()  # queues the twin: same data and seed, bottleneck off
+    finally:
+        jobs.max_concurrent = saved
     queued = [r for r in services.store().list_runs(status="queued") if r["name"] == "omib with twin (no bottleneck)"]
     assert len(queued) == 1 and queued[0]["config"]["model"]["bottleneck"] is False
     assert queued[0]["config"]["train"]["seed"] == 11
