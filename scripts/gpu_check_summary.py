@@ -81,6 +81,9 @@ def notes(out: Path, steps: dict[str, dict]) -> None:
     if result and "sim_i" in steps:
         acc = result.get("test_metrics", {}).get("accuracy")
         steps["sim_i"]["note"] = f"test accuracy {acc:.3f}" if acc is not None else None
+    seconds, source = grid_seconds(out / "grid")
+    if seconds is not None and "grid" in steps:
+        steps["grid"]["note"] = f"the grid itself: {seconds:.1f} s ({source})"
     speed = load_json(out / "speed" / "speed.json")
     if speed and "speed" in steps:
         rates = [f"{r['n_train']:,} rows: {r['samples_per_second_median']:,.0f} samples/s" for r in speed["runs"]]

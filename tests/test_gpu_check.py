@@ -232,3 +232,6 @@ def test_targets_are_judged_only_on_a_full_cuda_run(tmp_path):
     quick = summary.summarise(tmp_path, "cuda", quick=True)
     assert all(t["verdict"].startswith("not judged") for t in quick["targets"])
     assert "| 30-member teaching grid | 10 | 11.5 | missed |" in summary.markdown(full)
+    assert {s["name"]: s.get("note") for s in full["steps"]}[
+        "grid"
+    ] == "the grid itself: 11.5 s (grid_speed.json:grid_seconds)"
