@@ -499,4 +499,99 @@ def train_grid(
         torch.set_num_threads(prev_threads)
 
 
-__all__ = ["GridTrainer", "grid_problem", "train_grid"]
+__all__ = ["GridTrainer", "estimate_seconds", "grid_problem", "train_grid"]
+
+
+# time estimate (the Sweep page and Home show it before Queue)
+
+_STEP_COST: dict[str, tuple[float, float]] = {}
+DRAW_SECONDS = 4.0  # a SIM draw with its ground truth and linear reference on the 2-core server (uncached)
+START_SECONDS = 1.5  # a warm worker's start, the bound from its cache, the first evaluation
+
+
+def _measure(
+    config: RunConfig, dims: tuple[int, ...], out: int, G: int, batch: int, eval_rows: int
+) -> tuple[float, float]:
+    """Seconds of one optimiser step and of one evaluation pass over ``eval_rows`` rows for a grid of ``G`` copies of
+    this network, timed here on random inputs (cached per shape in this process)."""
+    key = json.dumps([config.model.to_dict(), dims, out, G, batch, eval_rows, torch.get_num_threads()], default=str)
+    if key in _STEP_COST:
+        return _STEP_COST[key]
+    from omib_core.model import OMIB
+
+    gen = torch.Generator().manual_seed(0)
+    names = [f"v{i + 1}" for i in range(len(dims))]
+    nets = [OMIB(dict(zip(names, dims)), out, config.model) for _ in range(G)]
+    warm = {n for n, _ in nets[0].named_parameters() if n.startswith(WARMUP_PREFIXES)}
+    sp = stacked.StackedParams(nets, first=warm)
+    opt = StackedAdamW(sp, lr=1e-3, weight_decay=0.0)
+    xb = {m: torch.randn(G, batch, d, generator=gen) for m, d in zip(names, dims)}
+    yb = torch.randint(0, max(out, 2), (G, batch), generator=gen) % max(out, 1)
+    w = torch.ones(G, batch)
+    mask = torch.ones(G, dtype=torch.bool)
+    L = config.model.latent_dim
+
+    def step() -> None:
+        noise = {m: torch.randn(G, batch, L, generator=gen) for m in names}
+        o = stacked.forward(nets[0], sp.params, xb, "main", training=True, noise=noise, weights=w)
+        loss = _task_loss("classification" if out > 1 else "regression", o["y_hat"], yb if out > 1 else yb.float(), w)
+        sp.zero_grad()
+        (loss.sum() + sum(o["kl"][m].sum() for m in names)).backward()
+        clip_grad_norm_(sp.grad, 5.0)
+        opt.step(mask, warmup=False)
+
+    for _ in range(2):
+        step()
+    t = time.perf_counter()
+    for _ in range(5):
+        step()
+    t_step = (time.perf_counter() - t) / 5
+    rows = min(eval_rows, max(256, EVAL_ROWS // G))
+    xe = {m: torch.randn(G, rows, d, generator=gen) for m, d in zip(names, dims)}
+    with torch.no_grad():
+        t = time.perf_counter()
+        stacked.forward(nets[0], sp.params, xe, "main", training=False)
+        t_eval = (time.perf_counter() - t) * eval_rows / rows
+    _STEP_COST[key] = (t_step, t_eval)
+    return _STEP_COST[key]
+
+
+def estimate_seconds(configs: Sequence[RunConfig], cache_dir: str | Path | None = None) -> dict[str, Any]:
+    """How long these runs take as one grid job on this server, measured here before they are queued.
+
+    A few optimiser steps and one evaluation pass of the grid's stacked network are timed on random inputs of the
+    data's shape (about a second, once per shape), then scaled by the schedule's steps and epochs; uncached data
+    draws add ``DRAW_SECONDS`` each. Returns ``{"seconds", "basis", "steps", "epochs", "step_ms", "members"}``. Configs
+    that cannot share a grid are estimated as separate runs, one after another.
+    """
+    from omib_core.data.draw_cache import cacheable, draw_key
+    from omib_core.runs.budget import data_shape
+    from omib_core.train.schedule import resolve_schedule
+
+    configs = list(configs)
+    c = configs[0]
+    shape = data_shape(c)
+    n_fit = max(1, int(shape.n * (1 - c.data.val_fraction - c.data.test_fraction)))
+    sched = resolve_schedule(c.train, n_fit)
+    steps = sched.warmup_steps + sched.main_steps
+    epochs = sched.total_epochs
+    together = grid_problem(configs) is None
+    G = len(configs) if together else 1
+    t_step, t_eval = _measure(c, shape.dims, shape.out, G, sched.batch_size, shape.n)
+    per_job = steps * t_step + sched.epochs * t_eval + sched.warmup_epochs * t_eval * c.data.val_fraction
+    jobs = 1 if together else len(configs)
+    draws = {json.dumps(x.data.to_dict(), sort_keys=True, default=str): x.data for x in configs}
+    uncached = sum(
+        1
+        for d in draws.values()
+        if not (
+            cache_dir is not None and cacheable(d) and (Path(cache_dir) / "datasets" / f"{draw_key(d)}.npz").exists()
+        )
+    )
+    seconds = jobs * (per_job + START_SECONDS) + uncached * DRAW_SECONDS
+    how = f"one grid of {G}" if together else f"{len(configs)} runs one after another"
+    basis = (
+        f"{how}: {steps:,} optimiser steps at {t_step * 1e3:.0f} ms and {epochs} evaluations at {t_eval * 1e3:.0f} ms, "
+        f"timed on this server just now; {uncached} data draw(s) to make"
+    )
+    return {"seconds": seconds, "basis": basis, "steps": steps, "epochs": epochs, "step_ms": t_step * 1e3, "members": G}
