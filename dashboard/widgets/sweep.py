@@ -202,9 +202,10 @@ def time_estimate(configs: list[RunConfig]) -> dict | None:
     """``omib_core.train.grid.estimate_seconds(configs)`` (``{"seconds", "basis"}``), or None where this version of
     the core has no estimate (or cannot make one for these configs)."""
     try:
+        from omib_core.paths import cache_dir
         from omib_core.train.grid import estimate_seconds
 
-        est = estimate_seconds(configs)
+        est = estimate_seconds(configs, cache_dir())  # draws already in the cache cost nothing
     except (ImportError, AttributeError, OmibError):
         return None
     seconds = est.get("seconds") if isinstance(est, dict) else None

@@ -212,7 +212,10 @@ def test_a_time_estimate_is_shown_before_queue_only_when_the_core_has_one(monkey
     no_exception(at)
     assert not any("to train" in c.value for c in at.caption)
     fake = types.ModuleType("omib_core.train.grid")
-    fake.estimate_seconds = lambda configs: {"seconds": 2.0 * len(configs), "basis": "measured on this server"}
+    fake.estimate_seconds = lambda configs, cache=None: {
+        "seconds": 2.0 * len(configs),
+        "basis": "measured on this server",
+    }
     monkeypatch.setitem(sys.modules, "omib_core.train.grid", fake)
     at = app("sweep")
     at.run()
@@ -220,3 +223,8 @@ def test_a_time_estimate_is_shown_before_queue_only_when_the_core_has_one(monkey
     n = at.number_input(key="sweep_seeds").value * 6  # every planned config is passed: 2 s each here
     expected = f"About **{format_duration(2.0 * n)}** to train (measured on this server)"
     assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
+    monkeypatch.delitem(sys.modules, "omib_core.train.grid")  # the real one: timed here on the grid's network
+    at = app("sweep")
+    at.run()
+    no_exception(at)
+    assert any("timed on this server just now" in c.value and "one grid of" in c.value for c in at.caption)
