@@ -144,6 +144,51 @@ def worker_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
     return res
 
 
+GRID_SCALES = (0.5, 5.0, 50.0)
+
+
+def grid_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
+    """``kill -9`` of a grid job's one worker (issue 18): every member must end interrupted, each member's
+    acknowledged rows kept."""
+    from omib_core.config import RunConfig
+    from omib_core.runs.sweep_queue import submit_sweep
+
+    store = RunStore(tmp / f"grid{i}" / "omib.db")
+    jobs = manager(store, "real")  # a grid needs the real engine (a fake source trains members one by one)
+    base = RunConfig.from_dict(run_config("real"))
+    planned = [(f"grid kill {i} β={sc:g}", base.replace(train=base.train.replace(beta_scale=sc))) for sc in GRID_SCALES]
+    _, ids = submit_sweep(jobs, planned, owner="bench")
+    jobs.tick()
+    pids = {jobs.running_processes()[r] for r in ids}
+    assert len(pids) == 1, f"a grid runs in one worker, got {pids}"
+    pid = pids.pop()
+    waited = wait_mid_run(store, ids[0], rng, args.timeout)
+    before = {r: acknowledged(store, r) for r in ids}
+    t_kill = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(
+        lambda: (jobs.tick(), all(store.get_run(r)["status"] == "interrupted" for r in ids))[1],
+        timeout=30,
+        interval=0.05,
+    )
+    res = {
+        "trial": i,
+        "case": f"grid of {len(ids)}",
+        "pid": pid,
+        "seconds_to_kill": round(waited, 2),
+        "seconds_kill_to_interrupted": round(time.monotonic() - t_kill, 3),
+    }
+    checks = [verify(store, r, *before[r]) for r in ids]
+    for key in ("interrupted", "integrity_ok", "acknowledged_rows_kept", "epoch_rows_match_runs_row"):
+        res[key] = all(c[key] for c in checks)
+    for key in ("acknowledged_rows", "rows_after", "acknowledged_epochs"):
+        res[key] = sum(c[key] for c in checks)
+    res["acknowledged_max_step"] = max((c["acknowledged_max_step"] or 0) for c in checks)
+    res["members"] = checks
+    store.close()
+    return res
+
+
 def server_trial(tmp: Path, i: int, args, rng: random.Random) -> dict[str, Any]:
     with_workers = i % 2 == 0
     db = tmp / f"server{i}" / "omib.db"
@@ -222,6 +267,7 @@ def summary(trials: list[dict[str, Any]]) -> dict[str, Any]:
 
 def markdown(res: dict[str, Any]) -> str:
     w, s = res["summary"]["worker"], res["summary"]["server"]
+    g = res["summary"].get("grid") or {k: 0 for k in w}
     lines = [
         "# Fault runs (kill -9 mid-run)",
         "",
@@ -233,17 +279,21 @@ def markdown(res: dict[str, Any]) -> str:
         "Acknowledged = the metric rows a reader saw committed just before the kill (read from the store after the "
         "first committed epoch plus a random 0-2 s).",
         "",
-        "| check | worker killed | server killed |",
-        "|---|---:|---:|",
+        "| check | worker killed | server killed | grid worker killed (every member) |",
+        "|---|---:|---:|---:|",
         f"| run ends `interrupted` (with its sentence) | {w['interrupted']}/{w['trials']} | "
-        f"{s['interrupted']}/{s['trials']} |",
-        f"| `PRAGMA integrity_check` = ok | {w['integrity_ok']}/{w['trials']} | {s['integrity_ok']}/{s['trials']} |",
+        f"{s['interrupted']}/{s['trials']} | {g['interrupted']}/{g['trials']} |",
+        f"| `PRAGMA integrity_check` = ok | {w['integrity_ok']}/{w['trials']} | {s['integrity_ok']}/{s['trials']} | "
+        f"{g['integrity_ok']}/{g['trials']} |",
         f"| every acknowledged row kept, same values | {w['acknowledged_rows_kept']}/{w['trials']} | "
-        f"{s['acknowledged_rows_kept']}/{s['trials']} |",
-        f"| all of the above | **{w['all_ok']}/{w['trials']}** | **{s['all_ok']}/{s['trials']}** |",
-        f"| acknowledged rows checked (total) | {w['acknowledged_rows_total']:,} | {s['acknowledged_rows_total']:,} |",
+        f"{s['acknowledged_rows_kept']}/{s['trials']} | {g['acknowledged_rows_kept']}/{g['trials']} |",
+        f"| all of the above | **{w['all_ok']}/{w['trials']}** | **{s['all_ok']}/{s['trials']}** | "
+        f"**{g['all_ok']}/{g['trials']}** |",
+        f"| acknowledged rows checked (total) | {w['acknowledged_rows_total']:,} | {s['acknowledged_rows_total']:,} | "
+        f"{g['acknowledged_rows_total']:,} |",
         f"| kill -> `interrupted`, median / max (s) | {w['kill_to_interrupted_median_s']} / "
-        f"{w['kill_to_interrupted_max_s']} | {s['kill_to_interrupted_median_s']} / {s['kill_to_interrupted_max_s']} |",
+        f"{w['kill_to_interrupted_max_s']} | {s['kill_to_interrupted_median_s']} / {s['kill_to_interrupted_max_s']} | "
+        f"{g['kill_to_interrupted_median_s']} / {g['kill_to_interrupted_max_s']} |",
         "",
         "Server trials alternate: *server* = only the server process is killed (its worker notices within a "
         "heartbeat and ends the run itself); *server + its workers* = both are killed (a container kill or host "
@@ -253,7 +303,7 @@ def markdown(res: dict[str, Any]) -> str:
         "marked at restart | kill -> interrupted (s) | ok |",
         "|---:|---|---:|---|---:|---|---|---:|---|",
     ]
-    for t in res["worker_trials"] + res["server_trials"]:
+    for t in res["worker_trials"] + res["server_trials"] + res.get("grid_trials", []):
         lines.append(
             f"| {t['trial']} | {t['case']} | {t['seconds_to_kill']} | {t['acknowledged_rows']} / "
             f"{t['acknowledged_max_step']} / {t['acknowledged_epochs']} | {t['rows_after']} | "
@@ -270,6 +320,8 @@ def main() -> int:
     p.add_argument("--source", choices=("real", "fake"), default="real", help="real SIM-I training or the fake source")
     p.add_argument("--seed", type=int, default=0, help="seeds the random delays before each kill")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds a run may take to commit its first epoch")
+    p.add_argument("--grid-kills", type=int, default=None, help="grid-worker trials (default: --kills; real only)")
+    p.add_argument("--only-grid", action="store_true", help="only the grid-worker trials")
     p.add_argument("--driver", default=None, help=argparse.SUPPRESS)  # internal: the server process of a trial
     args = p.parse_args()
     if args.driver:
@@ -285,17 +337,27 @@ def main() -> int:
         else f"the fake event source {FAKE_SOURCE} (real worker and store code, no torch)",
     }
     with tempfile.TemporaryDirectory(prefix="omib_faults_") as tmp:
-        res["worker_trials"], res["server_trials"] = [], []
-        for i in range(1, args.kills + 1):
+        res["worker_trials"], res["server_trials"], res["grid_trials"] = [], [], []
+        single = 0 if args.only_grid else args.kills
+        for i in range(1, single + 1):
             res["worker_trials"].append(worker_trial(Path(tmp), i, args, rng))
             print(json.dumps(res["worker_trials"][-1], default=str), file=sys.stderr, flush=True)
-        for i in range(1, args.kills + 1):
+        for i in range(1, single + 1):
             res["server_trials"].append(server_trial(Path(tmp), i, args, rng))
             print(json.dumps(res["server_trials"][-1], default=str), file=sys.stderr, flush=True)
+        grid_kills = (args.kills if args.grid_kills is None else args.grid_kills) if args.source == "real" else 0
+        for i in range(1, grid_kills + 1):
+            res["grid_trials"].append(grid_trial(Path(tmp), i, args, rng))
+            print(json.dumps(res["grid_trials"][-1], default=str), file=sys.stderr, flush=True)
     res["load_end"] = [round(x, 2) for x in os.getloadavg()]
-    res["summary"] = {"worker": summary(res["worker_trials"]), "server": summary(res["server_trials"])}
-    write("faults", res, markdown(res))
-    return 0 if all(ok(t) for t in res["worker_trials"] + res["server_trials"]) else 1
+    res["summary"] = {
+        "worker": summary(res["worker_trials"]),
+        "server": summary(res["server_trials"]),
+        "grid": summary(res["grid_trials"]),
+    }
+    name = "faults_grid" if args.only_grid else "faults"
+    write(name, res, markdown(res))
+    return 0 if all(ok(t) for t in res["worker_trials"] + res["server_trials"] + res["grid_trials"]) else 1
 
 
 if __name__ == "__main__":

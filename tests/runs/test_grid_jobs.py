@@ -86,3 +86,20 @@ def test_a_grid_too_large_for_the_memory_limit_is_refused_with_the_size_that_fit
     ):
         submit_sweep(jobs, planned, "alice")
     assert store.list_runs() == []
+
+
+def test_killing_the_grid_worker_interrupts_every_member_and_keeps_their_rows(store):
+    import os
+    import signal
+
+    jobs = _manager(store)
+    _, ids = submit_sweep(jobs, _planned(epochs=200), "alice")
+    jobs.tick()
+    pid = jobs.running_processes()[ids[0]]
+    wait_for(lambda: all((store.get_run(i) or {}).get("epoch") for i in ids), timeout=120, interval=0.1)
+    before = {i: len(store.read_metrics(i)) for i in ids}
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: (jobs.tick(), all(store.get_run(i)["status"] == "interrupted" for i in ids))[1], timeout=30)
+    for i in ids:
+        assert len(store.read_metrics(i)) >= before[i] > 0
+    assert store.integrity_check()
