@@ -87,6 +87,50 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_grid(config_dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Train configs that differ only in beta and seeds as one grid (``omib_core.train.grid``, 1 torch thread, draws
+    cached), returning one dict per config in ``run_one``'s format; ``wall_seconds`` is the whole grid's."""
+    import torch
+
+    torch.set_num_threads(1)
+    from omib_core.config import RunConfig
+    from omib_core.paths import cache_dir
+    from omib_core.train import EpochEvent, RunFailed, RunFinished, RunStarted
+    from omib_core.train.grid import train_grid
+
+    t0 = time.perf_counter()
+    outs = [{"config": dict(c), "status": "unknown"} for c in config_dicts]
+    for g, ev in train_grid([RunConfig.from_dict(c) for c in config_dicts], cache_dir=cache_dir()):
+        out = outs[g]
+        if isinstance(ev, EpochEvent) and ev.stage == "main":
+            keep = ("train/accuracy", "train/mae", "loss", "task_loss")
+            out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
+        elif isinstance(ev, RunStarted):
+            out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
+        elif isinstance(ev, RunFailed):
+            out.update(status="failed", error=ev.message)
+        elif isinstance(ev, RunFinished):
+            out.update(
+                status="finished",
+                test=dict(ev.test_metrics),
+                val=dict(ev.val_metrics),
+                best_val_test=dict(ev.best_val_test_metrics),
+                best_val_val=dict(ev.best_val_val_metrics),
+                last_test=dict(ev.last_test_metrics),
+                last_val=dict(ev.last_val_metrics),
+                best_val_epoch=ev.best_val_epoch,
+                last_epoch=ev.last_epoch,
+                r_final=list(ev.r_final),
+                schedule=dict(ev.schedule),
+            )
+    wall = time.perf_counter() - t0
+    for out in outs:
+        out["wall_seconds"] = wall
+        out["grid_size"] = len(outs)
+    print(f"grid of {len(outs)}: {wall:.1f} s", file=sys.stderr, flush=True)
+    return outs
+
+
 def run_many(
     configs: list[dict[str, Any]], workers: int | None = None, journal: str | None = None
 ) -> list[dict[str, Any]]:
