@@ -416,10 +416,11 @@ LOOK_FOR = {
     "what they know. Measured on held-out rows. The first modality is the reference (r = 1).",
     "kl": "KL_i (nats, upper chart) is how much of modality i's encoding survives the bottleneck. It should settle, "
     "not keep rising; β·r·KL_i (lower chart) is what it costs in the loss: r shifts that cost between modalities.",
-    "beta": "β is the strength of the bottleneck. Up to the dashed M_u line, theory says xi keeps all task "
-    "information; well above it, task-relevant parts (a1, a2) are squeezed out too. M_u is small when the inputs "
-    "carry many nats (on SIM data about 0.001), so at β = M_u the squeeze is gentle and the accuracy barely moves: "
-    "the Sweep page shows where a larger β starts to cost accuracy.",
+    "beta": "β is the strength of the bottleneck. Up to the dashed M_u line the paper proves xi keeps all task "
+    "information: M_u is a sufficient, conservative bound, not the best β. M_u is small when the inputs carry many "
+    "nats (on SIM data about 0.001), so at β = M_u the squeeze is gentle and the accuracy barely moves; on the "
+    "teaching preset accuracy keeps rising well past M_u and falls only far above it. The Sweep page measures where "
+    "that happens on your data.",
     "metrics": "Validation and test should approach the dashed ground-truth optimal-MIB line (SIM data) and beat the "
     "dotted linear model (logistic regression on the concatenated views, fitted on the same split); a widening "
     "train-test gap means superfluous information (b0, b1, b2) is being kept.",

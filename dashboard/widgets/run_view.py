@@ -12,6 +12,7 @@ from dashboard.charts.runs import format_duration, run_duration
 from dashboard.widgets import escape_md, page_url
 from dashboard.widgets.new_run import dataset_title
 from dashboard.widgets.train import schedule_from_dict, schedule_markdown, selections
+from omib_core.analysis.regime import learner_deltas
 from omib_core.errors import OmibError
 from omib_core.train.beta import beta_over_mu
 
@@ -130,6 +131,16 @@ def headline(run: dict, epochs_df, last_active: float | None = None) -> None:
     )
 
 
+def sweep_best(run: dict) -> float | None:
+    """The best mean test accuracy over the beta values of the run's sweep (each run's own selection), or None."""
+    if not run.get("sweep_id"):
+        return None
+    from omib_core.sweeps import aggregate, sweep_points
+
+    agg = aggregate(sweep_points(services.store().list_runs(sweep_id=run["sweep_id"]), "accuracy"))
+    return float(agg["mean"].max()) if not agg.empty else None
+
+
 def final_results(run: dict) -> None:
     result = run.get("result") or {}
     summary = run.get("summary") or {}
@@ -140,8 +151,8 @@ def final_results(run: dict) -> None:
     cols = st.columns(max(1, len(cards)) + 2)
     for col, (name, value) in zip(cols, cards):
         delta = None
-        if name == "accuracy" and ref.get("optimal_mib_accuracy") is not None and value is not None:
-            delta = f"{value - ref['optimal_mib_accuracy']:+.3f} vs optimal MIB"
+        if name == "accuracy" and value is not None:  # deltas a learner can act on (not the unreachable optimum)
+            delta = " · ".join(learner_deltas(value, ref, sweep_best(run))) or None
         col.metric(
             f"Test {charts.metric_label(name)}",
             f"{value:.4g}" if value is not None else "–",

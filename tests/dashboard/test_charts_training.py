@@ -393,7 +393,8 @@ def test_sweep_figure_log_axis_bound_and_knee():
     agg = pd.DataFrame({"beta_over_Mu": [0.1, 1.0], "mean": [0.81, 0.83], "std": [0.014, 0.0], "n": [2, 1]})
     fig = sweep_figure(points, agg, "test accuracy", knee=1.0, reference=0.909)
     assert fig.layout.xaxis.type == "log"
-    seeds, mean = fig.data
+    seeds, mean, *legend_only = fig.data  # references are named in the legend, off the curves
+    assert [d.name for d in legend_only] == ["ground-truth optimal MIB 0.909"]
     assert len(seeds.x) == 3 and seeds.marker.opacity < 1  # faint; the unfinished run is not drawn
     assert list(mean.error_y.array) == [0.014, 0.0]
     vlines = [s for s in fig.layout.shapes if s.x0 == s.x1]
@@ -427,11 +428,11 @@ def test_sweep_figure_draws_both_selections_the_best_beta_and_the_linear_model()
         references=[(0.75, "linear model")],
     )
     names = [d.name for d in fig.data]
-    assert names == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std"]
+    assert names == ["one seed", "last epoch, mean ± std", "best-val epoch, mean ± std", "linear model 0.750"]
     assert list(fig.data[2].y) == [0.83, 0.87, 0.72] and fig.data[2].line.dash == "dash"
     assert {s.x0 for s in fig.layout.shapes if s.x0 == s.x1} == {1.0, 30.0}  # M_u and the empirical best
     texts = [a.text for a in fig.layout.annotations]
-    assert "empirical best 30" in texts and "linear model 0.750" in texts
+    assert "empirical best 30" in texts and "linear model 0.750" not in texts  # in the legend, not on the curves
 
 
 def test_pivot_keeps_only_logged_steps_so_lines_connect():

@@ -289,6 +289,21 @@ def test_finished_run_shows_results_charts_and_embeddings_link():
     refs = next(d for d in acc_chart.datasets if d.name == "references")
     labels = list(pa.ipc.open_stream(refs.data.data).read_all().to_pandas()["label"])
     assert "linear model (logistic regression) 0.751" in labels and "ground-truth optimal MIB 0.909" in labels
+    # the card's delta is one a learner can act on: against the linear model, not the unreachable optimum
+    card = next(m for m in at.metric if m.label == "Test accuracy")
+    assert card.delta == "+0.129 vs the linear model"
+
+
+def test_a_sweep_runs_result_card_compares_with_the_sweeps_best_beta():
+    sid = "sweepcard01"
+    add_fake_run(name="a", scale=1.0, test_accuracy=0.80, sweep_id=sid)
+    rid = add_fake_run(name="b", scale=10.0, test_accuracy=0.84, sweep_id=sid)
+    add_fake_run(name="c", scale=30.0, test_accuracy=0.86, sweep_id=sid)
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    card = next(m for m in at.metric if m.label == "Test accuracy")
+    assert "vs the sweep's best β" in card.delta and "-0.020 vs the sweep's best β" in card.delta
 
 
 def test_duration_stands_still_while_paused():
