@@ -49,20 +49,25 @@ def format_duration(seconds: float | None) -> str:
 
 
 def run_duration(run: Mapping[str, Any], now: float | None = None, last_active: float | None = None) -> float | None:
-    """Seconds from start to end, or to ``now`` while the run is active.
+    """Seconds the run has trained: from start to end (or ``now`` while it is active), less its pauses.
 
-    A paused run's duration stops at ``last_active``, the time of its last metric row (the worker writes its rows
-    out as it pauses), so a counter shown while it is paused stands still; without it, it runs on to ``now``.
+    The store stamps ``paused_at`` when a run pauses and adds each finished pause to ``paused_seconds``, so a
+    counter shown while it is paused stands still and a finished run's duration leaves its pauses out. A store
+    without those stamps (older rows) falls back on ``last_active``, the time of the run's last metric row (the
+    worker writes its rows out as it pauses).
     """
     start = run.get("started_at")
     if start is None:
         return None
     end = run.get("ended_at")
-    if end is None and run.get("status") == "paused" and last_active is not None and math.isfinite(last_active):
-        end = max(float(last_active), float(start))
+    if end is None and run.get("status") == "paused":
+        if run.get("paused_at") is not None:
+            end = max(float(run["paused_at"]), float(start))
+        elif last_active is not None and math.isfinite(last_active):
+            end = max(float(last_active), float(start))
     if end is None:
         end = now if now is not None else time.time()
-    return float(end) - float(start)
+    return max(0.0, float(end) - float(start) - float(run.get("paused_seconds") or 0.0))
 
 
 def beta_label(run: Mapping[str, Any]) -> str:

@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS runs (
     control_at REAL,
     sweep_id TEXT,
     grid_id TEXT,
+    paused_at REAL,
+    paused_seconds REAL,
     epoch INTEGER,
     step INTEGER,
     total_epochs INTEGER,
@@ -305,8 +307,9 @@ class RunStore:
                 if stmt.strip():
                     c.execute(stmt)
             columns = {r[1] for r in c.execute("PRAGMA table_info(runs)").fetchall()}
-            if "grid_id" not in columns:  # a store written before grids (the column is NULL for its runs)
-                c.execute("ALTER TABLE runs ADD COLUMN grid_id TEXT")
+            for col, kind in (("grid_id", "TEXT"), ("paused_at", "REAL"), ("paused_seconds", "REAL")):
+                if col not in columns:  # a store written before grids / pause accounting (NULL for its runs)
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
             c.execute("CREATE INDEX IF NOT EXISTS runs_grid ON runs (grid_id)")
             row = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
@@ -458,7 +461,8 @@ class RunStore:
         """Change a run's status (and other columns), stamping ``started_at`` / ``ended_at``.
 
         Entering ``running`` stamps ``started_at`` once; entering a terminal status stamps ``ended_at`` and
-        clears any pending control request. Returns False when ``only_from`` did not match.
+        clears any pending control request. Entering ``paused`` stamps ``paused_at``; leaving it adds the pause to
+        ``paused_seconds`` (a run's duration leaves its pauses out). Returns False when ``only_from`` did not match.
         """
         if status not in STATUSES:
             raise OmibError(f"The run status must be one of {STATUSES}. Got {status!r} instead.")
@@ -468,7 +472,16 @@ class RunStore:
                 c.execute("UPDATE runs SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, run_id))
             if status in TERMINAL:
                 fields = {"ended_at": now, "control": None, "control_at": None, **fields}
-            return self._update(c, run_id, only_from, {"status": status, **fields})
+            changed = self._update(c, run_id, only_from, {"status": status, **fields})
+            if changed and status == "paused":
+                c.execute("UPDATE runs SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, run_id))
+            elif changed:
+                c.execute(
+                    "UPDATE runs SET paused_seconds = COALESCE(paused_seconds, 0) + MAX(0, ? - paused_at), "
+                    "paused_at = NULL WHERE id = ? AND paused_at IS NOT NULL",
+                    (now, run_id),
+                )
+            return changed
 
     def claim(self, run_id: str) -> bool:
         """Move a queued run to running for a launcher (compare-and-set); False when it is no longer queued."""

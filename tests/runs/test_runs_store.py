@@ -206,3 +206,29 @@ def test_threads_get_own_connections_and_pickle(store, tiny):
     copy = pickle.loads(pickle.dumps(store))
     assert copy.get_run(run_id)["owner"] == "alice"
     assert store.integrity_check()
+
+
+def test_pauses_are_left_out_of_a_runs_duration(store, monkeypatch):
+    """The store stamps each pause; the duration the pages show leaves them out (issue 18: Duration stops while
+    paused, and a finished run's duration does not count the pauses)."""
+    from omib_core.runs import store as store_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+    from dashboard.charts.runs import run_duration
+
+    rid = store.create_run({"data": {"dataset": "sim-i"}}, "alice", "r")
+    store.set_status(rid, "running")
+    clock[0] = 1010.0
+    store.set_status(rid, "paused", only_from=("running",))
+    clock[0] = 1100.0  # 90 s paused: the counter stands still at 10 s
+    assert run_duration(store.get_run(rid), now=clock[0]) == 10.0
+    store.set_status(rid, "running", only_from=("paused",))
+    clock[0] = 1105.0
+    assert run_duration(store.get_run(rid), now=clock[0]) == 15.0
+    store.set_status(rid, "paused", only_from=("queued",))  # refused: no stamp
+    assert store.get_run(rid)["paused_at"] is None
+    clock[0] = 1120.0
+    store.set_status(rid, "finished")
+    run = store.get_run(rid)
+    assert run["paused_seconds"] == 90.0 and run_duration(run) == 30.0
