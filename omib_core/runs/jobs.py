@@ -555,7 +555,7 @@ class JobManager:
                 continue  # an explicit cuda run waits for the GPU
             on_gpu = gpu and not cpu_fallback
             members = [run]
-            if run.get("grid_id") and self.ray is None:  # the whole grid job: one worker, one slot
+            if run.get("grid_id"):  # the whole grid job: one worker (or one Ray actor), one slot
                 others = self.store.list_runs(grid_id=run["grid_id"], status="queued", oldest_first=True)
                 members += [r for r in others if r["id"] != run["id"] and self.store.claim(r["id"])]
             if self._launch(run, device="cpu" if cpu_fallback else None, members=members):
@@ -670,6 +670,30 @@ class JobManager:
     ) -> bool:
         """Start the worker of ``run`` (or of the grid job ``members``, ``run`` first). False when it could not."""
         members = list(members) or [run]
+        if self.ray is not None and run["kind"] == "train" and len(members) > 1 and self.sources.get("train"):
+            for r in members:  # a test's event source trains one run: each member on its own actor
+                self._procs[r["id"]] = self.ray.launch(
+                    self.store,
+                    r,
+                    source=self.sources.get("train"),
+                    threads=self.threads_per_job,
+                    heartbeat_interval=self.heartbeat_interval,
+                    max_seconds=self.max_run_seconds,
+                    device=device,
+                )
+            return True
+        if self.ray is not None and run["kind"] == "train" and len(members) > 1:  # a grid job on one Ray actor
+            handle = self.ray.launch_grid(
+                self.store,
+                members,
+                threads=self.threads_per_job,
+                heartbeat_interval=self.heartbeat_interval,
+                max_seconds=self.max_run_seconds,
+                device=device,
+            )
+            for r in members:
+                self._procs[r["id"]] = handle
+            return True
         if self.ray is not None and run["kind"] == "train":  # Ray places it (and its GPU, when it asks for one)
             self._procs[run["id"]] = self.ray.launch(
                 self.store,

@@ -150,6 +150,7 @@ class RunActor:
         self.base_env = dict(os.environ)
         self.events: Iterator[Any] | None = None
         self.scratch: Path | None = None
+        self.grid: Any = None
 
     def start(
         self,
@@ -184,6 +185,57 @@ class RunActor:
         train = load_source(source) if source else _default_train
         self.events = iter(train(cfg, out_dir=self.out_dir, cache_dir=self.scratch / "cache"))
         return self.where()
+
+    def start_grid(
+        self,
+        configs: list[dict[str, Any]],
+        run_ids: list[str],
+        env: Mapping[str, str],
+        upload: Mapping[str, bytes] | None,
+    ) -> dict[str, Any]:
+        """Begin a grid job (``omib_core.train.grid``): every member trains here, as one model; returns ``where()``.
+
+        Member g's snapshots and checkpoint go to ``out/<g>/`` (read back as bytes by ``pull``)."""
+        from omib_core.train.grid import GridTrainer
+
+        os.environ.clear()
+        os.environ.update({**self.base_env, **env})
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"omib-ray-grid-{run_ids[0]}-"))
+        if upload is not None:
+            dataset = str(configs[0]["data"]["dataset"])
+            folder = self.scratch / "data" / "uploads" / dataset.split(":", 1)[1]
+            for rel, data in upload.items():
+                (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                (folder / rel).write_bytes(data)
+            os.environ["OMIB_DATA_DIR"] = str(self.scratch / "data")
+        self.out_dir = self.scratch / "out"
+        dirs = [self.out_dir / str(g) for g in range(len(configs))]
+        for d in dirs:
+            d.mkdir(parents=True)
+        self.grid = GridTrainer([RunConfig.from_dict(c) for c in configs], dirs, cache_dir=self.scratch / "cache")
+        self.events = self.grid.run()
+        return self.where()
+
+    def pull_grid(self, max_events: int = PULL_MAX_EVENTS, max_seconds: float = PULL_SECONDS) -> tuple[list, bool]:
+        """The grid's next events ``[(member, kind, fields, files), ...]``, ``done``; an empty batch while every member
+        left is paused (the scheduler resumes one first)."""
+        out, start = [], time.monotonic()
+        while len(out) < max_events and not self.grid.waiting:
+            try:
+                g, event = next(self.events)
+            except StopIteration:
+                return out, True
+            if event is None:
+                break
+            kind, fields = event_to_wire(event)
+            out.append((g, kind, fields, self._files(kind, fields)))
+            if time.monotonic() - start >= max_seconds:
+                break
+        return out, False
+
+    def control(self, action: str, g: int) -> None:
+        """``pause`` / ``resume`` / ``stop`` member g of the grid."""
+        getattr(self.grid, action)(g)
 
     def where(self) -> dict[str, Any]:
         """Node address, node id, worker pid and the GPUs Ray gave this actor."""
@@ -221,6 +273,7 @@ class RunActor:
         if close is not None:
             close()
         self.events = None
+        self.grid = None
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch = None
@@ -385,6 +438,34 @@ class RayBackend:
             if not released:
                 self._release(actor, res, reusable=stopped and not handle.killed)
 
+    def launch_grid(
+        self,
+        store: RunStore,
+        runs: list[Mapping[str, Any]],
+        *,
+        threads: int | None = None,
+        heartbeat_interval: float | None = None,
+        max_seconds: float | None = None,
+        device: str | None = None,
+    ) -> RayRun:
+        """Start a grid job on one actor: a ``GridWorker`` thread here over the actor's grid (``RemoteGrid``)."""
+        from omib_core.runs.grid_worker import GridWorker
+
+        handle = RayRun()
+
+        def engine(configs: list[RunConfig], dirs: list[Path], cache: Path) -> RemoteGrid:
+            if device is not None:
+                configs = [c.replace(train=c.train.replace(device=device)) for c in configs]
+            return RemoteGrid(self, handle, configs, [r["id"] for r in runs], dirs, threads)
+
+        kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval} if heartbeat_interval else {}
+        worker = GridWorker(
+            store, [r["id"] for r in runs], None, threads, max_seconds=max_seconds, engine=engine, **kwargs
+        )
+        handle.thread = threading.Thread(target=worker.run, name=f"omib-ray-grid-{runs[0]['id']}", daemon=True)
+        handle.thread.start()
+        return handle
+
     def _release(self, actor: Any, res: Mapping[str, float], reusable: bool) -> None:
         """Close the actor's run; back to the pool when it closed cleanly and holds no GPU, else kill it."""
         import ray
@@ -431,6 +512,109 @@ class RayBackend:
             for _, _, actor in old:
                 ray.kill(actor)
         return len(old)
+
+
+class RemoteGrid:
+    """A grid job's engine on a Ray actor, as ``GridWorker`` drives one: ``run()`` yields ``(member, event)`` (the files
+    an event carries written under the member's folder here), and ``pause`` / ``resume`` / ``stop`` / ``waiting``."""
+
+    def __init__(
+        self,
+        backend: RayBackend,
+        handle: RayRun,
+        configs: list[RunConfig],
+        run_ids: list[str],
+        dirs: list[Path],
+        threads,
+    ) -> None:
+        import ray
+        from ray.exceptions import RayActorError, RayTaskError
+
+        self.backend, self.handle, self.dirs = backend, handle, dirs
+        self.frozen: set[int] = set()
+        self.done: set[int] = set()
+        actor_cls = backend.connect()
+        res = resources(configs[0], threads)
+        if res["num_gpus"] and backend.gpus() == 0:
+            raise OmibError(
+                f"This grid asks for a GPU (device={configs[0].train.device!r}) but the Ray cluster at "
+                f"{backend.address} has none; set device to auto or cpu, or add a GPU node to the cluster."
+            )
+        env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+        upload = upload_files(configs[0])
+        upload_ref = ray.put(upload) if upload is not None else None
+        self.actor = handle.actor = actor_cls.options(**res).remote()  # a grid gets an actor of its own
+        try:
+            args = ([c.to_dict() for c in configs], run_ids, env, upload_ref)
+            handle.where = ray.get(self.actor.start_grid.remote(*args), timeout=PULL_TIMEOUT)
+        except (RayActorError, RayTaskError) as exc:
+            raise RemoteWorkerLost(start_failure_message(backend.address, exc)) from None
+        log.info("grid of %d runs on Ray node %s (pid %s)", len(configs), handle.where["node"], handle.where["pid"])
+
+    @property
+    def waiting(self) -> bool:
+        going = [g for g in range(len(self.dirs)) if g not in self.done]
+        return bool(going) and all(g in self.frozen for g in going)
+
+    def _control(self, action: str, g: int) -> None:
+        import ray
+
+        try:
+            ray.get(self.actor.control.remote(action, g), timeout=PULL_TIMEOUT)
+        except Exception as exc:  # a dead actor: the next pull says so
+            log.warning("grid control %s %s: %s", action, g, exc)
+
+    def pause(self, g: int) -> None:
+        self.frozen.add(g)
+        self._control("pause", g)
+
+    def resume(self, g: int) -> None:
+        self.frozen.discard(g)
+        self._control("resume", g)
+
+    def stop(self, g: int) -> None:
+        self.done.add(g)
+        self._control("stop", g)
+
+    def run(self) -> Iterator[tuple[int, Any]]:
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+        try:
+            while True:
+                try:
+                    batch, done = ray.get(self.actor.pull_grid.remote(), timeout=PULL_TIMEOUT)
+                except RayActorError as exc:
+                    raise RemoteWorkerLost(lost_message(self.backend.address, exc)) from None
+                except GetTimeoutError:
+                    raise RemoteWorkerLost(lost_message(self.backend.address, "no answer")) from None
+                except RayTaskError as exc:
+                    raise exc.as_instanceof_cause() from None
+                for g, kind, fields, files in batch:
+                    for rel, data in files.items():
+                        local = self.dirs[g] / Path(rel).relative_to(str(g))
+                        local.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = local.with_name(local.name + ".tmp")
+                        tmp.write_bytes(data)
+                        os.replace(tmp, local)
+                        fields = {**fields, ("path" if kind == "SnapshotEvent" else "checkpoint_path"): str(local)}
+                    if kind == "RunStarted":
+                        fields = {**fields, "device": f"{fields['device']} @ {self.handle.where['node']}"}
+                    if kind in ("RunFinished", "RunFailed"):
+                        self.done.add(g)
+                    yield g, event_from_wire(kind, fields)
+                if done:
+                    return
+                if not batch:
+                    yield -1, None  # every member left is paused: the worker waits for a resume
+        finally:
+            import ray as _ray
+
+            try:
+                _ray.get(self.actor.close.remote(), timeout=10)
+            except Exception:
+                pass
+            _ray.kill(self.actor)
 
 
 class RayRun:

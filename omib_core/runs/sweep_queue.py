@@ -35,7 +35,7 @@ def submit_sweep(
     With ``grid`` (the default) and configs that can train together (``omib_core.train.grid.grid_problem``), the
     runs form one grid job: one worker trains them all as one vectorised model, in one scheduler slot; the grid's
     memory is estimated as a whole and a grid that does not fit is refused with the largest size that fits. On a
-    Ray backend the runs stay separate runs.
+    Ray backend the grid trains on one actor.
 
     Raises:
         ConfigError: the sweep does not fit the owner's queue, or a config is invalid or over a limit.
@@ -58,7 +58,7 @@ def submit_sweep(
         check_access(dataset, owner, is_admin)
     sweep_id, ids = uuid.uuid4().hex[:12], []
     grid_id = None
-    if grid and len(planned) > 1 and jobs.ray is None and as_grid([c for _, c in planned]):
+    if grid and len(planned) > 1 and as_grid([c for _, c in planned]):
         check_grid_budget([c for _, c in planned], jobs.max_run_memory)
         grid_id = sweep_id
     try:

@@ -203,3 +203,26 @@ def test_members_of_different_data_draws_train_in_one_grid(tmp_path):
     assert not torch.equal(trainer.fit_x["v1"][0], trainer.fit_x["v1"][1])
     done = {g for g, ev in trainer.run() if isinstance(ev, RunFinished)}
     assert done == {0, 1, 2}
+
+
+def test_evaluating_train_and_test_rows_less_often_changes_no_result(tmp_path):
+    """A large grid evaluates train / test rows every few epochs (validation every epoch); the best-val epoch's test
+    metrics come from its kept weights at the end, so every result equals that of evaluating at every epoch."""
+    configs = [cfg(seed=0, beta_scale=1.0, epochs=7), cfg(seed=1, beta_scale=30.0, epochs=7)]
+
+    def run(every):
+        out = {}
+        for g, ev in GridTrainer(configs, cache_dir=tmp_path, eval_every=every).run():
+            out.setdefault(g, []).append(ev)
+        return out
+
+    full, sparse = run(1), run(3)
+    for g in range(2):
+        a, b = full[g][-1], sparse[g][-1]
+        assert isinstance(a, RunFinished) and isinstance(b, RunFinished)
+        assert a.best_val_epoch == b.best_val_epoch
+        assert a.best_val_test_metrics == pytest.approx(b.best_val_test_metrics)
+        assert a.last_test_metrics == pytest.approx(b.last_test_metrics)
+        tested = [e.epoch for e in sparse[g] if isinstance(e, EpochEvent) and "test/accuracy" in e.metrics]
+        assert tested == [4, 7, 8]  # main epochs 3 and 6 of 7 (warm-up 2), and the last
+        assert all("val/accuracy" in e.metrics for e in sparse[g] if isinstance(e, EpochEvent) and e.stage == "main")

@@ -167,6 +167,34 @@ def test_a_real_short_run_end_to_end_through_the_scheduler(ray_cluster, store):
     assert snapshots and all(Path(s["path"]).is_file() for s in snapshots)
 
 
+def test_a_grid_job_trains_on_one_actor_and_each_member_is_a_run(ray_cluster, store):
+    """Issue 18: a sweep's grid runs as one Ray actor (one vectorised model); each member keeps its own rows,
+    artifacts (written here from the bytes the actor sends back) and result; a stop ends one member only."""
+    from omib_core.config import RunConfig
+    from omib_core.runs.sweep_queue import submit_sweep
+    from omib_core.sweeps import build_sweep
+
+    d = copy.deepcopy(TINY_REAL)
+    d["train"]["epochs"] = 40
+    planned = build_sweep(RunConfig.from_dict(d), [0.5, 50.0], [0, 1])
+    jobs = _manager(store, ray_cluster, source=None)
+    _, ids = submit_sweep(jobs, planned, "alice")
+    jobs.start_background(interval=0.2)
+    try:
+        wait_for(lambda: (store.get_run(ids[0]) or {}).get("epoch"), timeout=240, interval=0.2)
+        jobs.control(ids[0], "stop", "alice")
+        wait_for(lambda: all(store.get_run(i)["status"] not in ("queued", "running") for i in ids), timeout=300)
+    finally:
+        jobs.stop_background()
+    runs = [store.get_run(i) for i in ids]
+    assert [r["status"] for r in runs] == ["stopped", "finished", "finished", "finished"], [r["error"] for r in runs]
+    assert len({r["device"] for r in runs[1:]}) == 1 and runs[1]["device"].startswith("cpu @ ")  # one actor
+    for r in runs[1:]:
+        ckpt = store.list_artifacts(r["id"], kind="checkpoint")
+        assert ckpt and Path(ckpt[0]["path"]).is_file() and Path(ckpt[0]["path"]).is_relative_to(store.run_dir(r["id"]))
+        assert r["result"]["selection"]["last"]["test"]["accuracy"] > 0
+
+
 def test_a_four_run_sweep_on_the_two_node_cluster(ray_cluster, store):
     jobs = _manager(store, ray_cluster, source="tests.runs.fakes:fast")
     ids = [jobs.submit(TINY, "alice", f"sweep {i}", sweep_id="s1") for i in range(4)]
