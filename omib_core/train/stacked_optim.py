@@ -24,7 +24,7 @@ def clip_grad_norm_(grad: Tensor, max_norm: float) -> Tensor:
     Returns the per-copy norms ``(G,)`` before clipping (NaN for a copy whose gradient is not finite: its clipped
     gradient is then NaN too, as torch's would be, and touches no other copy).
     """
-    norms = grad.pow(2).sum(1).sqrt()  # (G,)
+    norms = torch.linalg.vector_norm(grad, dim=1)  # (G,), one fused pass
     coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)  # as torch: max_norm / (total_norm + 1e-6), at most 1
     grad.mul_(coef[:, None])
     return norms
