@@ -274,7 +274,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     configs = [c for _, c in planned]
     problem = grid_problem(configs) if not args.separate else "--separate"
     if problem is None:
-        results = run_grid_training(configs, root, quiet=args.quiet)
+        results = run_sharded(configs, root, quiet=args.quiet)
     else:
         if not args.separate:
             print(f"training the runs one by one: {problem}", file=sys.stderr)
@@ -298,6 +298,33 @@ def _sweep_row(config: RunConfig, res: dict[str, Any]) -> dict[str, Any]:
         "last_test_metrics": res.get("last_test_metrics"),
         "selection": res.get("selection"),
     }
+
+
+def run_sharded(configs: list[RunConfig], root: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """The grid in one process, or split over one process per free CPU core (``omib_core.train.grid.shard_count``,
+    ``OMIB_GRID_SHARDS`` caps it) when it is large; results in the configs' order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from omib_core.env import env_int
+    from omib_core.runs.jobs import cpu_count
+    from omib_core.train.grid import shard_count, shards_of
+
+    on_gpu = any(c.train.device.startswith("cuda") for c in configs)
+    k = 1 if on_gpu else shard_count(len(configs), cpu_count(), env_int("OMIB_GRID_SHARDS"))
+    if k == 1:
+        return run_grid_training(configs, root, quiet=quiet)
+    parts = shards_of(configs, k)
+    if not quiet:
+        print(f"grid: {len(configs)} runs in {k} processes (one per core)", file=sys.stderr)
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold CUDA or threads
+    results: list[dict[str, Any] | None] = [None] * len(configs)
+    with ProcessPoolExecutor(max_workers=k, mp_context=ctx) as pool:
+        futures = [pool.submit(run_grid_training, [configs[i] for i in idx], root, True) for idx in parts]
+        for idx, fut in zip(parts, futures):
+            for i, res in zip(idx, fut.result()):
+                results[i] = res
+    return [r or {} for r in results]
 
 
 def run_grid_training(configs: list[RunConfig], root: Path, quiet: bool = False) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -343,17 +343,18 @@ def estimate(config: RunConfig, kind: str = "train", shape: DataShape | None = N
 GRID_SHARED = ("base", "data", "bound", "linear_reference")  # memory a grid job holds once per worker / data draw
 
 
-def estimate_grid(configs: Sequence[RunConfig]) -> Budget:
-    """The estimated peak memory and work of a grid job (``omib_core.train.grid``): one worker, so the interpreter
-    once; each distinct data draw (with its bound and linear reference) once; the model, its optimiser state, a
-    step's activations, the evaluation chunk and the snapshots once per member. Work is the members' sum."""
+def estimate_grid(configs: Sequence[RunConfig], shards: int = 1) -> Budget:
+    """The estimated peak memory and work of a grid job (``omib_core.train.grid``) in ``shards`` worker processes:
+    the interpreter once per worker; each distinct data draw (with its bound and linear reference) once per worker
+    that holds it (at most all of them); the model, its optimiser state, a step's activations, the evaluation chunk
+    and the snapshots once per member. Work is the members' sum."""
     budgets = [estimate(c) for c in configs]
     draws = {json.dumps(c.data.to_dict(), sort_keys=True, default=str) for c in configs}
     one = budgets[0].parts
-    parts: dict[str, float] = {"base": one.get("base", BASE_BYTES)}
+    parts: dict[str, float] = {"base": one.get("base", BASE_BYTES) * shards}
     for k in GRID_SHARED[1:]:
         if k in one:
-            parts[k] = one[k] * len(draws)
+            parts[k] = one[k] * min(len(configs), len(draws) * shards)
     for k, v in one.items():
         if k not in GRID_SHARED:
             parts[k] = v * len(configs)
@@ -364,15 +365,19 @@ def estimate_grid(configs: Sequence[RunConfig]) -> Budget:
     return Budget(int(sum(parts.values())), float(sum(work.values())), parts, work, budgets[0].knobs)
 
 
-def check_grid_budget(configs: Sequence[RunConfig], max_memory: int | None = None) -> Budget:
-    """The grid's ``Budget``, or a ``ConfigError`` naming the grid size and the largest grid of these runs that fits."""
+def check_grid_budget(
+    configs: Sequence[RunConfig], max_memory: int | None = None, shards: Callable[[int], int] = lambda n: 1
+) -> Budget:
+    """The grid's ``Budget``, or a ``ConfigError`` naming the grid size and the largest grid of these runs that fits.
+
+    ``shards(n)``: the worker processes a grid of n members may start with (``JobManager.grid_shards``)."""
     max_memory = memory_limit() if max_memory is None else max_memory
-    budget = estimate_grid(configs)
+    budget = estimate_grid(configs, shards(len(configs)))
     if budget.memory_bytes <= max_memory:
         return budget
     fits = 0
     for k in range(len(configs) - 1, 0, -1):
-        if estimate_grid(configs[:k]).memory_bytes <= max_memory:
+        if estimate_grid(configs[:k], shards(k)).memory_bytes <= max_memory:
             fits = k
             break
     fix = (

@@ -21,6 +21,8 @@ Limits come from the environment (constructor arguments win), with these default
     OMIB_MAX_RUN_SECONDS      21,600 (6 h of wall time per run; then it fails with a sentence, metrics kept)
     OMIB_MAX_RUN_MEMORY_MB    80 % of the machine's memory / max concurrent runs (estimated peak per run, at submit)
     OMIB_MAX_RUN_WORK         1e15 floating-point operations per run (estimated at submit)
+    OMIB_GRID_SHARDS          worker processes one grid job may use (default: one per free core, >= 8 members each)
+    OMIB_WARM_WORKERS         1 (the app's and the scheduler's managers keep a warm spare worker; 0 turns it off)
 
 At submit the run's peak memory and work are estimated from its config (``omib_core.runs.budget``) and a run over
 either limit is refused with a sentence naming the parameter that dominates and a value that fits.
@@ -555,16 +557,32 @@ class JobManager:
                 continue  # an explicit cuda run waits for the GPU
             on_gpu = gpu and not cpu_fallback
             members = [run]
-            if run.get("grid_id"):  # the whole grid job: one worker (or one Ray actor), one slot
+            if run.get("grid_id"):  # the whole grid job: one slot, one worker per shard (or one Ray actor)
                 others = self.store.list_runs(grid_id=run["grid_id"], status="queued", oldest_first=True)
                 members += [r for r in others if r["id"] != run["id"] and self.store.claim(r["id"])]
-            if self._launch(run, device="cpu" if cpu_fallback else None, members=members):
-                for r in members:
-                    self._on_gpu[r["id"]] = on_gpu
-                    started.append(r["id"])
+            k = self.grid_shards(len(members), len(job_keys(active)) + len(started), on_gpu)
+            launched = False
+            for shard in (members[i::k] for i in range(k)):  # round robin: each shard a mix of betas and seeds
+                if self._launch(shard[0], device="cpu" if cpu_fallback else None, members=shard):
+                    launched = True
+                    for r in shard:
+                        self._on_gpu[r["id"]] = on_gpu
+                        started.append(r["id"])
+            if launched:
                 slots -= 1
                 gpu_busy = gpu_busy or on_gpu
         return started
+
+    def grid_shards(self, n_members: int, jobs_going: int, on_gpu: bool = False) -> int:
+        """Worker processes for a grid job of ``n_members`` (``omib_core.train.grid.shard_count``): one per CPU core
+        no other job holds, at least ``MIN_SHARD`` members each; 1 on the GPU, on Ray, or with ``OMIB_GRID_SHARDS=1``
+        (the most shards allowed)."""
+        from omib_core.train.grid import shard_count
+
+        if on_gpu or self.ray is not None:
+            return 1
+        free = cpu_count() - jobs_going * (self.threads_per_job or 1)
+        return shard_count(n_members, free, env_int("OMIB_GRID_SHARDS"))
 
     @staticmethod
     def _device(config: Mapping[str, Any] | None) -> str:

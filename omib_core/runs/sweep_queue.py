@@ -59,7 +59,7 @@ def submit_sweep(
     sweep_id, ids = uuid.uuid4().hex[:12], []
     grid_id = None
     if grid and len(planned) > 1 and as_grid([c for _, c in planned]):
-        check_grid_budget([c for _, c in planned], jobs.max_run_memory)
+        check_grid_budget([c for _, c in planned], jobs.max_run_memory, lambda n: jobs.grid_shards(n, 0))
         grid_id = sweep_id
     try:
         for name, config in planned:

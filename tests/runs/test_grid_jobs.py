@@ -103,3 +103,26 @@ def test_killing_the_grid_worker_interrupts_every_member_and_keeps_their_rows(st
     for i in ids:
         assert len(store.read_metrics(i)) >= before[i] > 0
     assert store.integrity_check()
+
+
+def test_a_large_grid_takes_one_worker_per_free_core_and_still_one_slot(store, monkeypatch):
+    from omib_core.runs import jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "cpu_count", lambda: 2)
+    jobs = _manager(store)
+    assert jobs.grid_shards(30, 0) == 2 and jobs.grid_shards(15, 0) == 1 and jobs.grid_shards(30, 1) == 1
+    monkeypatch.setenv("OMIB_GRID_SHARDS", "1")
+    assert jobs.grid_shards(30, 0) == 1
+    monkeypatch.delenv("OMIB_GRID_SHARDS")
+    planned = build_sweep(RunConfig.from_dict(TINY_REAL), [0.5, 5.0, 50.0, 500.0], list(range(4)))
+    _, ids = submit_sweep(jobs, planned, "alice")
+    started = jobs.tick()
+    assert sorted(started) == sorted(ids)
+    pids = {jobs.running_processes()[i] for i in ids}
+    assert len(pids) == 2  # two workers, 8 members each, in the one slot of max_concurrent=1
+    jobs.start_background(interval=0.1)
+    try:
+        wait_for(lambda: all(r["status"] in TERMINAL for r in store.list_runs()), timeout=300, interval=0.2)
+    finally:
+        jobs.stop_background()
+    assert [r["status"] for r in store.list_runs()] == ["finished"] * 16
