@@ -167,7 +167,7 @@ def test_a_time_estimate_appears_once_the_core_gives_one(monkeypatch):
     no_exception(at)
     assert not any("to train" in c for c in texts(at, "caption"))
     fake = types.ModuleType("omib_core.train.grid")
-    fake.estimate_seconds = lambda configs: {
+    fake.estimate_seconds = lambda configs, cache=None: {
         "seconds": 6.0 * len(configs),
         "basis": f"{len(configs)} members, measured",
     }
