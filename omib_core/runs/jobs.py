@@ -348,7 +348,7 @@ class JobManager:
     ) -> str:
         """Validate a config and queue a run; returns its id. Nothing is stored when validation fails.
 
-        ``grid_id``: the run is a member of that grid job (``sweep_queue.submit_sweep`` sets it).
+        ``grid_id``: the run is a member of that grid job (``submit_many`` queues a grid's members together).
 
         Raises:
             ConfigError: invalid config, or over a server limit.
@@ -356,26 +356,35 @@ class JobManager:
             QueueFull: the owner has too many queued runs.
             StoreFull: the run store's disk is full.
         """
-        cfg = self.validate(config, kind)
+        return self.submit_many([(config, name)], owner, kind, sweep_id, is_admin, grid_id)[0]
+
+    def submit_many(
+        self,
+        items: Sequence[tuple[Mapping[str, Any], str]],
+        owner: str,
+        kind: str = "train",
+        sweep_id: str | None = None,
+        is_admin: bool = False,
+        grid_id: str | None = None,
+    ) -> list[str]:
+        """Validate ``(config, name)`` pairs and queue them in one transaction (all or none): the members of a grid
+        job are never seen half queued by a scheduler. Raises as ``submit``."""
+        cfgs = [self.validate(config, kind) for config, _ in items]
         if not isinstance(owner, str) or not owner.strip():
             raise ConfigError(f"A run needs an owner (a user name). Got {owner!r} instead; sign in first.")
         from omib_core.data.uploads import check_access  # here: importing the data package imports torch
 
-        check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
+        rows = []
+        for cfg, (_, name) in zip(cfgs, items):
+            check_access(cfg.data.dataset, owner, is_admin)  # a ?cfg= link cannot train on someone else's data
+            rows.append((cfg.to_dict(), str(name) if name else f"{kind} {cfg.data.dataset}"))
         if self.ray is not None and kind == "train":
             self.ray.check()  # an unreachable cluster: refused with a sentence naming the address, nothing stored
-        name = str(name) if name else f"{kind} {cfg.data.dataset}"
-        run_id = self.store.create_run(  # counts and inserts in one transaction: concurrent submits cannot overshoot
-            cfg.to_dict(),
-            owner,
-            name,
-            kind=kind,
-            sweep_id=sweep_id,
-            max_queued=self.max_queued_per_user,
-            grid_id=grid_id,
+        ids = self.store.create_runs(  # counts and inserts in one transaction: concurrent submits cannot overshoot
+            rows, owner, kind=kind, sweep_id=sweep_id, max_queued=self.max_queued_per_user, grid_id=grid_id
         )
-        self._wake.set()  # an embedded scheduler starts it at once rather than at its next pass
-        return run_id
+        self._wake.set()  # an embedded scheduler starts them at once rather than at its next pass
+        return ids
 
     def control(self, run_id: str, action: str, user: str, is_admin: bool = False) -> str:
         """Pause, resume, step or stop a run (owner or admin); returns its status after the request."""

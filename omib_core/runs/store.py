@@ -352,23 +352,39 @@ class RunStore:
             QueueFull: over ``max_queued``.
             StoreFull: the database's disk is full (nothing was stored).
         """
+        return self.create_runs([(config, name)], owner, kind, sweep_id, max_queued, grid_id)[0]
+
+    def create_runs(
+        self,
+        items: Sequence[tuple[Mapping[str, Any], str]],
+        owner: str,
+        kind: str = "train",
+        sweep_id: str | None = None,
+        max_queued: int | None = None,
+        grid_id: str | None = None,
+    ) -> list[str]:
+        """Store several queued runs in one transaction (all or none), e.g. the members of a grid job, which a
+        scheduler must never see half inserted; arguments as ``create_run``."""
         if kind not in KINDS:
             raise OmibError(f"The run kind must be one of {KINDS}. Got {kind!r} instead.")
-        run_id = new_run_id()
-        dataset = (config.get("data") or {}).get("dataset")
-        payload = json.dumps(jsonable(config))
+        rows = []
+        for config, name in items:
+            dataset = (config.get("data") or {}).get("dataset")
+            rows.append((new_run_id(), str(name), json.dumps(jsonable(config)), dataset))
         try:
             with self._tx() as c:
                 if max_queued is not None:
                     sql = "SELECT COUNT(*) FROM runs WHERE owner = ? AND status = 'queued'"
                     count = int(c.execute(sql, (str(owner),)).fetchone()[0])
-                    if count >= max_queued:
+                    if count + len(rows) > max_queued:
                         raise QueueFull(queue_full_message(count))
-                c.execute(
-                    "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id, "
-                    "grid_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                    (run_id, kind, str(name), str(owner), time.time(), payload, dataset, sweep_id, grid_id),
-                )
+                now = time.time()
+                for run_id, name, payload, dataset in rows:
+                    c.execute(
+                        "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id, "
+                        "grid_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                        (run_id, kind, name, str(owner), now, payload, dataset, sweep_id, grid_id),
+                    )
         except (sqlite3.OperationalError, OSError) as exc:
             if isinstance(exc, OmibError) or not is_disk_full(exc):
                 raise
@@ -376,7 +392,7 @@ class RunStore:
                 f"The run was not queued: the disk holding the run store ({self.path.parent}) is full. Free space "
                 "there (delete old runs or uploads) or ask the admin, then submit again."
             ) from None
-        return run_id
+        return [r[0] for r in rows]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """One run as a dict (``config``, ``summary``, ``result`` decoded from JSON), or None."""

@@ -61,13 +61,12 @@ def submit_sweep(
     if grid and len(planned) > 1 and as_grid([c for _, c in planned]):
         check_grid_budget([c for _, c in planned], jobs.max_run_memory, lambda n: jobs.grid_shards(n, 0))
         grid_id = sweep_id
+    if grid_id is not None:  # one transaction: a scheduler never sees part of a grid
+        items = [(config.to_dict(), name) for name, config in planned]
+        return sweep_id, jobs.submit_many(items, owner, sweep_id=sweep_id, is_admin=is_admin, grid_id=grid_id)
     try:
         for name, config in planned:
-            ids.append(
-                jobs.submit(
-                    config.to_dict(), owner=owner, name=name, sweep_id=sweep_id, is_admin=is_admin, grid_id=grid_id
-                )
-            )
+            ids.append(jobs.submit(config.to_dict(), owner=owner, name=name, sweep_id=sweep_id, is_admin=is_admin))
     except Exception:
         stop_sweep(jobs, ids, owner)  # all or nothing: the runs queued before the refusal are cancelled
         raise

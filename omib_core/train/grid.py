@@ -329,6 +329,11 @@ class GridTrainer:
         win_n, t_win, t0 = 0, time.perf_counter(), time.perf_counter()
         alive = list(active)
         for b in range(spe):
+            for g in [g for g in alive if g in self.frozen or g in self.done]:  # paused or stopped between steps
+                alive.remove(g)
+                mask[g] = False
+            if not alive:
+                break
             idx, w = idx_all[:, b], w_all[:, b]  # (G, B)
             xb = {m: x[rows, idx] for m, x in self.fit_x.items()}  # (G, B, d)
             vec = self._step(stage, xb, self.fit_y[rows, idx], w, mask, beta, r)
@@ -355,8 +360,10 @@ class GridTrainer:
                     yield g, StepEvent(stage=stage, epoch=m.epoch, step=m.step, metrics=m._with_bound(metrics))
                 win_sum, win_n, t_win = None, 0, time.perf_counter()
         seconds = time.perf_counter() - t0
-        values = (ep_sum / spe).tolist()
         self.means = {}
+        if ep_sum is None:  # every member was paused or stopped before the first step
+            return
+        values = (ep_sum / spe).tolist()
         for g in alive:
             m = self.members[g]
             failed = m._nonfinite(stage, names, values[g])

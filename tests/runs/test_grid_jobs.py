@@ -11,7 +11,7 @@ from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
 from omib_core.runs.budget import MB, estimate_grid
 from omib_core.runs.jobs import JobManager
-from omib_core.runs.store import TERMINAL
+from omib_core.runs.store import TERMINAL, QueueFull
 from omib_core.runs.sweep_queue import submit_sweep
 from omib_core.sweeps import build_sweep
 from tests.runs.conftest import TINY_REAL, wait_for
@@ -126,3 +126,26 @@ def test_a_large_grid_takes_one_worker_per_free_core_and_still_one_slot(store, m
     finally:
         jobs.stop_background()
     assert [r["status"] for r in store.list_runs()] == ["finished"] * 16
+
+
+def test_a_grids_members_are_queued_in_one_transaction(store):
+    """A scheduler that ticks between two members' inserts would start part of a grid on its own: the members are
+    inserted together, or not at all."""
+    seen = []
+    jobs = _manager(store)
+    real = store.create_runs
+
+    def watching(*a, **kw):
+        seen.append(len(store.list_runs()))
+        return real(*a, **kw)
+
+    store.create_runs = watching
+    _, ids = submit_sweep(jobs, _planned(), "alice")
+    assert seen == [0] and len(ids) == 4  # one insert for the whole grid
+    store.create_runs = real
+    jobs.max_queued_per_user = 5
+    with pytest.raises(ConfigError, match="needs 4 queued runs but you may queue only 1 more"):
+        submit_sweep(jobs, _planned(), "alice")
+    with pytest.raises(QueueFull):  # the store's own check, in the same transaction as the inserts
+        store.create_runs([(TINY_REAL, "x"), (TINY_REAL, "y")], "alice", max_queued=5)
+    assert len(store.list_runs()) == 4
