@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from omib_core.config import RunConfig
-from omib_core.errors import OmibError
+from omib_core.errors import ConfigError, OmibError
 from omib_core.paths import cache_dir
 from omib_core.runs.jobs import time_limit_message
 from omib_core.runs.recorder import Recorder, event_type
@@ -126,14 +126,22 @@ class GridWorker:
         dirs = [self.members[g].dir for g in range(len(configs))]
         cache = cache_dir(self.store.data_dir)
         problem = grid_problem(configs) if self.source is None else f"the event source {self.source} trains one run"
+        make = self.engine or (lambda c, d, cache: GridTrainer(c, d, cache_dir=cache))
+        if problem is None:
+            try:
+                self.grid = make(configs, dirs, cache)
+            except ConfigError as exc:  # found when the data are loaded (e.g. an anomaly-task upload)
+                problem = str(exc)
         if problem is not None:  # one after another, each the way a single run trains
             self.log.info("not a grid (%s): training the %d runs in turn", problem, len(configs))
             for g in sorted(self.members):
                 w = self.members[g]
-                w._run_train(configs[g])
+                try:
+                    w._run_train(configs[g])
+                except Exception as exc:  # this member only, as its own worker would
+                    w._fail(exc)
+                self._forget(g)
             return
-        make = self.engine or (lambda c, d, cache: GridTrainer(c, d, cache_dir=cache))
-        self.grid = make(configs, dirs, cache)
         events = self.grid.run()
         try:
             while self.members:

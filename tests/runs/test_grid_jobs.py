@@ -149,3 +149,15 @@ def test_a_grids_members_are_queued_in_one_transaction(store):
     with pytest.raises(QueueFull):  # the store's own check, in the same transaction as the inserts
         store.create_runs([(TINY_REAL, "x"), (TINY_REAL, "y")], "alice", max_queued=5)
     assert len(store.list_runs()) == 4
+
+
+def test_runs_that_cannot_share_a_grid_train_one_after_another_in_the_grid_worker(store):
+    """A grid job whose data turn out not to fit one model (found only once loaded) trains its members in turn."""
+    from omib_core.runs.grid_worker import GridWorker
+
+    def refuse(configs, dirs, cache):
+        raise ConfigError("These runs cannot train as one grid: their data have different shapes or tasks.")
+
+    ids = [store.create_run(copy.deepcopy(TINY_REAL), "alice", f"m{i}", grid_id="g1") for i in range(2)]
+    assert GridWorker(store, ids, engine=refuse).run() == 0
+    assert [store.get_run(i)["status"] for i in ids] == ["finished", "finished"]
