@@ -21,7 +21,7 @@ Limits come from the environment (constructor arguments win), with these default
     OMIB_MAX_RUN_SECONDS      21,600 (6 h of wall time per run; then it fails with a sentence, metrics kept)
     OMIB_MAX_RUN_MEMORY_MB    80 % of the machine's memory / max concurrent runs (estimated peak per run, at submit)
     OMIB_MAX_RUN_WORK         1e15 floating-point operations per run (estimated at submit)
-    OMIB_GRID_SHARDS          worker processes one grid job may use (default: one per free core, >= 8 members each)
+    OMIB_GRID_SHARDS          worker processes one grid job may use (default: one per free core, >= 6 members each)
     OMIB_WARM_WORKERS         1 (the app's and the scheduler's managers keep a warm spare worker; 0 turns it off)
 
 At submit the run's peak memory and work are estimated from its config (``omib_core.runs.budget``) and a run over

@@ -532,7 +532,7 @@ __all__ = ["GridTrainer", "estimate_seconds", "grid_problem", "train_grid"]
 
 # shards: a grid over several worker processes
 
-MIN_SHARD = 8  # members a grid worker trains at least (a smaller grid stays one process)
+MIN_SHARD = 6  # members a grid worker trains at least (a smaller grid stays one process)
 
 
 def shard_count(n_members: int, free_cores: int, cap: int | None = None) -> int:

@@ -110,7 +110,7 @@ def test_a_large_grid_takes_one_worker_per_free_core_and_still_one_slot(store, m
 
     monkeypatch.setattr(jobs_module, "cpu_count", lambda: 2)
     jobs = _manager(store)
-    assert jobs.grid_shards(30, 0) == 2 and jobs.grid_shards(15, 0) == 1 and jobs.grid_shards(30, 1) == 1
+    assert jobs.grid_shards(30, 0) == 2 and jobs.grid_shards(11, 0) == 1 and jobs.grid_shards(30, 1) == 1
     monkeypatch.setenv("OMIB_GRID_SHARDS", "1")
     assert jobs.grid_shards(30, 0) == 1
     monkeypatch.delenv("OMIB_GRID_SHARDS")
