@@ -65,6 +65,11 @@ def main() -> int:
             result["click_to_page_all_finished_s"] = round(time.perf_counter() - t0, 1)
             time.sleep(2)
             name = "sweep_short" if args.short else "sweep_full"
+            page.get_by_text(
+                "30 of 30 runs finished" if not args.short else "6 of 6 runs finished"
+            ).first.scroll_into_view_if_needed()
+            page.mouse.wheel(0, 250)  # the chart under the progress bar
+            time.sleep(1)
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out / f"{name}_1280.png"), full_page=False)

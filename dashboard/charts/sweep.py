@@ -118,14 +118,16 @@ def sweep_figure(
                 + "</extra>",
             )
         )
-    _vline(fig, 1.0, mu_label, REFERENCE_COLOR, "dash", left=True)
+    # every vertical line is labelled at its top, M_u and the estimates left of their line, the best and knee right
+    # of theirs: at the foot the labels ran into the legend below the plot (seen at 1920 x 1080)
+    _vline(fig, 1.0, mu_label, REFERENCE_COLOR, "dash", left=True, top=True)
     for x, label in markers:
         if x is not None and np.isfinite(x) and x > 0:
             _vline(fig, float(x), label, MARKER_COLOR, "dot", left=True, top=True)
     if knee is not None and np.isfinite(knee):
-        _vline(fig, float(knee), f"empirical knee {knee:g}", KNEE_COLOR, "dot", left=False)
+        _vline(fig, float(knee), f"empirical knee {knee:g}", KNEE_COLOR, "dot", left=False, top=True)
     if best is not None and np.isfinite(best) and best != knee:
-        _vline(fig, float(best), f"empirical best {best:g}", BEST_COLOR, "dot", left=False)
+        _vline(fig, float(best), f"empirical best {best:g}", BEST_COLOR, "dot", left=False, top=True)
     hlines = [(reference, reference_label)] if reference is not None else []
     for i, (value, label) in enumerate([*hlines, *references]):
         if value is not None and np.isfinite(value):
@@ -146,10 +148,10 @@ def sweep_figure(
     fig.update_layout(
         title={"text": f"{metric_label.capitalize()} against β/M_u", "x": 0.0, "font": {"size": 15}},
         template="plotly_white",
-        height=480,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        # below the plot: five or more entries wrap into rows, which above it would run into the title
-        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0.0},
+        height=540,
+        margin={"l": 10, "r": 10, "t": 40, "b": 110},
+        # below the axis title: five or more entries wrap into rows, which above the plot would run into the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0},
     )
     xs = sorted(
         {

@@ -554,6 +554,10 @@ def shards_of(configs: Sequence[RunConfig], k: int) -> list[list[int]]:
 _STEP_COST: dict[str, tuple[float, float]] = {}
 DRAW_SECONDS = 4.0  # a SIM draw with its ground truth and linear reference on the 2-core server (uncached)
 START_SECONDS = 1.5  # a warm worker's start, the bound from its cache, the first evaluation
+# Per member and epoch, the work around the maths: metrics on the host, events, store rows, r, selection, snapshots.
+# Fitted on this 2-core server: the Home demo, the short and the full sweep took 18.6, 24.0 and 58.4 s
+# (bench/results/demo_latency.md) against 14.0, 15.4 and 41.1 s of timed steps and evaluations: 10-14 ms each.
+MEMBER_EPOCH_SECONDS = 0.012
 
 
 def _measure(
@@ -606,13 +610,16 @@ def _measure(
 def estimate_seconds(configs: Sequence[RunConfig], cache_dir: str | Path | None = None) -> dict[str, Any]:
     """How long these runs take as one grid job on this server, measured here before they are queued.
 
-    A few optimiser steps and one evaluation pass of the grid's stacked network are timed on random inputs of the
-    data's shape (about a second, once per shape), then scaled by the schedule's steps and epochs; uncached data
+    The grid is split as the scheduler splits it (``shard_count`` over this machine's cores); a few optimiser steps
+    and one evaluation pass of one shard's stacked network are timed on random inputs of the data's shape (about a
+    second, once per shape), then scaled by the schedule's steps and by the evaluations it makes (validation rows every
+    epoch, train and test rows every ``EVAL_EVERY`` main epochs in a grid of more than ``SMALL_GRID``); uncached data
     draws add ``DRAW_SECONDS`` each. Returns ``{"seconds", "basis", "steps", "epochs", "step_ms", "members"}``. Configs
     that cannot share a grid are estimated as separate runs, one after another.
     """
     from omib_core.data.draw_cache import cacheable, draw_key
     from omib_core.runs.budget import data_shape
+    from omib_core.runs.jobs import cpu_count
     from omib_core.train.schedule import resolve_schedule
 
     configs = list(configs)
@@ -623,9 +630,14 @@ def estimate_seconds(configs: Sequence[RunConfig], cache_dir: str | Path | None 
     steps = sched.warmup_steps + sched.main_steps
     epochs = sched.total_epochs
     together = grid_problem(configs) is None
-    G = len(configs) if together else 1
+    on_gpu = str(c.train.device).startswith("cuda")
+    k = shard_count(len(configs), cpu_count()) if together and not on_gpu else 1
+    G = -(-len(configs) // k) if together else 1  # members of the largest shard
     t_step, t_eval = _measure(c, shape.dims, shape.out, G, sched.batch_size, shape.n)
-    per_job = steps * t_step + sched.epochs * t_eval + sched.warmup_epochs * t_eval * c.data.val_fraction
+    every = 1 if G <= SMALL_GRID else EVAL_EVERY
+    val = c.data.val_fraction
+    evals = sched.warmup_epochs * val + sched.epochs * (val + (1 - val) / every)  # in full passes over all rows
+    per_job = steps * t_step + evals * t_eval + epochs * G * MEMBER_EPOCH_SECONDS
     jobs = 1 if together else len(configs)
     draws = {json.dumps(x.data.to_dict(), sort_keys=True, default=str): x.data for x in configs}
     uncached = sum(
@@ -635,10 +647,14 @@ def estimate_seconds(configs: Sequence[RunConfig], cache_dir: str | Path | None 
             cache_dir is not None and cacheable(d) and (Path(cache_dir) / "datasets" / f"{draw_key(d)}.npz").exists()
         )
     )
-    seconds = jobs * (per_job + START_SECONDS) + uncached * DRAW_SECONDS
-    how = f"one grid of {G}" if together else f"{len(configs)} runs one after another"
+    seconds = jobs * (per_job + START_SECONDS) + uncached * DRAW_SECONDS / k
+    how = (
+        (f"one grid of {len(configs)}" + (f" in {k} processes" if k > 1 else ""))
+        if together
+        else (f"{len(configs)} runs one after another")
+    )
     basis = (
-        f"{how}: {steps:,} optimiser steps at {t_step * 1e3:.0f} ms and {epochs} evaluations at {t_eval * 1e3:.0f} ms, "
-        f"timed on this server just now; {uncached} data draw(s) to make"
+        f"{how}: {steps:,} optimiser steps at {t_step * 1e3:.0f} ms and {evals:.0f} evaluation passes at "
+        f"{t_eval * 1e3:.0f} ms, timed on this server just now; {uncached} data draw(s) to make"
     )
     return {"seconds": seconds, "basis": basis, "steps": steps, "epochs": epochs, "step_ms": t_step * 1e3, "members": G}

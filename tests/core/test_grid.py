@@ -226,3 +226,16 @@ def test_evaluating_train_and_test_rows_less_often_changes_no_result(tmp_path):
         tested = [e.epoch for e in sparse[g] if isinstance(e, EpochEvent) and "test/accuracy" in e.metrics]
         assert tested == [4, 7, 8]  # main epochs 3 and 6 of 7 (warm-up 2), and the last
         assert all("val/accuracy" in e.metrics for e in sparse[g] if isinstance(e, EpochEvent) and e.stage == "main")
+
+
+def test_the_time_estimate_follows_how_the_grid_will_run(monkeypatch, tmp_path):
+    from omib_core.runs import jobs
+    from omib_core.train.grid import estimate_seconds
+
+    monkeypatch.setattr(jobs, "cpu_count", lambda: 2)
+    grid = [cfg(seed=s, beta_scale=b) for s in range(4) for b in (1.0, 10.0, 100.0)]  # 12 members: 2 shards of 6
+    est = estimate_seconds(grid, tmp_path)
+    assert est["members"] == 6 and "one grid of 12 in 2 processes" in est["basis"] and est["seconds"] > 0
+    assert "1 data draw(s) to make" in est["basis"]  # one DataConfig, not yet in the cache
+    apart = estimate_seconds([cfg(), cfg(lr=0.01)], tmp_path)
+    assert "2 runs one after another" in apart["basis"] and apart["members"] == 1
