@@ -199,11 +199,11 @@ def new_sweep_form(expanded: bool) -> None:
 
 
 def time_estimate(configs: list[RunConfig]) -> dict | None:
-    """``omib_core.train.grid.estimate_seconds(configs)`` (``{"seconds", "basis"}``), or None where this version of
+    """``omib_core.runs.grid_estimate.estimate_seconds(configs)`` (``{"seconds", "basis"}``), or None where this version of
     the core has no estimate (or cannot make one for these configs)."""
     try:
         from omib_core.paths import cache_dir
-        from omib_core.train.grid import estimate_seconds
+        from omib_core.runs.grid_estimate import estimate_seconds
 
         est = estimate_seconds(configs, cache_dir())  # draws already in the cache cost nothing
     except (ImportError, AttributeError, OmibError):

@@ -1,6 +1,6 @@
 """The grid worker: one process trains the runs of one grid job together (``omib_core.train.grid``).
 
-    python -m omib_core.runs.worker --db PATH --runs ID1,ID2,... --parent-pid PID [--threads N] [--max-seconds S]
+    python -m omib_core.runs.grid_worker --db PATH --runs ID1,ID2,... --parent-pid PID [--threads N] [--max-seconds S]
 
 Each member stays a run of its own in the store: its metric rows, summary, snapshots, checkpoint, history.csv and
 result.json are written by a ``Worker`` of its own (the same recording code as a single run), and its controls act
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from omib_core.runs.worker import (
     PAUSE_POLL,
     Worker,
     failure_message,
+    parse_args,
     thread_count,
 )
 
@@ -295,13 +297,31 @@ def _alive(pid: int) -> bool:
     return pid_alive(pid)
 
 
-def run_grid(store: RunStore, run_ids: list[str], **kwargs: Any) -> int:
-    """Entry point used by ``omib_core.runs.worker.main`` for ``--runs``."""
-    try:
-        return GridWorker(store, run_ids, **kwargs).run()
-    except OmibError as exc:
-        logging.getLogger(__name__).error("%s", exc)
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m omib_core.runs.grid_worker --runs ID1,ID2,...`` (the worker's other options)."""
+    args = parse_args(argv)
+    if not args.runs:
+        print("omib grid worker: give the grid's runs with --runs ID1,ID2,...", file=sys.stderr)
         return 2
+    try:
+        store = RunStore(args.db, data_dir=args.data_dir)
+        worker = GridWorker(
+            store,
+            [r for r in args.runs.split(",") if r],
+            parent_pid=args.parent_pid,
+            threads=args.threads,
+            heartbeat_interval=args.heartbeat,
+            max_seconds=args.max_seconds,
+            source=args.source,
+        )
+    except OmibError as exc:
+        print(f"omib grid worker: {exc}", file=sys.stderr)
+        return 2
+    return worker.run()
 
 
-__all__ = ["GridWorker", "run_grid"]
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["GridWorker", "main"]

@@ -622,11 +622,12 @@ class JobManager:
     def _worker_command(
         self, run: Mapping[str, Any], device: str | None = None, members: Sequence[Mapping[str, Any]] = ()
     ) -> list[str]:
-        which = ["--runs", ",".join(r["id"] for r in members)] if len(members) > 1 else ["--run", run["id"]]
+        grid = len(members) > 1
+        which = ["--runs", ",".join(r["id"] for r in members)] if grid else ["--run", run["id"]]
         cmd = [
             self.python,
             "-m",
-            "omib_core.runs.worker",
+            "omib_core.runs.grid_worker" if grid else "omib_core.runs.worker",
             "--db",
             str(self.store.path),
             "--data-dir",
@@ -675,7 +676,8 @@ class JobManager:
             return None
         self._spare = None
         try:
-            spare.stdin.write((json.dumps({"argv": cmd[3:], "out": str(out)}) + "\n").encode())
+            job = {"module": cmd[2], "argv": cmd[3:], "out": str(out)}
+            spare.stdin.write((json.dumps(job) + "\n").encode())
             spare.stdin.close()
         except OSError:
             spare.kill()

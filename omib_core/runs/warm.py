@@ -14,6 +14,7 @@ exits.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import select
@@ -21,6 +22,7 @@ import sys
 import time
 
 WAIT_POLL = 1.0  # seconds between parent checks while waiting for a run
+ENTRY_POINTS = ("omib_core.runs.worker", "omib_core.runs.grid_worker")  # what a spare may be asked to run
 
 
 def _preload() -> None:
@@ -44,8 +46,8 @@ def _redirect(path: str) -> None:
 
 
 def wait_for_job(parent_pid: int | None) -> dict | None:
-    """Block until one JSON line arrives on stdin (``{"argv": [...], "out": path}``); None when the parent is gone or
-    stdin closed."""
+    """Block until one JSON line arrives on stdin (``{"module": ..., "argv": [...], "out": path}``); None when the
+    parent is gone or stdin closed."""
     from omib_core.runs.jobs import pid_alive
 
     buf = b""
@@ -74,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if job.get("out"):
         _redirect(job["out"])
-    from omib_core.runs.worker import main as worker_main
-
-    return worker_main(list(job["argv"]))
+    module = str(job.get("module") or "omib_core.runs.worker")
+    if module not in ENTRY_POINTS:
+        print(f"warm spare: refusing to run {module!r}", file=sys.stderr)
+        return 2
+    return importlib.import_module(module).main(list(job["argv"]))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python -m omib_core.runs.worker --db PATH --run RUN_ID --parent-pid PID [--source MODULE:CALLABLE]
         [--threads N] [--max-seconds S] [--device cpu]
-    python -m omib_core.runs.worker --db PATH --runs ID1,ID2,... ...   (a grid job: omib_core.runs.grid_worker)
+    python -m omib_core.runs.grid_worker --db PATH --runs ID1,ID2,... ...   (a grid job: the same options)
 
 A train run consumes the event generator ``omib_core.train.train(config, out_dir=..., cache_dir=...)``;
 a bound run calls ``omib_core.bound.estimate_bound`` with a progress callback. ``--source`` replaces either
@@ -601,23 +601,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m omib_core.runs.worker``."""
     args = parse_args(argv)
     if args.runs:
-        from omib_core.runs.grid_worker import run_grid
-
-        try:
-            store = RunStore(args.db, data_dir=args.data_dir)
-        except OmibError as exc:
-            print(f"omib worker: {exc}", file=sys.stderr)
-            return 2
-        ids = [r for r in args.runs.split(",") if r]
-        return run_grid(
-            store,
-            ids,
-            parent_pid=args.parent_pid,
-            threads=args.threads,
-            heartbeat_interval=args.heartbeat,
-            max_seconds=args.max_seconds,
-            source=args.source,
-        )
+        print("omib worker: a grid job runs with python -m omib_core.runs.grid_worker --runs ...", file=sys.stderr)
+        return 2
     try:
         store = RunStore(args.db, data_dir=args.data_dir)
         worker = Worker(

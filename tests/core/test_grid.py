@@ -230,7 +230,7 @@ def test_evaluating_train_and_test_rows_less_often_changes_no_result(tmp_path):
 
 def test_the_time_estimate_follows_how_the_grid_will_run(monkeypatch, tmp_path):
     from omib_core.runs import jobs
-    from omib_core.train.grid import estimate_seconds
+    from omib_core.runs.grid_estimate import estimate_seconds
 
     monkeypatch.setattr(jobs, "cpu_count", lambda: 2)
     grid = [cfg(seed=s, beta_scale=b) for s in range(4) for b in (1.0, 10.0, 100.0)]  # 12 members: 2 shards of 6

@@ -156,22 +156,26 @@ def test_a_run_still_training_shows_its_live_state_and_is_judged_alone_meanwhile
 
 
 def test_a_time_estimate_appears_once_the_core_gives_one(monkeypatch):
-    monkeypatch.setitem(sys.modules, "omib_core.train.grid", None)  # a core without the grid engine: ImportError
+    monkeypatch.setitem(
+        sys.modules, "omib_core.runs.grid_estimate", None
+    )  # a core without the grid engine: ImportError
     at = app("home")
     at.run()
     no_exception(at)
     assert not any("to train" in c for c in texts(at, "caption"))  # no estimate: nothing shown
-    monkeypatch.setitem(sys.modules, "omib_core.train.grid", types.ModuleType("omib_core.train.grid"))  # no function
+    monkeypatch.setitem(
+        sys.modules, "omib_core.runs.grid_estimate", types.ModuleType("omib_core.runs.grid_estimate")
+    )  # no function
     at = app("home")
     at.run()
     no_exception(at)
     assert not any("to train" in c for c in texts(at, "caption"))
-    fake = types.ModuleType("omib_core.train.grid")
+    fake = types.ModuleType("omib_core.runs.grid_estimate")
     fake.estimate_seconds = lambda configs, cache=None: {
         "seconds": 6.0 * len(configs),
         "basis": f"{len(configs)} members, measured",
     }
-    monkeypatch.setitem(sys.modules, "omib_core.train.grid", fake)
+    monkeypatch.setitem(sys.modules, "omib_core.runs.grid_estimate", fake)
     at = app("home")
     at.run()
     no_exception(at)

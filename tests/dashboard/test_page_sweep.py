@@ -206,24 +206,24 @@ def test_a_teaching_sweep_shows_where_the_measured_mine_bound_falls():
 
 
 def test_a_time_estimate_is_shown_before_queue_only_when_the_core_has_one(monkeypatch):
-    monkeypatch.setitem(sys.modules, "omib_core.train.grid", None)
+    monkeypatch.setitem(sys.modules, "omib_core.runs.grid_estimate", None)
     at = app("sweep")
     at.run()
     no_exception(at)
     assert not any("to train" in c.value for c in at.caption)
-    fake = types.ModuleType("omib_core.train.grid")
+    fake = types.ModuleType("omib_core.runs.grid_estimate")
     fake.estimate_seconds = lambda configs, cache=None: {
         "seconds": 2.0 * len(configs),
         "basis": "measured on this server",
     }
-    monkeypatch.setitem(sys.modules, "omib_core.train.grid", fake)
+    monkeypatch.setitem(sys.modules, "omib_core.runs.grid_estimate", fake)
     at = app("sweep")
     at.run()
     no_exception(at)
     n = at.number_input(key="sweep_seeds").value * 6  # every planned config is passed: 2 s each here
     expected = f"About **{format_duration(2.0 * n)}** to train (measured on this server)"
     assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
-    monkeypatch.delitem(sys.modules, "omib_core.train.grid")  # the real one: timed here on the grid's network
+    monkeypatch.delitem(sys.modules, "omib_core.runs.grid_estimate")  # the real one: timed here on the grid's network
     at = app("sweep")
     at.run()
     no_exception(at)

@@ -34,3 +34,21 @@ def test_without_warm_no_spare_is_started(store):
         assert jobs._spare is None
     finally:
         jobs.stop_background()
+
+
+def test_a_grid_job_starts_in_the_warm_spare_too(store):
+    from omib_core.config import RunConfig
+    from omib_core.runs.sweep_queue import submit_sweep
+    from omib_core.sweeps import build_sweep
+    from tests.runs.conftest import TINY_REAL
+
+    jobs = JobManager(store, gpu_available=False, heartbeat_interval=0.3, warm=True, max_concurrent=1)
+    jobs.start_background(interval=0.2)
+    try:
+        spare = wait_for(lambda: jobs._spare, timeout=10)
+        wait_for(lambda: "ready" in (store.data_dir / "warm-worker.out").read_text(), timeout=60, interval=0.2)
+        _, ids = submit_sweep(jobs, build_sweep(RunConfig.from_dict(TINY_REAL), [0.5, 50.0], [0]), "alice")
+        wait_for(lambda: all(store.get_run(i)["status"] == "finished" for i in ids), timeout=120, interval=0.1)
+        assert {store.get_run(i)["pid"] for i in ids} == {spare.pid}  # one grid worker: the spare
+    finally:
+        jobs.stop_background()
