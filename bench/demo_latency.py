@@ -26,8 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
-
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
+from omib_core.runs.store import TERMINAL  # noqa: E402
 
 
 def _wait(pred, timeout: float = 900.0, poll: float = 0.02) -> float:

@@ -669,8 +669,8 @@ class JobManager:
             self._spare = None
 
     def _use_spare(self, cmd: list[str], out: Any) -> Any:
-        """Hand a worker command to the warm spare (which then is the run's process) and start the next spare; None
-        when there is no live spare (the caller starts a fresh process)."""
+        """Hand a worker command to the warm spare (which then is the run's process); None when there is no live
+        spare (the caller starts a fresh process)."""
         spare = self._spare
         if not self.warm or spare is None or spare.poll() is not None or self._halt.is_set():
             return None
@@ -682,8 +682,7 @@ class JobManager:
         except OSError:
             spare.kill()
             return None
-        self._start_spare()
-        return spare
+        return spare  # the caller records its pid, then starts the next spare
 
     def _worker_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
@@ -762,4 +761,6 @@ class JobManager:
         for r in members:
             self._procs[r["id"]] = proc
             self.store.update_run(r["id"], pid=proc.pid)
+        if self.warm and self._spare is None and not self._halt.is_set():
+            self._start_spare()  # the next run's spare, once this one's pid is recorded
         return True

@@ -58,6 +58,7 @@ def test_launcher_recovers_and_starts_the_queue_without_any_page_load(tmp_path):
     try:
         wait_for(lambda: store.get_run(dead)["status"] == "interrupted", timeout=60, interval=0.2)
         wait_for(lambda: store.get_run(queued)["status"] != "queued", timeout=30, interval=0.2)
+        wait_for(lambda: store.get_run(queued)["pid"], timeout=10, interval=0.1)  # claimed, then its pid recorded
         started = store.get_run(queued)
         assert started["status"] != "interrupted" and started["started_at"] is not None and started["pid"]
         assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
