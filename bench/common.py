@@ -17,6 +17,36 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def record_event(out: dict[str, Any], ev: Any) -> None:
+    """Fold one training event into a bench result dict (``run_one``'s format): the last main epoch's train metrics
+    and KL, beta and M_u at the start, the failure, or both selections' metrics at the end."""
+    from omib_core.train import EpochEvent, RunFailed, RunFinished, RunStarted
+
+    if isinstance(ev, EpochEvent) and ev.stage == "main":
+        keep = ("train/accuracy", "train/mae", "loss", "task_loss")
+        out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
+    elif isinstance(ev, RunStarted):
+        out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
+    elif isinstance(ev, RunFailed):
+        out.update(status="failed", error=ev.message)
+    elif isinstance(ev, RunFinished):
+        out.update(
+            status="finished",
+            test=dict(ev.test_metrics),
+            val=dict(ev.val_metrics),
+            best_val_test=dict(ev.best_val_test_metrics),
+            best_val_val=dict(ev.best_val_val_metrics),
+            last_test=dict(ev.last_test_metrics),
+            last_val=dict(ev.last_val_metrics),
+            best_val_epoch=ev.best_val_epoch,
+            last_epoch=ev.last_epoch,
+            stopped_early=ev.stopped_early,
+            schedule=dict(ev.schedule),
+            r_final=list(ev.r_final),
+            samples_per_second=ev.samples_per_second,
+        )
+
+
 def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
     """Train one RunConfig (in a worker process, 1 torch thread) and return the final metrics."""
     import torch
@@ -25,7 +55,7 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
     from omib_core.bound import estimate_bound
     from omib_core.config import RunConfig
     from omib_core.data import load_dataset
-    from omib_core.train import RunFailed, RunFinished, RunStarted, train
+    from omib_core.train import train
 
     config_dict = dict(config_dict)
     baseline = config_dict.pop("baseline", None)
@@ -57,32 +87,9 @@ def run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
         "config": {**config_dict, **({"baseline": baseline} if baseline else {})},
         "status": "unknown",
     }
-    from omib_core.train import EpochEvent
 
     for ev in train(cfg, ds, bound=bound):
-        if isinstance(ev, EpochEvent) and ev.stage == "main":
-            keep = ("train/accuracy", "train/mae", "loss", "task_loss")
-            out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
-        if isinstance(ev, RunStarted):
-            out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
-        elif isinstance(ev, RunFailed):
-            out.update(status="failed", error=ev.message)
-        elif isinstance(ev, RunFinished):
-            out.update(
-                status="finished",
-                test=dict(ev.test_metrics),
-                val=dict(ev.val_metrics),
-                best_val_test=dict(ev.best_val_test_metrics),
-                best_val_val=dict(ev.best_val_val_metrics),
-                last_test=dict(ev.last_test_metrics),
-                last_val=dict(ev.last_val_metrics),
-                best_val_epoch=ev.best_val_epoch,
-                last_epoch=ev.last_epoch,
-                stopped_early=ev.stopped_early,
-                schedule=dict(ev.schedule),
-                r_final=list(ev.r_final),
-                samples_per_second=ev.samples_per_second,
-            )
+        record_event(out, ev)
     out["wall_seconds"] = time.perf_counter() - t0
     return out
 
@@ -95,34 +102,12 @@ def run_grid(config_dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     from omib_core.config import RunConfig
     from omib_core.paths import cache_dir
-    from omib_core.train import EpochEvent, RunFailed, RunFinished, RunStarted
     from omib_core.train.grid import train_grid
 
     t0 = time.perf_counter()
     outs = [{"config": dict(c), "status": "unknown"} for c in config_dicts]
     for g, ev in train_grid([RunConfig.from_dict(c) for c in config_dicts], cache_dir=cache_dir()):
-        out = outs[g]
-        if isinstance(ev, EpochEvent) and ev.stage == "main":
-            keep = ("train/accuracy", "train/mae", "loss", "task_loss")
-            out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
-        elif isinstance(ev, RunStarted):
-            out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
-        elif isinstance(ev, RunFailed):
-            out.update(status="failed", error=ev.message)
-        elif isinstance(ev, RunFinished):
-            out.update(
-                status="finished",
-                test=dict(ev.test_metrics),
-                val=dict(ev.val_metrics),
-                best_val_test=dict(ev.best_val_test_metrics),
-                best_val_val=dict(ev.best_val_val_metrics),
-                last_test=dict(ev.last_test_metrics),
-                last_val=dict(ev.last_val_metrics),
-                best_val_epoch=ev.best_val_epoch,
-                last_epoch=ev.last_epoch,
-                r_final=list(ev.r_final),
-                schedule=dict(ev.schedule),
-            )
+        record_event(outs[g], ev)
     wall = time.perf_counter() - t0
     for out in outs:
         out["wall_seconds"] = wall

@@ -649,6 +649,24 @@ class JobManager:
             cmd += ["--device", device]
         return cmd
 
+    def _launch_on_ray(self, members: list[Mapping[str, Any]], device: str | None) -> bool:
+        """A train run on Ray (placed there, with its GPU when it asks for one); a grid job on one actor, or, with a
+        test's single-run event source, each member on its own."""
+        kw = {
+            "threads": self.threads_per_job,
+            "heartbeat_interval": self.heartbeat_interval,
+            "max_seconds": self.max_run_seconds,
+            "device": device,
+        }
+        if len(members) > 1 and not self.sources.get("train"):
+            handle = self.ray.launch_grid(self.store, members, **kw)
+            for r in members:
+                self._procs[r["id"]] = handle
+            return True
+        for r in members:
+            self._procs[r["id"]] = self.ray.launch(self.store, r, source=self.sources.get("train"), **kw)
+        return True
+
     def _start_spare(self) -> None:
         """Start the next warm spare (``omib_core.runs.warm``) unless one is waiting."""
         if self._spare is not None and self._spare.poll() is None:
@@ -698,41 +716,8 @@ class JobManager:
     ) -> bool:
         """Start the worker of ``run`` (or of the grid job ``members``, ``run`` first). False when it could not."""
         members = list(members) or [run]
-        if self.ray is not None and run["kind"] == "train" and len(members) > 1 and self.sources.get("train"):
-            for r in members:  # a test's event source trains one run: each member on its own actor
-                self._procs[r["id"]] = self.ray.launch(
-                    self.store,
-                    r,
-                    source=self.sources.get("train"),
-                    threads=self.threads_per_job,
-                    heartbeat_interval=self.heartbeat_interval,
-                    max_seconds=self.max_run_seconds,
-                    device=device,
-                )
-            return True
-        if self.ray is not None and run["kind"] == "train" and len(members) > 1:  # a grid job on one Ray actor
-            handle = self.ray.launch_grid(
-                self.store,
-                members,
-                threads=self.threads_per_job,
-                heartbeat_interval=self.heartbeat_interval,
-                max_seconds=self.max_run_seconds,
-                device=device,
-            )
-            for r in members:
-                self._procs[r["id"]] = handle
-            return True
-        if self.ray is not None and run["kind"] == "train":  # Ray places it (and its GPU, when it asks for one)
-            self._procs[run["id"]] = self.ray.launch(
-                self.store,
-                run,
-                source=self.sources.get("train"),
-                threads=self.threads_per_job,
-                heartbeat_interval=self.heartbeat_interval,
-                max_seconds=self.max_run_seconds,
-                device=device,
-            )
-            return True
+        if self.ray is not None and run["kind"] == "train":
+            return self._launch_on_ray(members, device)
         folder = self.store.run_dir(run["id"])
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -363,9 +363,7 @@ class RayBackend:
 
         kwargs: dict[str, Any] = {"heartbeat_interval": heartbeat_interval} if heartbeat_interval else {}
         worker = Worker(store, run["id"], None, remote_train, threads, max_seconds=max_seconds, device=device, **kwargs)
-        handle.thread = threading.Thread(target=worker.run, name=f"omib-ray-{run['id']}", daemon=True)
-        handle.thread.start()
-        return handle
+        return _start_thread(handle, worker.run, f"omib-ray-{run['id']}")
 
     def events(
         self, handle: RayRun, run_id: str, config: RunConfig, out_dir: Path, source: str | None, threads: int | None
@@ -462,9 +460,7 @@ class RayBackend:
         worker = GridWorker(
             store, [r["id"] for r in runs], None, threads, max_seconds=max_seconds, engine=engine, **kwargs
         )
-        handle.thread = threading.Thread(target=worker.run, name=f"omib-ray-grid-{runs[0]['id']}", daemon=True)
-        handle.thread.start()
-        return handle
+        return _start_thread(handle, worker.run, f"omib-ray-grid-{runs[0]['id']}")
 
     def _release(self, actor: Any, res: Mapping[str, float], reusable: bool) -> None:
         """Close the actor's run; back to the pool when it closed cleanly and holds no GPU, else kill it."""
@@ -641,6 +637,13 @@ class RayRun:
             ray.kill(self.actor)
 
     kill = terminate
+
+
+def _start_thread(handle: RayRun, target: Any, name: str) -> RayRun:
+    """Run ``target`` (the worker that records a Ray run) in a daemon thread of this process; the handle tracks it."""
+    handle.thread = threading.Thread(target=target, name=name, daemon=True)
+    handle.thread.start()
+    return handle
 
 
 def lost_message(address: str, exc: Any) -> str:
