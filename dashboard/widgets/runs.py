@@ -116,7 +116,8 @@ def details(run: dict, user) -> None:
         disabled=snap is None,
         help=hidden or (None if snap else "This run has no embedding snapshot (yet)."),
     )
-    ck = checkpoint_path(rid)
+    # the checkpoint holds the model and the upload's per-column mean and std: hidden as the embeddings are
+    ck = None if hidden else checkpoint_path(rid)
     c[3].download_button(
         "Checkpoint (.pt)",
         data=(lambda: ck.read_bytes()) if ck else b"",
@@ -127,7 +128,8 @@ def details(run: dict, user) -> None:
         on_click="ignore",
         width="stretch",
         disabled=ck is None,
-        help="Load with torch.load(path, weights_only=True)." if ck else "Only finished runs have a checkpoint.",
+        help=hidden
+        or ("Load with torch.load(path, weights_only=True)." if ck else "Only finished runs have a checkpoint."),
     )
     delete_section(run, user)
 

@@ -96,6 +96,33 @@ def embeddings_download(at):
     return next(d for d in at.get("download_button") if d.proto.label.startswith("Embeddings"))
 
 
+def checkpoint_download(at):
+    return next(d for d in at.get("download_button") if d.proto.label.startswith("Checkpoint"))
+
+
+def test_another_users_run_on_a_private_upload_hides_its_checkpoint(alices: str) -> None:
+    """Issue 20: the checkpoint holds the trained model and the upload's per-column mean and std
+    (``extra.standardize``): only the upload's owner (and admins) may download it; metrics stay shareable."""
+    rid = add_run_with_snapshots(n_snapshots=1, owner="alice", dataset=f"upload:{alices}")
+    store = services.store()
+    ck = store.run_dir(rid) / "checkpoint.pt"
+    ck.write_bytes(b"weights and standardisation statistics")
+    store.add_artifact(rid, "checkpoint", ck)
+    at = sign_in(app("runs", run=rid), "alice")
+    at.run()
+    at.selectbox(key="runs_pick").set_value(rid).run()
+    no_exception(at)
+    assert not checkpoint_download(at).proto.disabled
+    at = sign_in(app("runs", run=rid), "bob")
+    at.run()
+    at.selectbox(key="runs_pick").set_value(rid).run()
+    no_exception(at)
+    button = checkpoint_download(at)
+    assert button.proto.disabled and "another user's upload" in button.proto.help
+    assert not any(d.proto.disabled for d in at.get("download_button") if d.proto.label.startswith("Metrics"))
+    store.delete_run(rid, "alice")
+
+
 def test_another_users_run_on_a_private_upload_hides_its_embeddings(alices: str) -> None:
     rid = add_run_with_snapshots(n_snapshots=1, owner="alice", dataset=f"upload:{alices}")
     at = sign_in(app("runs", run=rid), "alice")
