@@ -229,6 +229,7 @@ def run_linear(config: RunConfig, out_dir: Path) -> dict[str, Any]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = build_config(args)
+    check_fits(config)
     out = Path(args.out or f"runs_out/{config.data.dataset}-seed{config.train.seed}")
     if args.baseline == "linear":
         result = run_linear(config, out)
@@ -259,6 +260,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from omib_core.sweeps import build_sweep, default_scales
 
     base = build_config(args)
+    check_fits(base)
     scales = args.beta_scales if args.beta_scales is not None else default_scales(args.preset)
     # the grid is checked whole (and nothing written) before the first run trains
     planned = build_sweep(base, scales, args.seeds, max_runs=None, reseed_data=True)
@@ -536,6 +538,16 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_fits(config: RunConfig, kind: str = "train") -> None:
+    """Refuse, before any data are drawn, a run whose estimated peak memory is over this machine's limit
+    (``runs.budget.memory_limit``: 80 % of the memory, or ``OMIB_MAX_RUN_MEMORY_MB``), with the sentence naming the
+    parameter that dominates and a value that fits (ConfigError). Work is not limited on the command line."""
+    from omib_core.runs.budget import check_budget, check_param_types
+
+    check_param_types(config)
+    check_budget(config, kind, max_work=float("inf"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
@@ -546,3 +558,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # out of memory in any of its forms: a sentence, never a traceback
+        from omib_core.runs.worker import is_out_of_memory
+
+        if not is_out_of_memory(e):
+            raise
+        detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        print(
+            f"error: this run does not fit in memory ({detail}). Lower n_samples or the view sizes (--param), the "
+            "batch or the model, or use a machine with more memory.",
+            file=sys.stderr,
+        )
+        return 2

@@ -203,3 +203,29 @@ def test_bound_exit_code_is_2_when_the_bound_does_not_exist(tmp_path, monkeypatc
     monkeypatch.undo()
     assert omib_cli.main([*args, "--json", str(tmp_path / "ok.json")]) == 0
     assert json.loads((tmp_path / "ok.json").read_text())["M_u"] > 0
+
+
+@pytest.mark.parametrize("param", ["n_samples=1000000000000", "b1=1000000000"])
+def test_a_run_that_cannot_fit_in_memory_is_a_sentence_before_any_data_are_drawn(param, tmp_path, capsys):
+    """Issue 20: ``--param n_samples=1e12`` / ``b1=1e9`` used to end in numpy's _ArrayMemoryError traceback (exit 1)."""
+    out = tmp_path / "run"
+    code = omib_cli.main(["train", "--dataset", "sim-i", "--param", param, "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "This run needs about" in err and "Use data." in err and "Traceback" not in err
+    assert not out.exists()  # refused before anything was drawn or written
+
+
+def test_running_out_of_memory_anyway_is_a_sentence(monkeypatch, capsys):
+    import argparse
+
+    def boom(args):
+        raise MemoryError("Unable to allocate 14.6 TiB for an array")
+
+    class Parser:
+        def parse_args(self, argv):
+            return argparse.Namespace(func=boom)
+
+    monkeypatch.setattr(omib_cli, "make_parser", Parser)
+    assert omib_cli.main(["train"]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit in memory (Unable to allocate 14.6 TiB" in err and "Lower n_samples" in err
