@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.auth import current_user
 from dashboard.widgets import escape_md
-from dashboard.widgets.data import access_refusal, data_config_ui, dataset_choice, preview
+from dashboard.widgets.data import access_refusal, data_config_ui, data_refusal, dataset_choice, preview
 from dashboard.widgets.data_preview import body
 from dashboard.widgets.uploads import upload_section, uploads_manager
 from omib_core.config import DataConfig
@@ -22,6 +22,10 @@ from omib_core.errors import ConfigError, OmibError
 
 
 def load_preview(cfg: DataConfig) -> dict[str, Any] | None:
+    refusal = data_refusal(cfg)  # before anything is drawn: the server's limits
+    if refusal is not None:
+        st.error(f"This data is not generated here: {refusal}", icon=":material/block:")
+        return None
     try:
         with st.spinner(
             "Generating the data (a new setting also trains the reference model on the optimal features: up to a minute)..."
@@ -30,7 +34,14 @@ def load_preview(cfg: DataConfig) -> dict[str, Any] | None:
     except OmibError as e:
         st.error(f"This data cannot be generated: {e}", icon=":material/error:")
     except Exception as e:  # noqa: BLE001 - a loader bug must not show a traceback to users
-        st.error(f"The data could not be loaded ({type(e).__name__}: {e}). Try other parameters or another dataset.")
+        from omib_core.runs.worker import is_out_of_memory
+
+        if is_out_of_memory(e):
+            st.error("These data do not fit in the server's memory; lower n_samples or the block sizes.")
+        else:
+            st.error(
+                f"The data could not be loaded ({type(e).__name__}: {e}). Try other parameters or another dataset."
+            )
     return None
 
 

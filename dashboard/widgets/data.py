@@ -18,7 +18,7 @@ import streamlit as st
 
 from omib_core.analysis.embedding import pca_2d, subsample_rows
 from omib_core.config import DataConfig
-from omib_core.errors import ConfigError
+from omib_core.errors import ConfigError, OmibError
 
 KEY = "data"
 # (min, max, step) by parameter name pattern, first match wins; anything else gets a range around its default.
@@ -196,6 +196,28 @@ def fit_rows(p: dict[str, Any]) -> int:
     return int(fit.sum())
 
 
+def data_refusal(cfg: DataConfig) -> str | None:
+    """The sentence of the server's limits refusing to train on ``cfg``'s data (too many samples, a generator or
+    dataset over the memory or work estimate), else None. Checked before anything is drawn for a page: a ``?cfg=``
+    link with ``n_samples=600000`` or ``b1=1e6`` must not make the server generate it (issue 20)."""
+    from dashboard import services
+    from omib_core.config import RunConfig
+    from omib_core.runs.jobs import check_dataset
+
+    run = RunConfig(data=cfg)
+    try:
+        check_dataset(run)
+    except OmibError:
+        return None  # an unknown dataset or parameter is not a limit: the loader says what is wrong (escaped there)
+    try:
+        services.jobs().validate(run.to_dict())
+    except ConfigError as e:
+        return str(e)
+    except OmibError:
+        return None  # not a limit (e.g. an unknown dataset): the loader says what is wrong
+    return None
+
+
 def training_rows(cfg: DataConfig) -> int:
     """How many rows training fits on ``cfg``'s data, through the cached ``preview``.
 
@@ -203,9 +225,14 @@ def training_rows(cfg: DataConfig) -> int:
     minute), so it is left out when the dataset has one; the draw itself is cached like the Data page's.
 
     Raises:
+        ConfigError: the server's limits refuse these data (nothing is drawn).
         OmibError: the data cannot be loaded (a sentence).
     """
     from omib_core.data import get_info
+
+    refusal = data_refusal(cfg)
+    if refusal is not None:
+        raise ConfigError(refusal)
 
     data = cfg.to_dict()
     if "reference" in (get_info(cfg.dataset).defaults or {}):

@@ -376,6 +376,8 @@ def preview_schedule(cfg: RunConfig) -> tuple[Schedule | None, str | None, int |
 
     try:
         n_fit = training_rows(cfg.data)
+    except ConfigError as e:  # over the server's limits: nothing was drawn, and Start must be refused
+        return None, str(e), None
     except OmibError:
         return None, None, None
     try:
