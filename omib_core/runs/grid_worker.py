@@ -28,7 +28,7 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
 from omib_core.paths import cache_dir
-from omib_core.runs.jobs import time_limit_message
+from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.recorder import Recorder, event_type
 from omib_core.runs.store import ACTIVE, RunNotFound, RunStore
 from omib_core.runs.worker import (
@@ -272,7 +272,7 @@ class GridWorker:
                     last_beat = time.monotonic()
                     for _, w in members:
                         self.store.heartbeat(w.run_id)
-                    if self.parent_pid is not None and not _alive(self.parent_pid):
+                    if self.parent_pid is not None and not pid_alive(self.parent_pid):
                         self._parent_gone(members)
             except RunNotFound:
                 pass  # a member was deleted: the main loop drops it at its next control poll
@@ -289,12 +289,6 @@ class GridWorker:
             self.store.set_status(w.run_id, "interrupted", only_from=ACTIVE, error=PARENT_GONE_MESSAGE)
         logging.shutdown()
         os._exit(3)
-
-
-def _alive(pid: int) -> bool:
-    from omib_core.runs.jobs import pid_alive
-
-    return pid_alive(pid)
 
 
 def main(argv: list[str] | None = None) -> int:

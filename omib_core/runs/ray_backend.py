@@ -416,15 +416,7 @@ class RayBackend:
                     released = True
                     self._release(actor, res, reusable=not handle.killed)
                 for kind, fields, files in batch:
-                    for rel, data in files.items():
-                        local = out_dir / rel
-                        local.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = local.with_name(local.name + ".tmp")
-                        tmp.write_bytes(data)
-                        os.replace(tmp, local)
-                        fields = {**fields, ("path" if kind == "SnapshotEvent" else "checkpoint_path"): str(local)}
-                    if kind == "RunStarted":  # where it runs, for every view that shows the device
-                        fields = {**fields, "device": f"{fields['device']} @ {handle.where['node']}"}
+                    fields = land(kind, fields, {out_dir / rel: data for rel, data in files.items()}, handle)
                     try:
                         yield event_from_wire(kind, fields)
                     except GeneratorExit:  # the worker closed us: a stop (the actor closes cleanly: reusable)
@@ -586,16 +578,9 @@ class RemoteGrid:
                     raise RemoteWorkerLost(lost_message(self.backend.address, "no answer")) from None
                 except RayTaskError as exc:
                     raise exc.as_instanceof_cause() from None
-                for g, kind, fields, files in batch:
-                    for rel, data in files.items():
-                        local = self.dirs[g] / Path(rel).relative_to(str(g))
-                        local.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = local.with_name(local.name + ".tmp")
-                        tmp.write_bytes(data)
-                        os.replace(tmp, local)
-                        fields = {**fields, ("path" if kind == "SnapshotEvent" else "checkpoint_path"): str(local)}
-                    if kind == "RunStarted":
-                        fields = {**fields, "device": f"{fields['device']} @ {self.handle.where['node']}"}
+                for g, kind, fields, files in batch:  # member g's files come back under "<g>/"
+                    local = {self.dirs[g] / Path(rel).relative_to(str(g)): data for rel, data in files.items()}
+                    fields = land(kind, fields, local, self.handle)
                     if kind in ("RunFinished", "RunFailed"):
                         self.done.add(g)
                     yield g, event_from_wire(kind, fields)
@@ -637,6 +622,21 @@ class RayRun:
             ray.kill(self.actor)
 
     kill = terminate
+
+
+def land(kind: str, fields: Mapping[str, Any], files: Mapping[Path, bytes], handle: RayRun) -> dict[str, Any]:
+    """An event's fields as recorded here: the files it carried written (atomically) to their local paths and its
+    path rewritten to the local file; a RunStarted's device names the node it runs on."""
+    fields = dict(fields)
+    for local, data in files.items():
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_name(local.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, local)
+        fields["path" if kind == "SnapshotEvent" else "checkpoint_path"] = str(local)
+    if kind == "RunStarted":  # where it runs, for every view that shows the device
+        fields["device"] = f"{fields['device']} @ {handle.where['node']}"
+    return fields
 
 
 def _start_thread(handle: RayRun, target: Any, name: str) -> RayRun:

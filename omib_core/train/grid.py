@@ -131,6 +131,10 @@ class _Member(_Trainer):
     def _state_copy(self) -> dict[str, torch.Tensor]:
         return self.grid.sp.member_state(self.g)
 
+    def _snapshot(self):
+        self.sync()  # the snapshot embeds with this member's own network
+        return super()._snapshot()
+
     def sync(self) -> None:
         """Copy this member's slice of the stacked weights into its own ``OMIB`` (for snapshots and the checkpoint)."""
         self.model.load_state_dict(self._state_copy())
@@ -431,7 +435,7 @@ class GridTrainer:
         for g, m in enumerate(self.members):
             if m is not None:
                 yield g, m._started()
-        sched, t = self.schedule, self.template.config.train
+        sched = self.schedule
         total = sched.total_epochs
         for e in range(total):
             active = self._active()
@@ -457,16 +461,8 @@ class GridTrainer:
                 if stage != "main":
                     continue
                 self.per_split[g] = per_split
-                m._track_best(per_split)
-                m.stopped_early = e < total - 1 and m._should_stop()
-                last = e == total - 1 or m.stopped_early
-                if t.dynamic_r and t.r_update == "epoch" and not last:
-                    m._update_r(out["val"])
-                if t.snapshot_every and ((main_epoch + 1) % t.snapshot_every == 0 or last):
-                    m.sync()
-                    snap = m._snapshot()
-                    if snap is not None:
-                        yield g, snap
+                for snap in m._end_main_epoch(e, main_epoch, per_split, out["val"]):
+                    yield g, snap
                 if m.stopped_early:
                     yield g, self._finish(g)
         for g in range(self.G):

@@ -665,7 +665,7 @@ class _Trainer:
         )
 
     def run(self) -> Iterator[Event]:
-        t, sched = self.config.train, self.schedule
+        sched = self.schedule
         total = sched.total_epochs
         yield self._started()
         if self.task == "anomaly" and sched.warmup_epochs:
@@ -686,18 +686,25 @@ class _Trainer:
             eta = (time.perf_counter() - self.t_start) / (e + 1) * (total - e - 1)
             yield EpochEvent(stage=stage, epoch=e, step=self.step, metrics=metrics, eta_seconds=eta)
             if stage == "main":
-                self._track_best(per_split)
-                self.stopped_early = e < total - 1 and self._should_stop()
-                last = e == total - 1 or self.stopped_early
-                if t.dynamic_r and t.r_update == "epoch" and not last:
-                    self._update_r(outs["val"])
-                if t.snapshot_every and ((main_epoch + 1) % t.snapshot_every == 0 or last):
-                    snap = self._snapshot()
-                    if snap is not None:
-                        yield snap
+                yield from self._end_main_epoch(e, main_epoch, per_split, outs["val"])
                 if self.stopped_early:
                     break
         yield self._finish(per_split)
+
+    def _end_main_epoch(
+        self, e: int, main_epoch: int, per_split: dict[str, dict[str, float]], val_out: dict
+    ) -> Iterator[SnapshotEvent]:
+        """After a main epoch's evaluation: keep the best epoch, decide early stopping, update r, take a snapshot."""
+        t, total = self.config.train, self.schedule.total_epochs
+        self._track_best(per_split)
+        self.stopped_early = e < total - 1 and self._should_stop()
+        last = e == total - 1 or self.stopped_early
+        if t.dynamic_r and t.r_update == "epoch" and not last:
+            self._update_r(val_out)
+        if t.snapshot_every and ((main_epoch + 1) % t.snapshot_every == 0 or last):
+            snap = self._snapshot()
+            if snap is not None:
+                yield snap
 
 
 # main function
