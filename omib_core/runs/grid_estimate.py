@@ -34,8 +34,9 @@ _STEP_COST: dict[str, tuple[float, float]] = {}
 DRAW_SECONDS = 4.0  # a SIM draw with its ground truth and linear reference on the 2-core server (uncached)
 START_SECONDS = 1.5  # a warm worker's start, the bound from its cache, the first evaluation
 # Per member and epoch, the work around the maths: metrics on the host, events, store rows, r, selection, snapshots.
-# Fitted on this 2-core server: the Home demo, the short and the full sweep took 18.6, 24.0 and 58.4 s
-# (bench/results/demo_latency.md) against 14.0, 15.4 and 41.1 s of timed steps and evaluations: 10-14 ms each.
+# Fitted on this 2-core server from the first of two bench/demo_latency.py runs: the Home demo, the short and the full
+# sweep took 18.6, 24.0 and 58.4 s against 14.0, 15.4 and 41.1 s of timed steps and evaluations: 10-14 ms each (the
+# second run, in bench/results/demo_latency.md, took 15.8, 19.9 and 48.3 s).
 MEMBER_EPOCH_SECONDS = 0.012
 
 
