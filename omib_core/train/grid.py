@@ -533,8 +533,8 @@ MIN_SHARD = 6  # members a grid worker trains at least (a smaller grid stays one
 
 def shard_count(n_members: int, free_cores: int, cap: int | None = None) -> int:
     """Worker processes for a grid of ``n_members``: one per free CPU core, at most one per ``MIN_SHARD`` members
-    (and at most ``cap``). A second torch thread speeds the stacked step up (26.6 against 41.8 ms at G = 30,
-    bench/results/grid_speed_2threads), but a second process also runs the per-member host work (metrics, r, events)
+    (and at most ``cap``). A second torch thread speeds the stacked step up (26.6 ms at G = 30 in
+    bench/results/grid_speed_2threads against 46.3 ms with one thread in bench/results/grid_speed.md), but a second process also runs the per-member host work (metrics, r, events)
     in parallel: the 30-member teaching grid took 55.5 s in two single-threaded processes against 116.4 s in one
     (bench/results/grid_speed.md)."""
     k = max(1, min(free_cores, n_members // MIN_SHARD))
