@@ -148,7 +148,8 @@ def final_results(run: dict) -> None:
     tests = result.get("test_metrics") or {}
     ref = summary.get("reference") or {}
     cards = list(tests.items())[:4]
-    cols = st.columns(max(1, len(cards)) + 2)
+    # the first card carries the deltas ("+0.065 vs the linear model · ..."): twice as wide, so they are not cut at 1280 px
+    cols = st.columns([2] + [1] * (max(1, len(cards)) + 1))
     for col, (name, value) in zip(cols, cards):
         delta = None
         if name == "accuracy" and value is not None:  # deltas a learner can act on (not the unreachable optimum)
