@@ -95,7 +95,10 @@ def identity_record(via: str, name: str, credential: str, label: str = "") -> di
 
 
 def sign_out() -> None:
+    from dashboard import gate
+
     st.session_state.pop(SESSION_KEY, None)
+    gate.forget(gate.session_id())
 
 
 def current_user() -> User:

@@ -8,6 +8,8 @@ creates the process-wide manager first (``omib_core.runs.scheduler.shared_manage
 the store's lease, runs whose worker is gone are marked interrupted, then queued runs start in a background thread;
 when one does, e.g. ``python -m omib_core scheduler`` beside several replicas, this server only reads and writes) and then hands the process to Streamlit's own
 command line; the app's ``services.jobs()`` returns that same manager. ``make run`` and the Docker image use it.
+It also puts ``dashboard.gate`` in front of Streamlit's HTTP endpoints: uploads only from signed-in sessions, with a
+cap per session and per server, and ``/_stcore/metrics`` off.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     start_services()
+    from dashboard import gate
+
+    gate.install()  # uploads only from signed-in sessions, capped; /_stcore/metrics off (dashboard/gate.py)
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP), *args]

@@ -76,10 +76,17 @@ def boot() -> None:
 
 
 def sidebar_identity() -> None:
+    from dashboard import gate
     from dashboard.auth import sign_out
     from dashboard.widgets import escape_md
 
-    user = current_user()
+    session = gate.session_id()
+    try:
+        user = current_user()
+    except BaseException:  # the sign-in form stopped the page: this session may not upload (dashboard/gate.py)
+        gate.forget(session)
+        raise
+    gate.admit(session, user.name)
     with st.sidebar:
         if user.via == "team":
             st.caption(

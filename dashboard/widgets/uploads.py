@@ -69,7 +69,9 @@ def upload_section(owner: str) -> None:
             "otherwise it is drawn at random. The files are checked here before anything is stored. A stored upload "
             "is yours alone until you share it (Your uploads)."
         )
-        error = st.session_state.pop(UPLOAD_ERROR, None)
+        from dashboard import gate
+
+        error = st.session_state.pop(UPLOAD_ERROR, None) or gate.pop_refusal(gate.session_id())
         if error:
             st.error(error, icon=":material/error:")
         files, task, name = upload_ui(int(st.session_state.get(UPLOAD_GEN, 0)))
