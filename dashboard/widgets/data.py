@@ -167,9 +167,13 @@ def _parse_list(name: str, text: str, default: list | tuple) -> list:
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def preview(data: dict[str, Any]) -> dict[str, Any]:
     """Everything the preview draws, for one DataConfig (deterministic, hence cached by its dict)."""
-    from omib_core.data import load_dataset
+    from omib_core.data import load_dataset, sample_dataset
 
-    ds = load_dataset(DataConfig.from_dict(data))
+    cfg = DataConfig.from_dict(data)
+    sample = sample_dataset(cfg, PREVIEW_POINTS)
+    if sample is not None:  # an upload or a folder: only the previewed rows are read (issue 20)
+        return _sample_preview(sample)
+    ds = load_dataset(cfg)
     std = ds.standardized()  # training sees standardised features; so does the preview
     rows = subsample_rows(ds.n_samples, PREVIEW_POINTS, seed=0)
     gt = {k: v for k, v in (ds.ground_truth or {}).items() if np.ndim(v) == 0 or isinstance(v, dict)}  # no arrays
@@ -185,6 +189,32 @@ def preview(data: dict[str, Any]) -> dict[str, Any]:
         "pca": {m: pca_2d(x[rows]) for m, x in std.modalities.items()},
         "ground_truth": gt,
         "class_names": list((ds.meta or {}).get("class_names") or []) or None,
+    }
+
+
+def _sample_preview(sample: Any) -> dict[str, Any]:
+    """``preview``'s dict from a ``FolderSample``: the PCA of the sampled rows, standardised by the sampled training
+    rows' mean and std (the whole data is never loaded in the server)."""
+    from omib_core.data.dataset import TRAIN, summarize
+
+    train = np.asarray(sample.split)[sample.rows] == TRAIN
+    ref = train if train.sum() >= 2 else np.ones_like(train)
+    pca = {}
+    for m, x in sample.arrays.items():
+        x = np.asarray(x, dtype=np.float64)
+        sd = x[ref].std(0)
+        sd[~(sd > 1e-12)] = 1.0
+        pca[m] = pca_2d(((x - x[ref].mean(0)) / sd).astype(np.float32))
+    return {
+        "summary": summarize(sample.name, sample.task, sample.target, sample.split, sample.dims),
+        "task": sample.task,
+        "modalities": {m: (int(len(sample.target)), d) for m, d in sample.dims.items()},
+        "target": np.asarray(sample.target),
+        "split": np.asarray(sample.split),
+        "rows": sample.rows,
+        "pca": pca,
+        "ground_truth": {},
+        "class_names": list(sample.meta.get("class_names") or []) or None,
     }
 
 

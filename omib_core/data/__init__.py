@@ -12,7 +12,7 @@ from omib_core.data.checks import ValidationReport, validate_files
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.data.folder import load_folder
 from omib_core.data.info import DatasetInfo
-from omib_core.data.registry import get_info, list_datasets, load_dataset, register
+from omib_core.data.registry import get_info, list_datasets, load_dataset, register, sample_dataset
 from omib_core.data.sim import make_sim
 from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import list_uploads, store_upload
@@ -35,6 +35,7 @@ __all__ = [
     "make_sim_regression",
     "make_split",
     "register",
+    "sample_dataset",
     "store_upload",
     "validate_files",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -159,6 +160,33 @@ def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: n
         )
 
 
+def size_refusal(client: str, size: int, max_bytes: int) -> str | None:
+    """The sentence refusing a file of ``size`` bytes over the per-file limit, else None (checked before reading)."""
+    if size <= max_bytes:
+        return None
+    return (
+        f"{client[:80]} is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB per file. Store fewer rows, "
+        "or float32 values in .npy."
+    )
+
+
+def write_arrays(report: ValidationReport, folder: Path) -> None:
+    """Write a passing report's arrays as the store keeps them: ``<modality>.npy`` (float32) and ``labels.csv``
+    (label, and split when the upload fixed one). Called inside the checking process, so the server never holds
+    the arrays (issue 20), or in-process for trusted files."""
+    import pandas as pd
+
+    assert report._y is not None
+    for m, x in report._arrays.items():
+        np.save(folder / f"{m}.npy", x.astype(np.float32, copy=False), allow_pickle=False)
+    frame = pd.DataFrame({"label": report._y})
+    if np.all(report._y == np.round(report._y)):
+        frame["label"] = report._y.astype(np.int64)
+    if report._split is not None:
+        frame["split"] = np.asarray(report._split, dtype=np.int64)
+    frame.to_csv(folder / "labels.csv", index=False, float_format="%.17g")
+
+
 # main functions
 
 
@@ -209,11 +237,9 @@ def validate_files(
                 )
             if not raw:
                 raise DataError(f"{client[:80]} is empty; it needs one row per sample.")
-            if len(raw) > max_bytes:
-                raise DataError(
-                    f"{client[:80]} is {len(raw) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.1f} MB "
-                    "per file. Store fewer rows, or float32 values in .npy."
-                )
+            too_big = size_refusal(client, len(raw), max_bytes)
+            if too_big:
+                raise DataError(too_big)
             if stem in fmt.LABEL_STEMS:
                 labels.append((client, ext, raw))
                 continue
@@ -225,7 +251,7 @@ def validate_files(
                 )
             if on_file is not None:
                 on_file(client)
-            x = fmt.read_modality(raw, ext, client[:80], report.warnings)
+            x = fmt.read_modality(raw, ext, client[:80], report.warnings, max_bytes=max_bytes)
             _summarise(report, stem, client[:80], x)
             report._arrays[stem], report._names[stem] = x.astype(np.float32), client[:80]  # as stored: half the memory
         except DataError as e:
@@ -238,7 +264,7 @@ def validate_files(
         try:
             if on_file is not None:
                 on_file(client)
-            report._y, report._split = fmt.read_labels(raw, ext, client[:80], report.warnings)
+            report._y, report._split = fmt.read_labels(raw, ext, client[:80], report.warnings, max_bytes=max_bytes)
             _check_labels(report, client[:80], report._y, report._split, task)
         except DataError as e:
             report.errors.append(str(e))

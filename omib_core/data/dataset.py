@@ -194,18 +194,23 @@ class MultimodalDataset:
 
     def summary(self) -> dict[str, Any]:
         """Plain-dict description for previews and result files."""
-        y = np.asarray(self.target)
-        out: dict[str, Any] = {
-            "name": self.name,
-            "task": self.task,
-            "n_samples": self.n_samples,
-            "modalities": self.input_dims,
-            "splits": {n: int((self.split == c).sum()) for c, n in SPLIT_NAMES.items()},
-        }
-        if self.task != "regression":
-            vals, counts = np.unique(y, return_counts=True)
-            out["class_counts"] = {int(v): int(c) for v, c in zip(vals, counts)}
-        return out
+        return summarize(self.name, self.task, self.target, self.split, self.input_dims)
+
+
+def summarize(name: str, task: str, target: np.ndarray, split: np.ndarray, dims: dict[str, int]) -> dict[str, Any]:
+    """``MultimodalDataset.summary`` from its parts (a preview of a folder sample has no whole dataset)."""
+    y, split = np.asarray(target), np.asarray(split)
+    out: dict[str, Any] = {
+        "name": name,
+        "task": task,
+        "n_samples": int(y.shape[0]),
+        "modalities": dict(dims),
+        "splits": {n: int((split == c).sum()) for c, n in SPLIT_NAMES.items()},
+    }
+    if task != "regression":
+        vals, counts = np.unique(y, return_counts=True)
+        out["class_counts"] = {int(v): int(c) for v, c in zip(vals, counts)}
+    return out
 
 
 def stratified_split(target: np.ndarray, task: str, seed: int, val_fraction: float, test_fraction: float) -> np.ndarray:

@@ -62,6 +62,8 @@ SNIFF_LINES = 20  # lines the dialect is guessed from
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$")
 _QUOTED = re.compile(r'"[^"]*"')
 MAX_CLASSES = 50
+MAX_RATIO = 100  # a compressed member may inflate at most this many times its size (zip bombs reach 1000:1)
+NPY_HEADER_MAX = 65_536  # bytes of a .npy member read to find its header (numpy writes 64-4096)
 HEADER_HINT = "(A CSV header made only of numbers, other than 0,1,...,d-1, is read as a data row: name the columns.)"
 SPLIT_CODES = {"train": TRAIN, "training": TRAIN, "val": VAL, "valid": VAL, "validation": VAL, "test": TEST}
 PICKLE_HINT = (
@@ -398,21 +400,67 @@ def read_npy(raw: bytes, what: str) -> np.ndarray:
         ) from None
 
 
-def read_npz(raw: bytes, what: str) -> np.ndarray:
-    """``.npz`` bytes holding exactly one array -> that array (members checked before they are inflated)."""
+def _npy_header(head: bytes, what: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, header length) of the first bytes of a .npy stream; DataError for a malformed or object one."""
+    buf = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(buf)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(buf)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(buf)
+    except Exception:  # noqa: BLE001 - a bad or cut header in any form
+        raise DataError(f"{what} is not a valid NumPy .npy file; save it with numpy.save.") from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{what} holds an object array (dtype {dtype}), which only loads through pickle. "
+            "Convert it to numbers first: numpy.save(path, x.astype('float32'))."
+        )
+    return tuple(int(d) for d in shape), dtype, buf.tell()
+
+
+def read_npz(raw: bytes, what: str, max_bytes: int | None = None) -> np.ndarray:
+    """``.npz`` bytes holding exactly one array -> that array, bounded before anything is inflated.
+
+    From the zip directory and the member's .npy header (read from the first inflated bytes, at most
+    ``NPY_HEADER_MAX``): the declared size counts against ``max_bytes`` (the same per-file limit as an uncompressed
+    upload; default ``MAX_CELLS`` float64 values) and the header's cells against ``MAX_CELLS``; a member that
+    inflates more than ``MAX_RATIO`` times its compressed size is refused (a zip bomb). The member is then
+    inflated at most to its declared size.
+    """
+    limit = MAX_CELLS * 8 + 4096 if max_bytes is None else int(max_bytes)
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             members = [i for i in zf.infolist() if not i.is_dir()]
             if len(members) != 1 or not members[0].filename.endswith(".npy"):
-                names = [i.filename.removesuffix(".npy") for i in members]
+                names = [i.filename.removesuffix(".npy") for i in members[:5]]
                 raise DataError(
-                    f"{what} must hold exactly one array (one modality per file); it holds {names}. "
-                    "Save each modality to its own file."
+                    f"{what} must hold exactly one array (one modality per file); it holds {names}"
+                    f"{' and more' if len(members) > 5 else ''}. Save each modality to its own file."
                 )
             info = members[0]
-            if info.file_size > MAX_CELLS * 8 + 4096:
-                raise _too_big(what, info.file_size // 8)
-            member = zf.read(info)
+            if info.file_size > limit:
+                raise DataError(
+                    f"{what} inflates to {info.file_size / 2**20:,.1f} MB (its zip directory says so); the limit is "
+                    f"{limit / 2**20:,.1f} MB per file, compressed or not. Upload fewer rows or columns."
+                )
+            if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
+                raise DataError(
+                    f"{what} inflates {info.file_size / max(info.compress_size, 1):,.0f} times its compressed size "
+                    f"(at most {MAX_RATIO}:1 is read: a higher ratio is how a zip bomb fills a server). Save it "
+                    "uncompressed with numpy.save (.npy) instead."
+                )
+            with zf.open(info) as f:
+                shape, dtype, header_len = _npy_header(f.read(min(NPY_HEADER_MAX, info.file_size)), what)
+                cells = math.prod(shape)  # Python ints: a crafted shape cannot overflow
+                if cells > MAX_CELLS:
+                    raise _too_big(what, cells)
+                if header_len + cells * dtype.itemsize != info.file_size:
+                    raise DataError(
+                        f"{what}: its array header announces shape {shape} ({cells * dtype.itemsize:,} bytes) but the "
+                        f"archive declares {info.file_size:,} bytes. Save the array again with numpy.savez."
+                    )
+            member = zf.read(info)  # inflated to the declared size at most; the CRC is checked
     except DataError:
         raise
     except Exception as e:  # noqa: BLE001 - BadZipFile, zlib errors, CRC errors...
@@ -440,7 +488,9 @@ def as_matrix(x: np.ndarray, what: str) -> np.ndarray:
 # main functions: one file
 
 
-def read_modality(raw: bytes, ext: str, what: str, notes: list[str] | None = None) -> np.ndarray:
+def read_modality(
+    raw: bytes, ext: str, what: str, notes: list[str] | None = None, *, max_bytes: int | None = None
+) -> np.ndarray:
     """The bytes of one modality file -> (N, d) float64 (NaN/inf kept: the caller reports them).
 
     Finite values beyond float32's range are refused here, with the column and row. ``notes`` receives a sentence
@@ -460,7 +510,7 @@ def read_modality(raw: bytes, ext: str, what: str, notes: list[str] | None = Non
     elif ext == "npy":
         x = read_npy(raw, what)
     elif ext == "npz":
-        x = read_npz(raw, what)
+        x = read_npz(raw, what, max_bytes)
     else:
         raise DataError(
             f"{what}: files ending in .{ext} are not read; use {', '.join('.' + e for e in MODALITY_EXTS)}."
@@ -499,7 +549,7 @@ def parse_split(values: Any, what: str) -> np.ndarray:
 
 
 def read_labels(
-    raw: bytes, ext: str, what: str, notes: list[str] | None = None
+    raw: bytes, ext: str, what: str, notes: list[str] | None = None, *, max_bytes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The bytes of the labels file -> (labels (N,) float64, split codes (N,) int8 or None)."""
     ext = ext.lower().lstrip(".")
@@ -531,7 +581,7 @@ def read_labels(
         check_float32_range(y, what, [col])
         y = y[:, 0]
     elif ext in ("npy", "npz"):
-        x = read_npy(raw, what) if ext == "npy" else read_npz(raw, what)
+        x = read_npy(raw, what) if ext == "npy" else read_npz(raw, what, max_bytes)
         if x.dtype.kind in "USO":
             raise DataError(f"{what} holds text labels; encode classes as integers 0..K-1 first.")
         if x.ndim == 2 and x.shape[1] == 1:
@@ -708,6 +758,97 @@ def load_folder(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         meta={"folder": str(folder), **info},
+    )
+
+
+@dataclass(frozen=True)
+class FolderSample:
+    """What a page shows of a dataset folder without loading it (``sample_folder``).
+
+    Attributes:
+        name, task: as ``load_folder`` gives them.
+        target, split: every row's encoded target and split code, ``(N,)``: the same as ``load_folder``'s.
+        rows: the sorted indices of the sampled rows, ``(k,)`` with ``k <= max_rows``.
+        arrays: ``{modality: (k, d) float32}``: the sampled rows, unstandardised.
+        dims: ``{modality: d}``, every modality's width.
+        meta: ``load_folder``'s meta entries (class names among them).
+    """
+
+    name: str
+    task: str
+    target: np.ndarray
+    split: np.ndarray
+    rows: np.ndarray
+    arrays: dict[str, np.ndarray]
+    dims: dict[str, int]
+    meta: dict[str, Any]
+
+
+def _sample_rows(path: Path, n: int, rows: np.ndarray, what: str) -> np.ndarray:
+    """Rows ``rows`` of one modality file: a ``.npy`` is memory-mapped and read in place (only those rows reach
+    memory); another format is read whole (admin folders only: an upload is always stored as .npy)."""
+    if path.suffix.lower() == ".npy":
+        try:
+            x = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise DataError(
+                f"{what} could not be read as a NumPy array ({type(e).__name__}); save it with numpy.save."
+            ) from None
+        if x.dtype.kind not in "biuf" or x.ndim == 0:
+            raise DataError(
+                f"{what} has dtype {x.dtype} and shape {x.shape}; it must hold one row of numbers per sample."
+            )
+        full = (int(x.shape[0]), int(math.prod(x.shape[1:])))
+        picked = np.asarray(x[rows], dtype=np.float32).reshape(len(rows), full[1])
+    else:
+        whole = read_modality(path.read_bytes(), path.suffix, what)
+        full = (int(whole.shape[0]), int(whole.shape[1]))
+        picked = whole[rows[rows < full[0]]].astype(np.float32)
+    if full[0] != n:
+        raise DataError(
+            f"{what} has {full[0]:,} rows and the labels {n:,}; every file needs one row per sample, in the same "
+            f"order. {HEADER_HINT}"
+        )
+    return picked
+
+
+def sample_folder(
+    folder: Path | str,
+    max_rows: int,
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    name: str | None = None,
+) -> FolderSample:
+    """At most ``max_rows`` rows of a dataset folder, for a preview, without holding the whole data (issue 20).
+
+    The labels (one value a row) are read whole: the target and split are ``load_folder``'s. Modality files are
+    memory-mapped and only the sampled rows (drawn with seed 0) are read.
+
+    Raises:
+        DataError: as ``load_folder``.
+    """
+    folder = Path(folder)
+    mods, labels_path, meta = folder_files(folder)
+    y, split = read_labels(labels_path.read_bytes(), labels_path.suffix, f"{folder.name}/{labels_path.name}")
+    task = meta.get("task") or infer_task(y)
+    target, extra = encode_target(y, task)
+    if split is None:
+        split = stratified_split(target, task, seed, val_fraction, test_fraction)
+    n = int(target.shape[0])
+    rows = np.arange(n) if n <= max_rows else np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
+    arrays = {m: _sample_rows(p, n, rows, f"{folder.name}/{p.name}") for m, p in mods.items()}
+    info = {k: v for k, v in meta.items() if k in ("name", "description", "source", "licence", "owner", "files")}
+    return FolderSample(
+        name or str(folder),
+        task,
+        target,
+        np.asarray(split),
+        rows,
+        arrays,
+        {m: int(x.shape[1]) for m, x in arrays.items()},
+        {"folder": str(folder), **info, **extra},
     )
 
 

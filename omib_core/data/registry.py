@@ -21,7 +21,7 @@ from typing import Any
 
 from omib_core.config import DataConfig
 from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, MultimodalDataset
-from omib_core.data.folder import folder_info, load_folder
+from omib_core.data.folder import FolderSample, folder_info, load_folder, sample_folder
 from omib_core.data.info import SPLIT_KEYS, DatasetInfo
 from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
@@ -140,6 +140,29 @@ def get_info(dataset_id: str) -> DatasetInfo:
         f"Unknown dataset {dataset_id!r}. Known datasets: {', '.join(_REGISTRY)}. "
         "Pick one of them, give the path of a dataset folder (see omib_core.data.folder), "
         "or add a loader for new data with omib_core.data.register(info, loader)."
+    )
+
+
+def sample_dataset(config: DataConfig, max_rows: int) -> FolderSample | None:
+    """At most ``max_rows`` rows of a stored upload or a dataset folder, read in slices (``folder.sample_folder``),
+    for a page's preview: the server never holds the whole upload. None for a registered dataset (generated or
+    bundled: ``load_dataset`` it).
+
+    Raises:
+        DataError: as ``load_dataset`` (an unknown or refused id, a malformed folder).
+    """
+    if config.dataset in _REGISTRY:
+        return None
+    get_info(config.dataset)  # the same checks as load_dataset: a deleted upload, folder paths off on a server
+    ds_id = config.dataset
+    path = upload_path(ds_id.removeprefix(UPLOAD_PREFIX)) if ds_id.startswith(UPLOAD_PREFIX) else Path(ds_id)
+    return sample_folder(
+        path.expanduser(),
+        max_rows,
+        seed=config.seed,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        name=ds_id,
     )
 
 

@@ -6,9 +6,10 @@ fresh Python process (``subprocess``: fork + exec, so nothing of the server, tor
 
 - imports only the readers (numpy, pandas, pyarrow; not torch), then caps its own address space at what it uses
   plus ``OMIB_UPLOAD_PARSE_MEMORY`` (default 3 GiB: a 50 MB CSV needs about 1.5 GB), its CPU time, and the
-  files it may write (none);
-- receives the files on stdin and answers on stdout as JSON plus ``.npy`` blobs read back with
-  ``allow_pickle=False``: nothing is unpickled in either direction;
+  size of a file it may write (none, or one modality when it stores an upload: it writes the arrays straight to the
+  upload's folder, so the server never holds them);
+- receives the files on stdin (spooled through a temporary file) and answers on stdout with JSON: nothing is
+  unpickled in either direction;
 - is killed after ``OMIB_UPLOAD_PARSE_SECONDS`` (default 60 s) of wall time.
 
 A child that runs out of memory or time is gone and the report holds a sentence that names the file being read
@@ -19,27 +20,27 @@ in-process for the core's own tests and scripts.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from omib_core.config import TASKS
-from omib_core.data.checks import DEFAULT_MAX_BYTES, ValidationReport, validate_files
+from omib_core.data.checks import DEFAULT_MAX_BYTES, ValidationReport, size_refusal, validate_files, write_arrays
+from omib_core.data.folder import MAX_CELLS
 from omib_core.env import env_bytes, env_float, env_int
 from omib_core.errors import DataError
 
 DEFAULT_MEMORY = 3 * 2**30  # address space a check may add to its imports
 DEFAULT_SECONDS = 60.0
 DEFAULT_PARALLEL = 2
+WRITE_CAP = MAX_CELLS * 4 + 2**20  # the largest file the check may write: one modality of MAX_CELLS float32 values
 EXIT_MEMORY = 3  # the child's exit code when it ran out of memory (MemoryError)
 EXIT_BUG = 4  # any other exception in the child (the parent says so in a sentence)
 READING = "omib-reading "  # stderr line prefix: the file the child is reading (its JSON-quoted name)
@@ -93,23 +94,28 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
     return header, blobs
 
 
-def _npy(x: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(x), allow_pickle=False)
-    return buf.getvalue()
-
-
-def _array(blob: bytes) -> np.ndarray:
-    x = np.load(io.BytesIO(blob), allow_pickle=False)
-    if x.dtype.kind not in "biuf":
-        raise ValueError(f"dtype {x.dtype}")
-    return x
+def _spool(header: dict[str, Any], blobs: list[bytes]) -> Any:
+    """``_pack(header, blobs)`` written to an unnamed temporary file (rewound), for the child's stdin: the server
+    never joins the files into one more copy in memory."""
+    f = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the caller once the child has read it
+    try:
+        head = json.dumps({**header, "sizes": [len(b) for b in blobs]}).encode()
+        f.write(_SIZE.pack(len(head)))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+        f.flush()
+        f.seek(0)
+    except BaseException:
+        f.close()
+        raise
+    return f
 
 
 # the child
 
 
-def _cap_resources(memory: int, seconds: float) -> None:
+def _cap_resources(memory: int, seconds: float, file_bytes: int = 0) -> None:
     import resource
 
     vm = 0
@@ -121,7 +127,7 @@ def _cap_resources(memory: int, seconds: float) -> None:
     for limit, value in (
         (resource.RLIMIT_AS, vm + memory),
         (resource.RLIMIT_CPU, int(seconds) + 5),
-        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_FSIZE, file_bytes),
         (resource.RLIMIT_CORE, 0),
     ):
         try:
@@ -136,7 +142,8 @@ def child_main() -> None:
     import pyarrow.parquet  # noqa: F401
 
     request, blobs = _unpack(sys.stdin.buffer.read())
-    _cap_resources(int(request["memory"]), float(request["seconds"]))
+    out_dir = request.get("out_dir")
+    _cap_resources(int(request["memory"]), float(request["seconds"]), WRITE_CAP if out_dir else 0)
 
     def reading(name: str) -> None:
         sys.stderr.write(READING + json.dumps(name) + "\n")
@@ -157,16 +164,10 @@ def child_main() -> None:
             "names": r._names,
             "arrays": [],
         }
-        out: list[bytes] = []
-        if request["arrays"] and r.ok:
-            for m, x in r._arrays.items():
-                header["arrays"].append(m)
-                out.append(_npy(x.astype(np.float32)))
-            out.append(_npy(r._y))
-            header["split"] = r._split is not None
-            if r._split is not None:
-                out.append(_npy(r._split))
-        data = _pack(header, out)
+        if out_dir and r.ok:
+            write_arrays(r, Path(out_dir))  # straight to the store's folder: the server never holds the arrays
+            header["written"] = True
+        data = _pack(header, [])
     except MemoryError:
         os._exit(EXIT_MEMORY)  # noqa: SLF001 - leave at once, without unwinding through more allocations
     except Exception as e:  # noqa: BLE001 - a reader bug: the parent turns it into a sentence
@@ -212,13 +213,21 @@ def _failure(files: dict[str, bytes], stderr: bytes, why: str) -> str:
 
 
 def validate_isolated(
-    files: dict[str, bytes], max_bytes: int | None = None, *, task: str | None = None, arrays: bool = False
+    files: dict[str, bytes],
+    max_bytes: int | None = None,
+    *,
+    task: str | None = None,
+    out_dir: str | Path | None = None,
 ) -> ValidationReport:
-    """``checks.validate_files`` in a capped child process; the same ``ValidationReport``.
+    """``checks.validate_files`` in a capped child process; the same ``ValidationReport`` (without arrays).
+
+    A file over ``max_bytes`` is refused here, before anything is copied to the child. The files reach the child
+    through a temporary file, not one joined copy in this process's memory.
 
     Args:
-        arrays: also return the parsed arrays (float32), labels and split, as ``store_upload`` needs; the Data
-            page's check needs only the report.
+        out_dir: an existing empty folder: when the upload passes, the child writes the arrays there as the store
+            keeps them (``checks.write_arrays``), so this process never holds them (``store_upload``); the Data
+            page's check writes nothing.
 
     Returns:
         A ValidationReport. A child that ran out of memory or time, or failed, gives a report whose one error says
@@ -232,17 +241,22 @@ def validate_isolated(
     if task is not None and task not in TASKS:
         raise DataError(f"The task must be one of {TASKS} or None (automatic). Got {task!r}.")
     memory, seconds, parallel = parse_limits()
+    limit = int(max_bytes or DEFAULT_MAX_BYTES)
+    report = ValidationReport()
+    too_big = [t for t in (size_refusal(str(k), len(v), limit) for k, v in files.items()) if t]
+    if too_big:  # refused from the sizes alone: nothing is copied or parsed
+        report.errors.extend(too_big)
+        return report
     names = [str(k) for k in files]
     request = {
         "names": names,
-        "max_bytes": int(max_bytes or DEFAULT_MAX_BYTES),
+        "max_bytes": limit,
         "task": task,
-        "arrays": arrays,
+        "out_dir": str(out_dir) if out_dir is not None else None,
         "memory": memory,
         "seconds": seconds,
     }
-    payload = _pack(request, [bytes(v) for v in files.values()])
-    report = ValidationReport()
+    payload = _spool(request, list(files.values()))
     slot = _slots(parallel)
     if not slot.acquire(timeout=seconds):
         report.errors.append("The server is busy checking other uploads; try again in a minute.")
@@ -250,14 +264,14 @@ def validate_isolated(
     try:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and code; the files travel on stdin
             [sys.executable, "-c", _BOOT],
-            stdin=subprocess.PIPE,
+            stdin=payload,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_child_env(),
             close_fds=True,
         )
         try:
-            out, err = proc.communicate(payload, timeout=seconds)
+            out, err = proc.communicate(timeout=seconds)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
@@ -275,7 +289,7 @@ def validate_isolated(
             return report
     finally:
         slot.release()
-    del payload
+        payload.close()
     code = proc.returncode
     if code == EXIT_MEMORY or code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS):
         report.errors.append(
@@ -312,10 +326,8 @@ def validate_isolated(
         if "classes" in report.labels:  # JSON keys are text: the classes travel as [value, count] pairs
             report.labels["classes"] = {k: int(v) for k, v in report.labels["classes"]}
         report._names = {str(k): str(v) for k, v in header["names"].items()}
-        if header["arrays"]:
-            report._arrays = {str(m): _array(b) for m, b in zip(header["arrays"], blobs)}
-            report._y = _array(blobs[len(header["arrays"])])
-            report._split = _array(blobs[-1]) if header.get("split") else None
+        if out_dir is not None and report.ok and not header.get("written"):
+            raise ValueError("the arrays were not written")
     except (ValueError, KeyError, TypeError, IndexError, struct.error):
         bug = next((ln[9:] for ln in err.decode("utf-8", "replace").splitlines() if ln.startswith("omib-bug ")), "")
         report.errors.append(

@@ -45,10 +45,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from omib_core.data import folder as fmt
-from omib_core.data.checks import DEFAULT_MAX_BYTES, validate_files
+from omib_core.data.checks import DEFAULT_MAX_BYTES, validate_files, write_arrays
 from omib_core.data.info import DatasetInfo
 from omib_core.data.sandbox import validate_isolated
 from omib_core.env import env_bool, env_bytes, env_int
@@ -290,16 +288,27 @@ def store_upload(
     count, _ = upload_usage(owner, base)
     if count >= max_uploads:  # cheap early refusal; checked again under the lock below
         raise DataError(_count_refusal(count, max_uploads))
-    if isolated:
-        report = validate_isolated(files, max_bytes, task=task, arrays=True)
-    else:
-        report = validate_files(files, max_bytes, task=task)
-    if not report.ok:
-        raise DataError("The upload was not stored: " + " ".join(report.errors))
-    assert report._y is not None and report.task is not None
     root = uploads_dir(base)
     upload_id = uuid.uuid4().hex[:12]
     tmp = root / f".tmp-{upload_id}"
+    try:
+        tmp.mkdir()
+        if isolated:  # the checking process writes the arrays into tmp: this process never holds them
+            report = validate_isolated(files, max_bytes, task=task, out_dir=tmp)
+        else:
+            report = validate_files(files, max_bytes, task=task)
+            if report.ok:
+                write_arrays(report, tmp)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError(f"The upload could not be saved on the server ({e.strerror or e}); try again later.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not report.ok:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DataError("The upload was not stored: " + " ".join(report.errors))
+    assert report.task is not None
     label_name = report.labels.get("file", "labels")
     meta = {
         "name": (str(name).strip()[:80] if name and str(name).strip() else f"upload {upload_id}"),
@@ -307,16 +316,12 @@ def store_upload(
         "owner": str(owner)[:200],
         "shared": bool(shared),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "modalities": list(report._arrays),
+        "modalities": [str(row["name"]) for row in report.modalities],
         "files": {**report._names, "labels": label_name},
         "source": f"uploaded by {str(owner)[:80]}",
         "licence": "the uploader's data",
     }
     try:
-        tmp.mkdir()
-        for m, x in report._arrays.items():
-            np.save(tmp / f"{m}.npy", x.astype(np.float32), allow_pickle=False)
-        _write_labels(tmp / "labels.csv", report._y, report._split)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         with _store_lock(root):
             _check_quota(owner, _folder_bytes(tmp), max_uploads, max_total_bytes, base)
@@ -380,17 +385,6 @@ def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Pa
         raise DataError(f"The upload {name!r} could not be deleted ({e.strerror or e}); try again later.") from None
     shutil.rmtree(trash, ignore_errors=True)
     return name
-
-
-def _write_labels(path: Path, y: np.ndarray, split: np.ndarray | None) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame({"label": y})
-    if np.all(y == np.round(y)):
-        frame["label"] = y.astype(np.int64)
-    if split is not None:
-        frame["split"] = np.asarray(split, dtype=np.int64)
-    frame.to_csv(path, index=False, float_format="%.17g")
 
 
 def upload_info(upload_id: str, base: Path | str | None = None) -> DatasetInfo:

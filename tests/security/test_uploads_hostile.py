@@ -7,6 +7,7 @@ import io
 import os
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -164,16 +165,19 @@ def test_a_slow_parse_hits_the_time_cap(monkeypatch) -> None:
 
 def test_the_sandbox_gives_the_in_process_report(data_dir: Path) -> None:
     bad = {**good_files(), "video.npy": b"\x93NUMPY broken", "labels.csv": b"label\n" + b"1\n" * 40}
-    for files in (good_files(), bad):
-        here, there = validate_files(files), validate_isolated(files, arrays=True)
+    for i, files in enumerate((good_files(), bad)):
+        out = data_dir / f"written-{i}"
+        out.mkdir()
+        here, there = validate_files(files), validate_isolated(files, out_dir=out)
         assert (there.errors, there.warnings, there.task) == (here.errors, here.warnings, here.task)
         assert (there.modalities, there.labels) == (here.modalities, here.labels)
+        assert there._arrays == {} and there._y is None  # the server process never receives the arrays
         if not here.ok:
-            assert there._arrays == {} and there._y is None  # a refused upload sends no arrays back
+            assert list(out.iterdir()) == []  # a refused upload writes nothing
             continue
-        assert there._arrays.keys() == here._arrays.keys()
-        for m, x in here._arrays.items():
-            np.testing.assert_array_equal(there._arrays[m], x)
+        assert sorted(p.name for p in out.iterdir()) == sorted([*(f"{m}.npy" for m in here._arrays), "labels.csv"])
+        for m, x in here._arrays.items():  # written by the checking process, as the store keeps them
+            np.testing.assert_array_equal(np.load(out / f"{m}.npy", allow_pickle=False), x)
     uid = store_upload(good_files(), owner="ana")
     assert load_dataset(f"upload:{uid}").n_samples == 40
 
@@ -277,3 +281,114 @@ def test_values_beyond_float32_range_are_named_with_column_and_row(tmp_path: Pat
     (folder / "labels.csv").write_text("label\n" + "\n".join(["1e39"] + ["1"] * 39))
     with pytest.raises(DataError, match=r"Column 'label' of mine/labels.csv has values beyond float32's range"):
         load_folder(folder)
+
+
+# round two (issue 20): compressed members bounded before they are inflated; the server never holds an upload
+
+MB = 2**20
+
+
+def npz(shape: tuple[int, ...], fill=None, dtype: str = "<f4", level: int = 1) -> bytes:
+    """An .npz with one array of ``shape``, streamed into the archive (never whole in memory): zeros, or the
+    callable ``fill(rows) -> bytes`` for each block of rows."""
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        head, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": tuple(shape)}
+    )
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(dtype).itemsize
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        with zf.open("arr_0.npy", "w", force_zip64=True) as f:
+            f.write(head.getvalue())
+            left, block = shape[0], max(1, (4 * MB) // max(row_bytes, 1))
+            while left:
+                n = min(left, block)
+                f.write(fill(n) if fill else bytes(n * row_bytes))
+                left -= n
+    return out.getvalue()
+
+
+def test_the_12_5m_row_npz_set_is_refused_in_5_s_and_the_server_stays_flat(data_dir: Path) -> None:
+    """Three small files declaring 12.5 M rows (501 MB stored, 4 GB peak in the server on dda1df2): refused from the
+    zip directory, before inflating, whether checked for the Data page or stored through the library."""
+    rows = 12_500_000
+    files = {"a.npz": npz((rows, 8)), "b.npz": npz((rows, 1)), "labels.npz": npz((rows,), dtype="<i1")}
+    assert sum(len(v) for v in files.values()) < 3 * MB
+    validate_isolated(good_files())  # warm the imports this test does not measure
+    before = tree(data_dir)
+    for check in (lambda: validate_isolated(files), lambda: store_upload(files, owner="mallory")):
+        with PeakRss() as mem:
+            t0 = time.perf_counter()
+            try:
+                errors = check().errors
+            except DataError as e:
+                errors = [str(e)]
+            seconds = time.perf_counter() - t0
+        assert seconds <= 5, seconds
+        assert mem.growth_mb <= 50, mem.growth_mb
+        assert any("a.npz inflates to 381.5 MB" in e and "the limit is 50.0 MB per file" in e for e in errors), errors
+    assert tree(data_dir) == before
+
+
+def test_a_member_inflating_more_than_100_times_is_refused_with_its_name() -> None:
+    bomb = npz((1_000_000, 10))  # 40 MB of zeros: under the 50 MB per-file limit, about 1000:1
+    files = {**good_files(), "video.npz": bomb}
+    del files["video.npy"]
+    errors = validate_files(files).errors
+    assert any(e.startswith("video.npz inflates") and "at most 100:1" in e and ".npy" in e for e in errors), errors
+
+
+def test_an_accepted_200_mb_npz_set_never_passes_through_the_server(data_dir: Path) -> None:
+    """Four modality files of 50 MB each (0/1 values, about 20:1 compressed) are accepted; the checking process
+    writes them to the store, and the Data page's preview reads 1,500 rows of them: the server's peak stays within
+    +150 MB for 200 MB of data."""
+    from omib_core.config import DataConfig
+    from omib_core.data import sample_dataset
+
+    rows, cols = 1_250_000, 10
+    rng = np.random.default_rng(0)
+    bits = lambda n: rng.integers(0, 2, size=(n, cols)).astype("<f4").tobytes()  # noqa: E731
+    files = {f"m{i}.npz": npz((rows, cols), fill=bits) for i in range(4)}
+    y = rng.integers(0, 2, size=rows).astype(np.int64)
+    buf = io.BytesIO()
+    np.save(buf, y, allow_pickle=False)
+    files["labels.npy"] = buf.getvalue()
+    del y, buf
+    validate_isolated(good_files())  # warm the imports this test does not measure
+    with PeakRss() as mem:
+        uid = store_upload(files, owner="ana")
+        sample = sample_dataset(DataConfig(dataset=f"upload:{uid}"), 1500)
+    assert mem.growth_mb <= 150, mem.growth_mb
+    assert (
+        sample is not None and len(sample.rows) == 1500 and sample.dims == dict.fromkeys(("m0", "m1", "m2", "m3"), 10)
+    )
+    assert sample.arrays["m0"].shape == (1500, 10) and set(np.unique(sample.arrays["m0"])) <= {0.0, 1.0}
+    assert len(sample.target) == rows
+
+
+def test_a_preview_sample_is_the_loaded_dataset_s_rows(data_dir: Path) -> None:
+    """sample_dataset gives the same target, split and rows as load_dataset, reading only the sampled rows."""
+    from omib_core.config import DataConfig
+    from omib_core.data import sample_dataset
+
+    uid = store_upload(good_files(), owner="ana")
+    cfg = DataConfig(dataset=f"upload:{uid}", seed=3)
+    ds, sample = load_dataset(cfg), sample_dataset(cfg, 25)
+    np.testing.assert_array_equal(sample.target, ds.target)
+    np.testing.assert_array_equal(sample.split, ds.split)
+    assert len(sample.rows) == 25 and np.all(np.diff(sample.rows) > 0)
+    for m, x in ds.modalities.items():
+        np.testing.assert_array_equal(sample.arrays[m], x[sample.rows])
+    assert sample_dataset(DataConfig(dataset="sim-i"), 25) is None  # generated data: load_dataset draws it
+
+
+def test_a_1_gb_file_is_refused_by_its_size_before_it_is_copied(data_dir: Path) -> None:
+    """store_upload copied a 1 GB file to the checker before refusing it (10.4 s, +1.0 GB) on dda1df2."""
+    big = bytearray(2**30)  # allocated before measuring: what a library caller holds
+    files = {**good_files(), "video.npy": big}
+    with PeakRss() as mem:
+        t0 = time.perf_counter()
+        with pytest.raises(DataError, match=r"video.npy is 1024.0 MB; the limit is 50.0 MB per file"):
+            store_upload(files, owner="mallory")
+        seconds = time.perf_counter() - t0
+    assert seconds < 1 and mem.growth_mb < 50, (seconds, mem.growth_mb)
