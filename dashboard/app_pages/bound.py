@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import live, services, state
 from dashboard.widgets import escape_md
 from dashboard.widgets.bound import earlier_runs, estimator_ui, progress_view, result_view, shown_run_id, submit
+from dashboard.widgets.data import data_refusal
 from omib_core.bound.result import BoundResult
 from omib_core.errors import OmibError
 
@@ -72,6 +73,10 @@ with st.container(border=True):
         bound_cfg, error = None, str(e)
     if error:
         st.error(f"These estimator settings are not valid: {error}")
+    refusal = data_refusal(config.data)  # the server's limits on the data, before anything is drawn
+    if refusal is not None:
+        bound_cfg = None
+        st.error(f"This data is not generated here: {refusal}", icon=":material/block:")
     if st.button(
         "Estimate M_u", type="primary", icon=":material/straighten:", key="bound_start", disabled=bound_cfg is None
     ):

@@ -10,11 +10,20 @@ import streamlit as st
 
 URL_PATHS = ("data", "bound", "train", "sweep", "embeddings", "runs")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftp|mailto|xmpp)(?=:)|www(?=\.)|@")  # what GFM autolinks start with
 
 
 def escape_md(text: object) -> str:
-    """User text (a run name, an owner) made safe to put inside markdown: shown as typed, never formatted."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """User text (a run name, an owner) made safe to put inside markdown: shown as typed, never formatted or linked.
+
+    Backslash escapes stop markdown syntax, but not GitHub-flavoured autolinks: Streamlit's renderer turns a bare
+    ``http://...``, ``www.`` or ``name@host.org`` in the *text* into a link after parsing (a run name
+    ``http://evil.example`` became a link on another user's Runs page, issue 20). An invisible WORD JOINER (U+2060)
+    after the scheme, the ``www`` or the ``@`` breaks each pattern; the text reads the same.
+    """
+    text = _AUTOLINK.sub(lambda m: m.group(0) + WORD_JOINER, str(text))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def app_root(url: str | None) -> str:

@@ -15,6 +15,7 @@ from dashboard.charts.runs import format_duration
 from dashboard.charts.training import linear_label, metric_label
 from dashboard.demo import MEASURED_BY, MeasuredSweep
 from dashboard.widgets import escape_md
+from dashboard.widgets.data import data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.sweep_rules import BestRule
 from omib_core.config import RunConfig
@@ -169,6 +170,9 @@ def new_sweep_form(expanded: bool) -> None:
             error = None
         except ConfigError as e:
             scales, error = [], str(e)
+        refusal = data_refusal(cfg.data)  # the server's limits on the data, before anything is drawn or estimated
+        if refusal is not None:
+            scales, error = [], f"This data is not generated here: {refusal}"
         c = st.columns([1, 3])
         with c[0]:
             seeds = seeds_ui(cfg)

@@ -114,7 +114,7 @@ def test_a_link_value_the_data_controls_cannot_hold_is_changed_with_a_note() -> 
     assert "val fraction 0.6 → 0.4" in warnings, warnings
 
 
-@pytest.mark.parametrize("page", ["train", "data"])
+@pytest.mark.parametrize("page", ["train", "data", "bound", "sweep"])
 def test_a_link_over_the_servers_limits_is_refused_before_anything_is_drawn(page, monkeypatch) -> None:
     """Issue 20: a ``?cfg=`` link made the Train page's schedule preview (and the Data page) generate its data in the
     server before any limit was checked (n_samples=600000: 415 -> 4,537 MB). Now the submit-time limits come first:
@@ -126,9 +126,14 @@ def test_a_link_over_the_servers_limits_is_refused_before_anything_is_drawn(page
     monkeypatch.setattr(jobs, "max_samples", 100_000)
     drawn = []
     monkeypatch.setattr(data_widgets, "preview", lambda data: drawn.append(data) or {})
+    from omib_core.data import registry
+
+    monkeypatch.setattr(registry, "load_dataset", lambda *a, **k: drawn.append(a) or {})
     cfg = RunConfig(data=DataConfig(dataset="sim-i", params={"n_samples": 150_000}))
     at = app(page, cfg=encode_config(cfg))
     at.run()
+    if page == "sweep":  # the link's data is the current experiment, which the sweep form offers as its base
+        at.radio(key="sweep_base").set_value("current").run()
     no_exception(at)
     errors = " ".join(str(e.value) for e in at.error)
     assert "at most 100,000 samples per run (OMIB_MAX_SAMPLES)" in errors, errors

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
-from dashboard.widgets import escape_md
+from dashboard.widgets import WORD_JOINER, escape_md
 from omib_core.config import DataConfig, RunConfig
 from omib_core.data import store_upload
 from tests.auth_helpers import sign_in
@@ -50,7 +51,7 @@ def test_escape_md_round_trips_every_markdown_special_character():
     """Backslash-escaped ASCII punctuation is literal in CommonMark: stripping the escapes gives the text back."""
     for text in (EVIL, EVIL_OWNER, r"a\b `c` ~~d~~ $x$ | # + - . ! : 1) _e_"):
         escaped = escape_md(text)
-        assert re.sub(r"\\(.)", r"\1", escaped) == text
+        assert re.sub(r"\\(.)", r"\1", escaped).replace(WORD_JOINER, "") == text
         assert not re.search(r"(?<!\\)[<>\[\]*_`]", escaped)  # no special character left unescaped
 
 
@@ -119,3 +120,44 @@ def test_run_names_in_the_compare_chart_legend_are_literal_text():
     name, hover = fig.data[0].name, fig.data[0].hovertemplate
     assert "<a" not in name and "&lt;a href" in name
     assert "%{y}" not in name and "%{y}" not in hover.split(":")[0]
+
+
+AUTOLINKED = 'see http://evil.example","A1, HTTPS://x.org/a, www.evil.example and eve@evil.example'
+
+
+def test_escape_md_leaves_no_autolink_literal():
+    """GitHub-flavoured markdown links bare URLs, www. names and e-mail addresses found in the text after parsing,
+    so backslash escapes do not stop them; escape_md breaks each with an invisible word joiner."""
+    shown_text = re.sub(r"\\(.)", r"\1", escape_md(AUTOLINKED))
+    assert not re.search(r"(?i)(https?|ftp)://|www\.|\w@\w", shown_text), shown_text
+    assert shown_text.replace(WORD_JOINER, "") == AUTOLINKED  # reads the same
+
+
+@pytest.mark.e2e
+def test_a_url_in_a_run_name_is_not_a_link_in_the_browser(browser, tmp_path, monkeypatch):
+    """Issue 20: a bare URL in eve's run name became a link (href="http://evil.example%22,%22A1") on another user's
+    Runs page. In a real browser, neither the Runs page nor the run's Train page has a link to it."""
+    import time
+
+    from omib_core.paths import db_path
+    from omib_core.runs.store import RunStore
+    from tests.e2e.conftest import start_app, stop_app
+
+    monkeypatch.setenv("OMIB_DATA_DIR", str(tmp_path))
+    rid = RunStore(db_path()).create_run(
+        RunConfig(data=DataConfig(dataset="sim-i")).to_dict(), owner="eve@evil.example", name=AUTOLINKED[:80]
+    )
+    proc, url = start_app(tmp_path, tmp_path / "streamlit.log")
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        page = context.new_page()
+        for path in ("runs", f"train?run={rid}"):
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+            page.get_by_text("see http").first.wait_for(state="attached", timeout=60_000)
+            time.sleep(1)  # the rest of the page (the hidden Downloads tab draws the name in bold)
+            hrefs = page.eval_on_selector_all("a", "els => els.map(e => e.getAttribute('href') || '')")
+            links = [h for h in hrefs if not h.startswith("#")]  # a heading's own anchor stays on the page
+            assert not [h for h in links if "evil" in h or "x.org" in h], (path, links)
+    finally:
+        context.close()
+        stop_app(proc)
