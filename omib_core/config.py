@@ -181,14 +181,19 @@ class TrainConfig(_Base):
         beta_scale: beta as a multiple of M_u (used when ``beta`` is None).
         bound: ``"conservative"`` (r-free M_u, default) or ``"with_r"`` (M_u with the current r).
         dynamic_r: False = r fixed at 1 (baseline).
-        r_form: [choice] ``"info_gain"`` (default): Eq. 11 with each head's divergence replaced by exp of its
-            held-out log-likelihood gain over dDec (an estimate of I(y; z_i | xi), which the KL measures only when
-            the heads are exact; ``omib_core.train.dynamic_r.compute_r_gain``); ``"ratio_of_means"``: the KL of
+        r_form: [choice] ``"info_gain"`` (default): Eq. 11 with ln(D_j / D_1) replaced by the paired held-out gain
+            difference of the heads over dDec under a bounded proper score (Brier; half squared error for
+            regression), in units of dDec's score and shrunk by ``r_evidence`` standard errors
+            (``omib_core.train.dynamic_r.compute_r_gain``; the anomaly task uses ``ratio_of_means``); ``"ratio_of_means"``: the KL of
             Eq. 11 as a ratio of means (robust to rows whose reference divergence is near 0, but on held-out rows a
             head that fitted noise disagrees most, so a noise view gets r < 1); ``"mean_of_ratios"``: Eq. 11 read
             literally (a few rows with a near-zero reference divergence dominate the mean and push r towards 0).
         r_update: ``"epoch"`` (recomputed once per epoch) or ``"batch"`` (EMA of per-batch values). Either way r
             is computed on held-out rows (the validation split), never on the rows being fitted.
+        r_evidence: [choice] ``info_gain`` only: standard errors of the per-row paired gain differences that a
+            difference must exceed before it moves r (soft threshold: only the excess counts; 0 = the raw mean).
+            A difference within its noise is no evidence, so r stays at 1 and the ``r_smooth`` EMA brings it back
+            there instead of flipping (bench/results/r_signal.md, r_regimes.md).
         r_ema: EMA factor for ``r_update="batch"`` (per step).
         r_smooth: EMA factor of the epoch-wise r (``r_update="epoch"``) across epochs: r = r_smooth * r_previous +
             (1 - r_smooth) * r_this_epoch; 0 = no smoothing. A per-epoch r from a few hundred held-out rows jumps
@@ -226,6 +231,7 @@ class TrainConfig(_Base):
     dynamic_r: bool = True
     r_form: str = "info_gain"
     r_update: str = "epoch"
+    r_evidence: float = 3.0
     r_ema: float = 0.9
     r_smooth: float = 0.7
     trb_weight: float = 1.0
@@ -265,6 +271,7 @@ class TrainConfig(_Base):
         _choice("TrainConfig", "r_update", self.r_update, R_UPDATES)
         if not isinstance(self.dynamic_r, bool):
             raise param_error("TrainConfig", "dynamic_r", "a bool", self.dynamic_r)
+        _pos_float("TrainConfig", "r_evidence", self.r_evidence, allow_zero=True)
         for name in ("r_ema", "r_smooth"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= v < 1.0:

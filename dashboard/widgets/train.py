@@ -28,8 +28,9 @@ R_FORM_LABELS = {
     "mean_of_ratios": "mean of ratios (Eq. 11 as written)",
 }
 R_FORM_HELP = (
-    "How Eq. 11 compares the modalities on held-out rows. Held-out gain: each head's log-likelihood gain over the "
-    "fused prediction. Ratio of means: the KL divergences averaged, then divided. Mean of ratios, Eq. 11 as written: "
+    "How Eq. 11 compares the modalities on held-out rows. Held-out gain: each head's gain over the fused prediction "
+    "in a bounded score (Brier; squared error for regression), compared row by row and counted only beyond its "
+    "noise. Ratio of means: the KL divergences averaged, then divided. Mean of ratios, Eq. 11 as written: "
     "on real data a few rows whose reference divergence is near zero dominate the mean and push r towards 0."
 )
 SCHEDULE_LABELS = {"auto": "auto (fits the data size)", "fixed": "fixed (as typed)"}
@@ -52,6 +53,7 @@ RANGES: dict[str, tuple[str, float, float]] = {
     "beta_scale": ("β / M_u", 0.001, 1000.0),
     "beta_abs": ("β (absolute)", 1e-9, 100.0),
     "r_ema": ("EMA factor", 0.0, 0.99),
+    "r_evidence": ("Evidence (standard errors)", 0.0, 10.0),
     "epochs": ("Main epochs", 1, 2000),
     "warmup_epochs": ("Warm-up epochs", 0, 500),
     "lr": ("Learning rate", 1e-6, 1.0),
@@ -103,6 +105,7 @@ def _widget_values(cfg: RunConfig) -> dict[str, Any]:
         "r_form": t.r_form,
         "r_update": t.r_update,
         "r_ema": float(t.r_ema),
+        "r_evidence": float(t.r_evidence),
         "schedule": t.schedule,
         "epochs": int(t.epochs),
         "warmup_epochs": int(t.warmup_epochs),
@@ -194,14 +197,24 @@ def _r_controls() -> None:
         key=_key("dynamic_r"),
         help="Off = r fixed at 1, the baseline without the dynamic weight.",
     )
-    _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic, help=R_FORM_HELP)
+    form = _select("r reading", R_FORM_LABELS, "r_form", disabled=not dynamic, help=R_FORM_HELP)
     update = _select(
         "r update",
         R_UPDATE_LABELS,
         "r_update",
         disabled=not dynamic,
-        help="When r is recomputed: over the training set after each epoch, or as an EMA of batches.",
+        help="When r is recomputed: over the validation rows after each epoch, or as an EMA of validation batches "
+        "(never over the rows being fitted).",
     )
+    if dynamic and form == "info_gain":
+        st.number_input(
+            "Evidence (standard errors)",
+            **_bounds("r_evidence"),
+            step=0.5,
+            key=_key("r_evidence"),
+            help="A gain difference between two heads moves r only by what exceeds this many standard errors of its "
+            "per-row differences; within its noise r stays at 1. 0 = the raw difference.",
+        )
     if dynamic and update == "batch":
         st.slider("EMA factor", **_bounds("r_ema"), step=0.01, key=_key("r_ema"))
 
@@ -328,6 +341,7 @@ def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
             "r_form": v["r_form"],
             "r_update": v["r_update"],
             "r_ema": float(v["r_ema"]),
+            "r_evidence": float(v.get("r_evidence", base.train.r_evidence)),
             "schedule": v["schedule"],
             "epochs": int(v["epochs"]),
             "warmup_epochs": int(v["warmup_epochs"]),

@@ -5,6 +5,11 @@
 p(y_hat_i | xi, z_i) is the TRB head Dec_i, p(y_hat | xi) is dDec. The log is clamped to [-10, 10] and
 every ratio guarded by eps, so r lies strictly in (0, 2) and is never NaN. For M >= 3 [choice]
 modality 1 is the reference: r_j uses div_j / div_1, and r_1 = 1.
+
+The default [choice] ``info_gain`` (``compute_r_gain``) replaces ln(D_j / D_1) by the paired held-out gain difference
+of the two heads over dDec under a bounded proper score (Brier; squared error for regression), in units of dDec's own
+score, shrunk towards 0 by ``evidence`` standard errors of the per-row differences: a difference that is within its
+noise gives r = 1, and the epoch-wise EMA (``r_smooth``) then lets r drift back to 1 instead of flipping.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from torch import Tensor
 from omib_core.config import R_FORMS
 
 LOG_CLAMP = 10.0
-GAIN_SCALE = 0.25  # info_gain: gain differences are measured in units of this share of dDec's held-out loss
+GAIN_SCALE = 0.25  # info_gain: gain differences are measured in units of this share of dDec's held-out score
 
 # helpers
 
@@ -41,40 +46,76 @@ def head_divergence(task: str, y_hat_i: Tensor, y_hat: Tensor) -> Tensor:
     raise ValueError(f"task must be 'classification', 'regression' or 'anomaly'; got {task!r}.")
 
 
-def head_gain(task: str, y_hat_i: Tensor, y_hat: Tensor, y: Tensor) -> Tensor:
-    """Per-sample held-out log-likelihood gain of a TRB head over dDec, ``(B,)``, without gradients.
+def head_score(task: str, y_hat: Tensor, y: Tensor) -> Tensor:
+    """Per-row held-out loss of one head under a proper scoring rule, ``(B,)``, without gradients (lower = better).
 
-    log p_i(y | xi, z_i) - log p(y | xi): its mean over held-out rows estimates I(y; z_i | xi), the task information
-    z_i still adds to xi, which is what the KL of Eq. 11 measures when the heads are the true posteriors
-    (E_y KL(p_i || p) = I(y; z_i | xi)). Unlike the KL, a head that fits noise in z_i scores a negative gain here
-    instead of a large divergence. Classification: difference of cross-entropies; regression: of Gaussian
-    log-likelihoods with unit variance.
+    - classification [choice]: the Brier score sum_k (p_k - 1[y = k])^2, in [0, 2]. A proper score, so its expected
+      gain over dDec is still a measure of the task information a head adds; but bounded, so one overconfident wrong
+      row costs at most 2 where its log-loss is unbounded. Measured (bench/results/r_signal.md, "where the signal
+      is"): once dDec overfits, the held-out log-loss gains of the two heads differ by ~2 standard errors in a
+      direction set by which head is more overconfident (two equal views: r 0.75 for the whole main stage), while the
+      Brier gains keep the direction of the information (pure-nuisance v2 behind by 3-4 SE all the way);
+    - regression: half the squared error (the Gaussian negative log-likelihood with unit variance, up to a constant).
     """
-    y_hat_i, y_hat = y_hat_i.detach(), y_hat.detach()
+    y_hat = y_hat.detach()
     if task == "classification":
-        return F.cross_entropy(y_hat, y, reduction="none") - F.cross_entropy(y_hat_i, y, reduction="none")
+        p = F.softmax(y_hat.to(torch.float32), dim=-1)  # (B, K)
+        return (p - F.one_hot(y, p.shape[-1]).to(p.dtype)).pow(2).sum(dim=-1)
     if task == "regression":
-        yy = y.reshape(-1, 1).to(y_hat.dtype)
-        return 0.5 * ((y_hat - yy).pow(2) - (y_hat_i - yy).pow(2)).sum(dim=-1)
-    raise ValueError(f"head_gain needs labels: task must be 'classification' or 'regression'; got {task!r}.")
+        return 0.5 * (y_hat - y.reshape(-1, 1).to(y_hat.dtype)).pow(2).sum(dim=-1)  # (B, 1) -> (B,)
+    raise ValueError(f"head_score needs labels: task must be 'classification' or 'regression'; got {task!r}.")
 
 
-def compute_r_gain(gains: list[Tensor], base_loss: Tensor) -> Tensor:
-    """r for every modality from held-out gains (``r_form="info_gain"``), ``(M,)``.
+def head_gain(task: str, y_hat_i: Tensor, y_hat: Tensor, y: Tensor) -> Tensor:
+    """Per-row held-out gain of a TRB head over dDec, ``(B,)``, without gradients: score(dDec) - score(Dec_i).
 
-    Eq. 11 with each head's divergence D_i replaced by exp(g_i / s), g_i the mean held-out gain of head i
-    (``head_gain``) and s = GAIN_SCALE * dDec's held-out task loss (gains relative to what is left to learn):
+    Its mean over held-out rows estimates how much task information z_i still adds to xi (for the log score exactly
+    I(y; z_i | xi), which is what the KL of Eq. 11 measures when the heads are the true posteriors). Unlike the KL,
+    a head that fits noise in z_i scores a negative gain here instead of a large divergence. The score is
+    ``head_score``: Brier for classification, half the squared error for regression.
+    """
+    return head_score(task, y_hat, y) - head_score(task, y_hat_i, y)
 
-        r_j = 1 - tanh(clamp(ln(D_j / D_1), -10, 10)) = 1 - tanh(clamp((g_j - g_1) / s, -10, 10))
+
+def shrunk_difference(d: Tensor, evidence: float) -> Tensor:
+    """Mean of paired per-row differences ``d`` ``(N,)``, soft-thresholded by ``evidence`` standard errors.
+
+        d_eff = sign(mean d) * max(|mean d| - evidence * sd(d) / sqrt(N), 0)
+
+    A difference within ``evidence`` standard errors is no evidence and gives exactly 0; a larger one keeps only what
+    exceeds the noise. ``evidence = 0``: the plain mean. Fewer than 2 rows: no standard error, the plain mean.
+    """
+    mean = d.mean()
+    if evidence == 0 or d.numel() < 2:
+        return mean
+    se = d.std(correction=1) / d.numel() ** 0.5
+    return torch.sign(mean) * (mean.abs() - evidence * se).clamp_min(0.0)
+
+
+def compute_r_gain(gains: list[Tensor], base_loss: Tensor, evidence: float = 3.0) -> Tensor:
+    """r for every modality from per-row held-out gains (``r_form="info_gain"``), ``(M,)``.
+
+    Eq. 11 with each head's divergence D_i replaced by exp(g_i / s), g_i the held-out gain of head i over dDec
+    (``head_gain``), compared row by row with the reference head and shrunk by its standard error
+    (``shrunk_difference``), and s = GAIN_SCALE * dDec's held-out score (gains relative to what is left to learn):
+
+        d_j = g_j - g_1 per held-out row,   r_j = 1 - tanh(clamp(shrunk_difference(d_j, evidence) / s, -10, 10))
 
     A head that predicts the held-out rows worse than the reference head (its modality adds less task information
-    to xi, or only noise that the head fitted) gets r_j > 1 and is squeezed more; equal heads give r_j = 1.
+    to xi, or only noise that the head fitted) gets r_j > 1 and is squeezed more; equal heads, or a difference
+    within ``evidence`` standard errors of the paired differences, give r_j = 1 exactly.
+
+    Args:
+        gains: ``(N,)`` per-row gains of every head, the reference (modality 1) first.
+        base_loss: dDec's mean held-out score (``head_score``), the unit of the gains.
+        evidence: standard errors a paired difference must exceed to count (``TrainConfig.r_evidence``).
     """
     dtype = _compute_dtype(gains[0])
     scale = GAIN_SCALE * base_loss.detach().to(dtype).clamp_min(0.1)  # a near-perfect dDec: no saturation
-    g = [gi.detach().to(dtype).mean() for gi in gains]
+    g = [gi.detach().to(dtype) for gi in gains]
     one = g[0].new_ones(())
-    rs = [one] + [1.0 - torch.tanh(((gj - g[0]) / scale).clamp(-LOG_CLAMP, LOG_CLAMP)) for gj in g[1:]]
+    diffs = [shrunk_difference(gj - g[0], evidence) for gj in g[1:]]  # paired: the same rows for both heads
+    rs = [one] + [1.0 - torch.tanh((dj / scale).clamp(-LOG_CLAMP, LOG_CLAMP)) for dj in diffs]
     return torch.stack(rs)
 
 

@@ -46,7 +46,14 @@ from omib_core.errors import ConfigError, OmibError
 from omib_core.model import OMIB
 from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
-from omib_core.train.dynamic_r import compute_r_all, compute_r_gain, ema_update, head_divergence, head_gain
+from omib_core.train.dynamic_r import (
+    compute_r_all,
+    compute_r_gain,
+    ema_update,
+    head_divergence,
+    head_gain,
+    head_score,
+)
 from omib_core.train.events import (
     EpochEvent,
     Event,
@@ -532,10 +539,13 @@ class _Trainer:
 
     def _r_from(self, out: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
         """r of every modality from held-out outputs and labels, in the configured form. ``info_gain`` needs labels
-        (classification, regression); for the anomaly task it falls back to ``ratio_of_means`` of the divergences."""
+        (classification, regression): per-row gains of each head over dDec, compared row by row with the reference
+        head and shrunk by ``r_evidence`` standard errors (SPEC 4); for the anomaly task it falls back to
+        ``ratio_of_means`` of the divergences."""
         if self.config.train.r_form == "info_gain" and self.task != "anomaly":
-            gains = [head_gain(self.task, out[f"y_hat_i/{m}"], out["y_hat"], y) for m in self.mods]
-            return compute_r_gain(gains, task_loss(self.task, out["y_hat"], y))
+            gains = [head_gain(self.task, out[f"y_hat_i/{m}"], out["y_hat"], y) for m in self.mods]  # M x (N,)
+            base = head_score(self.task, out["y_hat"], y).mean()  # dDec's held-out score: the unit of the gains
+            return compute_r_gain(gains, base, self.config.train.r_evidence)
         form = "ratio_of_means" if self.config.train.r_form == "info_gain" else self.config.train.r_form
         divs = [head_divergence(self.task, out[f"y_hat_i/{m}"], out["y_hat"]) for m in self.mods]
         return compute_r_all(divs, form)

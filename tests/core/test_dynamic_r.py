@@ -8,7 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from omib_core.train.dynamic_r import compute_r, compute_r_all, ema_update, head_divergence
+from omib_core.train.dynamic_r import (
+    GAIN_SCALE,
+    compute_r,
+    compute_r_all,
+    compute_r_gain,
+    ema_update,
+    head_divergence,
+    head_gain,
+    head_score,
+    shrunk_difference,
+)
 
 torch.set_num_threads(1)
 FORMS = ["mean_of_ratios", "ratio_of_means"]
@@ -106,3 +116,54 @@ def test_rounding_negative_kl_never_gives_nan_r():
     assert (d_ref >= 0).all() and (d_2 >= 0).all()
     r = compute_r_all([d_ref, d_2])
     assert torch.isfinite(r).all() and 0.0 < float(r[1]) < 2.0
+
+
+# the default form: paired held-out gains, shrunk by their standard error (issue 19)
+
+
+def test_brier_score_and_gain_against_a_hand_computed_oracle():
+    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    y = torch.tensor([0, 1])
+    p1 = math.exp(2) / (1 + math.exp(2))
+    oracle = torch.tensor([0.25 + 0.25, (p1 - 0) ** 2 + (1 - p1 - 1) ** 2])
+    torch.testing.assert_close(head_score("classification", logits, y), oracle)
+    # gain of a head over dDec = dDec's score - the head's score; a perfect head gains, a wrong one loses
+    ddec = torch.zeros(2, 2)
+    assert head_gain("classification", torch.tensor([[9.0, 0.0], [0.0, 9.0]]), ddec, y).min() > 0.49
+    assert head_gain("classification", torch.tensor([[0.0, 9.0], [9.0, 0.0]]), ddec, y).max() < -1.4
+    # bounded: an overconfident wrong row costs at most 2 (its log-loss would be ~1e4)
+    assert head_score("classification", torch.tensor([[0.0, 1e4]]), torch.tensor([0])).item() == pytest.approx(2.0)
+    reg = head_score("regression", torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(reg, torch.tensor([0.5, 2.0]))
+    with pytest.raises(ValueError):
+        head_score("anomaly", logits, y)
+
+
+def test_shrunk_difference_soft_thresholds_by_standard_errors():
+    d = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)  # mean 2.5, sd 1.291, se 0.6455
+    se = float(d.std()) / 2
+    assert float(shrunk_difference(d, 0.0)) == pytest.approx(2.5)
+    assert float(shrunk_difference(d, 2.0)) == pytest.approx(2.5 - 2 * se)
+    assert float(shrunk_difference(-d, 2.0)) == pytest.approx(-(2.5 - 2 * se))
+    assert float(shrunk_difference(d, 4.0)) == 0.0  # 2.5 < 4 se: no evidence
+    one = torch.tensor([0.7], dtype=torch.float64)
+    assert float(shrunk_difference(one, 3.0)) == pytest.approx(0.7)  # one row: no standard error, the plain mean
+
+
+def test_gain_r_is_exactly_one_for_noise_and_moves_for_a_real_difference():
+    g = torch.Generator().manual_seed(0)
+    n = 400
+    base = torch.tensor(0.4, dtype=torch.float64)
+    g1 = 0.3 * torch.randn(n, generator=g, dtype=torch.float64)
+    noise = g1 + 0.3 * torch.randn(n, generator=g, dtype=torch.float64) / n**0.5 * 20  # same mean: no evidence
+    shrunk = float(shrunk_difference(noise - g1, 3.0))
+    assert shrunk == 0.0 and compute_r_gain([g1, noise], base)[1].item() == 1.0
+    worse = g1 - 0.1  # head 2 loses 0.1 on every row: its view adds less, squeezed more
+    r = compute_r_gain([g1, worse, g1 + 0.1], base)
+    assert r.shape == (3,) and r[0].item() == 1.0
+    assert r[1].item() == pytest.approx(1 + math.tanh(0.1 / (GAIN_SCALE * 0.4)), rel=1e-9)  # se = 0: no shrinkage
+    assert r[2].item() == pytest.approx(1 - math.tanh(0.1 / (GAIN_SCALE * 0.4)), rel=1e-9)
+    assert 0.0 < r.min().item() and r.max().item() < 2.0
+    # a paired comparison: a difference far below the spread of either head's gains is still evidence
+    assert compute_r_gain([g1, g1 - 0.02], base)[1].item() > 1.0
+    assert compute_r_gain([g1, g1.flip(0) - 0.02], base)[1].item() == 1.0  # unpaired rows: lost in the spread
