@@ -23,6 +23,9 @@ from omib_core.config import DataConfig
 from omib_core.data.dataset import MultimodalDataset
 
 GENERATOR_FILES = ("sim.py", "synthetic.py", "latent.py", "dataset.py", "registry.py")
+# what a stored draw holds; raised when that changes even if the generator files did not
+# (2: the ground truth carries the latent blocks of the held-out rows, ``latents`` / ``latent_rows`` / ``latent_blocks``)
+DRAW_FORMAT = 2
 _CODE_HASH: str | None = None
 
 
@@ -47,7 +50,9 @@ def cacheable(config: DataConfig) -> bool:
 
 
 def draw_key(config: DataConfig) -> str:
-    text = json.dumps({"data": config.to_dict(), "code": _code_hash()}, sort_keys=True, default=str)
+    text = json.dumps(
+        {"data": config.to_dict(), "code": _code_hash(), "format": DRAW_FORMAT}, sort_keys=True, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, make_split
+from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TRAIN, make_split
 from omib_core.errors import ConfigError, param_error
 
 SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
@@ -395,15 +395,28 @@ class LatentDraw:
             col += spec.blocks[b]
         return t, t_full, shares
 
-    def ground_truth(self, **extra: Any) -> dict[str, Any]:
-        """The shared ground truth (optimal features, exact entropies / MI of the views) plus ``extra``."""
+    def ground_truth(self, split: np.ndarray | None = None, **extra: Any) -> dict[str, Any]:
+        """The shared ground truth (optimal features, exact entropies / MI of the views) plus ``extra``.
+
+        With ``split``, also the latent blocks of the validation and test rows, to measure what a representation
+        keeps of each (``omib_core.analysis.information``): ``latent_rows`` ``(n_held,)`` row indices,
+        ``latents`` ``(n_held, L)`` float32 (the non-empty blocks side by side) and ``latent_blocks``
+        ``{block: size}`` in column order. Training rows are left out: nothing the model fits sees a block.
+        """
         spec = self.spec
-        return {
+        out = {
             "optimal_features": self.optimal().astype(np.float32),
             "optimal_feature_blocks": {b: spec.blocks[b] for b in spec.task_blocks},
             **extra,
             **self.lv.exact_information(),
         }
+        if split is not None:
+            rows = np.flatnonzero(np.asarray(split) != TRAIN).astype(np.int64)
+            sizes = {b: s for b, s in spec.blocks.items() if s > 0}
+            out["latent_rows"] = rows
+            out["latents"] = np.hstack([self.latents[b][rows] for b in sizes]).astype(np.float32)
+            out["latent_blocks"] = sizes
+        return out
 
 
 def check_bool(owner: str, name: str, value: Any) -> bool:

@@ -303,6 +303,7 @@ def simulate_classification(
         spec.cache_key(k=k, bayes=bayes, label_model=label_model, reference=reference, probe=3), compute
     )
     ground_truth = draw.ground_truth(
+        split,
         bayes_accuracy=bayes,
         bayes_accuracy_views=ref["bayes_accuracy_views"],
         bayes_prediction=bayes_pred,

@@ -143,6 +143,7 @@ def make_sim_regression(
     ref = cached_reference(spec.cache_key(gain=gain, target_noise=target_noise, reference=reference, probe=3), compute)
     te = split == TEST
     ground_truth = draw.ground_truth(
+        split,
         bayes_mae=ref["bayes_mae"],
         bayes_mae_views=ref["bayes_mae_views"],
         bayes_mae_test=float(np.mean(np.abs(y[te] - np.clip(gain * f[te], -3.0, 3.0)))),
@@ -265,7 +266,7 @@ def make_sim_anomaly(
     concat = np.hstack(list(views.values())).astype(np.float64)
     view_metrics = _score_metrics(y, split, _distance_scores(concat, normal_train))
     ground_truth = draw.ground_truth(
-        optimal_mib_metrics=opt_metrics, optimal_mib_auc=opt_metrics["auc"], views_distance_metrics=view_metrics
+        split, optimal_mib_metrics=opt_metrics, optimal_mib_auc=opt_metrics["auc"], views_distance_metrics=view_metrics
     )
     meta = spec.meta(
         "SIM-ANOMALY: anomalies are moved in the task-relevant blocks only; training rows are normal.",

@@ -135,6 +135,15 @@ class _Member(_Trainer):
         self.sync()  # the snapshot embeds with this member's own network
         return super()._snapshot()
 
+    def _info_inputs(self):
+        return self.grid.shared(("info", self.key), super()._info_inputs)
+
+    def _information(self) -> dict[str, float]:
+        if self.info_x is None:
+            return {}
+        self.sync()  # measured with this member's own network
+        return super()._information()
+
     def sync(self) -> None:
         """Copy this member's slice of the stacked weights into its own ``OMIB`` (for snapshots and the checkpoint)."""
         self.model.load_state_dict(self._state_copy())
@@ -456,6 +465,8 @@ class GridTrainer:
                 m = self.members[g]
                 eval_metrics, per_split, out = m._evaluate(stage, outs[g])
                 metrics = m._with_bound({**self.means[g], **eval_metrics})
+                if stage == "main":
+                    metrics.update(m._close_main_epoch(e, main_epoch, per_split))
                 eta = (time.perf_counter() - self.t_start) / (e + 1) * (total - e - 1)
                 yield g, EpochEvent(stage=stage, epoch=e, step=m.step, metrics=metrics, eta_seconds=eta)
                 if stage != "main":

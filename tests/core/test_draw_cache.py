@@ -50,3 +50,14 @@ def test_scalars_are_computed_once_per_draw(tmp_path):
     assert len(calls) == 1
     cached_scalars(SMALL.replace(seed=9), tmp_path, "reference1", compute)
     assert len(calls) == 2
+
+
+def test_a_cached_draw_keeps_the_held_out_latent_blocks(tmp_path):
+    from omib_core.analysis.information import held_out_blocks
+
+    load_cached(SMALL, tmp_path)
+    cached = load_cached(SMALL, tmp_path)  # read back from the .npz / .json
+    rows, blocks = held_out_blocks(cached.ground_truth)
+    fresh_rows, fresh = held_out_blocks(load_dataset(SMALL).ground_truth)
+    assert np.array_equal(rows, fresh_rows) and list(blocks) == list(fresh) == ["a0", "a1", "a2", "b0", "b1", "b2"]
+    assert all(np.array_equal(blocks[b], fresh[b]) for b in blocks)

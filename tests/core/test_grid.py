@@ -239,3 +239,30 @@ def test_the_time_estimate_follows_how_the_grid_will_run(monkeypatch, tmp_path):
     assert "1 data draw(s) to make" in est["basis"]  # one DataConfig, not yet in the cache
     apart = estimate_seconds([cfg(), cfg(lr=0.01)], tmp_path)
     assert "2 runs one after another" in apart["basis"] and apart["members"] == 1
+
+
+def test_grid_members_measure_the_information_per_block_with_their_own_network(tmp_path):
+    """Each member's snapshot epochs carry I(rep; block) measured with its own weights: the last epoch's numbers equal
+    those of a run's own measurement with the member's checkpoint loaded (and differ between the members)."""
+    from omib_core.train.checkpoint import load_checkpoint
+    from omib_core.train.loop import _Trainer
+
+    def info_cfg(**train) -> RunConfig:
+        d = {k: dict(v) for k, v in SMALL.items()}
+        d["data"]["params"] = {"n_samples": 1200, "b1": 16, "b2": 16, "reference": False}
+        d["train"].update(snapshot_every=2, select="last", **train)
+        return RunConfig.from_dict(d)
+
+    configs = [info_cfg(seed=0, beta_scale=1.0), info_cfg(seed=1, beta_scale=300.0)]
+    grid = _events(configs, out_dirs=[tmp_path / f"m{g}" for g in range(2)], cache_dir=tmp_path)
+    lasts = []
+    for g, c in enumerate(configs):
+        info = {e.epoch: e.metrics for e in grid[g] if isinstance(e, EpochEvent) and "info/xi/a1" in e.metrics}
+        assert sorted(info) == [3, 5]  # main epochs 1 and 3 of 4 (snapshot_every=2), the last among them
+        own = _Trainer(c, None, None, None, tmp_path)
+        model, _, _ = load_checkpoint(tmp_path / f"m{g}" / "checkpoint.pt")
+        own.model.load_state_dict(model.state_dict())
+        expected = own._information()
+        assert expected and all(info[5][k] == pytest.approx(v, abs=1e-4) for k, v in expected.items())
+        lasts.append(info[5])
+    assert lasts[0]["info/xi/a1"] != lasts[1]["info/xi/a1"]

@@ -375,3 +375,47 @@ def test_warm_up_trains_only_the_encoders_and_trb_heads(monkeypatch):
             assert not torch.equal(value, after[name]), f"{name} never trained in the main stage"
         elif name.startswith(("encoders.", "trb.")):
             assert moved, f"{name} did not train during warm-up"
+
+
+# information per latent block (simulated data only)
+
+
+def _sim(n: int = 1500, **params):
+    from omib_core.config import DataConfig
+    from omib_core.data import load_dataset
+
+    p = {"n_samples": n, "b1": 16, "b2": 16, "reference": False, **params}
+    return load_dataset(DataConfig(dataset="sim-i", params=p, seed=0))
+
+
+def test_snapshot_epochs_carry_the_information_per_block_and_it_matches_the_ground_truth():
+    """At every snapshot epoch and the last, the epoch event carries I(rep; block) for xi, z_i and zeta_i and every
+    block; nothing in warm-up or between snapshots. z_v1 is a function of v1, which never sees a2 or b2: it reads
+    about 0 for them and holds a1."""
+    ds = _sim()
+    events = run(config(epochs=5, warmup_epochs=1, snapshot_every=2, lr=1e-2), ds)
+    with_info = {e.epoch: e.metrics for e in epochs_of(events) if any(k.startswith("info/") for k in e.metrics)}
+    assert sorted(with_info) == [2, 4, 5]  # main epochs 2 and 4 (snapshot_every=2), and the last
+    reps = ["xi", "z_v1", "z_v2", "zeta_v1", "zeta_v2"]
+    names = {f"info/{r}/{b}" for r in reps for b in ("a0", "a1", "a2", "b0", "b1", "b2")}
+    assert set(k for k in with_info[5] if k.startswith("info/")) == names
+    last = with_info[5]
+    assert last["info/z_v1/a1"] > 0.5 and last["info/z_v2/a2"] > 0.3
+    for rep, absent in (("z_v1", "a2"), ("z_v1", "b2"), ("z_v2", "a1"), ("z_v2", "b1")):
+        assert abs(last[f"info/{rep}/{absent}"]) < 0.1, (rep, absent, last[f"info/{rep}/{absent}"])
+
+
+def test_datasets_without_latent_blocks_log_no_information():
+    events = run(config(epochs=2, snapshot_every=1))
+    assert not any(k.startswith("info/") for e in epochs_of(events) for k in e.metrics)
+
+
+def test_an_early_stopped_run_measures_its_last_epoch(monkeypatch):
+    from omib_core.train import loop
+
+    monkeypatch.setattr(loop._Trainer, "_should_stop", lambda self: self.epoch >= 2)
+    events = run(config(epochs=6, warmup_epochs=1, snapshot_every=0), _sim(n=900))
+    fin = events[-1]
+    assert isinstance(fin, RunFinished) and fin.stopped_early
+    info = [e.epoch for e in epochs_of(events) if "info/xi/a1" in e.metrics]
+    assert info == [fin.last_epoch] == [2]
