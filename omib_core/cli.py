@@ -250,6 +250,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "selection",
         "schedule",
         "reference",
+        "information",
     )
     print(json.dumps({k: result.get(k) for k in keys}, indent=2))
     print(f"wrote {out / 'result.json'} and {out / 'history.csv'}", file=sys.stderr)
@@ -299,6 +300,7 @@ def _sweep_row(config: RunConfig, res: dict[str, Any]) -> dict[str, Any]:
         "test_metrics": res.get("test_metrics"),
         "last_test_metrics": res.get("last_test_metrics"),
         "selection": res.get("selection"),
+        "information": res.get("information"),
     }
 
 

@@ -310,3 +310,18 @@ def held_out_blocks(ground_truth: Mapping | None) -> tuple[np.ndarray, dict[str,
     if start != lat.shape[1] or lat.shape[0] != len(rows):
         return None
     return np.asarray(rows, dtype=np.int64), out
+
+
+def information_summary(metrics: Mapping[str, float | None], epoch: int | None = None) -> dict | None:
+    """What ``result.json`` carries: ``{"epoch", "nats": {rep: {block: nats}}, "task_kept": {rep: nats},
+    "superfluous_kept": {rep: nats}}`` from one epoch's metrics; None when they hold no ``info/`` numbers."""
+    table = table_from_metrics(metrics)
+    if not table:
+        return None
+    sums = {rep: kept(row) for rep, row in table.items()}
+    return {
+        "epoch": epoch,
+        "nats": table,
+        "task_kept": {rep: s[0] for rep, s in sums.items()},
+        "superfluous_kept": {rep: s[1] for rep, s in sums.items()},
+    }

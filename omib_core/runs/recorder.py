@@ -128,6 +128,7 @@ class Recorder:
         self.columns: dict[str, None] = {}  # metric names, first-seen order
         self.last_epoch: EpochEvent | None = None
         self.last_step: StepEvent | None = None
+        self.last_info: EpochEvent | None = None  # the last epoch measuring information per latent block (info/...)
         self._t0 = time.monotonic()
 
     @property
@@ -149,6 +150,8 @@ class Recorder:
             self.columns.update(dict.fromkeys(event.metrics))
             if name == "EpochEvent":
                 self.last_epoch = event
+                if any(str(k).startswith("info/") for k in event.metrics):
+                    self.last_info = event
             else:
                 self.last_step = event
         elif name == "RunFinished":
@@ -210,6 +213,7 @@ class Recorder:
                 "selection": selection(fin) if fin else {},
                 "schedule": dict(st.schedule) if st else {},
                 "reference": dict(st.reference) if st else {},
+                "information": self._information(),
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,
                 "total_epochs": st.total_epochs if st else None,
                 "step": fin.step if fin else (max((r["step"] for r in self.rows), default=0)),
@@ -219,6 +223,14 @@ class Recorder:
                 "config": self.config,
             }
         )
+
+    def _information(self) -> dict[str, Any] | None:
+        """The last measured information per latent block (simulated data only; None otherwise)."""
+        if self.last_info is None:
+            return None
+        from omib_core.analysis.information import information_summary
+
+        return information_summary(self.last_info.metrics, self.last_info.epoch)
 
     def finish(self, status: str | None = None, error: str | None = None, **extra: Any) -> dict[str, Any]:
         """Write ``history.csv`` and ``result.json`` (with ``extra`` keys added) and return the result dict."""

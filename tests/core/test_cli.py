@@ -94,6 +94,12 @@ def test_train_writes_result_and_history(tmp_path):
     assert len(res["r_final"]) == 2
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) > 3 and "kl/v1" in lines[0]
+    # the final information per latent block, in result.json and on stdout (simulated data: the blocks are known)
+    info = res["information"]
+    assert info["epoch"] == 4 and set(info["nats"]) == {"xi", "z_v1", "z_v2", "zeta_v1", "zeta_v2"}
+    assert set(info["nats"]["z_v1"]) == {"a0", "a1", "a2", "b0", "b1", "b2"}
+    assert info["task_kept"]["z_v1"] == pytest.approx(sum(info["nats"]["z_v1"][b] for b in ("a0", "a1", "a2")))
+    assert json.loads(out.stdout)["information"] == info and "info/xi/a1" in lines[0]
 
 
 def test_unknown_dataset_is_a_sentence_not_a_traceback(tmp_path):

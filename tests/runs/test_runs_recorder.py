@@ -93,3 +93,26 @@ def test_events_to_rows():
 def test_jsonable():
     assert jsonable({"a": (1, math.nan), "b": math.inf, 3: None}) == {"a": [1, None], "b": None, "3": None}
     assert jsonable(fakes.started(2))["modalities"] == ["a", "b"]
+
+
+def test_result_carries_the_last_measured_information_per_block(tmp_path):
+    """The last epoch with info/<rep>/<block> metrics (a snapshot epoch) gives result.json its ``information``; a run
+    without them (real data, an old run) has None."""
+    from omib_core.train.events import EpochEvent
+
+    config = _config()
+    rec = Recorder(tmp_path / "out", config)
+    events = list(fakes.epochs(config, out_dir=tmp_path))
+    assert rec.result()["information"] is None
+    info = {"info/xi/a1": 2.5, "info/xi/a0": 0.5, "info/xi/b2": 0.25, "info/z_a/b2": 3.0}
+    for event in events:
+        if type(event).__name__ == "EpochEvent" and event.stage == "main" and event.epoch == 1:
+            event = EpochEvent("main", 1, event.step, {**event.metrics, **info})
+        rec.record(event)
+    res = rec.finish()
+    assert res["information"] == {
+        "epoch": 1,
+        "nats": {"xi": {"a1": 2.5, "a0": 0.5, "b2": 0.25}, "z_a": {"b2": 3.0}},
+        "task_kept": {"xi": 3.0, "z_a": None},  # no a-block measured for z_a: NaN, written as null
+        "superfluous_kept": {"xi": 0.25, "z_a": 3.0},
+    }
