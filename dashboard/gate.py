@@ -159,6 +159,13 @@ def release_gone_sessions(runtime: Any, now: float | None = None) -> int:
     return dropped
 
 
+def sweep() -> int:
+    """``release_gone_sessions`` on Streamlit's own runtime (the app calls it on every rerun, so the files of a
+    closed tab are released within a minute of the next page load anywhere, uploads or not)."""
+    runtime = _runtime()
+    return release_gone_sessions(runtime) if runtime is not None else 0
+
+
 async def _answer(send: Send, status: int, text: str) -> None:
     body = text.encode()
     await send(

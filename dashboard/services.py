@@ -87,6 +87,7 @@ def sidebar_identity() -> None:
         gate.forget(session)
         raise
     gate.admit(session, user.name)
+    gate.sweep()  # uploads held for sessions gone a minute or more are released
     with st.sidebar:
         if user.via == "team":
             st.caption(

@@ -312,7 +312,18 @@ def test_the_12_5m_row_npz_set_is_refused_in_5_s_and_the_server_stays_flat(data_
     """Three small files declaring 12.5 M rows (501 MB stored, 4 GB peak in the server on dda1df2): refused from the
     zip directory, before inflating, whether checked for the Data page or stored through the library."""
     rows = 12_500_000
-    files = {"a.npz": npz((rows, 8)), "b.npz": npz((rows, 1)), "labels.npz": npz((rows,), dtype="<i1")}
+    rng = np.random.default_rng(0)
+
+    def sparse(n: int, cols: int) -> bytes:  # zeros but for one random row a block: no column is constant
+        a = np.zeros((n, cols), "<f4")
+        a[0] = rng.normal(size=cols)
+        return a.tobytes()
+
+    files = {
+        "a.npz": npz((rows, 8), fill=lambda n: sparse(n, 8)),
+        "b.npz": npz((rows, 1), fill=lambda n: sparse(n, 1)),
+        "labels.npz": npz((rows,), fill=lambda n: (np.arange(n) % 2).astype("<i1").tobytes(), dtype="<i1"),
+    }
     assert sum(len(v) for v in files.values()) < 3 * MB
     validate_isolated(good_files())  # warm the imports this test does not measure
     before = tree(data_dir)
