@@ -118,7 +118,9 @@ def installed() -> bool:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GB"
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.1f} KB"
 
 
 def _held(mgr: Any, session_id: str) -> tuple[int, int]:
