@@ -84,6 +84,14 @@ def _is_admin(identity: str) -> bool:
     return identity.strip().casefold() in _admins()
 
 
+def sign_in_configured() -> bool:
+    """Whether this server asks visitors to sign in (OIDC, ``[users]`` / ``OMIB_USERS_FILE``, or a team password);
+    readable before the server starts (``dashboard.serve`` refuses an open network address without it)."""
+    return bool(
+        _oidc_configured() or _secret("users", None) is not None or users_file_from_env() or _secret("password")
+    )
+
+
 def _oidc_configured() -> bool:
     return bool(_secret("auth", None))
 

@@ -39,10 +39,60 @@ def start_services() -> object:
     return manager
 
 
+LOOPBACK = ("localhost", "::1", "[::1]", "ip6-localhost")
+
+
+def listen_address(args: list[str]) -> str:
+    """The address Streamlit will bind: ``--server.address`` in the arguments, else ``STREAMLIT_SERVER_ADDRESS``,
+    else ``.streamlit/config.toml``; "" (every interface, Streamlit's default) when none says."""
+    for i, a in enumerate(args):
+        if a == "--server.address" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--server.address="):
+            return a.split("=", 1)[1]
+    if os.environ.get("STREAMLIT_SERVER_ADDRESS"):
+        return os.environ["STREAMLIT_SERVER_ADDRESS"]
+    try:
+        import tomllib
+
+        cfg = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+        return str(cfg.get("server", {}).get("address") or "")
+    except (OSError, ValueError):
+        return ""
+
+
+def is_loopback(address: str) -> bool:
+    a = address.strip().lower()
+    return a.startswith(("127.", "unix:")) or a in LOOPBACK
+
+
+def open_refusal(args: list[str]) -> str | None:
+    """The sentence refusing to serve every visitor as the admin: a non-loopback address without sign-in
+    configured (and without ``OMIB_ALLOW_OPEN=1``); None when the server may start."""
+    from dashboard.auth import sign_in_configured
+    from omib_core.env import env_bool
+
+    address = listen_address(args)
+    if is_loopback(address) or env_bool("OMIB_ALLOW_OPEN", False) or sign_in_configured():
+        return None
+    where = f"address {address}" if address else "every network interface (no --server.address given)"
+    return (
+        f"Refusing to listen on {where} without sign-in: every visitor would be the local admin, able to delete "
+        "every run. Configure sign-in (per-user passwords, OIDC or a team password in .streamlit/secrets.toml; see "
+        "docs/deploy.md, Sign-in), listen on 127.0.0.1 behind a reverse proxy, or set OMIB_ALLOW_OPEN=1 to serve an "
+        "open demo on purpose."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Start the services, then ``streamlit run dashboard/app.py <argv>`` in this process (returns its exit code)."""
+    """Start the services, then ``streamlit run dashboard/app.py <argv>`` in this process (returns its exit code).
+    Exits 2 with a sentence, starting nothing, when it would serve a network without sign-in (``open_refusal``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refusal = open_refusal(args)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     start_services()
     from dashboard import gate
 
