@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from dashboard.widgets import escape_md
 from omib_core.analysis.embedding import pca_2d, subsample_rows
 from omib_core.config import DataConfig
-from omib_core.errors import ConfigError, OmibError
+from omib_core.errors import ConfigError, DataError, OmibError
 
 KEY = "data"
 # (min, max, step) by parameter name pattern, first match wins; anything else gets a range around its default.
@@ -450,5 +451,21 @@ def upload_ui(generation: int = 0) -> tuple[dict[str, bytes], str | None, str]:
         placeholder="my data",
         help="How the dataset is listed in the picker.",
     )
-    out = {f.name: f.getvalue() for f in files or []}
-    return out, (None if task == "automatic" else task), name.strip()
+    return uploaded_files(files or []), (None if task == "automatic" else task), name.strip()
+
+
+def uploaded_files(files: list[Any]) -> dict[str, bytes]:
+    """``{file name: bytes}`` of the uploader's files.
+
+    Raises:
+        DataError: two files share a name (the later would silently replace the earlier).
+    """
+    names = [str(f.name) for f in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        shown = ", ".join(escape_md(n[:80]) for n in twice[:3])
+        raise DataError(
+            f"Two files in this upload are named {shown}; the later would replace the earlier. Remove one of them "
+            "from the uploader (its x), or rename it, and add it again."
+        )
+    return {f.name: f.getvalue() for f in files}

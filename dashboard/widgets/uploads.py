@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.widgets import escape_md
-from dashboard.widgets.data import upload_ui
+from dashboard.widgets.data import upload_ui, uploaded_files
 from omib_core.config import DataConfig
 from omib_core.errors import OmibError
 
@@ -35,8 +35,8 @@ def store_and_use(owner: str, task: str | None, name: str) -> None:
     from omib_core.data import store_upload
 
     gen = int(st.session_state.get(UPLOAD_GEN, 0))
-    files = {f.name: f.getvalue() for f in st.session_state.get(f"data_upload_files_{gen}") or []}
     try:
+        files = uploaded_files(st.session_state.get(f"data_upload_files_{gen}") or [])
         upload_id = store_upload(files, owner=owner, task=task, name=name or None)
     except OmibError as e:
         st.session_state[UPLOAD_ERROR] = str(e)
@@ -74,7 +74,11 @@ def upload_section(owner: str) -> None:
         error = st.session_state.pop(UPLOAD_ERROR, None) or gate.pop_refusal(gate.session_id())
         if error:
             st.error(error, icon=":material/error:")
-        files, task, name = upload_ui(int(st.session_state.get(UPLOAD_GEN, 0)))
+        try:
+            files, task, name = upload_ui(int(st.session_state.get(UPLOAD_GEN, 0)))
+        except OmibError as e:  # two files with one name
+            st.error(str(e), icon=":material/error:")
+            return
         if not files:
             return
         try:

@@ -170,3 +170,18 @@ def test_data_page_counts_the_modalities_of_the_chosen_views():
     credit = " ".join(c.value for c in at.caption)
     assert "classification · 2 modalities" in credit and "classification · 6 modalities" not in credit
     assert "2" in [m.value for m in at.metric]  # the Modalities card
+
+
+def test_two_files_with_one_name_are_refused_with_a_sentence():
+    """Issue 22: an upload with two files named labels.csv was accepted silently, the later one used."""
+    files = _upload_files()
+    at = app()
+    at.run()
+    at.file_uploader(key="data_upload_files_0").set_value(
+        [*files, ("labels.csv", b"label\n" + b"1\n" * 30, "text/csv")]
+    )
+    at.run()
+    no_exception(at)
+    errors = [e.value for e in at.error]
+    assert any("Two files in this upload are named labels\\.csv" in e for e in errors), errors
+    assert not [b for b in at.button if b.key == "data_upload_store"]  # nothing to store until one is removed
