@@ -25,6 +25,12 @@ def record_event(out: dict[str, Any], ev: Any) -> None:
     if isinstance(ev, EpochEvent) and ev.stage == "main":
         keep = ("train/accuracy", "train/mae", "loss", "task_loss")
         out["last_epoch_metrics"] = {k: v for k, v in ev.metrics.items() if k in keep or k.startswith("kl/")}
+        info = {k: v for k, v in ev.metrics.items() if k.startswith("info/")}  # information per latent block
+        if info:
+            out.setdefault("info_history", {})[str(ev.epoch)] = info
+            out["info_last"] = info
+        if "test/accuracy" in ev.metrics:
+            out.setdefault("test_accuracy_history", {})[str(ev.epoch)] = ev.metrics["test/accuracy"]
     elif isinstance(ev, RunStarted):
         out.update(beta=ev.beta, M_u=ev.M_u, beta_over_Mu=ev.beta_over_Mu, reference=dict(ev.reference))
     elif isinstance(ev, RunFailed):

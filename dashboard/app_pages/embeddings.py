@@ -27,6 +27,7 @@ from dashboard.widgets.embeddings import (
     umap_future,
     watch_new_snapshots,
 )
+from dashboard.widgets.information import snapshot_information
 from omib_core.analysis.embedding import projectable_arrays
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import DataError
@@ -135,6 +136,7 @@ def snapshots_view(run: dict, arts: list[dict]) -> None:
         projection_view(run, art, array, color_by, method, polling=False)
     except (DataError, KeyError, ValueError) as e:
         st.error(f"This snapshot cannot be drawn: {e}. Pick another epoch.", icon=":material/error:")
+    snapshot_information(run, art.get("epoch"))
     if len(arts) > 1 and st.toggle(f"Show all {len(arts)} snapshots side by side (PCA)", key="emb_grid"):
         grid_view(run, arts, array, color_by)
     if run["status"] not in live.TERMINAL:

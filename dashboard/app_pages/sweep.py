@@ -17,6 +17,7 @@ from dashboard.charts.sweep import sweep_figure
 from dashboard.charts.training import metric_label
 from dashboard.demo import measured_sweep, teach_sweep_report
 from dashboard.widgets import escape_md
+from dashboard.widgets.information import information_plane
 from dashboard.widgets.sweep import (
     measured_caption,
     measured_markers,
@@ -94,8 +95,11 @@ def sweep_view(sid: str, polling: bool) -> None:
         markers=measured_markers(runs, measured),
         mu_label=f"{next(iter(estimators)).capitalize()} M_u" if len(estimators) == 1 else "M_u",
     )
-    st.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
-    st.caption(
+    left, right = st.columns([3, 2], gap="medium")  # the accuracy curve, and beside it what xi keeps per beta
+    with right:
+        information_plane(runs)
+    left.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
+    left.caption(
         ":material/visibility: **What to look for:** an inverted U. Too little β overfits (the model keeps "
         "superfluous information: a train-test gap on the run's accuracy chart); too much underfits (the KL terms "
         "collapse and task information is squeezed out too). M_u is a sufficient, conservative bound: any β up to it "

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import live, services, state, twins
 from dashboard.auth import current_user
+from dashboard.widgets.information import what_xi_keeps
 from dashboard.widgets.new_run import new_run_form
 from dashboard.widgets.run_view import (
     charts_grid,
@@ -44,6 +45,7 @@ def run_view(run_id: str, polling: bool) -> None:
     twin = None if polling else no_bottleneck_twin(run, user)
     st.subheader("Live charts", divider="gray")
     charts_grid(run, steps, epochs, polling, twins.twin_reference(twin))
+    what_xi_keeps(run, epochs, polling)
 
 
 def reuse_config(run: dict) -> None:

@@ -325,3 +325,14 @@ def information_summary(metrics: Mapping[str, float | None], epoch: int | None =
         "task_kept": {rep: s[0] for rep, s in sums.items()},
         "superfluous_kept": {rep: s[1] for rep, s in sums.items()},
     }
+
+
+def gaussian_pair(n: int, p: int, q: int, rho: Iterable[float], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Jointly Gaussian ``(n, p)`` and ``(n, q)`` rows with canonical correlations ``rho`` (the rest 0), each side mixed
+    by a random invertible map; their exact MI is ``exact_gaussian_mi(rho)`` (for benches)."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((n, p)), rng.standard_normal((n, q))
+    r = np.asarray(list(rho), dtype=np.float64)
+    k = len(r)
+    y[:, :k] = r * x[:, :k] + np.sqrt(1 - r**2) * y[:, :k]
+    return x @ rng.standard_normal((p, p)), y @ rng.standard_normal((q, q))

@@ -213,7 +213,7 @@ class Recorder:
                 "selection": selection(fin) if fin else {},
                 "schedule": dict(st.schedule) if st else {},
                 "reference": dict(st.reference) if st else {},
-                "information": self._information(),
+                "information": self.information(),
                 "epochs_completed": self.last_epoch.epoch + 1 if self.last_epoch else 0,
                 "total_epochs": st.total_epochs if st else None,
                 "step": fin.step if fin else (max((r["step"] for r in self.rows), default=0)),
@@ -224,7 +224,7 @@ class Recorder:
             }
         )
 
-    def _information(self) -> dict[str, Any] | None:
+    def information(self) -> dict[str, Any] | None:
         """The last measured information per latent block (simulated data only; None otherwise)."""
         if self.last_info is None:
             return None

@@ -460,7 +460,8 @@ class Worker:
         elif kind == "RunFinished":
             if event.checkpoint_path:
                 self.store.add_artifact(self.run_id, "checkpoint", event.checkpoint_path, epoch=event.epochs)
-            self._end("finished", None, result={**dataclasses.asdict(event), "selection": selection(event)})
+            result = {**dataclasses.asdict(event), "selection": selection(event)}
+            self._end("finished", None, result={**result, "information": jsonable(self.recorder.information())})
             return True
         return False
 
