@@ -53,7 +53,12 @@ def labels_line(labels: dict[str, Any]) -> str:
         f"**Labels** ({escape_md(labels['file'])}): {labels['rows']:,} rows, {labels['kind']} values, "
         f"task **{labels['task']}**, split {labels['split']}"
     ]
-    if "classes" in labels:
+    if "classes" in labels and labels.get("kind") == "names":
+        parts.append(
+            "classes numbered in sorted order of their names: "
+            + ", ".join(f"{i} = {escape_md(k)} ({v:,} rows)" for i, (k, v) in enumerate(labels["classes"].items()))
+        )
+    elif "classes" in labels:
         parts.append("classes " + ", ".join(f"{escape_md(k)}: {v:,}" for k, v in labels["classes"].items()))
     if "range" in labels:
         parts.append(f"range {labels['range'][0]:.3g} to {labels['range'][1]:.3g}")
@@ -64,9 +69,9 @@ def upload_section(owner: str) -> None:
     with st.expander("Upload your data", icon=":material/upload:"):
         st.markdown(
             "One file per modality (`.csv`, `.parquet`, `.npy`, or `.npz` with one array; one row per sample, the "
-            "same order in every file) and one labels file (`labels.csv` or `labels.npy`). Labels are numbers: "
-            "encode classes as 0, 1, 2, ... A `split` column in labels.csv (train / val / test) fixes the split; "
-            "otherwise it is drawn at random. The files are checked here before anything is stored. A stored upload "
+            "same order in every file) and one labels file (`labels.csv` or `labels.npy`). Labels are numbers or "
+            "class names (such as *Adelie*, numbered in sorted order). A `split` column in labels.csv (train / val "
+            "/ test) fixes the split; otherwise it is drawn at random. The files are checked here before anything is stored. A stored upload "
             "is yours alone until you share it (Your uploads)."
         )
         from dashboard import gate

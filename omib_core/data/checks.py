@@ -129,8 +129,11 @@ def _summarise(report: ValidationReport, name: str, client: str, x: np.ndarray) 
 
 
 def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: np.ndarray | None, task: str | None):
-    finite = y[np.isfinite(y)]
-    kind = "integer" if finite.size and np.all(finite == np.round(finite)) else "real"
+    if fmt.is_names(y):
+        kind = "names"
+    else:
+        finite = y[np.isfinite(y)]
+        kind = "integer" if finite.size and np.all(finite == np.round(finite)) else "real"
     report.task = task or fmt.infer_task(y)
     report.labels = {
         "file": client,
@@ -149,10 +152,16 @@ def _check_labels(report: ValidationReport, client: str, y: np.ndarray, split: n
         if target.min() == target.max():
             report.errors.append(f"{client}: every label is {target.min():g}, so there is nothing to predict.")
         return
-    values, counts = np.unique(y, return_counts=True)
-    report.labels["classes"] = {(int(v) if float(v).is_integer() else float(v)): int(c) for v, c in zip(values, counts)}
+    values, counts = np.unique(y, return_counts=True)  # names sort as their ids are given: the mapping shown
+    if kind == "names":
+        report.labels["classes"] = {str(v): int(c) for v, c in zip(values, counts)}
+    else:
+        report.labels["classes"] = {
+            (int(v) if float(v).is_integer() else float(v)): int(c) for v, c in zip(values, counts)
+        }
     if len(values) < 2:
-        report.errors.append(f"{client} has a single class ({values[0]:g}); {report.task} needs at least two.")
+        only = repr(str(values[0])[:40]) if kind == "names" else f"{values[0]:g}"
+        report.errors.append(f"{client} has a single class ({only}); {report.task} needs at least two.")
     elif counts.min() < 0.05 * counts.max() or counts.min() < 3:
         report.warnings.append(
             f"{client}: the rarest class has {counts.min()} rows against {counts.max()} for the "
@@ -179,8 +188,8 @@ def write_arrays(report: ValidationReport, folder: Path) -> None:
     assert report._y is not None
     for m, x in report._arrays.items():
         np.save(folder / f"{m}.npy", x.astype(np.float32, copy=False), allow_pickle=False)
-    frame = pd.DataFrame({"label": report._y})
-    if np.all(report._y == np.round(report._y)):
+    frame = pd.DataFrame({"label": report._y})  # class names are kept as names: the store re-reads them
+    if not fmt.is_names(report._y) and np.all(report._y == np.round(report._y)):
         frame["label"] = report._y.astype(np.int64)
     if report._split is not None:
         frame["split"] = np.asarray(report._split, dtype=np.int64)

@@ -551,7 +551,11 @@ def parse_split(values: Any, what: str) -> np.ndarray:
 def read_labels(
     raw: bytes, ext: str, what: str, notes: list[str] | None = None, *, max_bytes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The bytes of the labels file -> (labels (N,) float64, split codes (N,) int8 or None)."""
+    """The bytes of the labels file -> (labels, split codes (N,) int8 or None).
+
+    Labels are (N,) float64 numbers, or (N,) str class names (a text column, or a numpy string array) that
+    ``encode_target`` numbers in sorted order; an empty cell, or numbers mixed with names, is refused with its row.
+    """
     ext = ext.lower().lstrip(".")
     if ext in ("pkl", "pickle", "joblib"):
         raise DataError(f"{what}: {PICKLE_HINT}")
@@ -568,26 +572,21 @@ def read_labels(
             split = parse_split(frame[split_cols[0]].tolist(), what)
         values = frame[col]
         if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)):
-            text = values.astype("string").str.strip()
-            words = text[text.notna() & pd.to_numeric(text, errors="coerce").isna()].unique()[:3]
-            if len(words):
-                shown = ", ".join(f"{w}={i}" for i, w in enumerate(words))
-                raise DataError(
-                    f"{what}: the labels are text (such as {words[0]!r}); labels must be numbers. "
-                    f"Encode classes as integers 0..K-1 (e.g. {shown}): text labels are refused rather "
-                    "than guessed."
-                )
+            names = _label_names(values, what, frame.attrs.get("decimal", "."))
+            if names is not None:
+                return names, split
         y, _ = _numeric_frame(frame[[col]], what, frame.attrs.get("decimal", "."))
         check_float32_range(y, what, [col])
         y = y[:, 0]
     elif ext in ("npy", "npz"):
         x = read_npy(raw, what) if ext == "npy" else read_npz(raw, what, max_bytes)
-        if x.dtype.kind in "USO":
-            raise DataError(f"{what} holds text labels; encode classes as integers 0..K-1 first.")
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
         if x.ndim != 1:
             raise DataError(f"{what} has shape {x.shape}; labels need shape (N,), one value per sample.")
+        if x.dtype.kind in "US":  # class names (numpy strings; object arrays never load without pickle)
+            text = np.char.strip(x.astype(str) if x.dtype.kind == "U" else np.char.decode(x, "utf-8", "replace"))
+            return _checked_names(pd.Series(text, dtype="string"), what), split
         y = as_matrix(x, what)[:, 0]
         check_float32_range(y[:, None], what, ["label"])
     else:
@@ -595,11 +594,54 @@ def read_labels(
     return y, split
 
 
+def _label_names(values: Any, what: str, decimal: str = ".") -> np.ndarray | None:
+    """A label column that is not all numbers -> its class names (a str array), or None when every cell is a
+    number after all (e.g. decimal commas: read as numbers by the caller)."""
+    import pandas as pd
+
+    text = values.astype("string").str.strip()
+    number = text.str.replace(",", ".", regex=False) if decimal == "," else text
+    numeric = pd.to_numeric(number, errors="coerce").notna() | text.str.lower().isin(("nan", "inf", "-inf"))
+    if bool(numeric.all()):
+        return None
+    return _checked_names(text, what, numeric)
+
+
+def _checked_names(text: Any, what: str, numeric: Any = None) -> np.ndarray:
+    """Stripped label cells -> a str array of class names; an empty cell, or numbers mixed with names, is refused
+    with the row."""
+    import pandas as pd
+
+    empty = text.isna() | (text == "")
+    if bool(empty.any()):
+        row = int(np.flatnonzero(empty.to_numpy())[0]) + 1
+        raise DataError(
+            f"{what}: row {row} has no label ({int(empty.sum())} empty label(s) in all); every sample needs one. "
+            "Fill them in or drop those rows from every file."
+        )
+    if numeric is None:
+        numeric = pd.to_numeric(text, errors="coerce").notna()
+    if bool(numeric.any()):
+        k, j = int(np.flatnonzero(numeric.to_numpy())[0]), int(np.flatnonzero(~numeric.to_numpy())[0])
+        raise DataError(
+            f"{what} mixes numbers and names: row {k + 1} is {str(text.iloc[k])[:40]!r}, row {j + 1} is "
+            f"{str(text.iloc[j])[:40]!r}. Use class names throughout (e.g. 'setosa') or numbers throughout."
+        )
+    return text.to_numpy(dtype=str)
+
+
+def is_names(y: np.ndarray) -> bool:
+    """Whether labels are class names (a str array from ``read_labels``) rather than numbers."""
+    return np.asarray(y).dtype.kind in "US"
+
+
 # main functions: labels -> task and target
 
 
 def infer_task(y: np.ndarray) -> str:
-    """Classification for integer labels with few distinct values, regression otherwise."""
+    """Classification for class names, or integer labels with few distinct values; regression otherwise."""
+    if is_names(y):
+        return "classification"
     finite = y[np.isfinite(y)]
     if finite.size == 0 or not np.all(finite == np.round(finite)):
         return "regression"
@@ -611,9 +653,13 @@ def encode_target(y: np.ndarray, task: str, what: str = "labels") -> tuple[np.nd
     """Labels -> the target of ``task`` (class ids 0..K-1, anomaly 0/1, float32 values) and meta entries."""
     if task not in TASKS:
         raise DataError(f"The task must be one of {TASKS}. Got {task!r}; fix meta.json or the task you chose.")
+    if is_names(y):
+        return _encode_names(np.asarray(y, dtype=str), task, what)
     if not np.all(np.isfinite(y)):
+        bad = ~np.isfinite(y)
         raise DataError(
-            f"{what} has {int((~np.isfinite(y)).sum())} missing or infinite labels; fix or drop those rows."
+            f"{what} has {int(bad.sum())} missing or infinite labels (the first in row {int(np.flatnonzero(bad)[0]) + 1}); "
+            "fix or drop those rows."
         )
     if task == "regression":
         return y.astype(np.float32), {}
@@ -638,6 +684,23 @@ def encode_target(y: np.ndarray, task: str, what: str = "labels") -> tuple[np.nd
         return y.astype(np.int64), {}
     ids = np.searchsorted(values, y.astype(np.int64))
     return ids.astype(np.int64), {"class_names": [str(v) for v in values.tolist()]}
+
+
+def _encode_names(y: np.ndarray, task: str, what: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """Class names -> ids 0..K-1 in sorted order of the names; ``class_names`` keeps them (issue 22)."""
+    names, ids = np.unique(y, return_inverse=True)  # sorted: the numbering does not depend on row order
+    if task != "classification":
+        raise DataError(
+            f"{what} holds class names (such as {str(names[0])[:40]!r}), which only a classification task can use; "
+            f"choose classification (or automatic), or store {'0 / 1' if task == 'anomaly' else 'numbers'} "
+            f"for {task}."
+        )
+    if len(names) > MAX_CLASSES:
+        raise DataError(
+            f"{what} has {len(names):,} distinct class names in {len(y):,} rows; at most {MAX_CLASSES} classes are "
+            "supported. If the labels are measurements, store them as numbers and choose regression."
+        )
+    return ids.astype(np.int64), {"class_names": [str(n) for n in names.tolist()]}
 
 
 def build_dataset(

@@ -106,7 +106,13 @@ def test_cli_trains_on_a_folder_config(tmp_path: Path) -> None:
     ("breakage", "match"),
     [
         (lambda f: (f / "labels.csv").unlink(), "exactly one labels file"),
-        (lambda f: (f / "labels.csv").write_text("label\ncat\n" * 3), "(?i)encode classes as integers"),
+        (lambda f: (f / "labels.csv").write_text("label\n" + "cat\n2\n" * (N // 2)), "mixes numbers and names: row 2"),
+        (
+            lambda f: (f / "labels.csv").write_text(
+                "id,label\n" + "".join(f"{i},{'cat' if i % 7 else ''}\n" for i in range(N))
+            ),
+            "row 1 has no label",
+        ),
         (lambda f: (f / "audio.csv").write_text("a,b\n1,2\n3,x\n"), "text such as 'x'"),
         (lambda f: np.save(f / "video.npy", np.zeros((N - 1, 2))), "different row counts"),
         (lambda f: np.save(f / "video.npy", np.full((N, 2), np.nan)), "NaN/inf"),
@@ -132,3 +138,54 @@ def test_unknown_path_is_an_unknown_id_and_folders_can_be_switched_off(tmp_path:
     monkeypatch.setenv("OMIB_FOLDER_DATASETS", "0")
     with pytest.raises(DataError, match="not accepted"):
         load_dataset(str(folder))
+
+
+# class names (issue 22)
+
+SPECIES = np.array(["Adelie", "Chinstrap", "Gentoo"])
+
+
+def test_class_names_are_numbered_in_sorted_order_and_kept(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    ids = rng.permutation(np.arange(N) % 3)  # the first row's class is not class 0: order comes from the names
+    names = write_folder(tmp_path / "names", y=SPECIES[ids])
+    ints = write_folder(tmp_path / "ints", y=ids)
+    a, b = load_dataset(str(names)), load_dataset(str(ints))
+    assert a.task == "classification" and a.meta["class_names"] == ["Adelie", "Chinstrap", "Gentoo"]
+    np.testing.assert_array_equal(a.target, ids)
+    np.testing.assert_array_equal(a.split, b.split)  # the same stratified split as integer labels
+    npy = write_folder(tmp_path / "npy", labels="npy", y=SPECIES[ids])  # a numpy string array
+    np.testing.assert_array_equal(load_dataset(str(npy)).target, ids)
+
+
+def test_names_train_exactly_as_integer_labels(tmp_path: Path) -> None:
+    """A three-class folder with names trains as with integer labels: identical metrics for the same seed."""
+    from omib_core.config import RunConfig, TrainConfig
+    from omib_core.train import train
+
+    ids = np.arange(N) % 3
+    results = []
+    for kind, y in (("names", SPECIES[ids]), ("ints", ids)):
+        folder = write_folder(tmp_path / kind, y=y)
+        cfg = RunConfig(
+            data=DataConfig(dataset=str(folder)),
+            train=TrainConfig(schedule="fixed", epochs=3, warmup_epochs=1, batch_size=8, beta=0.01, device="cpu"),
+        )
+        finished = [e for e in train(cfg) if type(e).__name__ == "RunFinished"]
+        assert finished, kind
+        results.append((finished[0].test_metrics, finished[0].val_metrics))
+    assert results[0] == results[1]
+
+
+def test_odd_names_survive_the_store(tmp_path: Path, monkeypatch) -> None:
+    """Commas, quotes, emoji and HTML in class names: stored as text and read back unchanged."""
+    from omib_core.data import store_upload
+
+    monkeypatch.setenv("OMIB_DATA_DIR", str(tmp_path))
+    odd = np.array(['a, "b"', "🐧 emperor", "<b>c</b>", "=1+2"])
+    folder = write_folder(tmp_path / "odd", y=odd[np.arange(N) % 4])
+    files = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "README.md"}
+    uid = store_upload(files, owner="ana", isolated=False)
+    ds = load_dataset(f"upload:{uid}")
+    assert ds.meta["class_names"] == sorted(odd.tolist())
+    np.testing.assert_array_equal(np.array(ds.meta["class_names"])[ds.target], odd[np.arange(N) % 4])

@@ -121,7 +121,12 @@ BAD: list[tuple[str, dict[str, bytes | None], str]] = [
     ("wrong rows", {"video.npy": npy(np.eye(N - 3, 5))}, "different numbers of rows"),
     ("nan", {"video.npy": npy(np.full((N, 5), np.nan))}, "missing \\(NaN\\)"),
     ("inf", {"video.npy": npy(np.r_[np.full((1, 5), np.inf), np.zeros((N - 1, 5))])}, "1 rows"),
-    ("text labels", {"labels.csv": b"label\n" + b"cat\ndog\n" * (N // 2)}, "(?i)encode classes as integers"),
+    ("mixed labels", {"labels.csv": b"label\n" + b"cat\n2\n" * (N // 2)}, "mixes numbers and names: row 2 is '2'"),
+    (
+        "empty label",
+        {"labels.csv": b"id,label\n" + b"".join(f"{i},{'cat' if i != 39 else ''}\n".encode() for i in range(N))},
+        "row 40 has no label",
+    ),
     ("object array", {"video.npy": _obj()}, "object array"),
     ("pickle file", {"video.pkl": pickle.dumps(np.zeros((N, 2)))}, "Pickle files are refused"),
     ("pickle as npy", {"video.npy": pickle.dumps(np.zeros((N, 2)))}, "looks like a pickle"),
@@ -329,3 +334,9 @@ def test_upload_records_list_owner_size_and_newest_first(uploads: Path) -> None:
     every = upload_records()
     assert {r["id"] for r in every} == {a, b} and all(r["bytes"] > 0 for r in every)
     assert [r["name"] for r in upload_records("bob")] == ["second"] and upload_records("bob")[0]["owner"] == "bob"
+
+
+def test_ten_thousand_names_are_refused_as_classes_with_a_sentence_that_suggests_regression() -> None:
+    y = np.array([f"patient {i}" for i in range(10_000)] + ["patient 0"])
+    with pytest.raises(DataError, match=r"10,000 distinct class names in 10,001 rows.*choose regression"):
+        fmt.encode_target(y, fmt.infer_task(y))

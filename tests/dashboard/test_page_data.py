@@ -185,3 +185,21 @@ def test_two_files_with_one_name_are_refused_with_a_sentence():
     errors = [e.value for e in at.error]
     assert any("Two files in this upload are named labels\\.csv" in e for e in errors), errors
     assert not [b for b in at.button if b.key == "data_upload_store"]  # nothing to store until one is removed
+
+
+def test_an_upload_with_class_names_shows_the_mapping_and_stores():
+    files = _upload_files()
+    names = "label\n" + "\n".join(("Gentoo", "Adelie", "Chinstrap")[i % 3] for i in range(30))
+    at = app()
+    at.run()
+    at.file_uploader(key="data_upload_files_0").set_value([*files[:2], ("labels.csv", names.encode(), "text/csv")])
+    at.run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    line = next(m.value for m in at.markdown if "numbered in sorted order of their names" in m.value)
+    assert "0 = Adelie (10 rows), 1 = Chinstrap (10 rows), 2 = Gentoo (10 rows)" in line, line
+    at.button(key="data_upload_store").click()
+    at.run()
+    no_exception(at)
+    assert at.session_state["omib_config"]["data"]["dataset"].startswith("upload:")
+    assert not at.error, [e.value for e in at.error]
