@@ -128,7 +128,14 @@ def snapshot_figure(table: Mapping[str, Mapping[str, float]], epoch: int | None 
                 "axis": {"labelAngle": 0},
             },
             "xOffset": {"field": "series", "sort": [block_label(b) for b in blocks]},
-            "y": {"field": "nats", "type": "quantitative", "title": "nats"},
+            # z_i holds ~100+ nats of its view's blocks, xi a few: a symmetric log scale keeps both readable
+            "y": {
+                "field": "nats",
+                "type": "quantitative",
+                "title": "nats (log scale above 1)",
+                "scale": {"type": "symlog", "constant": 1, "domainMin": 0, "clamp": True},  # noise below 0: drawn at 0
+                "axis": {"values": [0, 0.5, 1, 2, 5, 10, 20, 50, 100, 200]},
+            },
             "color": color,
             "tooltip": [
                 {"field": "representation", "type": "nominal"},
@@ -213,10 +220,19 @@ def plane_figure(agg: pd.DataFrame, rep: str = "xi") -> Spec:
             "mark": {"type": "point", "filled": True, "size": 70, "color": PLANE_COLOR},
             "encoding": {"x": x, "y": y, "tooltip": tooltip},
         },
-        {
-            "data": {"name": "plane"},
-            "mark": {"type": "text", "align": "left", "dx": 7, "dy": -7, "fontSize": 12, "color": "#111827"},
-            "encoding": {"x": x, "y": y, "text": {"field": "label", "type": "nominal"}},
-        },
     ]
+    # labels: right of a point in the left part of the chart, left of it near the right edge (never cut off)
+    side = [
+        {"joinaggregate": [{"op": "max", "field": "superfluous", "as": "xmax"}]},
+        {"calculate": "datum.superfluous > 0.6 * datum.xmax", "as": "right_part"},
+    ]
+    for right, align, dx in ((False, "left", 7), (True, "right", -7)):
+        layers.append(
+            {
+                "data": {"name": "plane"},
+                "transform": [*side, {"filter": f"datum.right_part === {str(right).lower()}"}],
+                "mark": {"type": "text", "align": align, "dx": dx, "dy": -8, "fontSize": 12, "color": "#111827"},
+                "encoding": {"x": x, "y": y, "text": {"field": "label", "type": "nominal"}},
+            }
+        )
     return chart(title, layers, {"plane": df}, vega.HEIGHT + 60)
