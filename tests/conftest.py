@@ -45,3 +45,30 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# browser tests (tests/e2e, tests/security): one Playwright and one chromium for the whole session; a second
+# sync_playwright in the same thread would fail
+
+
+@pytest.fixture(scope="session")
+def e2e_ready() -> None:
+    from tests.e2e.conftest import cannot_run, missing_browser
+
+    reason = missing_browser()
+    if reason is not None:
+        cannot_run(reason)
+
+
+@pytest.fixture(scope="session")
+def browser(e2e_ready):
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

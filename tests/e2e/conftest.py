@@ -170,13 +170,6 @@ def cannot_run(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_ready() -> None:
-    reason = missing_browser()
-    if reason is not None:
-        cannot_run(reason)
-
-
-@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
@@ -202,13 +195,4 @@ def app_url(e2e_ready, app_data_dir, artifacts):
         stop_app(proc)
 
 
-@pytest.fixture(scope="session")
-def browser(e2e_ready):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+# e2e_ready and browser live in tests/conftest.py: one browser per test session, for the security tests too

@@ -157,7 +157,8 @@ def call(app, path: str, method: str = "PUT", length: int | None = 1000) -> tupl
         return {"type": "http.request", "body": b"", "more_body": False}
 
     headers = [] if length is None else [(b"content-length", str(length).encode())]
-    asyncio.run(app({"type": "http", "path": path, "method": method, "headers": headers}, receive, send))
+    scope = {"type": "http", "path": path, "method": method, "headers": headers}
+    run_in_own_loop(lambda: app(scope, receive, send))  # its own loop: Playwright's may be running in this thread
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
     return status, body, bool(reached)
