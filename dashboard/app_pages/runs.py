@@ -19,8 +19,11 @@ from dashboard.widgets.runs import best_metrics, details
 from omib_core.csvsafe import neutralise_frame
 
 MAX_OVERLAY = 5
-# what a comparison needs first: these fit a 1280 px window whole; the rest follow (the table scrolls sideways)
-FIRST_COLUMNS = ["open", "name", "status", "beta/M_u", "metric", "best val", "test", "duration"]
+# what a comparison needs first: the name (as wide as the longest one shown, up to 80 characters) and the two
+# results fit a 1280 px window whole; the rest follow (the table scrolls sideways)
+FIRST_COLUMNS = ["open", "name", "best val", "test", "metric", "status", "beta/M_u", "duration"]
+NAME_PX = (160, 560)  # the name column's width range in pixels
+CHAR_PX = 6.8  # pixels per character of the grid's 14 px font
 COLUMN_ORDER = FIRST_COLUMNS + [c for c in TABLE_COLUMNS if c not in FIRST_COLUMNS and c != "id"] + ["id"]
 
 
@@ -38,6 +41,12 @@ def filters(df):
     return sort_runs(filter_runs(df, owners, datasets, statuses), by, ascending)
 
 
+def name_width(names) -> int:
+    """Pixels that show the longest name in full (80 characters at most are stored)."""
+    longest = max((len(str(n)) for n in names), default=0)
+    return int(min(max(CHAR_PX * longest + 24, NAME_PX[0]), NAME_PX[1]))
+
+
 def table(view):
     st.caption(
         "Tick rows to compare their curves (2 to 5) or to act on one. **Open** shows a run live on the Train page."
@@ -52,7 +61,7 @@ def table(view):
         column_order=COLUMN_ORDER,
         column_config={
             "open": st.column_config.LinkColumn("", display_text="Open", width="small"),
-            "name": st.column_config.TextColumn("Name", width="medium"),
+            "name": st.column_config.TextColumn("Name", width=name_width(view["name"])),
             "owner": st.column_config.TextColumn("Owner"),
             "dataset": st.column_config.TextColumn("Dataset"),
             "status": st.column_config.TextColumn("Status", width="small"),
@@ -117,6 +126,13 @@ def compare(selected: list[str], runs_by_id: dict) -> None:
     )
 
 
+def count_line(shown: int, total: int, going: int) -> str:
+    """'12 of 34 runs shown · 2 queued or going' (the counts follow the filters)."""
+    runs = f"run{'' if total == 1 else 's'}"
+    head = f"{total} {runs}" if shown == total else f"{shown} of {total} {runs} shown (filtered)"
+    return f"{head} · {going} queued or going" + (" among them" if shown != total else "")
+
+
 # page
 
 st.title("Runs")
@@ -132,11 +148,10 @@ if not runs:
     st.stop()
 
 head = st.columns([6, 1], vertical_alignment="bottom")
-going = sum(r["status"] in ("queued", "running", "paused") for r in runs)
-head[0].caption(f"{len(runs)} run{'' if len(runs) == 1 else 's'} · {going} queued or going")
 head[1].button("Refresh", icon=":material/refresh:", key="runs_refresh", width="stretch")
 df = runs_frame(runs, best_metrics(runs))
 view = filters(df)
+head[0].caption(count_line(len(view), len(runs), int(view["status"].isin(("queued", "running", "paused")).sum())))
 if view.empty:
     st.info("No run matches these filters.")
     st.stop()

@@ -1,5 +1,5 @@
 """The Runs page's loaders (cached per run state: a finished run never changes) and its per-run block: the
-downloads (metrics, config, embeddings, checkpoint) and Delete."""
+downloads (metrics long and wide, config, embeddings, checkpoint, the whole run as a zip) and Delete."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dashboard.widgets.data import run_data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import OmibError
+from omib_core.runs.exports import bundle, wide_metrics_csv
 
 # loaders
 
@@ -78,9 +79,21 @@ def details(run: dict, user) -> None:
         icon=":material/open_in_new:",
         query_params={"run": rid},
     )
-    c = st.columns(4)
+    c = [*st.columns(3), *st.columns(3)]
     c[0].download_button(
-        "Metrics (CSV)",
+        "Metrics, one row per step (CSV)",
+        data=lambda: wide_metrics_csv(services.store().read_metrics(rid)),
+        file_name=f"omib_{rid}_metrics_wide.csv",
+        mime="text/csv",
+        key="runs_dl_metrics_wide",
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+        help="One row per logged step or epoch, one column per metric (empty where it was not logged): "
+        "a spreadsheet plots it as it is.",
+    )
+    c[1].download_button(
+        "Metrics, one row per value (CSV)",
         data=lambda: metrics_csv(rid),
         file_name=f"omib_{rid}_metrics.csv",
         mime="text/csv",
@@ -88,8 +101,9 @@ def details(run: dict, user) -> None:
         icon=":material/download:",
         on_click="ignore",
         width="stretch",
+        help="kind, stage, step, epoch, name, value, finite, t: the store's rows, for pandas or R.",
     )
-    c[1].download_button(
+    c[2].download_button(
         "Config (JSON)",
         data=json.dumps(run["config"], indent=2),
         file_name=f"omib_{rid}_config.json",
@@ -102,7 +116,7 @@ def details(run: dict, user) -> None:
     snap = latest_snapshot(rid)
     hidden = run_data_refusal(run, user)  # another user's upload: the CSV would hold its labels, row by row
     snap = None if hidden else snap
-    c[2].download_button(
+    c[3].download_button(
         f"Embeddings, epoch {snap['epoch'] + 1 if snap and snap.get('epoch') is not None else '?'} (CSV)"
         if snap
         else "Embeddings (CSV)",
@@ -118,7 +132,21 @@ def details(run: dict, user) -> None:
     )
     # the checkpoint holds the model and the upload's per-column mean and std: hidden as the embeddings are
     ck = None if hidden else checkpoint_path(rid)
-    c[3].download_button(
+    c[5].download_button(
+        "Whole run (zip)",
+        data=lambda: bundle(
+            run, services.store().run_dir(rid), services.store().read_metrics(rid), private=bool(hidden)
+        ),
+        file_name=f"omib_{rid}.zip",
+        mime="application/zip",
+        key="runs_dl_bundle",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+        width="stretch",
+        help="result.json, history.csv, config.json, both metric tables, the checkpoint and the embedding "
+        "snapshots" + (" (without the checkpoint and snapshots: " + hidden + ")" if hidden else "."),
+    )
+    c[4].download_button(
         "Checkpoint (.pt)",
         data=(lambda: ck.read_bytes()) if ck else b"",
         file_name=f"omib_{rid}.pt",

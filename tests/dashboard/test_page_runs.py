@@ -24,8 +24,11 @@ def test_runs_page_lists_filters_and_compares():
     row = table.set_index("id").loc[a]
     assert row["owner"] == "ann" and row["status"] == "finished" and row["test"] == 0.86
     assert row["best val"] == 0.87 and row["open"] == f"train?run={a}"
+    total = len(table)
+    assert f"{total} runs · " in " ".join(c.value for c in at.caption)
     at.multiselect(key="runs_owner").set_value(["ben"]).run()
     assert list(at.dataframe[0].value["id"]) == [b]
+    assert f"1 of {total} runs shown (filtered)" in " ".join(c.value for c in at.caption)  # counts follow filters
     at.multiselect(key="runs_owner").set_value([]).run()
     at.selectbox(key="runs_sort").set_value("test").run()
     at.toggle(key="runs_ascending").set_value(True).run()
@@ -33,7 +36,7 @@ def test_runs_page_lists_filters_and_compares():
     assert ids.index(b) < ids.index(a)
     no_exception(at)
     downloads = at.get("download_button")
-    assert len(downloads) == 4
+    assert len(downloads) == 6  # metrics wide and long, config, embeddings, checkpoint, the whole run as a zip
 
 
 def test_runs_page_overlays_the_curves_of_the_ticked_runs(monkeypatch):

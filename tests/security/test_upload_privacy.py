@@ -120,6 +120,8 @@ def test_another_users_run_on_a_private_upload_hides_its_checkpoint(alices: str)
     button = checkpoint_download(at)
     assert button.proto.disabled and "another user's upload" in button.proto.help
     assert not any(d.proto.disabled for d in at.get("download_button") if d.proto.label.startswith("Metrics"))
+    zipped = next(d for d in at.get("download_button") if d.proto.label.startswith("Whole run"))
+    assert "without the checkpoint and snapshots" in zipped.proto.help  # issue 22's bundle follows the same rule
     store.delete_run(rid, "alice")
 
 
