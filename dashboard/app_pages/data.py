@@ -76,8 +76,8 @@ def use_button(cfg: DataConfig) -> None:
 
 def forget_data() -> None:
     """Button callback: the experiment goes back to the default data."""
-    st.session_state.pop("data_dataset", None)
     state.set_current_config(state.current_config().replace(data=DataConfig()))
+    st.session_state["data_dataset"] = DataConfig().dataset  # set, so the browser's picker shows it too
 
 
 def catalogue(current: str, user: Any) -> list[Any]:

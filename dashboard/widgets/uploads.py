@@ -43,7 +43,9 @@ def store_and_use(owner: str, task: str | None, name: str) -> None:
         return
     dataset = f"upload:{upload_id}"
     state.set_current_config(state.current_config().replace(data=DataConfig(dataset=dataset)))
-    st.session_state.pop("data_dataset", None)  # the picker starts again from the experiment's dataset: this one
+    # set, not cleared: a browser keeps showing its own last choice unless the server sets the widget's value
+    # (clearing it left the previous dataset's name above the new preview until the page was opened again)
+    st.session_state["data_dataset"] = dataset
     st.session_state[UPLOAD_GEN] = gen + 1  # empties the uploader
     st.toast("Your data is stored; the Train, Bound and Sweep pages now use it.", icon=":material/check_circle:")
 
@@ -133,11 +135,11 @@ def delete_and_forget(upload_id: str, user_name: str, is_admin: bool) -> None:
         st.session_state[DELETE_ERROR] = str(e)
         return
     dataset, note = f"upload:{upload_id}", ""
-    if st.session_state.get("data_dataset") == dataset:
-        st.session_state.pop("data_dataset", None)  # the picker must not keep an id it no longer lists
     cfg = state.current_config()
     if cfg.data.dataset == dataset:
         state.set_current_config(cfg.replace(data=DataConfig()))
+    if st.session_state.get("data_dataset") == dataset:  # the picker must not keep an id it no longer lists
+        st.session_state["data_dataset"] = state.current_config().data.dataset
         note = " Your experiment used it, so it is back on the default data."
     st.toast(f"Deleted {name!r}. Runs trained on it keep their metrics.{note}", icon=":material/delete:")
 

@@ -243,7 +243,8 @@ def test_install_puts_the_gate_first(monkeypatch):
 @pytest.mark.e2e
 def test_a_signed_in_browser_uploads_through_the_gate(users_server, browser, tmp_path):
     """The real flow: alice signs in with the form, opens Data, drops two modality files and labels into the
-    uploader; the check report says they can be used (the gate let her session's PUTs through)."""
+    uploader; the check report says they can be used (the gate let her session's PUTs through); Store, and the
+    Dataset picker names the new upload at once."""
     from tests.auth_helpers import PASSWORD
 
     url, _ = users_server
@@ -265,11 +266,18 @@ def test_a_signed_in_browser_uploads_through_the_gate(users_server, browser, tmp
         page.locator("input[type=file]").set_input_files(
             [str(tmp_path / f) for f in ("audio.csv", "video.csv", "labels.csv")]
         )
-        try:
-            page.get_by_text("These files can be used").wait_for(timeout=60_000)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "gate_upload.png"), full_page=True)
-            print("screenshot:", tmp_path / "gate_upload.png")
-            raise
+        page.get_by_text("These files can be used").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Store and use this data").click()
+        # issue 22: right after Store the picker names the new upload (it kept the previous dataset's name)
+        picker = page.get_by_test_id("stSelectbox").first
+
+        def shown() -> str:
+            inputs = picker.locator("input")
+            return picker.inner_text() + " " + (inputs.first.input_value() if inputs.count() else "")
+
+        deadline = time.monotonic() + 60
+        while "upload:" not in shown() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "upload:" in shown(), picker.evaluate("e => e.outerHTML")[:2000]
     finally:
         context.close()
