@@ -39,7 +39,8 @@ with right:
         f"{PRESET_TEXT['teaching']} One click trains it at three strengths of the bottleneck, as multiples of the "
         f"bound M_u: {lo:g} × M_u (too little β), {best:g} × M_u (about right) and {hi:g} × M_u (too much), side by "
         "side. Too little β overfits: train accuracy runs away from test (a train-test gap). Too much underfits: the "
-        "KL terms collapse and test accuracy drops with train. In between, accuracy rises well past M_u: M_u is a "
+        "KL terms collapse, the bottleneck's noise drowns the task information that the predictor learns from, and "
+        "it learns y slowly: test accuracy drops with train and is still climbing when the run ends. In between, accuracy rises well past M_u: M_u is a "
         "sufficient, conservative bound (any β up to it keeps the task information, in theory), not the best β."
     )
     regimes_button()

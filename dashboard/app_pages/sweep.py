@@ -101,8 +101,10 @@ def sweep_view(sid: str, polling: bool) -> None:
     left.plotly_chart(fig, width="stretch", key="sweep_fig", config={"displaylogo": False})
     left.caption(
         ":material/visibility: **What to look for:** an inverted U. Too little β overfits (the model keeps "
-        "superfluous information: a train-test gap on the run's accuracy chart); too much underfits (the KL terms "
-        "collapse and task information is squeezed out too). M_u is a sufficient, conservative bound: any β up to it "
+        "superfluous information: a train-test gap on the run's accuracy chart); too much underfits: the noise of the "
+        "bottleneck drowns the task information in the xi that dDec learns from (the plane's points fall), so dDec "
+        "learns y slowly and the run can end while its accuracy is still rising, although the mean of xi still "
+        "holds a1 (bench/results/too_much_beta.md). M_u is a sufficient, conservative bound: any β up to it "
         "keeps the task information in theory, but it is not the best β. Where the curve still rises right of M_u, "
         "a larger β is gaining accuracy, not costing it; only past the peak does it cost. Faint dots are single "
         "seeds, bars ± one std over seeds; the dashed curve is the other epoch selection. The optimal-MIB line (SIM data) is "

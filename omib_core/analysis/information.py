@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.special import psi
 
-REPEATS = 5  # random half-splits averaged per estimate
+REPEATS = 3  # random half-splits averaged per estimate (bench/results/info_estimator.md; cost: info_cost.md)
+FOLDS = 6  # the rows are dealt into this many folds; a half-split takes half of them (10 distinct splits)
 RANK_TOL = 1e-9  # representation directions with variance below this share of the largest are dropped
 MIN_ROWS = 20  # below this many rows there is no estimate
 METRIC_PREFIX = "info/"  # metric names: info/<representation>/<block>, in nats
@@ -73,19 +74,24 @@ def _reduce(x: np.ndarray) -> np.ndarray:
 
 
 def _logdet(c: np.ndarray) -> float:
-    sign, ld = np.linalg.slogdet(c)
-    return float(ld) if sign > 0 else float("-inf")
+    """log det of a symmetric positive definite matrix (Cholesky; -inf when it is singular)."""
+    try:
+        return float(2.0 * np.sum(np.log(np.diag(np.linalg.cholesky(c)))))
+    except np.linalg.LinAlgError:
+        sign, ld = np.linalg.slogdet(c)
+        return float(ld) if sign > 0 else float("-inf")
 
 
-def _one_way(a: dict, b: dict, kp: str, kr: str, n_fit: int, correct: bool = True) -> float:
+def _one_way(a: dict, b: dict, kp: str, kr: str, n_fit: int, correct: bool, ld_yy: float) -> float:
     """Fit the response ``kr`` on the predictor ``kp`` with half A's centred cross-products ``a``; evaluate on half
-    B's ``b`` (``{(name, name): matrix}``); ``n_fit`` rows in A."""
+    B's ``b`` (``{(name, name): matrix}``); ``n_fit`` rows in A; ``ld_yy`` = log det of B's ``(kr, kr)``."""
     sxx, sxy = a[(kp, kp)], a[(kp, kr)]
     coef = np.linalg.solve(sxx, sxy)  # (p, q) least squares on A
     byy, bxy, bxx = b[(kr, kr)], b[(kp, kr)], b[(kp, kp)]
-    res = byy - coef.T @ bxy - bxy.T @ coef + coef.T @ bxx @ coef  # (q, q) residual cross-products on B
+    cross = coef.T @ bxy
+    res = byy - cross - cross.T + coef.T @ bxx @ coef  # (q, q) residual cross-products on B
     bias = split_bias(n_fit, sxx.shape[0], byy.shape[0]) if correct else 0.0
-    return 0.5 * (_logdet(byy) - _logdet(res)) + 0.5 * bias
+    return 0.5 * (ld_yy - _logdet(res)) + 0.5 * bias
 
 
 class _Grams:
@@ -133,13 +139,15 @@ class _Grams:
 class InformationProbe:
     """I(rep; block) for fixed latent blocks of fixed rows, measured again and again (at every snapshot of a run).
 
-    The half-splits and the blocks' own cross-products are computed once here; each call adds only what depends on
-    the representations. Same numbers as ``information_table`` with the same ``repeats`` and ``seed``.
+    The rows are dealt once into ``FOLDS`` seeded folds; each half-split is a seeded choice of half the folds (so a
+    call computes the representations' cross-products once per fold, and a split only adds them up), and the
+    blocks' own cross-products are computed here once. Same numbers as ``information_table`` with the same
+    ``repeats`` and ``seed``.
 
     Args:
         blocks: ``{name: (n, size)}`` latent blocks of the held-out rows.
-        repeats: random half-splits averaged.
-        seed: seed of the splits.
+        repeats: half-splits averaged (distinct, at most the ``FOLDS``-choose-half / 2 there are).
+        seed: seed of the folds and splits.
         bias_correction: add ``split_bias / 2`` (False: the plain split-half estimate, biased low; for benches).
     """
 
@@ -155,13 +163,14 @@ class InformationProbe:
         self.n = sizes.pop() if sizes else 0
         self.correct = bias_correction
         rng = np.random.default_rng(seed)
-        self.halves = [rng.permutation(self.n)[: self.n // 2] for _ in range(max(1, int(repeats)))]
-        if self.n >= MIN_ROWS and self.ys:
+        self.folds = np.array_split(rng.permutation(self.n), FOLDS)
+        self.splits = _fold_splits(rng, max(1, int(repeats)))  # each: the folds of half A
+        self.ready = self.n >= MIN_ROWS and bool(self.ys)
+        if self.ready:
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=1, user_api="blas"):
-                self.full = _Grams.of({}, self.ys, None, True)
-                self.half = [_Grams.of({}, self.ys, h, True) for h in self.halves]
+                self.block_folds = [_Grams.of({}, self.ys, f, True) for f in self.folds]
 
     def __call__(self, reps: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
         """``{rep: {block: nats}}`` for ``reps`` ``{name: (n, d)}`` of the same rows; NaN where there are too few rows
@@ -178,33 +187,59 @@ class InformationProbe:
         if sizes - {self.n}:
             raise ValueError(f"The representations need the blocks' {self.n} rows; got {sorted(sizes)}.")
         out = {r: dict.fromkeys(self.names, float("nan")) for r in reps}
-        if self.n < MIN_ROWS or not reps or not self.ys:
+        if not self.ready or not reps:
             return out
-        full = _Grams.of(xs, self.ys, None, False).merged(self.full)
+        folds = [_Grams.of(xs, self.ys, f, False).merged(b) for f, b in zip(self.folds, self.block_folds)]
+        full = _sum(folds)
         sums = {(r, b): 0.0 for r in reps for b in self.names}
-        n, na = self.n, self.n // 2
-        for rows, half in zip(self.halves, self.half):
-            ga = _Grams.of(xs, self.ys, rows, False).merged(half)
-            ca, cb = ga.centred(), full.minus(ga).centred()
+        for chosen in self.splits:
+            ga = _sum([folds[i] for i in chosen])
+            halves = (ga.centred(), full.minus(ga).centred())
+            ns = (ga.n, full.n - ga.n)
+            lds: dict[tuple[int, str], float] = {}  # log det of each response's own cross-products, per half
             for r in reps:
                 for b in self.names:
-                    sums[(r, b)] += self._cell(ca, cb, f"r:{r}", f"b:{b}", na, n - na)
+                    sums[(r, b)] += self._cell(halves, ns, lds, f"r:{r}", f"b:{b}")
         for (r, b), v in sums.items():
-            out[r][b] = v / len(self.halves) if np.isfinite(v) else float("nan")
+            out[r][b] = v / len(self.splits) if np.isfinite(v) else float("nan")
         return out
 
-    def _cell(self, ca: dict, cb: dict, kx: str, ky: str, na: int, nb: int) -> float:
+    def _cell(self, halves: tuple, ns: tuple, lds: dict, kx: str, ky: str) -> float:
         """Both directions of one split for one (representation, block) pair."""
+        ca, cb = halves
         p, q = ca[(kx, kx)].shape[0], ca[(ky, ky)].shape[0]
         if p == 0 or q == 0:  # a constant representation (or an empty block) holds nothing
             return 0.0
-        if max(p, q) >= min(na, nb) - 1:  # too few rows for the dimensions
+        if max(p, q) >= min(ns) - 1:  # too few rows for the dimensions
             return float("nan")
         if p > q:  # the narrower side predicts the wider one
             ca, cb = {**ca, (ky, kx): ca[(kx, ky)].T}, {**cb, (ky, kx): cb[(kx, ky)].T}
             kx, ky = ky, kx
-        one = _one_way(ca, cb, kx, ky, na, self.correct) + _one_way(cb, ca, kx, ky, nb, self.correct)
+        for h, c in ((0, ca), (1, cb)):
+            if (h, ky) not in lds:
+                lds[(h, ky)] = _logdet(c[(ky, ky)])
+        one = _one_way(ca, cb, kx, ky, ns[0], self.correct, lds[(1, ky)])
+        one += _one_way(cb, ca, kx, ky, ns[1], self.correct, lds[(0, ky)])
         return 0.5 * one
+
+
+def _sum(parts: list[_Grams]) -> _Grams:
+    """The cross-products of the union of disjoint row sets."""
+    return _Grams(
+        sum(p.n for p in parts),
+        {k: sum(p.sums[k] for p in parts) for k in parts[0].sums},
+        {k: sum(p.g[k] for p in parts) for k in parts[0].g},
+    )
+
+
+def _fold_splits(rng: np.random.Generator, repeats: int) -> list[tuple[int, ...]]:
+    """``repeats`` distinct half-splits of the folds (a split and its mirror image count once), seeded."""
+    import itertools
+
+    half = FOLDS // 2
+    combos = [c for c in itertools.combinations(range(FOLDS), half) if 0 in c]  # one of each mirror pair
+    order = rng.permutation(len(combos))
+    return [combos[i] for i in order[: min(repeats, len(combos))]]
 
 
 def information_table(
