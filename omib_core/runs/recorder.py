@@ -198,6 +198,7 @@ class Recorder:
                 "data_seed": data.get("seed"),
                 "task": st.task if st else None,
                 "modalities": modalities,
+                "class_names": list(getattr(st, "class_names", ()) or ()) if st else [],
                 "device": st.device if st else None,
                 "beta": fin.beta if fin else (st.beta if st else None),
                 "M_u": M_u if M_u is not None else (st.M_u if st else None),

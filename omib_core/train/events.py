@@ -46,6 +46,7 @@ class RunStarted:
     reference: dict[str, float] = field(default_factory=dict)  # ground truth for synthetic data
     bound_note: str | None = None  # how the bound was reached when the plain estimate could not be used
     schedule: dict = field(default_factory=dict)  # the resolved schedule (omib_core.train.schedule.Schedule)
+    class_names: tuple[str, ...] = ()  # classification / anomaly: the name of each class id, in id order
 
 
 @dataclass(frozen=True)

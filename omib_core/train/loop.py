@@ -732,6 +732,9 @@ class _Trainer:
             num_threads=self.num_threads,
             reference=self._reference_scalars(),
             bound_note=getattr(self.bound, "warning", None) if self.bound is not None else None,
+            class_names=tuple(str(c) for c in (ds.meta or {}).get("class_names") or ())
+            if self.task != "regression"
+            else (),
         )
 
     def run(self) -> Iterator[Event]:

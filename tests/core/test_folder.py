@@ -171,10 +171,24 @@ def test_names_train_exactly_as_integer_labels(tmp_path: Path) -> None:
             data=DataConfig(dataset=str(folder)),
             train=TrainConfig(schedule="fixed", epochs=3, warmup_epochs=1, batch_size=8, beta=0.01, device="cpu"),
         )
-        finished = [e for e in train(cfg) if type(e).__name__ == "RunFinished"]
+        events = list(train(cfg))
+        finished = [e for e in events if type(e).__name__ == "RunFinished"]
         assert finished, kind
         results.append((finished[0].test_metrics, finished[0].val_metrics))
+        names = tuple(SPECIES) if kind == "names" else ()
+        assert events[0].class_names == names  # RunStarted: the run store's summary and result.json carry them
     assert results[0] == results[1]
+
+
+def test_result_json_carries_the_class_names(tmp_path: Path) -> None:
+    from omib_core.cli import main
+
+    folder = write_folder(tmp_path / "names", y=SPECIES[np.arange(N) % 3])
+    args = ["train", "--dataset", str(folder), "--schedule", "fixed", "--epochs", "2", "--warmup-epochs", "1"]
+    args += ["--batch-size", "8", "--beta", "0.01", "--device", "cpu", "--quiet", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    res = json.loads((tmp_path / "r" / "result.json").read_text())
+    assert res["class_names"] == ["Adelie", "Chinstrap", "Gentoo"]
 
 
 def test_odd_names_survive_the_store(tmp_path: Path, monkeypatch) -> None:
