@@ -139,7 +139,8 @@ def report() -> None:
     rows = [json.loads(line) for line in JOURNAL.read_text().splitlines() if line.strip()] if JOURNAL.exists() else []
     cells = {r["cell"]: r for r in rows}  # the last record of a cell wins
     lines = [
-        "| regime | target | rows | cells run (of 16) | runs | runs meeting target | cells where all 3 seeds meet it | "
+        "| regime | target | rows | lr x dropout grids run (of 4) | runs | runs meeting target | "
+        "cells (lr x dropout x beta) where all 3 seeds meet it | "
         "mean r (main) | min / max r (2nd half) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -1,70 +1,143 @@
-"""The r table: dynamic r (each form) against r fixed at 1, paired over seeds, in the regime where the old r cost most:
-512 superfluous dimensions per view and 700 training rows (SIM-I, 1,000 rows), plus the final r of each form.
+"""What r buys: the dynamic r (default form) against r fixed at 1, paired over seeds (issue 19).
 
-    .venv/bin/python bench/r_table.py [--seeds 5] [--report-only]
+    .venv/bin/python bench/r_table.py [--seeds 5] [--regimes v2_nuisance v1_nuisance sim_i_512] [--report-only]
 
-The SIM-I/II/III defaults and the teaching preset's r comparisons are in sim_table.md and teach_sweep.md.
-Journaled (bench/results/r_table.partial.jsonl). Writes bench/results/r_table.json and .md.
+Regimes: the pure-nuisance v2 and the only-informative v2 of bench/r_regimes.py (1,000 rows), and SIM-I with 512
+superfluous dimensions per view (1,000 rows: the setting where the old r cost most), each at beta = 1 and 30 x M_u.
+Seed = data draw + initialisation, shared by the two variants, so differences are paired. Each (regime, variant) is
+one grid (omib_core.train.grid: betas x seeds as one batched model). Per run: KL_j of the last main epoch, the mean
+r_j over the main stage, test accuracy at the best-validation and at the last epoch, and, where the run reports it
+(the per-block estimator, omib_core.analysis.information), the information I(xi; b_j) of the view's superfluous block
+in nats. Journaled per grid (bench/results/r_table.jsonl). Writes bench/results/r_table.json and .md.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import time
 
-from common import journal_results, mean_std, paired, run_many, selections, write
+from common import RESULTS, mean_std, paired, write
+from r_regimes import REGIMES
 
-DATA = {"dataset": "sim-i", "params": {"n_samples": 1000, "b1": 512, "b2": 512}}
-VARIANTS = {
-    "r fixed at 1": {"dynamic_r": False},
-    "dynamic r, info_gain (default)": {"r_form": "info_gain"},
-    "dynamic r, ratio_of_means": {"r_form": "ratio_of_means"},
-    "dynamic r, mean_of_ratios (Eq. 11 as written)": {"r_form": "mean_of_ratios"},
+TABLE_REGIMES = {
+    "v2_nuisance": {**REGIMES["v2_nuisance"], "view": "v2"},
+    "v1_nuisance": {**REGIMES["v1_nuisance"], "view": "v2"},
+    "sim_i_512": {"dataset": "sim-i", "params": {"b1": 512, "b2": 512}, "view": "v2"},
 }
-FIXED = "r fixed at 1"
+VARIANTS = {"r fixed at 1": {"dynamic_r": False}, "dynamic r (default)": {}}
+FIXED, DYNAMIC = "r fixed at 1", "dynamic r (default)"
+BETAS = (1.0, 30.0)
+ROWS = 1000
+JOURNAL = RESULTS / "r_table.jsonl"
+
+
+def run_grid(regime: str, variant: str, seeds: int) -> list[dict]:
+    from omib_core.config import DataConfig, RunConfig, TrainConfig
+    from omib_core.train import EpochEvent, RunFailed, RunFinished
+    from omib_core.train.grid import train_grid
+
+    spec, view = TABLE_REGIMES[regime], TABLE_REGIMES[regime]["view"]
+    configs = []
+    for beta, seed in itertools.product(BETAS, range(seeds)):
+        params = {"n_samples": ROWS, "reference": False, **spec["params"]}
+        t = {"seed": seed, "beta_scale": beta, "snapshot_every": 0, "device": "cpu", "num_threads": 1}
+        t.update(linear_reference=False, **VARIANTS[variant])
+        configs.append(
+            RunConfig(data=DataConfig(dataset=spec["dataset"], seed=seed, params=params), train=TrainConfig(**t))
+        )
+    recs = [{"beta_scale": c.train.beta_scale, "seed": c.train.seed, "r": [], "info": {}} for c in configs]
+    for g, ev in train_grid(configs):
+        if isinstance(ev, EpochEvent) and ev.stage == "main":
+            recs[g]["r"].append(ev.metrics[f"r/{view}"])
+            recs[g]["kl"] = {m: v for m, v in ev.metrics.items() if m.startswith("kl/")}
+            recs[g]["info"].update({k: v for k, v in ev.metrics.items() if k.startswith("info/xi/")})
+        elif isinstance(ev, RunFinished):
+            recs[g]["best_val_acc"] = ev.best_val_test_metrics.get("accuracy")
+            recs[g]["last_acc"] = ev.last_test_metrics.get("accuracy")
+        elif isinstance(ev, RunFailed):
+            recs[g]["failed"] = ev.message
+    return recs
+
+
+def report(seeds: int) -> None:
+    done = {}
+    if JOURNAL.exists():
+        for line in JOURNAL.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[(rec["regime"], rec["variant"])] = rec["runs"]
+    cols = ["KL_v1", "KL_v2", "I(xi; b_v2) nats", "mean r_v2", "test acc, best-val", "test acc, last"]
+    lines = [
+        "| regime | beta / M_u | variant | " + " | ".join(cols) + " | paired dyn - fixed: KL_v2 | I(xi; b_v2) | "
+        "acc best-val | acc last |",
+        "|---|---|---|" + "---|" * (len(cols) + 4),
+    ]
+    for regime in TABLE_REGIMES:
+        for beta in BETAS:
+            vals = {}
+            for v in VARIANTS:
+                runs = sorted(
+                    (r for r in done.get((regime, v), []) if r["beta_scale"] == beta), key=lambda r: r["seed"]
+                )
+                vals[v] = {
+                    "KL_v1": [r.get("kl", {}).get("kl/v1") for r in runs],
+                    "KL_v2": [r.get("kl", {}).get("kl/v2") for r in runs],
+                    "I(xi; b_v2) nats": [r["info"].get("info/xi/b2") for r in runs],
+                    "mean r_v2": [sum(r["r"]) / len(r["r"]) if r["r"] else None for r in runs],
+                    "test acc, best-val": [r.get("best_val_acc") for r in runs],
+                    "test acc, last": [r.get("last_acc") for r in runs],
+                }
+            for v in VARIANTS:
+                if not any(x is not None for x in vals[v]["mean r_v2"]):
+                    continue
+                cells = []
+                for c in cols:
+                    m, s = mean_std(vals[v][c])
+                    cells.append("-" if m != m else f"{m:.3f} ± {s:.3f}" if "acc" in c else f"{m:.2f} ± {s:.2f}")
+                pair = (
+                    [paired(vals[DYNAMIC][c], vals[FIXED][c]) for c in ("KL_v2", "I(xi; b_v2) nats")]
+                    + [paired(vals[DYNAMIC][c], vals[FIXED][c]) for c in ("test acc, best-val", "test acc, last")]
+                    if v == DYNAMIC
+                    else [""] * 4
+                )
+                lines.append(f"| {regime} | {beta:g} | {v} | " + " | ".join(cells + pair) + " |")
+    md = (
+        f"# What r buys (issue 19)\n\nCommand: `.venv/bin/python bench/r_table.py --seeds {seeds}`. {ROWS:,} rows "
+        "(700 train), defaults otherwise (linear encoders, lr 1e-3, dropout 0.1, auto schedule), mean ± std over "
+        "seeds; the paired columns are dynamic minus fixed on the same seed (same data draw and initialisation). "
+        "KL_j: the last main epoch's mean KL (nats). I(xi; b_v2): v2's superfluous block kept in xi at the last epoch "
+        "(nats; '-' where the run did not report it). v2_nuisance: v2 holds only superfluous blocks (r_v2 > 1 is "
+        "meant to squeeze it harder); v1_nuisance: v2 is the only informative view (r_v2 < 1).\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    write("r_table", {"seeds": seeds, "runs": {f"{a}|{b}": r for (a, b), r in done.items()}}, md)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--regimes", nargs="+", default=list(TABLE_REGIMES), choices=list(TABLE_REGIMES))
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args()
-    jobs = [(v, s) for v in VARIANTS for s in range(args.seeds)]
-    configs = [
-        {
-            "data": {**DATA, "seed": s},
-            "train": {"seed": s, "snapshot_every": 0, "linear_reference": False, **VARIANTS[v]},
-        }
-        for v, s in jobs
-    ]
-    results = (
-        [r or {} for r in journal_results("r_table", configs)]
-        if args.report_only
-        else run_many(configs, journal="r_table")
-    )
-    acc = {v: {"best": [], "last": []} for v in VARIANTS}
-    r2 = {v: [] for v in VARIANTS}
-    for (v, _s), r in zip(jobs, results):
-        b, la = selections(r, "accuracy")
-        acc[v]["best"].append(b)
-        acc[v]["last"].append(la)
-        r2[v].append((r.get("r_final") or [None, None])[1])
-    lines = [
-        "| variant | test, best-val | test, last | paired - fixed (best-val) | paired - fixed (last) | final r_v2 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for v in VARIANTS:
-        (mb, sb), (ml, sl) = mean_std(acc[v]["best"]), mean_std(acc[v]["last"])
-        rr = [x for x in r2[v] if x is not None]
-        lines.append(
-            f"| {v} | {mb:.3f} ± {sb:.3f} | {ml:.3f} ± {sl:.3f} | {paired(acc[v]['best'], acc[FIXED]['best'])} | "
-            f"{paired(acc[v]['last'], acc[FIXED]['last'])} | {mean_std(rr)[0]:.2f} ± {mean_std(rr)[1]:.2f} |"
-        )
-    md = (
-        f"SIM-I with 512 superfluous dimensions per view, 1,000 rows (700 train), defaults otherwise, {args.seeds} seeds "
-        "(seed = data draw + init). v2 holds less task information than v1 here, so r_v2 > 1 is the intended "
-        f"direction. Command: `.venv/bin/python bench/r_table.py --seeds {args.seeds}`\n\n" + "\n".join(lines) + "\n"
-    )
-    write("r_table", {"seeds": args.seeds, "accuracy": acc, "r_v2": r2, "runs": results}, md)
+    if not args.report_only:
+        import torch
+
+        torch.set_num_threads(1)
+        done = set()
+        if JOURNAL.exists():
+            done = {(json.loads(x)["regime"], json.loads(x)["variant"]) for x in JOURNAL.read_text().splitlines() if x}
+        for regime, variant in itertools.product(args.regimes, VARIANTS):
+            if (regime, variant) in done:
+                continue
+            t0 = time.perf_counter()
+            runs = run_grid(regime, variant, args.seeds)
+            with JOURNAL.open("a") as f:
+                f.write(json.dumps({"regime": regime, "variant": variant, "runs": runs}) + "\n")
+            print(f"{regime} / {variant}: {time.perf_counter() - t0:.0f} s", flush=True)
+    report(args.seeds)
 
 
 if __name__ == "__main__":

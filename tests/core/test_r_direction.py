@@ -94,6 +94,14 @@ def test_three_views_squeeze_the_pure_nuisance_one_more() -> None:
     assert _late(r).min() >= 0.95 and r[:, -1].min() >= 0.95
 
 
+def test_regression_keeps_the_direction_both_ways() -> None:
+    # SIM-REG: the gains are half squared errors; the same shrinkage and smoothing
+    nuisance = _traces("sim-reg", V2_NUISANCE, "v2")
+    assert nuisance.mean() > 1.0 and (nuisance.mean(axis=1) > 1.0).all() and _late(nuisance).min() >= 0.95
+    only = _traces("sim-reg", {**V1_NUISANCE, "a2": 3}, "v2")
+    assert only.mean() < 1.0 and (only.mean(axis=1) < 1.0).all() and _late(only).max() <= 1.05
+
+
 def test_identical_views_give_r_one() -> None:
     ds = load_dataset(DataConfig(dataset="sim-i", params={**SMALL, **V2_NUISANCE}))
     v1 = ds.modalities["v1"]
