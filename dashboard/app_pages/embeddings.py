@@ -11,6 +11,7 @@ from dashboard.charts import embeddings as charts
 from dashboard.widgets.data import run_data_refusal
 from dashboard.widgets.embeddings import (
     choose_run,
+    class_names_of,
     epoch_label,
     failure_sentence,
     file_mtime,
@@ -65,7 +66,7 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
                 pending_view(run, art, array, color_by, method)
                 return
         live.rerun_when_ended(polling, fut.done())  # UMAP ready (or failed): redraw once without polling
-    df = table_for(snap, coords, task)
+    df = table_for(snap, coords, task, class_names_of(run))
     title = f"{charts.array_label(array)}, {epoch_label(art)}: {used}"
     st.plotly_chart(
         charts.projection_figure(df, color_by, title=title, task=task, method=used),

@@ -15,6 +15,12 @@ REFERENCE_COLOR = "#6B7280"  # bounds, ground truth and other reference lines
 SPLIT_COLORS = {"train": "#94A3B8", "val": "#4F46E5", "test": "#DC2626"}
 
 
+def plain(text: object) -> str:
+    """User text (a class or run name) for a plotly label: plotly renders a few HTML tags in labels (``<b>``,
+    ``<a href>``), so ``<``, ``>`` and ``&`` go in as entities and show as typed."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def modality_color(index: int) -> str:
     """Colour of the modality at position ``index`` (0-based) of its dataset."""
     return MODALITY_COLORS[int(index) % len(MODALITY_COLORS)]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import SPLIT_COLORS, modality_color
+from dashboard.charts import SPLIT_COLORS, modality_color, plain
 from dashboard.charts.embeddings import (
     class_label,
     colored_title,
@@ -132,7 +132,7 @@ def class_balance_figure(
         fig.update_layout(barmode="stack")
         return layout(fig, "Target distribution", "target value", "samples", height=height)
     classes = np.unique(target)
-    labels = [class_label(c, task, class_names) for c in classes]
+    labels = [plain(class_label(c, task, class_names)) for c in classes]
     for code, name in SPLITS:
         counts = [int(((target == c) & (split == code)).sum()) for c in classes]
         if sum(counts):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS, centre_note
+from dashboard.charts import REFERENCE_COLOR, SPLIT_COLORS, centre_note, plain
 
 HEIGHT = 460
 # Tableau-10: distinct, readable classes; class k always gets CLASS_COLORS[k % 10].
@@ -221,7 +221,7 @@ def projection_figure(
                     x=sub["x"],
                     y=sub["y"],
                     mode="markers",
-                    name=str(value),
+                    name=plain(value),
                     customdata=custom,
                     hovertemplate=tmpl,
                     marker={"size": marker_size, "color": cmap.get(value, REFERENCE_COLOR), "opacity": 0.8},

@@ -19,6 +19,7 @@ chart, a dict a fraction of a millisecond, and the six charts are rebuilt on eve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -427,3 +428,37 @@ LOOK_FOR = {
     "trb": "Each head predicts y from one modality plus xi. A head far below the fused line marks the weaker "
     "modality; the r chart shows how the loss compensates.",
 }
+
+
+def confusion_figure(counts: np.ndarray, class_names: Sequence[str] | None = None, title: str = "") -> Any:
+    """A heatmap of ``(K, K)`` counts (rows: true class, columns: predicted), each cell labelled with its count and
+    its share of the true class; class names on the axes (issue 22), escaped for plotly."""
+    import plotly.graph_objects as go
+
+    from dashboard.charts import plain
+    from dashboard.charts.embeddings import layout
+
+    counts = np.asarray(counts, dtype=np.int64)
+    k = counts.shape[0]
+    names = [plain(class_names[i]) if class_names and i < len(class_names) else f"class {i}" for i in range(k)]
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, np.maximum(totals, 1))
+    text = [[f"{counts[i, j]:,}<br>{share[i, j]:.0%}" if totals[i, 0] else "" for j in range(k)] for i in range(k)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=names,
+            y=names,
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        )
+    )
+    layout(fig, title, "predicted class", "true class", height=max(260, 70 + 46 * k))
+    fig.update_xaxes(type="category", side="bottom")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig

@@ -72,7 +72,15 @@ def epoch_label(a: dict) -> str:
     return f"epoch {a['epoch'] + 1}" if a.get("epoch") is not None else os.path.basename(a["path"])
 
 
-def table_for(snap: dict[str, np.ndarray], coords: np.ndarray, task: str) -> pd.DataFrame:
+def class_names_of(run: dict) -> list[str] | None:
+    """The run's class names (issue 22: text labels), from its summary; None for numbered classes or old runs."""
+    names = (run.get("summary") or {}).get("class_names") or (run.get("result") or {}).get("class_names")
+    return [str(n) for n in names] if names else None
+
+
+def table_for(
+    snap: dict[str, np.ndarray], coords: np.ndarray, task: str, class_names: list[str] | None = None
+) -> pd.DataFrame:
     return charts.projection_table(
         coords,
         snap["target"],
@@ -81,6 +89,7 @@ def table_for(snap: dict[str, np.ndarray], coords: np.ndarray, task: str) -> pd.
         pred=snap.get("pred"),
         correct=snap.get("correct"),
         task=task,
+        class_names=class_names,
     )
 
 
@@ -185,7 +194,7 @@ def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
         mtime = file_mtime(a["path"])
         try:
             snap = snapshot(a["path"], mtime)
-            frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task)))
+            frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task, class_names_of(run))))
         except (DataError, KeyError):
             continue
     st.plotly_chart(

@@ -3,6 +3,9 @@ no-bottleneck twin to compare with."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
 from dashboard import live, services, twins
@@ -177,12 +180,55 @@ def final_results(run: dict) -> None:
     bm = f"{ratio:.3g}" if ratio else "–"
     cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
     selection_cards(result, next(iter(tests), None))
+    confusion_section(run)
     st.page_link(
         "app_pages/embeddings.py",
         label="Inspect this run's xi embeddings",
         icon=":material/scatter_plot:",
         query_params={"run": run["id"]},
     )
+
+
+def confusion_section(run: dict) -> None:
+    """Classification: the confusion matrix of the test rows in the run's last snapshot, with class names."""
+    from dashboard.auth import current_user
+    from dashboard.widgets.data import run_data_refusal
+    from dashboard.widgets.embeddings import class_names_of, snapshot
+    from dashboard.widgets.runs import latest_snapshot
+    from omib_core.analysis.metrics import confusion_counts
+    from omib_core.data.dataset import TEST
+
+    summary = run.get("summary") or {}
+    if summary.get("task") != "classification":
+        return
+    snap_art = latest_snapshot(run["id"])
+    if snap_art is None or run_data_refusal(run, current_user()):  # another user's private upload: no summary of it
+        return
+    try:
+        snap = snapshot(snap_art["path"], Path(snap_art["path"]).stat().st_mtime)
+    except (OSError, OmibError):
+        return
+    if "pred" not in snap or "split" not in snap:
+        return
+    test = np.asarray(snap["split"]) == TEST
+    if not test.any():
+        return
+    names = class_names_of(run)
+    k = max(len(names or ()), int(np.max(snap["target"])) + 1, int(np.max(snap["pred"])) + 1)
+    counts = confusion_counts(np.asarray(snap["target"])[test], np.asarray(snap["pred"])[test], k)
+    epoch = int(snap["epoch"]) + 1 if "epoch" in snap else None
+    with st.expander(f"Confusion matrix: test rows, epoch {epoch}" if epoch else "Confusion matrix", expanded=k <= 12):
+        st.plotly_chart(
+            charts.confusion_figure(counts, names),
+            width="stretch",
+            key="train_confusion",
+            config={"displaylogo": False, "displayModeBar": False},
+        )
+        st.caption(
+            f":material/visibility: **What to look for:** the diagonal holds the test rows predicted right "
+            f"({int(np.trace(counts)):,} of {int(counts.sum()):,} here, from the last embedding snapshot: up to "
+            "its row sample, at its epoch); a bright cell off the diagonal is a pair of classes the model confuses."
+        )
 
 
 def selection_cards(result: dict, metric: str | None) -> None:

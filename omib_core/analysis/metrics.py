@@ -127,6 +127,17 @@ def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     return float(f1.mean())
 
 
+def confusion_counts(y_true: Any, pred: Any, n_classes: int | None = None) -> np.ndarray:
+    """``(K, K)`` counts of rows with true class i (row) predicted as class j (column); K from the data when None."""
+    y, p = _vector("y_true", y_true).astype(np.int64), _vector("pred", pred).astype(np.int64)
+    _same_length(y, p, "pred")
+    k = int(n_classes) if n_classes is not None else int(max(y.max(initial=-1), p.max(initial=-1)) + 1)
+    keep = (y >= 0) & (y < k) & (p >= 0) & (p < k)
+    out = np.zeros((k, k), dtype=np.int64)
+    np.add.at(out, (y[keep], p[keep]), 1)
+    return out
+
+
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     """CMU-MOSI metrics as MMSA computes them (see the module docstring for the exact protocol).
 

@@ -194,3 +194,12 @@ def test_compute_metrics_dispatch_and_tables() -> None:
     assert HIGHER_IS_BETTER["mae"] is False and HIGHER_IS_BETTER["auc"] is True
     with pytest.raises(ConfigError, match="'task' parameter"):
         compute_metrics("ranking", y, y)
+
+
+def test_confusion_counts_rows_are_true_classes_columns_predictions():
+    from omib_core.analysis.metrics import confusion_counts
+
+    y, p = np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2])
+    c = confusion_counts(y, p)
+    assert c.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]] and c.sum() == 6 and np.trace(c) == 4
+    assert confusion_counts(y, p, 4).shape == (4, 4)  # a class with no rows still gets its row and column

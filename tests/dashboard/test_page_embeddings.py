@@ -232,3 +232,31 @@ def test_boot_keeps_umap_out_of_the_server_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "True False False 1"  # and one torch thread in the server
+
+
+def test_class_names_label_the_embeddings_and_the_train_page_confusion_matrix():
+    """Issue 22: a run on data with class names shows them when colouring by label, and the Train page's results
+    have a confusion matrix of the last snapshot's test rows with the names on both axes (HTML shown as text)."""
+    from tests.dashboard.test_page_train import app as page_app
+    from tests.dashboard.test_page_train import no_exception as fine
+
+    rid = add_run_with_snapshots(n_snapshots=1)
+    names = ["Adelie", "<b>Chinstrap</b>", "Gentoo"]
+    shown = ["Adelie", "&lt;b&gt;Chinstrap&lt;/b&gt;", "Gentoo"]
+    services.store().update_run(
+        rid, summary={"task": "classification", "modalities": ["v1", "v2"], "class_names": names}
+    )
+    specs = []
+    for page in ("embeddings", "train"):
+        at = page_app(page, run=rid)
+        at.run()
+        fine(at)
+        specs.append([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+    legend = {t.get("name") for spec in specs[0] for t in spec["data"]}
+    assert set(shown) <= legend, legend
+    heat = next(t for spec in specs[1] for t in spec["data"] if t.get("type") == "heatmap")
+    assert list(heat["x"]) == list(heat["y"]) == shown
+    from tests.dashboard.chart_data import plotly_values
+
+    z = np.asarray(plotly_values(heat["z"])).reshape(3, 3)
+    assert z.shape == (3, 3) and np.allclose(z.sum(axis=1), 1) and np.diag(z).mean() > 0.6  # 80 % right by design, few test rows
