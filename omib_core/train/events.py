@@ -16,6 +16,9 @@ epoch metrics additionally::
 
     train/<metric>, val/<metric>, test/<metric>   e.g. val/accuracy, test/f1_macro, val/mae, test/auc
     trb/<m>/val/<metric>                          the TRB heads' validation metrics
+    info/<rep>/<block>                            simulated data, snapshot epochs and the last: I(rep; block) in
+                                                  nats on held-out rows, rep = xi, z_<m>, zeta_<m>, block = a0, b1...
+                                                  (omib_core.analysis.information)
 
 Warm-up uses the same names with stage="warmup" (loss, trb_loss/<m>, trb/<m>/val/<metric>).
 """
