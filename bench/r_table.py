@@ -22,9 +22,9 @@ from common import RESULTS, mean_std, paired, write
 from r_regimes import REGIMES
 
 TABLE_REGIMES = {
-    "v2_nuisance": {**REGIMES["v2_nuisance"], "view": "v2"},
-    "v1_nuisance": {**REGIMES["v1_nuisance"], "view": "v2"},
-    "sim_i_512": {"dataset": "sim-i", "params": {"b1": 512, "b2": 512}, "view": "v2"},
+    "v2_nuisance": {**REGIMES["v2_nuisance"], "view": "v2", "nuisance": "b2"},
+    "v1_nuisance": {**REGIMES["v1_nuisance"], "view": "v2", "nuisance": "b1"},
+    "sim_i_512": {"dataset": "sim-i", "params": {"b1": 512, "b2": 512}, "view": "v2", "nuisance": "b2"},
 }
 VARIANTS = {"r fixed at 1": {"dynamic_r": False}, "dynamic r (default)": {}}
 FIXED, DYNAMIC = "r fixed at 1", "dynamic r (default)"
@@ -61,6 +61,12 @@ def run_grid(regime: str, variant: str, seeds: int) -> list[dict]:
     return recs
 
 
+def _task_info(info: dict) -> float | None:
+    """I(xi; a-block) summed over the task blocks a0, a1, ... that the run reported (None: none reported)."""
+    a = [v for k, v in info.items() if k.split("/")[-1].startswith("a")]
+    return sum(a) if a else None
+
+
 def report(seeds: int) -> None:
     done = {}
     if JOURNAL.exists():
@@ -68,9 +74,10 @@ def report(seeds: int) -> None:
             if line.strip():
                 rec = json.loads(line)
                 done[(rec["regime"], rec["variant"])] = rec["runs"]
-    cols = ["KL_v1", "KL_v2", "I(xi; b_v2) nats", "mean r_v2", "test acc, best-val", "test acc, last"]
+    cols = ["KL_v1", "KL_v2", "I(xi; nuisance b) nats", "I(xi; a) nats", "mean r_v2", "test acc, best-val"]
+    cols.append("test acc, last")
     lines = [
-        "| regime | beta / M_u | variant | " + " | ".join(cols) + " | paired dyn - fixed: KL_v2 | I(xi; b_v2) | "
+        "| regime | beta / M_u | variant | " + " | ".join(cols) + " | paired dyn - fixed: KL_v2 | I(xi; nuisance b) | "
         "acc best-val | acc last |",
         "|---|---|---|" + "---|" * (len(cols) + 4),
     ]
@@ -84,7 +91,10 @@ def report(seeds: int) -> None:
                 vals[v] = {
                     "KL_v1": [r.get("kl", {}).get("kl/v1") for r in runs],
                     "KL_v2": [r.get("kl", {}).get("kl/v2") for r in runs],
-                    "I(xi; b_v2) nats": [r["info"].get("info/xi/b2") for r in runs],
+                    "I(xi; nuisance b) nats": [
+                        r["info"].get(f"info/xi/{TABLE_REGIMES[regime]['nuisance']}") for r in runs
+                    ],
+                    "I(xi; a) nats": [_task_info(r["info"]) for r in runs],
                     "mean r_v2": [sum(r["r"]) / len(r["r"]) if r["r"] else None for r in runs],
                     "test acc, best-val": [r.get("best_val_acc") for r in runs],
                     "test acc, last": [r.get("last_acc") for r in runs],
@@ -97,7 +107,7 @@ def report(seeds: int) -> None:
                     m, s = mean_std(vals[v][c])
                     cells.append("-" if m != m else f"{m:.3f} ± {s:.3f}" if "acc" in c else f"{m:.2f} ± {s:.2f}")
                 pair = (
-                    [paired(vals[DYNAMIC][c], vals[FIXED][c]) for c in ("KL_v2", "I(xi; b_v2) nats")]
+                    [paired(vals[DYNAMIC][c], vals[FIXED][c]) for c in ("KL_v2", "I(xi; nuisance b) nats")]
                     + [paired(vals[DYNAMIC][c], vals[FIXED][c]) for c in ("test acc, best-val", "test acc, last")]
                     if v == DYNAMIC
                     else [""] * 4
@@ -107,8 +117,9 @@ def report(seeds: int) -> None:
         f"# What r buys (issue 19)\n\nCommand: `.venv/bin/python bench/r_table.py --seeds {seeds}`. {ROWS:,} rows "
         "(700 train), defaults otherwise (linear encoders, lr 1e-3, dropout 0.1, auto schedule), mean ± std over "
         "seeds; the paired columns are dynamic minus fixed on the same seed (same data draw and initialisation). "
-        "KL_j: the last main epoch's mean KL (nats). I(xi; b_v2): v2's superfluous block kept in xi at the last epoch "
-        "(nats; '-' where the run did not report it). v2_nuisance: v2 holds only superfluous blocks (r_v2 > 1 is "
+        "KL_j: the last main epoch's mean KL (nats). I(xi; nuisance b): the nuisance view's superfluous block kept in xi "
+        "at the last epoch (b2, b1 for v1_nuisance; nats, omib_core.analysis.information); I(xi; a): the task blocks "
+        "summed ('-' where the run did not report it: 512-dim blocks are too wide for the held-out rows). v2_nuisance: v2 holds only superfluous blocks (r_v2 > 1 is "
         "meant to squeeze it harder); v1_nuisance: v2 is the only informative view (r_v2 < 1).\n\n"
         + "\n".join(lines)
         + "\n"
