@@ -48,6 +48,11 @@ def _refuse(name: str, what: str, raw: str) -> SettingError:
     )
 
 
+def env_text(name: str) -> str:
+    """``$name`` stripped; "" when unset (a URI, a name: no parsing)."""
+    return _raw(name)
+
+
 def env_float(name: str, default: float | None = None, example: str = "2.5") -> float | None:
     """A positive finite number from ``$name``; ``default`` when unset or blank."""
     raw = _raw(name)

@@ -117,7 +117,7 @@ class Recorder:
         config: the run's ``RunConfig`` (or its dict), copied into ``result.json``.
     """
 
-    def __init__(self, out_dir: str | Path, config: Any = None) -> None:
+    def __init__(self, out_dir: str | Path, config: Any = None, tracking_tags: Mapping[str, Any] | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.config = _config_dict(config)
@@ -130,6 +130,10 @@ class Recorder:
         self.last_step: StepEvent | None = None
         self.last_info: EpochEvent | None = None  # the last epoch measuring information per latent block (info/...)
         self._t0 = time.monotonic()
+        # MLflow, when MLFLOW_TRACKING_URI is set: a background thread, never in the way (omib_core/runs/tracking.py)
+        from omib_core.runs.tracking import sink_for
+
+        self.tracking = sink_for(self.config, {"omib.name": self.out_dir.name, **dict(tracking_tags or {})})
 
     @property
     def history_path(self) -> Path:
@@ -142,6 +146,8 @@ class Recorder:
     def record(self, event: Any) -> None:
         """Take one event; unknown event types are ignored."""
         name = event_type(event)
+        if self.tracking is not None:
+            self.tracking.record(event)
         if name == "RunStarted":
             self.started = event
         elif name in _METRIC_KINDS:
@@ -240,4 +246,9 @@ class Recorder:
         self.write_history()
         result = {**self.result(status, error), **jsonable(extra)}
         write_json(self.result_path, result)
+        if self.tracking is not None:  # after the files exist: they are its artifacts; waits FINISH_WAIT_S at most
+            files = [self.history_path, self.result_path, self.out_dir / "checkpoint.pt"]
+            result["mlflow"] = self.tracking.finish(result, files, result.get("status") or "stopped")
+            self.tracking = None
+            write_json(self.result_path, result)
         return result

@@ -33,6 +33,7 @@ import dataclasses
 import errno
 import importlib
 import inspect
+import json
 import logging
 import os
 import shutil
@@ -405,7 +406,7 @@ class Worker:
         threads = thread_count(config, self.threads)
         if threads is not None and threads != config.train.num_threads:
             config = config.replace(train=config.train.replace(num_threads=threads))
-        self.recorder = Recorder(self.dir, config)
+        self.recorder = Recorder(self.dir, config, tracking_tags=self._tracking_tags(config))
         source = self.source or _default_train
         events = source(config, out_dir=self.dir, cache_dir=cache_dir(self.store.data_dir))
         try:
@@ -414,6 +415,29 @@ class Worker:
             close = getattr(events, "close", None)
             if close is not None:
                 close()
+
+    def _tracking_tags(self, config: RunConfig) -> dict[str, Any]:
+        """MLflow tags of this run (omib_core/runs/tracking.py): who, what, its sweep, whether its data is private."""
+        row = self.store.get_run(self.run_id) or {}
+        dataset = config.data.dataset
+        private = False
+        if dataset.startswith("upload:"):
+            from omib_core.data.uploads import upload_path, uploads_public
+
+            try:
+                meta = json.loads((upload_path(dataset.removeprefix("upload:")) / "meta.json").read_text("utf-8"))
+                private = not (uploads_public() or meta.get("shared") is True)
+            except (OSError, ValueError, OmibError):
+                private = True
+        return {
+            "omib.run_id": self.run_id,
+            "omib.name": row.get("name") or self.run_id,
+            "omib.owner": row.get("owner"),
+            "omib.dataset": dataset,
+            "omib.sweep_id": row.get("sweep_id"),
+            "omib.private": str(private).lower(),
+            "omib.link": f"train?run={self.run_id}",
+        }
 
     def _consume(self, events: Iterator[Any]) -> None:
         while True:
@@ -480,9 +504,11 @@ class Worker:
         """Commit everything, write history.csv / result.json, then set the final status."""
         self.buffer.flush()
         if self.recorder is not None:
-            self.recorder.finish(status, error, run_id=self.run_id)
+            written = self.recorder.finish(status, error, run_id=self.run_id)
             self.store.add_artifact(self.run_id, "history", self.recorder.history_path)
             self.store.add_artifact(self.run_id, "result", self.recorder.result_path)
+            if written.get("mlflow"):  # the Train and Runs pages link to the MLflow run (or say why it is missing)
+                result = {**(result or {}), "mlflow": written["mlflow"]}
         self.store.set_status(self.run_id, status, only_from=FINAL_FROM, error=error, result=result)
         self.log.info("run %s %s", self.run_id, status)
 
