@@ -84,6 +84,22 @@ def open_refusal(args: list[str]) -> str | None:
     )
 
 
+def configure_tracking() -> str | None:
+    """``MLFLOW_TRACKING_URI`` from ``[mlflow] tracking_uri`` in .streamlit/secrets.toml when the environment does
+    not set it, before any worker starts (workers inherit the environment). Returns the URI in use."""
+    from dashboard.auth import _secret
+
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        section = _secret("mlflow", None)
+        uri = str(section.get("tracking_uri") or "").strip() if hasattr(section, "get") else ""
+        if uri:
+            os.environ["MLFLOW_TRACKING_URI"] = uri
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    if uri:
+        log.info("runs are tracked in MLflow (%s)", uri if "@" not in uri else "a server with credentials")
+    return uri
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start the services, then ``streamlit run dashboard/app.py <argv>`` in this process (returns its exit code).
     Exits 2 with a sentence, starting nothing, when it would serve a network without sign-in (``open_refusal``)."""
@@ -93,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
+    configure_tracking()
     start_services()
     from dashboard import gate
 

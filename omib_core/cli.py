@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, RunConfig, TrainConfig
-from omib_core.errors import OmibError
+from omib_core.errors import ConfigError, OmibError
 
 # helpers
 
@@ -431,6 +431,27 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_mlflow(args: argparse.Namespace) -> int:
+    """Log runs of the store ($OMIB_DATA_DIR) to MLflow (``MLFLOW_TRACKING_URI``); exit 1 when one failed."""
+    from omib_core.paths import db_path
+    from omib_core.runs.store import RunStore
+    from omib_core.runs.tracking import export_runs
+
+    store = RunStore(db_path())
+    ids = [r["id"] for r in store.list_runs() if r.get("kind", "train") == "train"] if args.all else list(args.runs)
+    if not ids:
+        raise ConfigError("Name the runs to export (their ids, from the Runs page), or pass --all.")
+    failed = 0
+    for entry in export_runs(store, ids):
+        info = entry["mlflow"]
+        if info.get("error"):
+            failed += 1
+            print(f"{entry['run']}: {info['error']}", file=sys.stderr)
+        else:
+            print(f"{entry['run']}: {info.get('link') or info.get('run_id')}")
+    return 1 if failed else 0
+
+
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """The scheduler as its own process (``omib_core.runs.scheduler``): refuses when another one holds the lease."""
     import logging
@@ -533,6 +554,11 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scheduler", help="run the queue of the run store ($OMIB_DATA_DIR) as its own process")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between scheduler passes")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("export-mlflow", help="log runs of the store to MLflow (MLFLOW_TRACKING_URI)")
+    p.add_argument("runs", nargs="*", metavar="RUN_ID", help="run ids (the Runs page shows them)")
+    p.add_argument("--all", action="store_true", help="every training run in the store")
+    p.set_defaults(func=cmd_export_mlflow)
 
     p = sub.add_parser("hash-password", help="hash a password for the [users] table of secrets.toml (scrypt)")
     p.add_argument("name", nargs="?", help='the user\'s name: prints the whole line `name = "scrypt$..."`')

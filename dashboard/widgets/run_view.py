@@ -180,6 +180,7 @@ def final_results(run: dict) -> None:
     bm = f"{ratio:.3g}" if ratio else "–"
     cols[len(cards) + 1].metric("β / M_u", bm, help=f"β = {beta:.3g}" if beta else None, border=True)
     selection_cards(result, next(iter(tests), None))
+    mlflow_line(result)
     confusion_section(run)
     st.page_link(
         "app_pages/embeddings.py",
@@ -187,6 +188,22 @@ def final_results(run: dict) -> None:
         icon=":material/scatter_plot:",
         query_params={"run": run["id"]},
     )
+
+
+def mlflow_line(result: dict) -> None:
+    """The run in MLflow: a link to it on a tracking server, its id in a local store, or why it was not logged."""
+    info = result.get("mlflow") or {}
+    if not info:
+        return
+    if info.get("error"):
+        st.caption(f":material/cloud_off: **MLflow:** {escape_md(info['error'])}")
+    elif info.get("link"):
+        st.link_button("Open this run in MLflow", info["link"], icon=":material/open_in_new:")
+    elif info.get("run_id"):
+        st.caption(
+            f":material/cloud_done: Logged to MLflow ({escape_md(info.get('tracking_uri') or '')}), run "
+            f"`{escape_md(info['run_id'])}`."
+        )
 
 
 def confusion_section(run: dict) -> None:

@@ -73,6 +73,9 @@ def details(run: dict, user) -> None:
     rid = run["id"]
     st.markdown(f"**{escape_md(run['name'])}** · `{rid}` · owner {escape_md(run['owner'])} · {run['status']}")
     page, label = ("bound", "Bound") if run.get("kind") == "bound" else ("train", "Train")
+    link = ((run.get("result") or {}).get("mlflow") or {}).get("link")
+    if link:
+        st.link_button("Open in MLflow", link, icon=":material/open_in_new:")
     st.page_link(
         f"app_pages/{page}.py",
         label=f"Open on the {label} page",

@@ -117,6 +117,13 @@ class MlflowSink:
                 return
             self._queue.put(("event", event), timeout=1.0)  # an epoch or end event: wait a moment, then drop
 
+    def record_rows(self, rows: Any) -> None:
+        """Store metric rows (``RunStore.read_metrics``: kind, step, name, value, finite, t) of a past run, for
+        ``export_runs``; waits for room in the queue (an export has no training thread to protect)."""
+        for r in rows.itertuples(index=False):
+            if bool(r.finite):
+                self._queue.put(("metric", (str(r.name), float(r.value), int(float(r.t) * 1000), int(r.step))))
+
     def finish(self, result: Mapping[str, Any], files: list[Path], status: str) -> dict[str, Any]:
         """Queue the end of the run and wait at most ``FINISH_WAIT_S``; returns ``result.json``'s ``mlflow`` entry."""
         try:
@@ -181,7 +188,13 @@ class MlflowSink:
                     self._flush(metrics)
                     self._end(*item)
                     continue
-                metrics.extend(self._metrics_of(item))
+                if kind == "metric":
+                    from mlflow.entities import Metric
+
+                    name, value, ts, step = item
+                    metrics.append(Metric(_metric_key(name), value, ts, step))
+                else:
+                    metrics.extend(self._metrics_of(item))
                 if len(metrics) >= BATCH:
                     self._flush(metrics)
         except _Gave as e:
@@ -309,3 +322,62 @@ def sink_for(config: Mapping[str, Any], tags: Mapping[str, Any]) -> MlflowSink |
         log.warning("MLFLOW_TRACKING_URI is set but the mlflow client is not installed; runs are not tracked")
         return None
     return MlflowSink(uri, config, tags)
+
+
+def export_runs(store: Any, run_ids: list[str], uri: str | None = None) -> list[dict[str, Any]]:
+    """Log finished (or ended) runs from the store to MLflow, as if they were tracked live: config, every metric
+    row with its step, the final metrics, tags and files (the checkpoint not for a private upload). Returns one
+    ``{"run", "mlflow"}`` per run; a run that cannot be read is a sentence in its entry, never an exception."""
+    uri = uri or tracking_uri()
+    if not uri:
+        from omib_core.errors import ConfigError
+
+        raise ConfigError(
+            "Set MLFLOW_TRACKING_URI to the tracking server (http://host:5000) or a store (sqlite:///path/mlflow.db) "
+            "to export runs to."
+        )
+    out = []
+    for rid in run_ids:
+        run = store.get_run(rid)
+        if run is None:
+            out.append({"run": rid, "mlflow": {"error": f"no run {rid} in the store"}})
+            continue
+        folder = store.run_dir(rid)
+        result = dict(run.get("result") or {})
+        if (folder / "result.json").is_file():
+            try:
+                result = {**json.loads((folder / "result.json").read_text("utf-8")), **result}
+            except ValueError:
+                pass
+        result.setdefault("class_names", (run.get("summary") or {}).get("class_names"))
+        config = run.get("config") or {}
+        dataset = str((config.get("data") or {}).get("dataset") or "")
+        tags = {
+            "omib.run_id": rid,
+            "omib.name": run.get("name"),
+            "omib.owner": run.get("owner"),
+            "omib.dataset": dataset,
+            "omib.task": (run.get("summary") or {}).get("task"),
+            "omib.sweep_id": run.get("sweep_id"),
+            "omib.private": str(_private(dataset)).lower(),
+            "omib.link": f"train?run={rid}",
+            "omib.exported": "true",
+        }
+        sink = MlflowSink(uri, config, tags)
+        sink.record_rows(store.read_metrics(rid))
+        files = [folder / "history.csv", folder / "result.json", folder / "checkpoint.pt"]
+        out.append({"run": rid, "mlflow": sink.finish(result, files, str(run.get("status") or "stopped"))})
+    return out
+
+
+def _private(dataset: str) -> bool:
+    """A run on an upload that is not shared: its checkpoint stays out of MLflow (issue 20's rule)."""
+    if not dataset.startswith("upload:"):
+        return False
+    from omib_core.data.uploads import upload_path, uploads_public
+
+    try:
+        meta = json.loads((upload_path(dataset.removeprefix("upload:")) / "meta.json").read_text("utf-8"))
+        return not (uploads_public() or meta.get("shared") is True)
+    except Exception:  # noqa: BLE001 - unreadable or deleted: treat as private
+        return True

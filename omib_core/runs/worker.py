@@ -33,7 +33,6 @@ import dataclasses
 import errno
 import importlib
 import inspect
-import json
 import logging
 import os
 import shutil
@@ -420,15 +419,9 @@ class Worker:
         """MLflow tags of this run (omib_core/runs/tracking.py): who, what, its sweep, whether its data is private."""
         row = self.store.get_run(self.run_id) or {}
         dataset = config.data.dataset
-        private = False
-        if dataset.startswith("upload:"):
-            from omib_core.data.uploads import upload_path, uploads_public
+        from omib_core.runs.tracking import _private
 
-            try:
-                meta = json.loads((upload_path(dataset.removeprefix("upload:")) / "meta.json").read_text("utf-8"))
-                private = not (uploads_public() or meta.get("shared") is True)
-            except (OSError, ValueError, OmibError):
-                private = True
+        private = _private(dataset)
         return {
             "omib.run_id": self.run_id,
             "omib.name": row.get("name") or self.run_id,

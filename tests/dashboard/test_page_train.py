@@ -455,3 +455,26 @@ def test_the_same_network_without_the_bottleneck_is_offered_then_drawn_beside_th
     no_exception(at)
     labels = _reference_labels(at)
     assert "same network, no bottleneck 0.830" in labels and "same network, no bottleneck 0.500" not in labels
+
+
+def test_the_results_link_to_the_mlflow_run_or_say_why_there_is_none():
+    """Issue 22: a run logged to a tracking server links to it (Train and Runs pages); a failed logging is one line."""
+    store = services.store()
+    rid = add_fake_run(name="tracked")
+    result = store.get_run(rid)["result"]
+    link = "http://127.0.0.1:5000/#/experiments/1/runs/abc"
+    store.update_run(rid, result={**result, "mlflow": {"run_id": "abc", "link": link, "error": None}})
+    at = app("train", run=rid)
+    at.run()
+    no_exception(at)
+    assert [b.proto.url for b in at.get("link_button")] == [link]
+    at = app("runs")
+    at.run()
+    at.selectbox(key="runs_pick").set_value(rid).run()
+    assert link in [b.proto.url for b in at.get("link_button")]
+    error = "MLflow refused or did not answer (create run: ConnectionError); this run was not (fully) logged"
+    store.update_run(rid, result={**result, "mlflow": {"run_id": None, "link": None, "error": error}})
+    at = app("train", run=rid)
+    at.run()
+    assert not at.get("link_button")
+    assert any("MLflow refused or did not answer" in c.value for c in at.caption)

@@ -137,3 +137,32 @@ def test_flatten_gives_dotted_params():
     assert flatten({"train": {"beta": None, "epochs": 3}, "data": {"params": {}}, "name": "x"}) == {
         "train.beta": "null", "train.epochs": "3", "data.params": "{}", "name": "x",
     }  # fmt: skip
+
+
+def test_export_mlflow_logs_runs_of_the_store(tmp_path, monkeypatch):
+    """`python -m omib_core export-mlflow RUN_ID` logs a run trained before MLflow was set up: every metric row."""
+    from omib_core.config import RunConfig
+    from omib_core.paths import db_path
+    from omib_core.runs.store import RunStore
+
+    monkeypatch.setenv("OMIB_DATA_DIR", str(tmp_path / "data"))
+    store = RunStore(db_path())
+    rid = store.create_run(RunConfig().to_dict(), "ana", "old run")
+    rows = [
+        {"kind": "step", "stage": "main", "step": s, "epoch": 0, "name": "loss", "value": 1.0 / (s + 1)}
+        for s in range(5)
+    ]
+    rows += [{"kind": "epoch", "stage": "main", "step": 4, "epoch": 0, "name": "val/accuracy", "value": 0.7}]
+    store.append_metrics(rid, rows)
+    store.set_status(rid, "running", only_from=("queued",))
+    store.set_status(rid, "finished", only_from=("running",), result={"test_metrics": {"accuracy": 0.69}})
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(["export-mlflow", rid]) == 0
+    client, runs = read_back(uri)
+    (run,) = [r for r in runs if r.data.tags.get("omib.run_id") == rid]
+    assert run.data.tags["omib.exported"] == "true" and run.data.tags["omib.name"] == "old run"
+    rows = RunStore(db_path()).read_metrics(rid)
+    for name in set(rows["name"]):
+        assert len(client.get_metric_history(run.info.run_id, name)) == int((rows["name"] == name).sum()), name
+    assert main(["export-mlflow"]) == 2  # nothing named: a sentence
