@@ -7,6 +7,7 @@ so that scripts, the benchmarks and the dashboard's workers share one format.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -119,7 +120,14 @@ class _Progress:
             self.bar.close()
 
 
-def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[str, Any]:
+def sweep_tag_id(root: Path) -> str:
+    """The MLflow sweep id of a CLI sweep: its folder's name and a hash of its path (the same in every shard)."""
+    return f"{root.name}-{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]}"
+
+
+def run_training(
+    config: RunConfig, out_dir: Path, quiet: bool = False, tracking_tags: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Train one config, write ``out_dir/result.json`` and ``history.csv``, return the result dict."""
     from omib_core.data import load_dataset
     from omib_core.paths import cache_dir
@@ -129,7 +137,7 @@ def run_training(config: RunConfig, out_dir: Path, quiet: bool = False) -> dict[
     t0 = time.perf_counter()
     dataset = load_dataset(config.data)  # a wrong dataset is refused before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
-    recorder = Recorder(out_dir, config)
+    recorder = Recorder(out_dir, config, tracking_tags=tracking_tags)
     progress = None
     try:  # train() estimates the bound (cached); without one, a hand-set beta still trains
         for event in train(config, dataset, out_dir=out_dir, cache_dir=cache_dir()):
@@ -284,7 +292,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         results = []
         for config in configs:
             scale, seed = config.train.beta_scale, config.train.seed
-            results.append(run_training(config, root / f"scale{scale:g}-seed{seed}", quiet=args.quiet))
+            out = root / f"scale{scale:g}-seed{seed}"
+            tags = {"omib.sweep_id": sweep_tag_id(root), "omib.name": out.name}
+            results.append(run_training(config, out, quiet=args.quiet, tracking_tags=tags))
             print(json.dumps(_sweep_row(config, results[-1])), flush=True)
     rows = [_sweep_row(c, r) for c, r in zip(configs, results)]
     (root / "sweep.json").write_text(json.dumps(rows, indent=2))
@@ -343,9 +353,10 @@ def run_grid_training(configs: list[RunConfig], root: Path, quiet: bool = False)
     t0 = time.perf_counter()
     dirs = [root / f"scale{c.train.beta_scale:g}-seed{c.train.seed}" for c in configs]
     recorders = []
+    sweep_tag = {"omib.sweep_id": sweep_tag_id(root)}  # MLflow: one parent run for the sweep, shards included
     for d, c in zip(dirs, configs):
         d.mkdir(parents=True, exist_ok=True)
-        recorders.append(Recorder(d, c))
+        recorders.append(Recorder(d, c, tracking_tags={**sweep_tag, "omib.name": d.name}))
     results: dict[int, dict[str, Any]] = {}
     progress = None
     last_epoch = -1

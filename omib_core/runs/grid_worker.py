@@ -100,7 +100,7 @@ class GridWorker:
             threads = thread_count(config, self.threads)
             if threads is not None and threads != config.train.num_threads:
                 config = config.replace(train=config.train.replace(num_threads=threads))
-            w.recorder = Recorder(w.dir, config)
+            w.recorder = Recorder(w.dir, config, tracking_tags=w._tracking_tags(config))
             index[len(configs)] = w
             configs.append(config)
         if not configs:

@@ -316,9 +316,9 @@ def sink_for(config: Mapping[str, Any], tags: Mapping[str, Any]) -> MlflowSink |
     uri = tracking_uri()
     if not uri:
         return None
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:  # found, not imported: the import happens off the training thread
         log.warning("MLFLOW_TRACKING_URI is set but the mlflow client is not installed; runs are not tracked")
         return None
     return MlflowSink(uri, config, tags)
