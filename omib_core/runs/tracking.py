@@ -45,6 +45,8 @@ RETRIES = 3
 BACKOFF_S = 0.5
 FINISH_WAIT_S = 15.0
 _END = object()
+_PARENTS: dict[tuple[str, str | None, str], str] = {}  # (uri, experiment, sweep id) -> the sweep's parent run
+_PARENT_LOCK = threading.Lock()
 
 
 def tracking_uri() -> str | None:
@@ -100,6 +102,7 @@ class MlflowSink:
         self._client: Any = None
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # stdout carries the CLI's JSON lines
         self._thread = threading.Thread(target=self._loop, name="omib-mlflow", daemon=True)
         self._thread.start()
 
@@ -232,25 +235,28 @@ class MlflowSink:
             self._call("params", self._client.log_batch, self.run_id, params=params[i : i + 100])
 
     def _parent(self, sweep_id: str) -> str:
-        """One parent run per sweep: found by its tag, created when missing (a race between shards leaves the
-        earliest parent in use)."""
-        query = f"tags.`omib.sweep_id` = '{sweep_id}' and tags.`omib.parent` = 'true'"
+        """One parent run per sweep: found by its tag, created when missing. Members in this process share it
+        (a lock); a race between processes (grid shards) keeps the earliest parent and deletes the others."""
+        key = (self.uri, self.experiment_id, sweep_id)
+        with _PARENT_LOCK:
+            if key in _PARENTS:
+                return _PARENTS[key]
+            query = f"tags.`omib.sweep_id` = '{sweep_id}' and tags.`omib.parent` = 'true'"
 
-        def find() -> list[Any]:
-            runs = self._call("parent", self._client.search_runs, [self.experiment_id], query, max_results=10)
-            return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
+            def find() -> list[Any]:
+                runs = self._call("parent", self._client.search_runs, [self.experiment_id], query, max_results=20)
+                return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
 
-        found = find()
-        if not found:
-            self._call(
-                "parent",
-                self._client.create_run,
-                self.experiment_id,
-                tags={"omib.sweep_id": sweep_id, "omib.parent": "true", "omib.owner": self.tags.get("omib.owner", "")},
-                run_name=f"sweep {sweep_id}",
-            )
             found = find()
-        return found[0].info.run_id
+            if not found:
+                tags = {"omib.sweep_id": sweep_id, "omib.parent": "true", "omib.owner": self.tags.get("omib.owner", "")}
+                name = sweep_id if sweep_id.startswith("sweep") else f"sweep {sweep_id}"
+                mine = self._call("parent", self._client.create_run, self.experiment_id, tags=tags, run_name=name)
+                found = find()
+                if found and found[0].info.run_id != mine.info.run_id:  # another process was first: keep its parent
+                    self._call("parent", self._client.delete_run, mine.info.run_id)
+            _PARENTS[key] = found[0].info.run_id
+            return _PARENTS[key]
 
     def _metrics_of(self, event: Any) -> list[Any]:
         from mlflow.entities import Metric
@@ -304,6 +310,11 @@ class MlflowSink:
                 self._call("artifact", self._client.log_artifact, self.run_id, str(f))
         state = {"finished": "FINISHED", "failed": "FAILED"}.get(status, "KILLED")
         self._call("end", self._client.set_terminated, self.run_id, state)
+        parent = self.tags.get("omib.sweep_id") and _PARENTS.get(
+            (self.uri, self.experiment_id, self.tags["omib.sweep_id"])
+        )
+        if parent:  # the sweep's run ends with its last member (each member's end moves its end time on)
+            self._call("end", self._client.set_terminated, parent, "FINISHED")
 
 
 class _Gave(Exception):

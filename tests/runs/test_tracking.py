@@ -78,6 +78,16 @@ def test_sweep_members_are_children_of_one_parent(tmp_path, monkeypatch):
     children = [r for r in runs if r.info.run_id in ids]
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert {r.info.status for r in children} == {"KILLED"}
+    assert parents[0].info.status == "FINISHED"  # the sweep ends with its last member
+    # a second process of the same sweep (a grid shard) joins the same parent and leaves no duplicate behind
+    from omib_core.runs import tracking
+
+    tracking._PARENTS.clear()
+    rec = Recorder(tmp_path / "m9", {}, tracking_tags={"omib.sweep_id": "sw1", "omib.name": "m9"})
+    child = rec.finish("stopped")["mlflow"]["run_id"]
+    _, runs = read_back(uri)
+    assert [r.info.run_id for r in runs if r.data.tags.get("omib.parent") == "true"] == [parents[0].info.run_id]
+    assert next(r for r in runs if r.info.run_id == child).data.tags["mlflow.parentRunId"] == parents[0].info.run_id
 
 
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:{port}", "nonsense://x"])
