@@ -173,3 +173,16 @@ def test_the_views_hold_exactly_the_blocks_they_are_made_of():
     exact = 0.5 * (np.linalg.slogdet(cov)[1] - np.linalg.slogdet(cov - load @ load.T)[1])
     assert table["v1"]["a1"] == pytest.approx(exact, rel=0.05)
     assert abs(table["v1"]["b2"]) < 0.05 and abs(table["v2"]["a1"]) < 0.05
+
+
+def test_a_large_draw_is_measured_on_a_bounded_seeded_subset_of_its_held_out_rows():
+    ds = load_dataset(DataConfig(dataset="sim-i", params={"n_samples": 1000, "reference": False}, seed=2))
+    rows, blocks = held_out_blocks(ds.ground_truth, max_rows=100)
+    again, _ = held_out_blocks(ds.ground_truth, max_rows=100)
+    assert len(rows) == 100 and np.array_equal(rows, again) and np.all(np.diff(rows) > 0)
+    assert set(rows) <= set(np.flatnonzero(ds.split != TRAIN)) and all(len(v) == 100 for v in blocks.values())
+    first = np.flatnonzero(ds.split != TRAIN)
+    full_rows, full = held_out_blocks(ds.ground_truth, max_rows=None)
+    assert np.array_equal(full_rows, first)
+    pos = np.searchsorted(full_rows, rows)
+    assert np.array_equal(blocks["a1"], full["a1"][pos])  # each kept row keeps its own blocks
