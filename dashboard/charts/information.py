@@ -223,18 +223,22 @@ def plane_figure(agg: pd.DataFrame, rep: str = "xi") -> Spec:
             "encoding": {"x": x, "y": y, "tooltip": tooltip},
         },
     ]
-    # labels: right of a point in the left part of the chart, left of it near the right edge (never cut off)
+    # labels: right of a point in the left part of the chart, left of it near the right edge (never cut off);
+    # every other beta below its point, so that two close points do not print over each other
     side = [
         {"joinaggregate": [{"op": "max", "field": "superfluous", "as": "xmax"}]},
         {"calculate": "datum.superfluous > 0.6 * datum.xmax", "as": "right_part"},
+        {"window": [{"op": "row_number", "as": "rank"}], "sort": [{"field": "beta_over_Mu"}]},
     ]
     for right, align, dx in ((False, "left", 7), (True, "right", -7)):
-        layers.append(
-            {
-                "data": {"name": "plane"},
-                "transform": [*side, {"filter": f"datum.right_part === {str(right).lower()}"}],
-                "mark": {"type": "text", "align": align, "dx": dx, "dy": -8, "fontSize": 12, "color": "#111827"},
-                "encoding": {"x": x, "y": y, "text": {"field": "label", "type": "nominal"}},
-            }
-        )
+        for parity, dy in ((0, -8), (1, 14)):
+            keep = f"datum.right_part === {str(right).lower()} && datum.rank % 2 === {parity}"
+            layers.append(
+                {
+                    "data": {"name": "plane"},
+                    "transform": [*side, {"filter": keep}],
+                    "mark": {"type": "text", "align": align, "dx": dx, "dy": dy, "fontSize": 12, "color": "#111827"},
+                    "encoding": {"x": x, "y": y, "text": {"field": "label", "type": "nominal"}},
+                }
+            )
     return chart(title, layers, {"plane": df}, vega.HEIGHT + 60)
