@@ -4,8 +4,9 @@ The estimate is the Gaussian (canonical-correlation) mutual information, I = -1/
 exact for jointly Gaussian data and the linear information otherwise. It is *cross-fitted*, so that a 32-dim xi
 cannot find information by overfitting 500 rows:
 
-- split the rows at random into halves A and B; regress the wider side Y (q columns) on the narrower side X
-  (p columns) on A (least squares with an intercept);
+- split the rows at random into halves A and B (``InformationProbe`` deals them into ``FOLDS`` seeded folds once and
+  takes half the folds, so that a split costs additions only); regress the wider side Y (q columns) on the narrower
+  side X (p columns) on A (least squares with an intercept);
 - on B, compare the sample covariance of Y with that of the residual of A's fit:
   ``I_AB = 1/2 (log det S_YY,B - log det S_res,B)``. Both are q x q sample covariances of the same n_B rows, so
   their small-sample log-det biases cancel; what stays is the price of A's estimation error, which makes the
@@ -24,7 +25,7 @@ is reduced to the principal directions whose variance exceeds ``RANK_TOL`` times
 dimensions (p >= n_A - 1 or q >= n_B - 1) give NaN. Accuracy against exactly known Gaussian MI:
 ``bench/results/info_estimator.md`` (``bench/info_estimator.py``).
 
-Numpy and scipy only: the data and analysis layers never import torch-heavy training code for this.
+Numpy and scipy only (threadpoolctl keeps BLAS on one thread): no torch, no training code.
 """
 
 from __future__ import annotations
