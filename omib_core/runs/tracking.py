@@ -217,9 +217,11 @@ class MlflowSink:
         self._client = MlflowClient(tracking_uri=self.uri)
         name = env_text("MLFLOW_EXPERIMENT_NAME") or EXPERIMENT
         exp = self._call("experiment", self._client.get_experiment_by_name, name)
-        self.experiment_id = (
-            exp.experiment_id if exp is not None else self._call("experiment", self._client.create_experiment, name)
-        )
+        if exp is not None:
+            self.experiment_id = exp.experiment_id
+        else:  # a sqlite store keeps artifacts beside its database, not in ./mlruns of whatever folder we run in
+            where = _artifacts_beside(self.uri)
+            self.experiment_id = self._call("experiment", self._client.create_experiment, name, artifact_location=where)
         tags = dict(self.tags)
         sweep = tags.get("omib.sweep_id")
         if sweep:
@@ -315,6 +317,15 @@ class MlflowSink:
         )
         if parent:  # the sweep's run ends with its last member (each member's end moves its end time on)
             self._call("end", self._client.set_terminated, parent, "FINISHED")
+
+
+def _artifacts_beside(uri: str) -> str | None:
+    """``file:///dir/mlartifacts`` for ``sqlite:////dir/mlflow.db``; None (the server's default) otherwise."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    db = db if db.is_absolute() else Path.cwd() / db
+    return (db.parent / "mlartifacts").as_uri()
 
 
 class _Gave(Exception):
