@@ -133,7 +133,8 @@ class Recorder:
         # MLflow, when MLFLOW_TRACKING_URI is set: a background thread, never in the way (omib_core/runs/tracking.py)
         from omib_core.runs.tracking import sink_for
 
-        self.tracking = sink_for(self.config, {"omib.name": self.out_dir.name, **dict(tracking_tags or {})})
+        defaults = {"omib.name": self.out_dir.name, "omib.dataset": (self.config.get("data") or {}).get("dataset")}
+        self.tracking = sink_for(self.config, {**defaults, **dict(tracking_tags or {})})
 
     @property
     def history_path(self) -> Path:

@@ -52,6 +52,7 @@ def test_a_cli_run_is_logged_to_a_sqlite_store(tmp_path, monkeypatch):
     assert run.info.status == "FINISHED"
     assert run.data.params["data.dataset"] == "sim-i" and run.data.params["train.epochs"] == "3"
     assert run.data.tags["omib.task"] == "classification" and run.data.tags["omib.version"]
+    assert run.data.tags["omib.dataset"] == "sim-i" and run.data.tags["omib.device"] == "cpu"
     metrics = run.data.metrics
     assert {"best_val/test/accuracy", "last/test/accuracy", "val/accuracy", "kl/v2", "r/v2"} <= set(metrics)
     assert metrics["best_val/test/accuracy"] == pytest.approx(result["selection"]["best_val"]["test"]["accuracy"])
