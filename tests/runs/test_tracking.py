@@ -177,3 +177,21 @@ def test_export_mlflow_logs_runs_of_the_store(tmp_path, monkeypatch):
     for name in set(rows["name"]):
         assert len(client.get_metric_history(run.info.run_id, name)) == int((rows["name"] == name).sum()), name
     assert main(["export-mlflow"]) == 2  # nothing named: a sentence
+
+
+def test_a_worker_run_is_logged_with_its_owner_and_the_store_links_to_it(tmp_path, monkeypatch, store, tiny):
+    """A run of the job system (the app's Start, a queued sweep, the Ray backend's worker) is tagged with its owner
+    and store id, and its stored result carries the MLflow run (the Train and Runs pages link to it)."""
+    from omib_core.runs.worker import Worker
+    from tests.runs import fakes
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    run_id = store.create_run(tiny, "alice", "worker run")
+    assert Worker(store, run_id, source=fakes.fast, heartbeat_interval=0.2).run() == 0
+    info = store.get_run(run_id)["result"]["mlflow"]
+    assert info["error"] is None and info["run_id"]
+    _, runs = read_back(uri)
+    run = next(r for r in runs if r.info.run_id == info["run_id"])
+    assert run.data.tags["omib.owner"] == "alice" and run.data.tags["omib.run_id"] == run_id
+    assert run.data.tags["omib.link"] == f"train?run={run_id}" and run.info.status == "FINISHED"
