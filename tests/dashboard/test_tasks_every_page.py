@@ -117,11 +117,14 @@ def test_task_through_every_page(dataset):
     cards = [m.label for m in at.metric]
     assert metric_card in cards, cards
     charts = vega_titles(at)
-    r_chart = charts["Dynamic weight r"]
-    r_data = next(d for d in r_chart.datasets if d.name == "lines")
-    drawn = pa.ipc.open_stream(r_data.data.data).read_all().to_pandas()
-    assert sorted(set(drawn["series"])) == r_series, "every r_j is drawn (the reference modality's r = 1 too)"
     rows = store.read_metrics(rid)
+    if "Dynamic weight r" in charts:
+        r_data = next(d for d in charts["Dynamic weight r"].datasets if d.name == "lines")
+        drawn = pa.ipc.open_stream(r_data.data.data).read_all().to_pandas()
+        assert sorted(set(drawn["series"])) == r_series, "every r_j is drawn (the reference modality's r = 1 too)"
+    else:  # r never moved from 1 in this short run (no evidence yet, issue 19): the page says so as a number
+        assert all(rows.loc[rows["name"] == f"r/{m}", "value"].eq(1.0).all() for m in run["summary"]["modalities"])
+        assert any("(constant)" in str(m.value) for m in at.metric), [m.value for m in at.metric]
     assert {f"r/{m}" for m in run["summary"]["modalities"][1:]} <= set(rows["name"]), sorted(set(rows["name"]))
     assert {f"kl/{m}" for m in run["summary"]["modalities"]} <= set(rows["name"])
 
