@@ -38,7 +38,7 @@ def test_a_tensor_r_gives_the_same_beta_as_a_float():
 
 @pytest.mark.parametrize("train_kw", [{"beta_scale": 2.0}, {"beta_scale": 2.0, "bound": "with_r"}, {"beta": 0.02}])
 def test_the_loop_logs_the_beta_of_beta_for(train_kw):
-    cfg = config(epochs=3, **train_kw)
+    cfg = config(epochs=3, r_evidence=0.0, **train_kw)  # no evidence gate: r moves from the first main epoch on
     events = run(cfg, make_dataset(n=240))
     start, steps = events[0], [e for e in events if isinstance(e, StepEvent) and e.stage == "main"]
     assert isinstance(start, RunStarted) and isinstance(events[-1], RunFinished)
