@@ -119,7 +119,7 @@ else
 fi
 
 # 2. a default SIM-I run (quick: 200 main-stage steps)
-step sim_i 60 "$PY" -m omib_core train --dataset sim-i --device "$DEV" --quiet --out "$OUT/sim-i" \
+step sim_i 120 "$PY" -m omib_core train --dataset sim-i --device "$DEV" --quiet --out "$OUT/sim-i" \
   ${QUICK:+--min-steps 200 --max-steps 200}
 
 # 3. the grid engine: the 30-member teaching grid
