@@ -259,4 +259,6 @@ def test_class_names_label_the_embeddings_and_the_train_page_confusion_matrix():
     from tests.dashboard.chart_data import plotly_values
 
     z = np.asarray(plotly_values(heat["z"])).reshape(3, 3)
-    assert z.shape == (3, 3) and np.allclose(z.sum(axis=1), 1) and np.diag(z).mean() > 0.6  # 80 % right by design, few test rows
+    assert (
+        z.shape == (3, 3) and np.allclose(z.sum(axis=1), 1) and np.diag(z).mean() > 0.6
+    )  # 80 % right by design, few test rows
