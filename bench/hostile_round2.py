@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
 import json
 import os
 import subprocess
@@ -34,7 +33,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -218,40 +216,11 @@ def stop_server(proc: subprocess.Popen) -> None:
     stop_app(proc)
 
 
-def put(url: str, sid: str, token: str, size: int, name: str) -> int:
-    u = urlsplit(url)
-    boundary = "omibbench"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    chunk = b"0" * MB
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-    try:
-        conn.putrequest("PUT", f"/_stcore/upload_file/{sid}/{name}")
-        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-        conn.putheader("Content-Length", str(len(head) + size + len(tail)))
-        conn.putheader("Cookie", f"{XSRF_COOKIE}={token}")
-        conn.putheader("X-Xsrftoken", token)
-        conn.endheaders()
-        try:
-            conn.send(head)
-            for _ in range(size // MB):
-                conn.send(chunk)
-            conn.send(tail)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        return conn.getresponse().status
-    finally:
-        conn.close()
-
-
 def uploads_before_sign_in(code_root: Path, data_dir: Path) -> dict:
     import requests
 
     from omib_core.identity import hash_password
-    from tests.security.st_client import Session
+    from tests.security.st_client import Session, upload_put
 
     users = data_dir / "users.toml"
     users.write_text(f'[users]\nalice = "{hash_password("a bench password")}"\n')
@@ -266,7 +235,8 @@ def uploads_before_sign_in(code_root: Path, data_dir: Path) -> dict:
                 with ServerPeak(proc.pid) as mem:
                     t0 = time.perf_counter()
                     codes = [
-                        await asyncio.to_thread(put, url, s.session_id, token, 49 * MB, f"f{i}") for i in range(30)
+                        await asyncio.to_thread(upload_put, url, s.session_id, token, 49 * MB, f"f{i}")
+                        for i in range(30)
                     ]
                     seconds = time.perf_counter() - t0
             await asyncio.sleep(2)

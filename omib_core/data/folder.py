@@ -370,24 +370,11 @@ def read_npy(raw: bytes, what: str) -> np.ndarray:
     """``.npy`` bytes -> array, with ``allow_pickle=False`` and the header's size checked against the bytes."""
     if raw[:1] == b"\x80" or raw[:2] in (b"(d", b"(l", b"]q", b"}q"):
         raise DataError(f"{what} looks like a pickle, not a NumPy .npy file. {PICKLE_HINT}")
-    buf = io.BytesIO(raw)
-    try:
-        version = np.lib.format.read_magic(buf)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(buf)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(buf)
-    except Exception:  # noqa: BLE001 - a bad header in any form
-        raise DataError(f"{what} is not a valid NumPy .npy file; save it with numpy.save.") from None
-    if dtype.hasobject:
-        raise DataError(
-            f"{what} holds an object array (dtype {dtype}), which only loads through pickle. "
-            "Convert it to numbers first: numpy.save(path, x.astype('float32'))."
-        )
-    cells = math.prod(int(d) for d in shape)  # Python ints: a crafted shape cannot overflow
+    shape, dtype, header_len = _npy_header(raw[:NPY_HEADER_MAX], what)
+    cells = math.prod(shape)  # Python ints: a crafted shape cannot overflow
     if cells > MAX_CELLS:
         raise _too_big(what, cells)
-    if cells * dtype.itemsize > len(raw) - buf.tell():
+    if cells * dtype.itemsize > len(raw) - header_len:
         raise DataError(
             f"{what} is cut short: its header announces shape {shape} but the file is smaller. "
             "Upload the complete file."

@@ -7,12 +7,10 @@ the middleware directly with a fake runtime."""
 from __future__ import annotations
 
 import asyncio
-import http.client
 import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -20,7 +18,7 @@ import requests
 from dashboard import gate
 from tests.auth_helpers import password_hash
 from tests.e2e.conftest import start_app, stop_app
-from tests.security.st_client import Session
+from tests.security.st_client import Session, upload_put
 from tests.security.test_server import XSRF_COOKIE, run_in_own_loop
 
 MB = 2**20
@@ -46,36 +44,6 @@ def users_server(tmp_path_factory):
         stop_app(proc)
 
 
-def _put(server: str, sid: str, token: str, size: int, name: str) -> int:
-    """A PUT of a ``size``-byte multipart body, streamed from one reused buffer (the client holds 1 MB)."""
-    u = urlsplit(server)
-    boundary = "omibgate"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    chunk = b"0" * MB
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    try:
-        conn.putrequest("PUT", f"/_stcore/upload_file/{sid}/{name}")
-        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-        conn.putheader("Content-Length", str(len(head) + size + len(tail)))
-        conn.putheader("Cookie", f"{XSRF_COOKIE}={token}")
-        conn.putheader("X-Xsrftoken", token)
-        conn.endheaders()
-        try:
-            conn.send(head)
-            for _ in range(size // MB):
-                conn.send(chunk)
-            conn.send(tail)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered from the headers and closed: what the gate does
-        return conn.getresponse().status
-    finally:
-        conn.close()
-
-
 def test_uploads_before_sign_in_are_refused_and_the_server_stays_flat(users_server):
     """A live session that has not signed in (the page shows the sign-in form) sends 10 x 49 MB (under server.maxUploadSize) with a valid XSRF
     token: every PUT is refused (on dda1df2 each was answered 204 and held in memory) and the server grows <= 50 MB."""
@@ -87,7 +55,7 @@ def test_uploads_before_sign_in_are_refused_and_the_server_stays_flat(users_serv
             reply = await s.rerun("")
             assert reply.status == "ok" and any("password" in t for t in reply.texts), reply.texts
             before = rss_mb(pid)
-            codes = [await asyncio.to_thread(_put, url, s.session_id, token, 49 * MB, f"f{i}") for i in range(10)]
+            codes = [await asyncio.to_thread(upload_put, url, s.session_id, token, 49 * MB, f"f{i}") for i in range(10)]
             return codes, before, rss_mb(pid)
 
     codes, before, after = run_in_own_loop(scenario)
