@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from omib_core.env import env_text
 from omib_core.errors import ConfigError
 from omib_core.identity import (
     MAX_PASSWORD_CHARS,
@@ -76,7 +76,7 @@ def _secret(key: str, default=None):
 def _admins() -> set[str]:
     listed = _secret("admins", []) or []
     names = listed.split(",") if isinstance(listed, str) else [str(a) for a in listed]
-    names += os.environ.get("OMIB_ADMINS", "").split(",")
+    names += env_text("OMIB_ADMINS").split(",")
     return {a.strip().casefold() for a in names if a.strip()}
 
 
@@ -258,7 +258,7 @@ def _client() -> str:
     """Who is knocking, for the throttle: the connection's IP (or a trusted proxy header), else the session."""
     ip = None
     try:
-        header = os.environ.get("OMIB_CLIENT_IP_HEADER")
+        header = env_text("OMIB_CLIENT_IP_HEADER")
         forwarded = st.context.headers.get(header) if header else None
         ip = forwarded.split(",")[-1].strip() if forwarded else st.context.ip_address
     except Exception:  # noqa: BLE001 - no client context (tests, scripts)

@@ -19,6 +19,8 @@ import os
 import sys
 from pathlib import Path
 
+from omib_core.env import env_bool, env_text
+
 APP = Path(__file__).resolve().parent / "app.py"
 
 log = logging.getLogger("omib.serve")
@@ -50,8 +52,8 @@ def listen_address(args: list[str]) -> str:
             return args[i + 1]
         if a.startswith("--server.address="):
             return a.split("=", 1)[1]
-    if os.environ.get("STREAMLIT_SERVER_ADDRESS"):
-        return os.environ["STREAMLIT_SERVER_ADDRESS"]
+    if env_text("STREAMLIT_SERVER_ADDRESS"):
+        return env_text("STREAMLIT_SERVER_ADDRESS")
     try:
         import tomllib
 
@@ -70,7 +72,6 @@ def open_refusal(args: list[str]) -> str | None:
     """The sentence refusing to serve every visitor as the admin: a non-loopback address without sign-in
     configured (and without ``OMIB_ALLOW_OPEN=1``); None when the server may start."""
     from dashboard.auth import sign_in_configured
-    from omib_core.env import env_bool
 
     address = listen_address(args)
     if is_loopback(address) or env_bool("OMIB_ALLOW_OPEN", False) or sign_in_configured():
@@ -89,12 +90,12 @@ def configure_tracking() -> str | None:
     not set it, before any worker starts (workers inherit the environment). Returns the URI in use."""
     from dashboard.auth import _secret
 
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    if not env_text("MLFLOW_TRACKING_URI"):
         section = _secret("mlflow", None)
         uri = str(section.get("tracking_uri") or "").strip() if hasattr(section, "get") else ""
         if uri:
             os.environ["MLFLOW_TRACKING_URI"] = uri
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    uri = env_text("MLFLOW_TRACKING_URI") or None
     if uri:
         log.info("runs are tracked in MLflow (%s)", uri if "@" not in uri else "a server with credentials")
     return uri

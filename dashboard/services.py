@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard.auth import current_user
 from omib_core.analysis.projection_jobs import ProjectionJobs
+from omib_core.env import env_bool
 from omib_core.paths import db_path
 from omib_core.runs.jobs import JobManager
 from omib_core.runs.scheduler import shared_manager
@@ -47,7 +48,7 @@ def _umap_warmup() -> Future | None:
 
     ``OMIB_SKIP_UMAP_WARMUP=1`` skips it (tests; the worker then starts on the first UMAP asked for).
     """
-    if os.environ.get("OMIB_SKIP_UMAP_WARMUP") == "1":
+    if env_bool("OMIB_SKIP_UMAP_WARMUP", False):  # "true" counts too, not only "1"
         return None
     return umap_jobs().warm_up()
 

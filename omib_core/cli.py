@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, RunConfig, TrainConfig
+from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
 
 # helpers
@@ -275,7 +275,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     planned = build_sweep(base, scales, args.seeds, max_runs=None, reseed_data=True)
     root = Path(args.out or f"runs_out/sweep-{args.dataset or args.preset or 'sim-i'}")
     if args.queue:
-        rows = queue_sweep(planned, args.owner or os.environ.get("USER") or "cli", quiet=args.quiet)
+        rows = queue_sweep(planned, args.owner or env_text("USER") or "cli", quiet=args.quiet)
         root.mkdir(parents=True, exist_ok=True)
         (root / "sweep.json").write_text(json.dumps(rows, indent=2))
         print(f"wrote {root / 'sweep.json'}", file=sys.stderr)

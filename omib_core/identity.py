@@ -23,7 +23,6 @@ import hmac
 import json
 import logging
 import math
-import os
 import re
 import secrets
 import sqlite3
@@ -33,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from omib_core.env import env_text
 from omib_core.errors import ConfigError
 
 log = logging.getLogger("omib.auth")
@@ -348,7 +348,7 @@ class SignInThrottle:
 
 def users_file_from_env() -> str | None:
     """The users file named by ``OMIB_USERS_FILE`` (None when unset)."""
-    return os.environ.get(USERS_FILE_ENV) or None
+    return env_text(USERS_FILE_ENV) or None
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -14,11 +14,11 @@ built from one, so a crafted id can never reach outside ``runs/``.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from pathlib import Path
 
+from omib_core.env import env_text
 from omib_core.errors import OmibError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def validate_run_id(run_id: object) -> str:
 
 def data_dir() -> Path:
     """The data directory: ``$OMIB_DATA_DIR`` or ``<repo>/var``, created if missing."""
-    d = Path(os.environ.get("OMIB_DATA_DIR") or REPO_ROOT / "var")
+    d = Path(env_text("OMIB_DATA_DIR") or REPO_ROOT / "var")
     d.mkdir(parents=True, exist_ok=True)
     return d
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omib_core.env import env_text
 from omib_core.errors import DataError, param_error
 from omib_core.paths import data_dir
 
@@ -44,7 +45,7 @@ def _as_matrix(x: np.ndarray, what: str = "embedding") -> np.ndarray:
 
 def numba_cache_path() -> str:
     """``NUMBA_CACHE_DIR`` if set, else ``<OMIB_DATA_DIR or repo/var>/numba_cache``; the folder is created."""
-    path = os.environ.get("NUMBA_CACHE_DIR") or str(data_dir() / "numba_cache")
+    path = env_text("NUMBA_CACHE_DIR") or str(data_dir() / "numba_cache")
     Path(path).mkdir(parents=True, exist_ok=True)
     return path
 

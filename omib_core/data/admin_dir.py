@@ -9,9 +9,9 @@ leave the directory, so a shared link cannot point a loader anywhere else.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from omib_core.env import env_text
 from omib_core.errors import DataError
 
 ENV_VAR = "OMIB_DATASETS_DIR"
@@ -19,7 +19,7 @@ ENV_VAR = "OMIB_DATASETS_DIR"
 
 def admin_data_dir() -> Path | None:
     """The admin's dataset directory (``$OMIB_DATASETS_DIR``), or None when it is not set."""
-    raw = os.environ.get(ENV_VAR, "").strip()
+    raw = env_text(ENV_VAR)
     return Path(raw).expanduser() if raw else None
 
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.config import RunConfig
+from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
 from omib_core.runs.store import RunStore
 from omib_core.runs.worker import Worker, WorkerLost, _default_train, load_source
@@ -74,7 +75,7 @@ class ClusterUnreachable(ConfigError):
 
 def ray_address() -> str | None:
     """``$OMIB_RAY_ADDRESS`` stripped, or None when runs stay local."""
-    return os.environ.get(RAY_ADDRESS_ENV, "").strip() or None
+    return env_text(RAY_ADDRESS_ENV) or None
 
 
 def backend_from_env() -> RayBackend | None:

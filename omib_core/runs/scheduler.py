@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from omib_core.env import env_bool
+from omib_core.env import env_bool, env_text
 from omib_core.errors import ConfigError, OmibError
 from omib_core.runs.jobs import JobManager, pid_alive
 from omib_core.runs.ray_backend import backend_from_env
@@ -78,7 +78,7 @@ def live_lease(store: RunStore) -> dict[str, Any] | None:
 
 def scheduler_mode() -> str:
     """``$OMIB_SCHEDULER``: ``auto`` (default: embed one when none holds the lease) or ``external`` (never embed)."""
-    mode = os.environ.get("OMIB_SCHEDULER", "").strip().lower() or "auto"
+    mode = env_text("OMIB_SCHEDULER").lower() or "auto"
     if mode not in SCHEDULER_MODES:
         raise ConfigError(
             f"The environment variable OMIB_SCHEDULER must be one of {SCHEDULER_MODES}. Got {mode!r} instead."

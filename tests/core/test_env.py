@@ -69,3 +69,22 @@ def test_bad_values_are_one_sentence_naming_the_variable(monkeypatch, parse, raw
     assert f"Got {raw!r} instead" in message and "unset it to use the default" in message
     # the launcher catches ConfigError, the upload checks DataError: both see it
     assert isinstance(info.value, ConfigError) and isinstance(info.value, DataError)
+
+
+def test_environment_settings_are_read_only_through_env_py():
+    """Issue 21: each setting is read in one home (omib_core/env.py: env_text, env_bool, env_int, ...), so "true"
+    means the same everywhere (services.py compared == "1" and ignored "true"). Writes (workers inherit) are fine."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"os\.environ\.get\(|os\.getenv\(|environ\.get\(")
+    offenders = [
+        f"{p.relative_to(root)}:{i}"
+        for base in ("omib_core", "dashboard")
+        for p in sorted((root / base).rglob("*.py"))
+        if p.name != "env.py"
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not offenders, offenders
