@@ -98,6 +98,7 @@ class MlflowSink:
         self.experiment_id: str | None = None
         self.error: str | None = None
         self.dropped = 0
+        self._logged_at: dict[str, int] = {}  # metric -> the last step it was logged at (background thread only)
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
         self._client: Any = None
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
@@ -266,11 +267,15 @@ class MlflowSink:
         kind = type(event).__name__
         now = int(time.time() * 1000)
         if kind in ("StepEvent", "EpochEvent"):
-            return [
-                Metric(_metric_key(k), float(v), now, int(event.step))
-                for k, v in event.metrics.items()
-                if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")
-            ]
+            step, out = int(event.step), []
+            for k, v in event.metrics.items():
+                if not isinstance(v, (int, float)) or v != v or abs(v) == float("inf"):
+                    continue
+                if kind == "EpochEvent" and self._logged_at.get(k) == step:
+                    continue  # an epoch event repeats the step series (loss, KL, r) at its last step: log it once
+                self._logged_at[k] = step
+                out.append(Metric(_metric_key(k), float(v), now, step))
+            return out
         if kind == "RunStarted":
             tags = {"omib.task": event.task, "omib.device": event.device, "omib.modalities": ",".join(event.modalities)}
             from mlflow.entities import RunTag
