@@ -113,6 +113,8 @@ class MlflowSink:
         kind = type(event).__name__
         if kind not in ("RunStarted", "StepEvent", "EpochEvent", "RunFinished", "RunFailed"):
             return
+        if self.error is not None or not self._thread.is_alive():
+            return  # logging gave up: queueing more would only fill the queue and make epoch events wait
         try:
             self._queue.put_nowait(("event", event))
         except queue.Full:
@@ -130,11 +132,12 @@ class MlflowSink:
 
     def finish(self, result: Mapping[str, Any], files: list[Path], status: str) -> dict[str, Any]:
         """Queue the end of the run and wait at most ``FINISH_WAIT_S``; returns ``result.json``'s ``mlflow`` entry."""
-        try:
-            self._queue.put(("finish", (dict(result), list(files), status)), timeout=1.0)
-            self._queue.put((_END, None), timeout=1.0)
-        except queue.Full:
-            self._fail("the MLflow queue stayed full")
+        if self._thread.is_alive():
+            try:
+                self._queue.put(("finish", (dict(result), list(files), status)), timeout=1.0)
+                self._queue.put((_END, None), timeout=1.0)
+            except queue.Full:
+                self._fail("the MLflow queue stayed full")
         self._thread.join(FINISH_WAIT_S)
         if self._thread.is_alive() and self.error is None:
             self.error = f"MLflow logging had not finished after {FINISH_WAIT_S:.0f} s; the rest was dropped."
@@ -386,7 +389,7 @@ def export_runs(store: Any, run_ids: list[str], uri: str | None = None) -> list[
             "omib.dataset": dataset,
             "omib.task": (run.get("summary") or {}).get("task"),
             "omib.sweep_id": run.get("sweep_id"),
-            "omib.private": str(_private(dataset)).lower(),
+            "omib.private": str(upload_is_private(dataset)).lower(),
             "omib.link": f"train?run={rid}",
             "omib.exported": "true",
         }
@@ -397,7 +400,7 @@ def export_runs(store: Any, run_ids: list[str], uri: str | None = None) -> list[
     return out
 
 
-def _private(dataset: str) -> bool:
+def upload_is_private(dataset: str) -> bool:
     """A run on an upload that is not shared: its checkpoint stays out of MLflow (issue 20's rule)."""
     if not dataset.startswith("upload:"):
         return False

@@ -419,9 +419,9 @@ class Worker:
         """MLflow tags of this run (omib_core/runs/tracking.py): who, what, its sweep, whether its data is private."""
         row = self.store.get_run(self.run_id) or {}
         dataset = config.data.dataset
-        from omib_core.runs.tracking import _private
+        from omib_core.runs.tracking import upload_is_private
 
-        private = _private(dataset)
+        private = upload_is_private(dataset)
         return {
             "omib.run_id": self.run_id,
             "omib.name": row.get("name") or self.run_id,
