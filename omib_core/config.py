@@ -9,11 +9,11 @@ file or a URL. Options marked [choice] in SPEC.md are ours where the paper gave 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from omib_core.errors import ConfigError, param_error
+from omib_core.params import check_fields, param
 
 TASKS = ("classification", "regression", "anomaly")
 FUSIONS = ("can", "concat")
@@ -27,30 +27,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")  # plus "cuda:N"; resolved by omib_core
 STAGES = ("warmup", "main")  # the two training stages (SPEC 3.1, 3.2)
 
 
-# helpers
-
-
-def _pos_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        constraint = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise param_error(owner, name, constraint, value)
-
-
-def _pos_float(owner: str, name: str, value: Any, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise param_error(owner, name, "a finite float >= 0" if allow_zero else "a finite float > 0", value)
-
-
-def _fraction(owner: str, name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < value < 1.0:
-        raise param_error(owner, name, "a float in (0, 1)", value)
-
-
-def _choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise param_error(owner, name, f"one of {choices}", value)
+SEED_MAX = 2**31 - 1  # seeds are drawn and typed in [0, SEED_MAX]
 
 
 class _Base:
@@ -86,20 +63,50 @@ class DataConfig(_Base):
         val_fraction, test_fraction: split sizes when the dataset has no split of its own.
     """
 
-    dataset: str = "sim-i"
-    params: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
+    dataset: str = param(
+        "sim-i",
+        low=1,
+        constraint="a non-empty dataset id or folder path",
+        help="a dataset id or a folder path",
+        hidden=True,
+    )
+    params: dict[str, Any] = field(default_factory=dict)  # declared by each dataset (DatasetInfo.params)
+    seed: int = param(
+        0,
+        low=0,
+        high=SEED_MAX,
+        label="seed",
+        group="Draw and split",
+        step=1,
+        help="Seed of the random draw and of the train / val / test split: the same seed gives the same data.",
+    )
+    val_fraction: float = param(
+        0.15,
+        low=0.0,
+        high=1.0,
+        closed="()",
+        label="validation fraction",
+        ui=(0.05, 0.4),
+        step=0.05,
+        group="Draw and split",
+        help="Share of rows held out to pick the epoch and watch overfitting.",
+    )
+    test_fraction: float = param(
+        0.15,
+        low=0.0,
+        high=1.0,
+        closed="()",
+        label="test fraction",
+        ui=(0.05, 0.4),
+        step=0.05,
+        group="Draw and split",
+        help="Share of rows kept for the final accuracy.",
+    )
 
     def __post_init__(self) -> None:
-        if not isinstance(self.dataset, str) or not self.dataset.strip():
-            raise param_error("DataConfig", "dataset", "a non-empty dataset id or folder path", self.dataset)
+        check_fields(self)
         if not isinstance(self.params, dict):
             raise param_error("DataConfig", "params", "a dict", self.params)
-        _pos_int("DataConfig", "seed", self.seed, minimum=0)
-        _fraction("DataConfig", "val_fraction", self.val_fraction)
-        _fraction("DataConfig", "test_fraction", self.test_fraction)
         if self.val_fraction + self.test_fraction >= 0.9:
             raise ConfigError(
                 "DataConfig val_fraction + test_fraction must leave at least 10% for training. "
@@ -128,26 +135,113 @@ class ModelConfig(_Base):
     (bench/results/real_table.md). Two hidden layers memorised SIM-I's training set before the bottleneck could act.
     """
 
-    hidden_dim: int = 128
-    enc_layers: int = 0
-    z_dim: int = 64
-    latent_dim: int = 32
-    xi_dim: int = 32
-    tokens: int = 4
-    heads: int = 4
-    fusion: str = "can"
-    bottleneck: bool = True
-    dropout: float = 0.1
+    hidden_dim: int = param(
+        128,
+        low=1,
+        high=65536,
+        group="Model and device",
+        advanced=True,
+        ui=(1, 4096),
+        step=16,
+        label="Hidden width",
+        help="Width of the encoder and head MLPs.",
+    )
+    enc_layers: int = param(
+        0,
+        low=0,
+        high=64,
+        label="Encoder layers (0 = linear)",
+        ui=(0, 8),
+        step=1,
+        group="Model and device",
+        help="Hidden layers of each modality's encoder; 0 = one linear map, the default (deeper encoders can "
+        "memorise a small training set before the bottleneck acts).",
+    )
+    z_dim: int = param(
+        64,
+        low=1,
+        high=65536,
+        ui=(1, 4096),
+        step=8,
+        label="z dimension",
+        group="Model and device",
+        advanced=True,
+        help="Dimension of z_i, each encoder's output.",
+    )
+    latent_dim: int = param(
+        32,
+        low=1,
+        high=65536,
+        ui=(1, 4096),
+        step=4,
+        label="ζ dimension",
+        group="Model and device",
+        advanced=True,
+        help="Dimension of ζ_i, each VAE's latent; divisible by tokens.",
+    )
+    xi_dim: int = param(
+        32,
+        low=1,
+        high=65536,
+        ui=(1, 4096),
+        step=4,
+        label="ξ dimension",
+        group="Model and device",
+        advanced=True,
+        help="Dimension of the fused representation ξ (and of the warm-up noise).",
+    )
+    tokens: int = param(
+        4,
+        low=1,
+        high=1024,
+        ui=(1, 64),
+        step=1,
+        label="Tokens",
+        group="Model and device",
+        advanced=True,
+        help="Tokens each ζ_i is split into for cross-attention.",
+    )
+    heads: int = param(
+        4,
+        low=1,
+        high=1024,
+        ui=(1, 64),
+        step=1,
+        label="Attention heads",
+        group="Model and device",
+        advanced=True,
+        help="Attention heads; latent_dim / tokens must be divisible by it.",
+    )
+    fusion: str = param(
+        "can",
+        "choice",
+        choices=FUSIONS,
+        label="Fusion",
+        group="Model and device",
+        labels={"can": "cross-attention (CAN)", "concat": "concatenation (baseline)"},
+        help="How the ζ_i are fused into ξ.",
+    )
+    bottleneck: bool = param(
+        True,
+        label="Information bottleneck",
+        group="Model and device",
+        help="Off = plain late fusion (no sampling, no KL term): the 'no bottleneck' baseline.",
+    )
+    dropout: float = param(
+        0.1,
+        low=0.0,
+        high=1.0,
+        closed="[)",
+        ui=(0.0, 0.9),
+        step=0.05,
+        label="Dropout",
+        group="Model and device",
+        advanced=True,
+        help="Dropout in the MLPs.",
+    )
 
     def __post_init__(self) -> None:
-        for name in ("hidden_dim", "z_dim", "latent_dim", "xi_dim", "tokens", "heads"):
-            _pos_int("ModelConfig", name, getattr(self, name))
-        _pos_int("ModelConfig", "enc_layers", self.enc_layers, minimum=0)
-        _choice("ModelConfig", "fusion", self.fusion, FUSIONS)
-        if not isinstance(self.bottleneck, bool):
-            raise param_error("ModelConfig", "bottleneck", "a bool", self.bottleneck)
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise param_error("ModelConfig", "dropout", "a float in [0, 1)", self.dropout)
+        check_fields(self)
         if self.latent_dim % self.tokens:
             raise ConfigError(
                 f"ModelConfig latent_dim ({self.latent_dim}) must be divisible by tokens ({self.tokens}); "
@@ -214,81 +308,334 @@ class TrainConfig(_Base):
             regularisation chosen on validation; ``omib_core.baselines``) at the start and report it beside the run.
     """
 
-    epochs: int = 50
-    warmup_epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 256
-    weight_decay: float = 0.0
-    schedule: str = "auto"
-    batch_fraction: float = 0.1
-    min_warmup_steps: int = 200
-    min_steps: int = 1000
-    max_steps: int = 20000
-    patience: int = 0
-    seed: int = 0
-    device: str = "auto"
-    beta: float | None = None
-    beta_scale: float = 1.0
-    bound: str = "conservative"
-    dynamic_r: bool = True
-    r_form: str = "info_gain"
-    r_update: str = "epoch"
-    r_evidence: float = 3.0
-    r_ema: float = 0.9
-    r_smooth: float = 0.7
-    trb_weight: float = 1.0
-    log_every: int = 10
-    num_threads: int | None = None
-    snapshot_every: int = 5
-    snapshot_max_points: int = 2000
-    max_grad_norm: float | None = 5.0
-    select: str = "best_val"
-    linear_reference: bool = True
+    epochs: int = param(
+        50,
+        low=1,
+        high=10**6,
+        label="Main epochs",
+        ui=(1, 2000),
+        step=1,
+        group="Schedule",
+        help="Main-stage epochs; with the auto schedule a starting point, raised or cut to fit the step budget.",
+    )
+    warmup_epochs: int = param(
+        10,
+        low=0,
+        high=10**6,
+        label="Warm-up epochs",
+        ui=(0, 500),
+        step=1,
+        group="Schedule",
+        help="Encoders and TRB heads only, before ξ exists. 0 = the 'without warm-up' ablation.",
+    )
+    lr: float = param(
+        1e-3,
+        low=0.0,
+        closed="(]",
+        high=10.0,
+        label="Learning rate",
+        ui=(1e-6, 1.0),
+        step=1e-4,
+        fmt="%.1e",
+        group="Schedule",
+        help="AdamW learning rate.",
+    )
+    batch_size: int = param(
+        256,
+        low=1,
+        high=2**24,
+        label="Batch size",
+        ui=(1, 8192),
+        step=32,
+        group="Schedule",
+        help="The batch; with the auto schedule the largest batch (a tenth of the training rows at most).",
+    )
+    weight_decay: float = param(
+        0.0,
+        low=0.0,
+        label="Weight decay",
+        ui=(0.0, 1.0),
+        step=1e-4,
+        fmt="%.1e",
+        group="Schedule",
+        advanced=True,
+        help="AdamW's decoupled weight decay.",
+    )
+    schedule: str = param(
+        "auto",
+        "choice",
+        choices=SCHEDULES,
+        label="Schedule",
+        group="Schedule",
+        labels={"auto": "auto (fits the data size)", "fixed": "fixed (as typed)"},
+        help="Auto: the batch is at most a tenth of the training rows and the epochs are raised to enough optimizer "
+        "steps (or cut to the step budget), so small and large data both train. Fixed: the numbers, literally.",
+    )
+    batch_fraction: float = param(
+        0.1,
+        low=0.0,
+        high=1.0,
+        closed="()",
+        label="Largest batch (share of rows)",
+        ui=(0.01, 0.99),
+        step=0.01,
+        group="Schedule",
+        advanced=True,
+        help="Auto schedule: the largest batch as a share of the training rows.",
+    )
+    min_warmup_steps: int = param(
+        200,
+        low=0,
+        high=10**8,
+        label="Fewest warm-up steps",
+        ui=(0, 100_000),
+        step=50,
+        group="Schedule",
+        advanced=True,
+        help="Auto schedule: fewest optimizer steps of the warm-up.",
+    )
+    min_steps: int = param(
+        1000,
+        low=0,
+        high=10**8,
+        label="Fewest main steps",
+        ui=(0, 1_000_000),
+        step=100,
+        group="Schedule",
+        advanced=True,
+        help="Auto schedule: fewest optimizer steps of the main stage.",
+    )
+    max_steps: int = param(
+        20000,
+        low=1,
+        high=10**9,
+        label="Most main steps",
+        ui=(1, 10_000_000),
+        step=1000,
+        group="Schedule",
+        advanced=True,
+        help="Most optimizer steps of the main stage (both schedules).",
+    )
+    patience: int = param(
+        0,
+        low=0,
+        high=10**6,
+        label="Patience (0 = no early stop)",
+        ui=(0, 2000),
+        step=1,
+        group="Schedule",
+        help="Main epochs without a better validation metric before the run stops early.",
+    )
+    seed: int = param(
+        0, low=0, high=SEED_MAX, label="Seed", step=1, group="Schedule", help="Seed of initialisation and batching."
+    )
+    device: str = param(
+        "auto",
+        "choice",
+        choices=DEVICES,
+        prefixed="cuda",
+        label="Device",
+        group="Model and device",
+        labels={"auto": "auto (GPU if any)", "cpu": "CPU", "cuda": "CUDA GPU", "mps": "Apple MPS"},
+        constraint="one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'",
+        help="Where the worker trains. 'auto' takes a GPU when there is one.",
+    )
+    beta: float | None = param(
+        None,
+        "float",
+        low=0.0,
+        closed="(]",
+        high=1e6,
+        none="β = beta_scale × M_u",
+        label="β (absolute)",
+        ui=(1e-9, 100.0),
+        step=1e-4,
+        fmt="%.2e",
+        group="β",
+        help="Hand-set β, as the E-MIB baseline does. The charts still show it against M_u when one exists.",
+    )
+    beta_scale: float = param(
+        1.0,
+        low=0.0,
+        closed="(]",
+        high=1e6,
+        label="β / M_u",
+        ui=(0.001, 1000.0),
+        step=0.25,
+        fmt="%.3g",
+        group="β",
+        help="β as a multiple of the bound M_u. 1 = exactly the bound. Below 1 keeps superfluous information "
+        "longer; above 1 squeezes out task information too (see the Sweep page).",
+    )
+    bound: str = param(
+        "conservative",
+        "choice",
+        choices=BOUND_FORMS,
+        label="Bound M_u",
+        group="β",
+        labels={"conservative": "conservative (r-free)", "with_r": "follows the current r"},
+        help="Conservative: 1 / (3 H), known before training. Following r: 1 / ((1 + r) H), moves with r.",
+    )
+    dynamic_r: bool = param(
+        True,
+        label="Dynamic r (paper Eq. 11)",
+        group="r",
+        help="Off = r fixed at 1, the baseline without the dynamic weight.",
+    )
+    r_form: str = param(
+        "info_gain",
+        "choice",
+        choices=R_FORMS,
+        label="r reading",
+        group="r",
+        labels={
+            "info_gain": "held-out gain (default)",
+            "ratio_of_means": "ratio of means (KL)",
+            "mean_of_ratios": "mean of ratios (Eq. 11 as written)",
+        },
+        help="How Eq. 11 compares the modalities on held-out rows. Held-out gain: each head's gain over the fused "
+        "prediction in a bounded score (Brier; squared error for regression), compared row by row and counted only "
+        "beyond its noise. Ratio of means: the KL divergences averaged, then divided. Mean of ratios, Eq. 11 as "
+        "written: on real data a few rows whose reference divergence is near zero dominate the mean and push r "
+        "towards 0.",
+    )
+    r_update: str = param(
+        "epoch",
+        "choice",
+        choices=R_UPDATES,
+        label="r update",
+        group="r",
+        labels={"epoch": "once per epoch", "batch": "every batch (EMA)"},
+        help="When r is recomputed: over the validation rows after each epoch, or as an EMA of validation batches "
+        "(never over the rows being fitted).",
+    )
+    r_evidence: float = param(
+        3.0,
+        low=0.0,
+        high=1e3,
+        label="Evidence (standard errors)",
+        ui=(0.0, 10.0),
+        step=0.5,
+        group="r",
+        help="A gain difference between two heads moves r only by what exceeds this many standard errors of its "
+        "per-row differences; within its noise r stays at 1. 0 = the raw difference.",
+    )
+    r_ema: float = param(
+        0.9,
+        low=0.0,
+        high=1.0,
+        closed="[)",
+        label="EMA factor",
+        ui=(0.0, 0.99),
+        step=0.01,
+        group="r",
+        help="EMA factor of r per step, with the batch update.",
+    )
+    r_smooth: float = param(
+        0.7,
+        low=0.0,
+        high=1.0,
+        closed="[)",
+        label="r smoothing across epochs",
+        ui=(0.0, 0.99),
+        step=0.05,
+        group="r",
+        advanced=True,
+        help="r = r_smooth × previous r + (1 - r_smooth) × this epoch's r; 0 = no smoothing.",
+    )
+    trb_weight: float = param(
+        1.0,
+        low=0.0,
+        high=1e6,
+        label="TRB head weight",
+        ui=(0.0, 10.0),
+        step=0.1,
+        group="r",
+        advanced=True,
+        help="Weight of the TRB heads' task losses in the main stage.",
+    )
+    log_every: int = param(
+        10,
+        low=1,
+        high=10**6,
+        label="Log every (steps)",
+        ui=(1, 10_000),
+        step=1,
+        group="Snapshots and logs",
+        advanced=True,
+        help="Steps between step events (host syncs happen only then).",
+    )
+    num_threads: int | None = param(
+        None,
+        "int",
+        low=1,
+        high=1024,
+        none="1 on CPU",
+        label="Torch threads",
+        group="Model and device",
+        hidden=True,
+        help="Torch threads for this job.",
+    )
+    snapshot_every: int = param(
+        5,
+        low=0,
+        high=10**6,
+        label="Snapshot every (epochs)",
+        ui=(0, 1000),
+        step=1,
+        group="Schedule",
+        help="How often ξ is saved for the Embeddings page; 0 = never.",
+    )
+    snapshot_max_points: int = param(
+        2000,
+        low=1,
+        high=10**6,
+        label="Snapshot points",
+        ui=(10, 100_000),
+        step=500,
+        group="Snapshots and logs",
+        advanced=True,
+        help="Samples kept in each snapshot.",
+    )
+    max_grad_norm: float | None = param(
+        5.0,
+        "float",
+        low=0.0,
+        closed="(]",
+        high=1e6,
+        none="no clipping",
+        label="Gradient clip",
+        ui=(0.01, 1000.0),
+        step=0.5,
+        group="Schedule",
+        advanced=True,
+        help="Gradient-norm clip per step.",
+    )
+    select: str = param(
+        "best_val",
+        "choice",
+        choices=SELECTS,
+        label="Final epoch",
+        group="Schedule",
+        advanced=True,
+        labels={"best_val": "best validation epoch", "last": "last epoch"},
+        help="Which main-stage epoch the final metrics and the checkpoint come from (results carry both).",
+    )
+    linear_reference: bool = param(
+        True,
+        label="Linear reference",
+        group="Schedule",
+        advanced=True,
+        help="Fit logistic regression / ridge on the concatenated views beside the run.",
+    )
 
     def __post_init__(self) -> None:
-        _pos_int("TrainConfig", "epochs", self.epochs)
-        _pos_int("TrainConfig", "warmup_epochs", self.warmup_epochs, minimum=0)
-        _pos_float("TrainConfig", "lr", self.lr)
-        _pos_int("TrainConfig", "batch_size", self.batch_size)
-        _pos_float("TrainConfig", "weight_decay", self.weight_decay, allow_zero=True)
-        _choice("TrainConfig", "schedule", self.schedule, SCHEDULES)
-        _fraction("TrainConfig", "batch_fraction", self.batch_fraction)
-        _pos_int("TrainConfig", "min_warmup_steps", self.min_warmup_steps, minimum=0)
-        _pos_int("TrainConfig", "min_steps", self.min_steps, minimum=0)
-        _pos_int("TrainConfig", "max_steps", self.max_steps)
-        _pos_int("TrainConfig", "patience", self.patience, minimum=0)
+        check_fields(self)
         if self.schedule == "auto" and self.min_steps > self.max_steps:
             raise ConfigError(
                 f"TrainConfig min_steps ({self.min_steps}) is larger than max_steps ({self.max_steps}); "
                 f"use min_steps <= {self.max_steps} or raise max_steps."
             )
-        _pos_int("TrainConfig", "seed", self.seed, minimum=0)
-        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
-            raise param_error("TrainConfig", "device", "one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'", self.device)
-        if self.beta is not None:
-            _pos_float("TrainConfig", "beta", self.beta)
-        _pos_float("TrainConfig", "beta_scale", self.beta_scale)
-        _choice("TrainConfig", "bound", self.bound, BOUND_FORMS)
-        _choice("TrainConfig", "r_form", self.r_form, R_FORMS)
-        _choice("TrainConfig", "r_update", self.r_update, R_UPDATES)
-        if not isinstance(self.dynamic_r, bool):
-            raise param_error("TrainConfig", "dynamic_r", "a bool", self.dynamic_r)
-        _pos_float("TrainConfig", "r_evidence", self.r_evidence, allow_zero=True)
-        for name in ("r_ema", "r_smooth"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0.0 <= v < 1.0:
-                raise param_error("TrainConfig", name, "a float in [0, 1)", v)
-        _pos_float("TrainConfig", "trb_weight", self.trb_weight, allow_zero=True)
-        _pos_int("TrainConfig", "log_every", self.log_every)
-        if self.num_threads is not None:
-            _pos_int("TrainConfig", "num_threads", self.num_threads)
-        _pos_int("TrainConfig", "snapshot_every", self.snapshot_every, minimum=0)
-        _pos_int("TrainConfig", "snapshot_max_points", self.snapshot_max_points)
-        if self.max_grad_norm is not None:
-            _pos_float("TrainConfig", "max_grad_norm", self.max_grad_norm)
-        _choice("TrainConfig", "select", self.select, SELECTS)
-        if not isinstance(self.linear_reference, bool):
-            raise param_error("TrainConfig", "linear_reference", "a bool", self.linear_reference)
 
 
 @dataclass(frozen=True)
@@ -306,25 +653,70 @@ class BoundConfig(_Base):
         heldout_fraction: share of the rows held out for evaluating neural estimates.
     """
 
-    estimator: str = "gaussian"
-    steps: int = 1000
-    seeds: int = 3
-    batch_size: int = 256
-    lr: float = 1e-4
-    hidden_dim: int = 128
-    ma_rate: float = 0.01
-    smile_clip: float = 5.0
-    max_samples: int = 20000
-    heldout_fraction: float = 0.3
+    estimator: str = param(
+        "gaussian",
+        "choice",
+        choices=ESTIMATORS,
+        label="Estimator",
+        group="Bound",
+        help="Estimator of the entropies and the mutual information behind M_u.",
+    )
+    steps: int = param(
+        1000, low=1, high=10**7, label="Steps", group="Bound", help="Step budget of the neural estimators."
+    )
+    seeds: int = param(
+        3, low=1, high=100, label="Seeds", group="Bound", help="Independent estimates, to report a spread."
+    )
+    batch_size: int = param(256, low=1, high=2**20, label="Batch size", group="Bound", help="Neural estimators' batch.")
+    lr: float = param(
+        1e-4,
+        low=0.0,
+        closed="(]",
+        high=10.0,
+        label="Learning rate",
+        group="Bound",
+        help="Neural estimators' learning rate.",
+    )
+    hidden_dim: int = param(
+        128,
+        low=1,
+        high=65536,
+        label="Critic width",
+        group="Bound",
+        help="Statistics network MLP width (2 hidden layers).",
+    )
+    ma_rate: float = param(
+        0.01,
+        low=0.0,
+        high=1.0,
+        closed="()",
+        label="MINE moving-average rate",
+        group="Bound",
+        help="MINE moving-average rate of the gradient correction.",
+    )
+    smile_clip: float = param(
+        5.0, low=0.0, closed="(]", high=1e6, label="SMILE clip", group="Bound", help="SMILE clip tau."
+    )
+    max_samples: int = param(
+        20000,
+        low=1,
+        high=10**9,
+        label="Rows used",
+        group="Bound",
+        help="Rows used by the estimators (subsampled, seeded).",
+    )
+    heldout_fraction: float = param(
+        0.3,
+        low=0.0,
+        high=1.0,
+        closed="()",
+        label="Held-out share",
+        group="Bound",
+        help="Share of the rows held out for evaluating neural estimates.",
+    )
 
     def __post_init__(self) -> None:
-        _choice("BoundConfig", "estimator", self.estimator, ESTIMATORS)
-        for name in ("steps", "seeds", "batch_size", "hidden_dim", "max_samples"):
-            _pos_int("BoundConfig", name, getattr(self, name))
-        _pos_float("BoundConfig", "lr", self.lr)
-        _fraction("BoundConfig", "ma_rate", self.ma_rate)
-        _pos_float("BoundConfig", "smile_clip", self.smile_clip)
-        _fraction("BoundConfig", "heldout_fraction", self.heldout_fraction)
+        check_fields(self)
 
 
 @dataclass(frozen=True)
