@@ -218,6 +218,13 @@ def param(default: Any, kind: str | None = None, **kw: Any) -> Any:
     return dataclasses.field(default=default, metadata={"param": spec})
 
 
+def declare(default: Any) -> Param:
+    """A ``Param`` for a bare default: its kind from the value's type (None: an optional string)."""
+    if default is None:
+        return Param("str", None, none="not set")
+    return Param(_kind_of(default), default)
+
+
 def _kind_of(default: Any) -> str:
     if isinstance(default, bool):
         return "bool"

@@ -11,6 +11,7 @@ from typing import Any
 
 from omib_core.config import TASKS
 from omib_core.errors import ConfigError
+from omib_core.params import Param, declare
 
 SPLIT_KEYS = ("seed", "val_fraction", "test_fraction")  # taken from DataConfig, never from a loader's params
 
@@ -25,11 +26,12 @@ class DatasetInfo:
         task: ``"classification"``, ``"regression"`` or ``"anomaly"``.
         n_modalities: number of views.
         description: a sentence or two for the UI.
-        defaults: ``{parameter: default value}`` of the loader (``seed`` and the split fractions excluded:
-            they come from ``DataConfig``).
-        param_help: ``{parameter: one-line help}``.
+        params: ``{parameter: Param}``, the loader's parameters declared once (default, type, range, group, help;
+            ``seed`` and the split fractions excluded: they come from ``DataConfig``); a plain value is taken as
+            the default of a parameter of its type.
         source: where the data comes from.
         licence: terms of use.
+        group_help: ``{group: caption}`` shown above a group of controls.
     """
 
     id: str
@@ -37,16 +39,43 @@ class DatasetInfo:
     task: str
     n_modalities: int
     description: str
-    defaults: dict[str, Any] = field(default_factory=dict)
-    param_help: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
     source: str = ""
     licence: str = ""
+    group_help: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ConfigError(f"DatasetInfo id must be a non-empty string. Got {self.id!r}.")
         if self.task not in TASKS:
             raise ConfigError(f"DatasetInfo {self.id!r}: task must be one of {TASKS}. Got {self.task!r}.")
-        bad = sorted(set(self.defaults) & set(SPLIT_KEYS))
+        bad = sorted(set(self.params) & set(SPLIT_KEYS))
         if bad:
-            raise ConfigError(f"DatasetInfo {self.id!r}: {bad} come from DataConfig; remove them from defaults.")
+            raise ConfigError(f"DatasetInfo {self.id!r}: {bad} come from DataConfig; remove them from params.")
+        # a plain default (a plug-in's loader) is declared by its type alone: no range, no choices
+        declared = {k: v if isinstance(v, Param) else declare(v) for k, v in self.params.items()}
+        object.__setattr__(self, "params", declared)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """``{parameter: default value}``."""
+        return {k: p.default for k, p in self.params.items()}
+
+    @property
+    def param_help(self) -> dict[str, str]:
+        """``{parameter: one-line help}``."""
+        return {k: p.help for k, p in self.params.items()}
+
+    @property
+    def owner(self) -> str:
+        """How sentences name this dataset: ``dataset 'sim-i'``."""
+        return f"dataset {self.id!r}"
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every value checked by its declaration (the one validator); unknown names refused, listing the valid."""
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise ConfigError(
+                f"Dataset {self.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(self.params) or 'none'}."
+            )
+        return {k: self.params[k].check(self.owner, k, v) for k, v in params.items()}

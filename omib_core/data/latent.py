@@ -18,41 +18,24 @@ from typing import Any
 
 import numpy as np
 
+from omib_core.config import DataConfig
 from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, TRAIN, make_split
-from omib_core.errors import ConfigError, param_error
+from omib_core.data.sim_params import sim_check
+from omib_core.errors import ConfigError
+from omib_core.params import schema
 
 SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
 EXTRA_DIMS = 4  # [choice] default view width = its latent size + this many noise-only columns
 
 
-# parameter checks
-
-
-def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    """An int >= minimum (integral floats accepted), else ConfigError naming the parameter."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise param_error(owner, name, f"an int >= {minimum}", value)
-    return int(value)
-
-
-def check_float(owner: str, name: str, value: Any, low: float, high: float, closed: str = "()") -> float:
-    """A finite float in the interval ``low..high`` (``closed`` says which ends are included)."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value >= low if closed[0] == "[" else value > low) and (
-            value <= high if closed[1] == "]" else value < high
-        )
-    if not ok:
-        raise param_error(owner, name, f"a finite float in {closed[0]}{low}, {high}{closed[1]}", value)
-    return float(value)
+# parameter checks (each value by its declaration: omib_core/data/sim_params.py, DataConfig's fields)
 
 
 def check_split(owner: str, n_samples: int, val_fraction: float, test_fraction: float) -> None:
-    """Fractions in (0, 1) leaving >= 10 % for training, and enough rows for every split."""
-    check_float(owner, "val_fraction", val_fraction, 0.0, 1.0)
-    check_float(owner, "test_fraction", test_fraction, 0.0, 1.0)
+    """Fractions as DataConfig takes them, leaving >= 10 % for training, and enough rows for every split."""
+    declared = schema(DataConfig)
+    val_fraction = declared["val_fraction"].check(owner, "val_fraction", val_fraction)
+    test_fraction = declared["test_fraction"].check(owner, "test_fraction", test_fraction)
     if val_fraction + test_fraction >= 0.9:
         raise ConfigError(
             f"{owner}: val_fraction + test_fraction must leave at least 10% for training. "
@@ -277,19 +260,19 @@ class LatentSpec:
     ) -> LatentSpec:
         """Check every shared parameter (ConfigError naming the one that is wrong) and return the spec."""
         owner = f"dataset {name!r}"
-        check_int(owner, "n_samples", n_samples, 50)
-        check_int(owner, "seed", seed, 0)
-        check_split(owner, int(n_samples), val_fraction, test_fraction)
-        clean_blocks = {b: check_int(owner, b, s, 0) for b, s in blocks.items()}
+        n_samples = sim_check(owner, "n_samples", n_samples)
+        seed = schema(DataConfig)["seed"].check(owner, "seed", seed)
+        check_split(owner, n_samples, val_fraction, test_fraction)
+        clean_blocks = {b: sim_check(owner, b, s) for b, s in blocks.items()}
         if sum(clean_blocks[b] for b in task_blocks) == 0:
             raise ConfigError(
                 f"{owner}: the task-relevant blocks {task_blocks} are all empty; give one a positive size."
             )
-        check_float(owner, "noise", noise, 0.0, math.inf)
+        noise = sim_check(owner, "noise", noise)
         clean_w: dict[str, float] = {}
         for b, wv in weights.items():
             wname = "w" + b[1:]
-            clean_w[b] = check_float(owner, wname, wv, 0.0, math.inf, "[)")
+            clean_w[b] = sim_check(owner, wname, wv)
             if clean_w[b] > 0 and clean_blocks[b] == 0:
                 raise ConfigError(
                     f"{owner}: {wname} = {wv} gives weight to block {b}, whose size is 0; set one of them."
@@ -306,7 +289,7 @@ class LatentSpec:
                     f"{owner}: view {view} sees only empty blocks {names}; give one of them a positive size."
                 )
             d = dims.get(view)
-            d = k + EXTRA_DIMS if d is None else check_int(owner, f"dim_{view}", d, 1)
+            d = k + EXTRA_DIMS if d is None else sim_check(owner, f"dim_{view}", d)
             if d < k:
                 raise ConfigError(
                     f"The 'dim_{view}' parameter of {owner} must be >= {k} (the size of {' + '.join(names)}) so "
@@ -417,12 +400,6 @@ class LatentDraw:
             out["latents"] = np.hstack([self.latents[b][rows] for b in sizes]).astype(np.float32)
             out["latent_blocks"] = sizes
         return out
-
-
-def check_bool(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise param_error(owner, name, "a bool", value)
-    return value
 
 
 def probe(*args: Any, **kw: Any) -> dict[str, float]:

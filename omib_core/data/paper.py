@@ -30,6 +30,7 @@ from omib_core.data.folder import parse_split
 from omib_core.data.info import DatasetInfo
 from omib_core.data.registry import register
 from omib_core.errors import DataError
+from omib_core.params import Param
 
 MOSI_SPLITS = {"train": TRAIN, "valid": VAL, "test": TEST}  # the files' split names -> our codes
 MOSI_MODALITIES = ("text", "audio", "vision")  # text first: the reference modality of r
@@ -323,10 +324,14 @@ def register_paper() -> None:
         f"Read {where}: the MMSA aligned_50.pkl / unaligned_50.pkl or the MulT mosi_data.pkl pickle, detected from "
         "its keys. The file's own train / valid / test split is used, so the split fractions are ignored. "
         "Scored by MAE, Corr, Acc-2, F1 and Acc-7.",
-        {"file": "mosi/aligned_50.pkl"},
         {
-            "file": f"pickle name relative to {ENV_VAR}, e.g. mosi/aligned_50.pkl, mosi/unaligned_50.pkl or "
-            "mosi/mosi_data.pkl (only files the admin put there are read)"
+            "file": Param(
+                "str",
+                "mosi/aligned_50.pkl",
+                low=1,
+                help=f"pickle name relative to {ENV_VAR}, e.g. mosi/aligned_50.pkl, mosi/unaligned_50.pkl or "
+                "mosi/mosi_data.pkl (only files the admin put there are read)",
+            )
         },
         source=MOSI_SOURCE,
         licence=MOSI_LICENCE,
@@ -339,8 +344,11 @@ def register_paper() -> None:
         f"Audio-visual clips of actors showing 6 emotions (ANG, DIS, FEA, HAP, NEU, SAD). Read {where}: an .npz "
         "with audio and visual features ((N, d) or (N, T, d), pooled over time), label (0..5 or the codes) and an "
         "optional split; without it a seeded stratified split is drawn.",
-        {"file": "crema-d/features.npz"},
-        {"file": f".npz name relative to {ENV_VAR}, e.g. crema-d/features.npz"},
+        {
+            "file": Param(
+                "str", "crema-d/features.npz", low=1, help=f".npz name relative to {ENV_VAR}, e.g. crema-d/features.npz"
+            )
+        },
         source=CREMAD_SOURCE,
         licence=CREMAD_LICENCE,
     )

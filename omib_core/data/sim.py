@@ -47,14 +47,11 @@ from omib_core.data.latent import (
     LatentSpec,
     LatentViews,
     cached_reference,
-    check_bool,
-    check_float,
-    check_int,
     probe,
 )
+from omib_core.data.sim_params import sim_check
 from omib_core.errors import ConfigError, param_error
 
-LABEL_MODELS = ("softmax", "uniform")
 TAU_MC_SAMPLES = 200_000  # Monte Carlo draws used to solve the softmax temperature for a Bayes accuracy
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -75,25 +72,6 @@ VARIANT_TEXT = {
         "SIM-TEACH (the teaching preset): all the task information is in v1, v2 is pure nuisance, and there are "
         "only 1,000 training rows (the teaching preset splits 4,000 rows 25 / 25 / 50), so too small a beta overfits the superfluous dimensions and too large a beta underfits."
     ),
-}
-PARAM_HELP: dict[str, str] = {
-    "n_samples": "rows drawn (train / val / test split by val_fraction, test_fraction)",
-    "a0": "size of a0, task-relevant information shared by both views",
-    "a1": "size of a1, task-relevant information only in v1",
-    "a2": "size of a2, task-relevant information only in v2",
-    "b0": "size of b0, superfluous information shared by both views",
-    "b1": "size of b1, superfluous information only in v1",
-    "b2": "size of b2, superfluous information only in v2",
-    "w0": "relative share of a0 in the task score's variance",
-    "w1": "relative share of a1 in the task score's variance",
-    "w2": "relative share of a2 in the task score's variance",
-    "dim_v1": "columns of v1 (>= a0+a1+b0+b1); None = that sum + 4",
-    "dim_v2": "columns of v2 (>= a0+a2+b0+b2); None = that sum + 4",
-    "noise": "standard deviation of the Gaussian noise added to every view column",
-    "n_classes": "number of classes K",
-    "bayes_accuracy": "accuracy of the Bayes classifier given the optimal features [a0; a1; a2]",
-    "label_model": "'softmax' (y drawn from softmax(tau * logits)) or 'uniform' (argmax, then random flips)",
-    "reference": "train the reference MLP on the optimal features (ground-truth optimal-MIB accuracy)",
 }
 
 
@@ -267,13 +245,17 @@ def simulate_classification(
 ) -> MultimodalDataset:
     """The classification target of SIM-I/II/III and the 3-view variant (see the module docstring)."""
     owner = spec.owner
-    k = check_int(owner, "n_classes", n_classes, 2)
-    if label_model not in LABEL_MODELS:
-        raise param_error(owner, "label_model", f"one of {LABEL_MODELS}", label_model)
-    bayes = check_float(
-        owner, "bayes_accuracy", bayes_accuracy, 1.0 / k, 1.0, "(]" if label_model == "uniform" else "()"
-    )
-    check_bool(owner, "reference", reference)
+    k = sim_check(owner, "n_classes", n_classes)
+    label_model = sim_check(owner, "label_model", label_model)
+    bayes = sim_check(owner, "bayes_accuracy", bayes_accuracy)
+    if bayes <= 1.0 / k or (bayes == 1.0 and label_model == "softmax"):
+        raise param_error(
+            owner,
+            "bayes_accuracy",
+            f"a float in (1/{k}, 1{']' if label_model == 'uniform' else ')'} for n_classes = {k}",
+            bayes_accuracy,
+        )
+    sim_check(owner, "reference", reference)
 
     draw = spec.draw()
     t, t_full, shares = draw.task_map(k - 1)  # (K-1, d_task), (K-1, L)

@@ -48,7 +48,8 @@ from omib_core.data.expression import expression_features
 from omib_core.data.info import DatasetInfo
 from omib_core.data.patches import feature_names, patch_features
 from omib_core.data.registry import register
-from omib_core.errors import ConfigError, DataError, OmibError, param_error
+from omib_core.errors import ConfigError, DataError, OmibError
+from omib_core.params import Param, validate
 
 DATASET_ID = "10x-breast"
 WHAT = "10x Visium breast tissue"
@@ -495,16 +496,57 @@ def one_class_split(y: np.ndarray, seed: int, val_fraction: float, test_fraction
     return split
 
 
+PARAMS = {
+    "path": Param(
+        "str",
+        "10x-breast/outs",
+        low=1,
+        help=f"a Space Ranger outs folder or an .h5ad file, relative to the server's dataset directory ({ENV_VAR})",
+    ),
+    "image": Param(
+        "str",
+        "",
+        help="for an .h5ad only: its tissue image (.png / .tif) in that directory; empty = the one of the same "
+        "name next to the .h5ad",
+    ),
+    "n_genes": Param(
+        "int",
+        500,
+        low=1,
+        high=10**6,
+        ui=(10, 20_000),
+        step=50,
+        unit="genes",
+        help="most variable genes kept as the expression modality (log1p of counts per 10,000)",
+    ),
+    "patch_px": Param(
+        "int",
+        0,
+        low=0,
+        high=100_000,
+        ui=(0, 1024),
+        step=1,
+        unit="px",
+        constraint="an int >= 0 (0 = the spot diameter)",
+        help="side of the image patch around each spot, in pixels of the image read; 0 = the spot diameter",
+    ),
+    "normal_label": Param(
+        "str",
+        "normal",
+        low=1,
+        constraint="the label of healthy tissue, e.g. normal",
+        help="the disease label of healthy tissue (any other label is an anomaly); case-insensitive, "
+        "several separated by commas",
+    ),
+}
+
+
 def _check_params(path: Any, image: Any, n_genes: Any, patch_px: Any, normal_label: Any) -> None:
-    for name, value in (("path", path), ("image", image), ("normal_label", normal_label)):
-        if not isinstance(value, str):
-            raise param_error(OWNER, name, "a string", value)
-    if not str(normal_label).strip():
-        raise param_error(OWNER, "normal_label", "the label of healthy tissue, e.g. normal", normal_label)
-    if isinstance(n_genes, bool) or not isinstance(n_genes, int) or n_genes < 1:
-        raise param_error(OWNER, "n_genes", "a positive int", n_genes)
-    if isinstance(patch_px, bool) or not isinstance(patch_px, int) or patch_px < 0:
-        raise param_error(OWNER, "patch_px", "an int >= 0 (0 = the spot diameter)", patch_px)
+    validate(
+        OWNER,
+        PARAMS,
+        {"path": path, "image": image, "n_genes": n_genes, "patch_px": patch_px, "normal_label": normal_label},
+    )
 
 
 def _check_spots(spots: Spots) -> None:
@@ -603,16 +645,6 @@ def load_10x_breast(
 
 def register_spatial() -> None:
     """Register ``10x-breast`` (idempotent)."""
-    defaults = {"path": "10x-breast/outs", "image": "", "n_genes": 500, "patch_px": 0, "normal_label": "normal"}
-    helps = {
-        "path": f"a Space Ranger outs folder or an .h5ad file, relative to the server's dataset directory ({ENV_VAR})",
-        "image": "for an .h5ad only: its tissue image (.png / .tif) in that directory; empty = the one of the same "
-        "name next to the .h5ad",
-        "n_genes": "most variable genes kept as the expression modality (log1p of counts per 10,000)",
-        "patch_px": "side of the image patch around each spot, in pixels of the image read; 0 = the spot diameter",
-        "normal_label": "the disease label of healthy tissue (any other label is an anomaly); case-insensitive, "
-        "several separated by commas",
-    }
     info = DatasetInfo(
         DATASET_ID,
         "10x Visium breast tissue",
@@ -621,8 +653,7 @@ def register_spatial() -> None:
         "The paper's anomaly task: Visium spots of breast tissue, gene expression and H&E image patches, trained "
         "one-class (Deep SVDD) on normal tissue and scored on tumour spots. Read from the server's dataset "
         "directory: ask the admin to put the data there.",
-        defaults,
-        helps,
+        PARAMS,
         source=SOURCE,
         licence=LICENCE,
     )

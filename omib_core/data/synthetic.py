@@ -28,24 +28,13 @@ import numpy as np
 
 from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
-from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, check_bool, check_float, probe
+from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, probe
 from omib_core.data.sim import simulate_classification
+from omib_core.data.sim_params import sim_check
 
 TWO_VIEWS = {"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")}
 TASK_BLOCKS = ("a0", "a1", "a2")
 BAYES_MAE_MC = 1_000_000
-
-EXTRA_PARAM_HELP: dict[str, str] = {
-    "gain": "scale of the task score in the target, y = clip(gain * f + target_noise * eps, -3, 3)",
-    "target_noise": "standard deviation of the noise added to the regression target",
-    "anomaly_fraction": "probability that a validation / test row is an anomaly",
-    "shift": "distance an anomaly is moved in the task-relevant blocks (in units of their standard deviation)",
-    "train_contamination": "probability that a training row is an anomaly (0 = clean training data)",
-    "a3": "size of a3, task-relevant information only in v3",
-    "b3": "size of b3, superfluous information only in v3",
-    "w3": "relative share of a3 in the task score's variance",
-    "dim_v3": "columns of v3 (>= a0+a3+b0+b3); None = that sum + 4",
-}
 
 
 # helpers
@@ -118,9 +107,9 @@ def make_sim_regression(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
     )
-    gain = check_float(spec.owner, "gain", gain, 0.0, math.inf)
-    target_noise = check_float(spec.owner, "target_noise", target_noise, 0.0, math.inf, "[)")
-    check_bool(spec.owner, "reference", reference)
+    gain = sim_check(spec.owner, "gain", gain)
+    target_noise = sim_check(spec.owner, "target_noise", target_noise)
+    sim_check(spec.owner, "reference", reference)
 
     draw = spec.draw()
     t, t_full, shares = draw.task_map(1)  # (1, d_task), (1, L)
@@ -244,9 +233,9 @@ def make_sim_anomaly(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
     )
-    fraction = check_float(spec.owner, "anomaly_fraction", anomaly_fraction, 0.0, 1.0)
-    shift = check_float(spec.owner, "shift", shift, 0.0, math.inf)
-    contamination = check_float(spec.owner, "train_contamination", train_contamination, 0.0, 1.0, "[)")
+    fraction = sim_check(spec.owner, "anomaly_fraction", anomaly_fraction)
+    shift = sim_check(spec.owner, "shift", shift)
+    contamination = sim_check(spec.owner, "train_contamination", train_contamination)
 
     draw = spec.draw()
     split = spec.split()

@@ -127,10 +127,13 @@ def test_register_plugin_loader(scratch_id: str) -> None:
     def loader(seed: int, val_fraction: float, test_fraction: float, scale: float = 1.0):
         return make_sim("sim-iii", seed=seed, val_fraction=val_fraction, test_fraction=test_fraction, **fast("sim-iii"))
 
-    info = DatasetInfo(scratch_id, "Toy", "classification", 2, "a toy", {"scale": 1.0}, {"scale": "a scale"})
+    info = DatasetInfo(scratch_id, "Toy", "classification", 2, "a toy", {"scale": 1.0}, source="a scale")
     register(info, loader)
     assert get_info(scratch_id) is info
     assert load_dataset(scratch_id, scale=2.0).n_samples == 400
+    assert info.params["scale"].kind == "float"  # a plain default declares a parameter of its type
+    with pytest.raises(ConfigError, match="'scale' parameter of dataset .* must be a finite float"):
+        load_dataset(scratch_id, scale="big")
     with pytest.raises(ConfigError, match="already registered"):
         register(info, loader)
     register(info, loader, replace=True)
@@ -142,7 +145,7 @@ def test_dataset_info_validation() -> None:
     with pytest.raises(ConfigError, match="task"):
         DatasetInfo("x", "X", "ranking", 2, "")
     with pytest.raises(ConfigError, match="DataConfig"):
-        DatasetInfo("x", "X", "regression", 2, "", defaults={"seed": 0})
+        DatasetInfo("x", "X", "regression", 2, "", params={"seed": 0})
 
 
 def test_package_reexports() -> None:
