@@ -581,9 +581,8 @@ def check_fits(config: RunConfig, kind: str = "train") -> None:
     """Refuse, before any data are drawn, a run whose estimated peak memory is over this machine's limit
     (``runs.budget.memory_limit``: 80 % of the memory, or ``OMIB_MAX_RUN_MEMORY_MB``), with the sentence naming the
     parameter that dominates and a value that fits (ConfigError). Work is not limited on the command line."""
-    from omib_core.runs.budget import check_budget, check_param_types
+    from omib_core.runs.budget import check_budget
 
-    check_param_types(config)
     check_budget(config, kind, max_work=float("inf"))
 
 

@@ -138,7 +138,6 @@ class ModelConfig(_Base):
     hidden_dim: int = param(
         128,
         low=1,
-        high=65536,
         group="Model and device",
         advanced=True,
         ui=(1, 4096),
@@ -149,7 +148,6 @@ class ModelConfig(_Base):
     enc_layers: int = param(
         0,
         low=0,
-        high=64,
         label="Encoder layers (0 = linear)",
         ui=(0, 8),
         step=1,
@@ -160,7 +158,6 @@ class ModelConfig(_Base):
     z_dim: int = param(
         64,
         low=1,
-        high=65536,
         ui=(1, 4096),
         step=8,
         label="z dimension",
@@ -171,7 +168,6 @@ class ModelConfig(_Base):
     latent_dim: int = param(
         32,
         low=1,
-        high=65536,
         ui=(1, 4096),
         step=4,
         label="ζ dimension",
@@ -182,7 +178,6 @@ class ModelConfig(_Base):
     xi_dim: int = param(
         32,
         low=1,
-        high=65536,
         ui=(1, 4096),
         step=4,
         label="ξ dimension",
@@ -193,7 +188,6 @@ class ModelConfig(_Base):
     tokens: int = param(
         4,
         low=1,
-        high=1024,
         ui=(1, 64),
         step=1,
         label="Tokens",
@@ -204,7 +198,6 @@ class ModelConfig(_Base):
     heads: int = param(
         4,
         low=1,
-        high=1024,
         ui=(1, 64),
         step=1,
         label="Attention heads",
@@ -311,7 +304,6 @@ class TrainConfig(_Base):
     epochs: int = param(
         50,
         low=1,
-        high=10**6,
         label="Main epochs",
         ui=(1, 2000),
         step=1,
@@ -321,7 +313,6 @@ class TrainConfig(_Base):
     warmup_epochs: int = param(
         10,
         low=0,
-        high=10**6,
         label="Warm-up epochs",
         ui=(0, 500),
         step=1,
@@ -343,7 +334,6 @@ class TrainConfig(_Base):
     batch_size: int = param(
         256,
         low=1,
-        high=2**24,
         label="Batch size",
         ui=(1, 8192),
         step=32,
@@ -386,7 +376,6 @@ class TrainConfig(_Base):
     min_warmup_steps: int = param(
         200,
         low=0,
-        high=10**8,
         label="Fewest warm-up steps",
         ui=(0, 100_000),
         step=50,
@@ -397,7 +386,6 @@ class TrainConfig(_Base):
     min_steps: int = param(
         1000,
         low=0,
-        high=10**8,
         label="Fewest main steps",
         ui=(0, 1_000_000),
         step=100,
@@ -408,7 +396,6 @@ class TrainConfig(_Base):
     max_steps: int = param(
         20000,
         low=1,
-        high=10**9,
         label="Most main steps",
         ui=(1, 10_000_000),
         step=1000,
@@ -419,7 +406,6 @@ class TrainConfig(_Base):
     patience: int = param(
         0,
         low=0,
-        high=10**6,
         label="Patience (0 = no early stop)",
         ui=(0, 2000),
         step=1,
@@ -445,7 +431,6 @@ class TrainConfig(_Base):
         "float",
         low=0.0,
         closed="(]",
-        high=1e6,
         none="β = beta_scale × M_u",
         label="β (absolute)",
         ui=(1e-9, 100.0),
@@ -458,7 +443,6 @@ class TrainConfig(_Base):
         1.0,
         low=0.0,
         closed="(]",
-        high=1e6,
         label="β / M_u",
         ui=(0.001, 1000.0),
         step=0.25,
@@ -546,7 +530,6 @@ class TrainConfig(_Base):
     trb_weight: float = param(
         1.0,
         low=0.0,
-        high=1e6,
         label="TRB head weight",
         ui=(0.0, 10.0),
         step=0.1,
@@ -557,7 +540,6 @@ class TrainConfig(_Base):
     log_every: int = param(
         10,
         low=1,
-        high=10**6,
         label="Log every (steps)",
         ui=(1, 10_000),
         step=1,
@@ -569,7 +551,6 @@ class TrainConfig(_Base):
         None,
         "int",
         low=1,
-        high=1024,
         none="1 on CPU",
         label="Torch threads",
         group="Model and device",
@@ -579,7 +560,6 @@ class TrainConfig(_Base):
     snapshot_every: int = param(
         5,
         low=0,
-        high=10**6,
         label="Snapshot every (epochs)",
         ui=(0, 1000),
         step=1,
@@ -589,7 +569,6 @@ class TrainConfig(_Base):
     snapshot_max_points: int = param(
         2000,
         low=1,
-        high=10**6,
         label="Snapshot points",
         ui=(10, 100_000),
         step=500,
@@ -602,7 +581,6 @@ class TrainConfig(_Base):
         "float",
         low=0.0,
         closed="(]",
-        high=1e6,
         none="no clipping",
         label="Gradient clip",
         ui=(0.01, 1000.0),
@@ -661,13 +639,9 @@ class BoundConfig(_Base):
         group="Bound",
         help="Estimator of the entropies and the mutual information behind M_u.",
     )
-    steps: int = param(
-        1000, low=1, high=10**7, label="Steps", group="Bound", help="Step budget of the neural estimators."
-    )
-    seeds: int = param(
-        3, low=1, high=100, label="Seeds", group="Bound", help="Independent estimates, to report a spread."
-    )
-    batch_size: int = param(256, low=1, high=2**20, label="Batch size", group="Bound", help="Neural estimators' batch.")
+    steps: int = param(1000, low=1, label="Steps", group="Bound", help="Step budget of the neural estimators.")
+    seeds: int = param(3, low=1, label="Seeds", group="Bound", help="Independent estimates, to report a spread.")
+    batch_size: int = param(256, low=1, label="Batch size", group="Bound", help="Neural estimators' batch.")
     lr: float = param(
         1e-4,
         low=0.0,
@@ -680,7 +654,6 @@ class BoundConfig(_Base):
     hidden_dim: int = param(
         128,
         low=1,
-        high=65536,
         label="Critic width",
         group="Bound",
         help="Statistics network MLP width (2 hidden layers).",
@@ -694,13 +667,10 @@ class BoundConfig(_Base):
         group="Bound",
         help="MINE moving-average rate of the gradient correction.",
     )
-    smile_clip: float = param(
-        5.0, low=0.0, closed="(]", high=1e6, label="SMILE clip", group="Bound", help="SMILE clip tau."
-    )
+    smile_clip: float = param(5.0, low=0.0, closed="(]", label="SMILE clip", group="Bound", help="SMILE clip tau.")
     max_samples: int = param(
         20000,
         low=1,
-        high=10**9,
         label="Rows used",
         group="Bound",
         help="Rows used by the estimators (subsampled, seeded).",

@@ -28,7 +28,6 @@ KINDS = ("int", "float", "bool", "str", "choice")
 NUMBER_HINT = {
     "int": " (a whole number such as 1000, without quotes or a decimal point)",
     "float": " (a number such as 0.5, without quotes)",
-    "bool": " (true or false, without quotes)",
 }
 
 
@@ -92,7 +91,7 @@ class Param:
     def _range_words(self) -> str:
         lo, hi, (left, right) = self.low, self.high, self.closed
         if self.kind == "bool":
-            return "a bool"
+            return "true or false"
         if self.kind == "str":
             return "a string"
         if self.kind == "choice":

@@ -19,6 +19,7 @@ import streamlit as st
 from dashboard.widgets import escape_md
 from omib_core.analysis.embedding import pca_2d, subsample_rows
 from omib_core.config import DataConfig
+from omib_core.data.dataset import fit_mask
 from omib_core.errors import ConfigError, DataError, OmibError
 
 KEY = "data"
@@ -221,10 +222,7 @@ def _sample_preview(sample: Any) -> dict[str, Any]:
 
 def fit_rows(p: dict[str, Any]) -> int:
     """Rows the optimizer fits, from a ``preview`` dict: the training split (its normal rows for the anomaly task)."""
-    fit = np.asarray(p["split"]) == 0  # omib_core.data.dataset.TRAIN
-    if p.get("task") == "anomaly":
-        fit &= np.asarray(p["target"]) == 0  # Deep SVDD trains on normal rows only
-    return int(fit.sum())
+    return int(fit_mask(p["split"], p.get("target"), p.get("task", "")).sum())
 
 
 def data_refusal(cfg: DataConfig) -> str | None:

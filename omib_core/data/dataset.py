@@ -41,6 +41,25 @@ def make_split(
     return split
 
 
+def fit_mask(split: np.ndarray, target: np.ndarray, task: str) -> np.ndarray:
+    """``(N,)`` bool: the rows the optimiser fits. The training rows, and for the anomaly task only the normal ones
+    (Deep SVDD trains on normal rows)."""
+    fit = np.asarray(split) == TRAIN
+    if task == "anomaly":
+        fit &= np.asarray(target) == 0
+    return fit
+
+
+def n_fit_rows(n: int, val_fraction: float, test_fraction: float, task: str, anomaly_share: float = 0.0) -> int:
+    """How many rows ``fit_mask`` keeps, without drawing the split: the training rows of ``make_split`` (exact
+    without strata; a stratified split rounds each class, so it may differ by about one row per class), minus the
+    ``anomaly_share`` of them (its expected count) for the anomaly task."""
+    n_train = n - int(round(n * val_fraction)) - int(round(n * test_fraction))
+    if task == "anomaly":
+        n_train -= int(round(n_train * anomaly_share))
+    return max(n_train, 0)
+
+
 # main class
 
 

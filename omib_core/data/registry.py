@@ -24,19 +24,22 @@ from omib_core.config import DataConfig
 from omib_core.data.dataset import SYNTHETIC_LICENCE, SYNTHETIC_SOURCE, MultimodalDataset
 from omib_core.data.folder import FolderSample, folder_info, load_folder, sample_folder
 from omib_core.data.info import SPLIT_KEYS, DatasetInfo
-from omib_core.data.sim import TEACH_DEFAULTS, VARIANT_TEXT, VARIANTS, make_sim
+from omib_core.data.shapes import DatasetShape, folder_shape, latent_shape
+from omib_core.data.sim import TEACH_DEFAULTS, TWO_VIEWS, VARIANT_TEXT, VARIANTS, make_sim
 from omib_core.data.sim_params import GROUP_HELP, SIM_PARAMS
-from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.data.synthetic import THREE_VIEWS, make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import upload_info, upload_path
 from omib_core.env import env_bool
 from omib_core.errors import ConfigError, DataError
 from omib_core.params import Param
 
 Loader = Callable[..., MultimodalDataset]
+Shape = Callable[[dict[str, Any]], DatasetShape]  # the loader's parameters (defaults merged in) -> its shape
 UPLOAD_PREFIX = "upload:"
 
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
+_SHAPES: dict[str, Shape] = {}
 
 
 # helpers
@@ -58,10 +61,12 @@ def _register_builtin() -> None:
         extra = TEACH_DEFAULTS if vid == "sim-teach" else {}
         params = _declared(make_sim, **VARIANTS[vid], **extra)
         info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], params, **common)
-        register(info, functools.partial(make_sim, vid, **extra))
-    for fn, vid, title, task, n_mod, text in (
+        shape = functools.partial(latent_shape, TWO_VIEWS, "classification")
+        register(info, functools.partial(make_sim, vid, **extra), shape=shape)
+    for fn, views, vid, title, task, n_mod, text in (
         (
             make_sim_regression,
+            TWO_VIEWS,
             "sim-reg",
             "SIM-REG",
             "regression",
@@ -70,22 +75,33 @@ def _register_builtin() -> None:
         ),
         (
             make_sim_anomaly,
+            TWO_VIEWS,
             "sim-anomaly",
             "SIM-ANOMALY",
             "anomaly",
             2,
             "Two views; anomalies are moved in the task-relevant blocks; training rows are normal.",
         ),
-        (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3, "Three views sharing a0 and b0, for M >= 3 fusion."),
+        (
+            make_sim_multi,
+            THREE_VIEWS,
+            "sim-3m",
+            "SIM-3M",
+            "classification",
+            3,
+            "Three views sharing a0 and b0, for M >= 3 fusion.",
+        ),
     ):
-        register(DatasetInfo(vid, title, task, n_mod, text, _declared(fn), **common), fn)
+        info = DatasetInfo(vid, title, task, n_mod, text, _declared(fn), **common)
+        register(info, fn, shape=functools.partial(latent_shape, views, task))
 
 
 # main functions
 
 
-def register(info: DatasetInfo, loader: Loader, *, replace: bool = False) -> None:
-    """Add a dataset. ``loader(seed=, val_fraction=, test_fraction=, **params)`` must return a MultimodalDataset.
+def register(info: DatasetInfo, loader: Loader, *, replace: bool = False, shape: Shape | None = None) -> None:
+    """Add a dataset. ``loader(seed=, val_fraction=, test_fraction=, **params)`` must return a MultimodalDataset;
+    ``shape(params)``, when given, its ``DatasetShape`` without loading it (see ``dataset_shape``).
 
     Raises:
         ConfigError: the id is taken (pass ``replace=True`` to overwrite it) or the loader is not callable.
@@ -97,6 +113,9 @@ def register(info: DatasetInfo, loader: Loader, *, replace: bool = False) -> Non
     if info.id in _REGISTRY and not replace:
         raise ConfigError(f"Dataset id {info.id!r} is already registered; pass replace=True to overwrite it.")
     _REGISTRY[info.id] = (info, loader)
+    _SHAPES.pop(info.id, None)
+    if shape is not None:
+        _SHAPES[info.id] = shape
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -134,6 +153,26 @@ def get_info(dataset_id: str) -> DatasetInfo:
         "Pick one of them, give the path of a dataset folder (see omib_core.data.folder), "
         "or add a loader for new data with omib_core.data.register(info, loader)."
     )
+
+
+def dataset_shape(dataset_id: str, params: dict[str, Any] | None = None) -> DatasetShape | None:
+    """The rows, view widths, classes and task of a dataset, without loading it: a registered one's declared shape
+    for ``params`` (its defaults merged in), a stored upload's or a folder's from its files' headers; None for a
+    registered dataset without a declared shape (one read from the admin's directory).
+
+    Raises:
+        DataError: the id is unknown, or a folder or upload is malformed.
+        ConfigError: a parameter is unknown or refused by its declaration.
+    """
+    if dataset_id in _SHAPES:
+        info = _REGISTRY[dataset_id][0]
+        return _SHAPES[dataset_id]({**info.defaults, **info.validate(params or {})})
+    if dataset_id.startswith(UPLOAD_PREFIX):
+        return folder_shape(upload_path(dataset_id.removeprefix(UPLOAD_PREFIX)))
+    if dataset_id not in _REGISTRY and _is_folder(dataset_id):
+        return folder_shape(Path(dataset_id).expanduser())
+    get_info(dataset_id)  # an unknown id: the sentence listing the known ones
+    return None
 
 
 def sample_dataset(config: DataConfig, max_rows: int) -> FolderSample | None:

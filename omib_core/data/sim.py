@@ -52,6 +52,7 @@ from omib_core.data.latent import (
 from omib_core.data.sim_params import sim_check
 from omib_core.errors import ConfigError, param_error
 
+TWO_VIEWS = {"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")}  # the latent blocks each view sees
 TAU_MC_SAMPLES = 200_000  # Monte Carlo draws used to solve the softmax temperature for a Bayes accuracy
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -225,7 +226,7 @@ def make_sim(
     spec = LatentSpec.of(
         variant,
         blocks={"a0": a["a0"], "a1": a["a1"], "a2": a["a2"], "b0": b0, "b1": b1, "b2": b2},
-        view_blocks={"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")},
+        view_blocks=TWO_VIEWS,
         task_blocks=("a0", "a1", "a2"),
         weights={"a0": w["w0"], "a1": w["w1"], "a2": w["w2"]},
         dims={"v1": dim_v1, "v2": dim_v2},

@@ -11,7 +11,6 @@ from typing import Any
 
 from omib_core.params import Param
 
-MAX_BLOCK = 100_000  # a block or view wider than this is refused before any memory is sized
 SAMPLES = "Samples and labels"
 BLOCKS = "Information blocks"
 WEIGHTS = "Task weights"
@@ -31,7 +30,6 @@ def _blocks() -> dict[str, Param]:
             out[f"{letter}{i}"] = Param(
                 "int",
                 low=0,
-                high=MAX_BLOCK,
                 ui=(0, 512),
                 step=1,
                 group=BLOCKS,
@@ -43,7 +41,6 @@ def _blocks() -> dict[str, Param]:
             "float",
             low=0.0,
             closed="[)",
-            high=1e6,
             ui=(0.0, 1.0),
             step=0.05,
             group=WEIGHTS,
@@ -53,7 +50,6 @@ def _blocks() -> dict[str, Param]:
         out[f"dim_{view}"] = Param(
             "int",
             low=1,
-            high=10 * MAX_BLOCK,
             none="its blocks + 4",
             ui=(1, 4096),
             step=1,
@@ -68,19 +64,17 @@ SIM_PARAMS: dict[str, Param] = {
     "n_samples": Param(
         "int",
         low=50,
-        high=10**8,
         ui=(200, 200_000),
         step=500,
         group=SAMPLES,
         unit="rows",
         help="rows drawn (train / val / test split by val_fraction, test_fraction)",
     ),
-    "n_classes": Param("int", low=2, high=1000, ui=(2, 20), step=1, group=SAMPLES, help="number of classes K"),
+    "n_classes": Param("int", low=2, ui=(2, 20), step=1, group=SAMPLES, help="number of classes K"),
     "noise": Param(
         "float",
         low=0.0,
         closed="()",
-        high=1e6,
         ui=(0.01, 5.0),
         step=0.01,
         group=SAMPLES,
@@ -118,7 +112,6 @@ SIM_PARAMS: dict[str, Param] = {
         "float",
         low=0.0,
         closed="()",
-        high=1e6,
         ui=(0.01, 15.0),
         step=0.1,
         help="scale of the task score in the target, y = clip(gain * f + target_noise * eps, -3, 3)",
@@ -126,7 +119,6 @@ SIM_PARAMS: dict[str, Param] = {
     "target_noise": Param(
         "float",
         low=0.0,
-        high=1e6,
         ui=(0.0, 5.0),
         step=0.01,
         help="standard deviation of the noise added to the regression target",
@@ -135,7 +127,6 @@ SIM_PARAMS: dict[str, Param] = {
         "float",
         low=0.0,
         closed="()",
-        high=1e6,
         ui=(0.01, 35.0),
         step=0.1,
         help="distance an anomaly is moved in the task-relevant blocks (in units of their standard deviation)",

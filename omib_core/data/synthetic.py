@@ -29,10 +29,10 @@ import numpy as np
 from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
 from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, probe
-from omib_core.data.sim import simulate_classification
+from omib_core.data.sim import TWO_VIEWS, simulate_classification
 from omib_core.data.sim_params import sim_check
 
-TWO_VIEWS = {"v1": ("a0", "a1", "b0", "b1"), "v2": ("a0", "a2", "b0", "b2")}
+THREE_VIEWS = {f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in (1, 2, 3)}
 TASK_BLOCKS = ("a0", "a1", "a2")
 BAYES_MAE_MC = 1_000_000
 
@@ -313,7 +313,7 @@ def make_sim_multi(
     spec = LatentSpec.of(
         "sim-3m",
         blocks={"a0": a0, "a1": a1, "a2": a2, "a3": a3, "b0": b0, "b1": b1, "b2": b2, "b3": b3},
-        view_blocks={f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in (1, 2, 3)},
+        view_blocks=THREE_VIEWS,
         task_blocks=("a0", "a1", "a2", "a3"),
         weights={"a0": w0, "a1": w1, "a2": w2, "a3": w3},
         dims={"v1": dim_v1, "v2": dim_v2, "v3": dim_v3},

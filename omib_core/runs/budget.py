@@ -3,8 +3,9 @@
 The launcher refuses at submit a run whose estimate exceeds the server's limits, with a sentence that names the
 parameter that dominates and a value that fits (``check_budget``); the worker uses the same estimate to say what to
 lower when a run does run out of memory anyway (``memory_advice``). Nothing is loaded or generated here: dataset
-shapes come from the generator's parameters (SIM data), a table of the bundled real datasets, or the headers and
-sizes of an upload's files.
+shapes come from ``omib_core.data.registry.dataset_shape`` (a generator's parameters, a bundled dataset's declared
+size, the headers of an upload's files); the schedule from ``omib_core.train.schedule.resolve_schedule`` and the
+parameter count from the real model, built on torch's ``meta`` device.
 
 Memory model (bytes; float32 = 4, float64 = 8), the peak of two phases:
 
@@ -34,8 +35,8 @@ Server settings (environment):
 
 from __future__ import annotations
 
+import functools
 import json
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,30 +46,17 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.env import env_float
 from omib_core.errors import ConfigError
+from omib_core.train.constants import EVAL_CHUNK
+from omib_core.train.schedule import resolve_schedule
 
 MB = 2**20
 GB = 2**30
 BASE_BYTES = 450 * MB  # a worker with torch, numpy, pandas, scipy and scikit-learn imported (measured ~330-400 MB)
 DEFAULT_MAX_RUN_WORK = 1e15
 MIN_DEFAULT_MEMORY = 512 * MB
-EXTRA_DIMS = 4  # as omib_core.data.sim: a view is its latent size + 4 noise columns unless dim_v<i> is given
-SVDD_DIM = 16  # as omib_core.train.loop
-EVAL_CHUNK = 8192  # as omib_core.train.loop
-MIN_BATCH = 32  # as omib_core.train.schedule
 NEURAL = ("mine", "infonce", "smile")
-UNKNOWN_VIEW_DIM = 1024  # columns assumed per view of a dataset whose shape cannot be read without loading it
 UNKNOWN_DATA_BYTES = 256 * MB
-
-# Bundled real datasets (rows, columns per view, outputs), measured with omib_core.data.load_dataset. The three
-# read from OMIB_DATASETS_DIR have no fixed size here and are estimated from their files when present.
-REAL_SHAPES: dict[str, tuple[int, tuple[int, ...], int]] = {
-    "uci-mfeat": (2000, (76, 216, 64, 240, 47, 6), 10),
-    "uci-mfeat-fac-mor": (2000, (216, 6), 10),
-    "uci-mfeat-zer-mor": (2000, (47, 6), 10),
-    "nutrimouse": (40, (120, 21), 5),
-    "breast-cancer": (569, (10, 10, 10), 2),
-    "digits": (1797, (32, 32), 10),
-}
+NOMINAL_OUTPUTS = 16  # model outputs assumed when only the labels would tell (a folder without meta.json's task)
 
 
 # shapes
@@ -79,7 +67,7 @@ class DataShape:
     """What the estimate needs to know about a dataset.
 
     Attributes:
-        n: rows.
+        n: rows; n_fit: the rows the optimiser fits (``omib_core.data.dataset.n_fit_rows``).
         dims: columns of each view.
         out: model outputs (classes, 1, or the SVDD embedding).
         generator: bytes the SIM generator needs at its peak (0 for stored data), and ``knob``, the generator
@@ -93,128 +81,72 @@ class DataShape:
     generator_knob: str | None = None
     generator_text: str = ""
     rows_knob: str | None = None  # "n_samples" when the row count is a parameter
+    task: str = "classification"
+    n_fit: int = 0
 
     @property
     def D(self) -> int:  # noqa: N802 - the math's name
         return sum(self.dims)
 
 
-def _sim_shape(dataset: str, params: Mapping[str, Any]) -> DataShape:
-    from omib_core.data import get_info
-
-    info = get_info(dataset)
-    p = {**info.defaults, **params}
-    n_views = info.n_modalities
-    views = {f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in range(1, n_views + 1)}
-    names = sorted({b for bs in views.values() for b in bs})
-    blocks = {b: int(p.get(b) or 0) for b in names}
-    latent = sum(blocks.values())
-    ks = {v: sum(blocks[b] for b in bs) for v, bs in views.items()}
-    dims = {v: int(p.get(f"dim_{v}") or ks[v] + EXTRA_DIMS) for v in views}
-    n = int(p.get("n_samples") or 0)
-    D = sum(dims.values())
+def _generator_cost(shape: Any, params: Mapping[str, Any]) -> tuple[int, str, str]:
+    """(bytes, knob, description) of drawing a SIM dataset of this ``DatasetShape`` (see the module docstring)."""
+    views = shape.view_blocks
+    dims = dict(zip(views, shape.dims))
+    ks = {v: sum(shape.blocks[b] for b in bs) for v, bs in views.items()}
+    n, D, latent = shape.n_rows, sum(shape.dims), sum(shape.blocks.values())
     # maps: every A_i resident, the largest built with three copies (draw, QR's copy, Q)
     maps = sum(dims[v] * ks[v] for v in views) * 8 + 2 * max(dims[v] * ks[v] for v in views) * 8
     exact = 4 * D * D * 8 + D * latent * 8  # covariance, correlation, a sub-matrix, LU/eigen workspace; loadings
     draw = n * (latent + max(ks.values()) + 2 * max(dims.values())) * 8 + n * D * 4
-    generator = maps + max(exact, draw)
     # the parameter behind the largest matrix: the largest block or explicit view width of the widest view
     widest = max(views, key=lambda v: dims[v])
-    if p.get(f"dim_{widest}"):
-        knob = f"dim_{widest}"
-    else:
-        knob = max(views[widest], key=lambda b: blocks[b])
-    text = f"the SIM generator's {D:,} x {D:,} matrices"
-    task = info.task
-    out = int(p.get("n_classes") or 4) if task == "classification" else 1 if task == "regression" else SVDD_DIM
-    return DataShape(n, tuple(dims.values()), out, generator, knob, text, "n_samples")
-
-
-def _file_shape(path: Path) -> tuple[int, int] | None:
-    """(rows, columns) of a modality file, read from its header only; None when that is not possible."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            import numpy as np
-
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            return (int(arr.shape[0]), int(math.prod(arr.shape[1:]) or 1)) if arr.ndim >= 1 else None
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            meta = pq.read_metadata(path)
-            return int(meta.num_rows), int(meta.num_columns)
-        if suffix in (".csv", ".tsv", ".txt"):
-            with open(path, "rb") as f:
-                first = f.readline(1 << 20)
-            sep = max((b",", b";", b"\t"), key=first.count)
-            cols = first.count(sep) + 1
-            size = path.stat().st_size
-            return max(1, size // max(len(first), 1)), cols
-    except Exception:  # a file the loader will refuse with its own sentence
-        return None
-    return None
-
-
-def _folder_shape(folder: Path) -> DataShape:
-    from omib_core.data.folder import folder_files
-
-    mods, _, _ = folder_files(folder)
-    rows, dims = 0, []
-    for path in mods.values():
-        shape = _file_shape(path)
-        if shape is None:  # compressed or unknown: assume one float32 per byte of file, UNKNOWN_VIEW_DIM columns
-            values = max(path.stat().st_size, 1)
-            shape = (max(1, values // UNKNOWN_VIEW_DIM), UNKNOWN_VIEW_DIM)
-        rows = max(rows, shape[0])
-        dims.append(shape[1])
-    return DataShape(rows, tuple(dims) or (UNKNOWN_VIEW_DIM,) * 2, 16)
+    knob = f"dim_{widest}" if params.get(f"dim_{widest}") else max(views[widest], key=lambda b: shape.blocks[b])
+    return maps + max(exact, draw), knob, f"the SIM generator's {D:,} x {D:,} matrices"
 
 
 def data_shape(config: RunConfig) -> DataShape:
     """The rows, view widths and generator cost of a run's dataset, without loading it."""
-    from omib_core.data.registry import UPLOAD_PREFIX, get_info
+    from omib_core.data.dataset import n_fit_rows
+    from omib_core.data.registry import dataset_shape, get_info
+    from omib_core.data.shapes import UNKNOWN_VIEW_DIM, DatasetShape
+    from omib_core.train.constants import out_dim
 
-    ds = config.data.dataset
-    if ds.startswith("sim-"):
-        return _sim_shape(ds, config.data.params)
-    if ds in REAL_SHAPES:
-        n, dims, out = REAL_SHAPES[ds]
-        return DataShape(n, dims, out)
-    if ds.startswith(UPLOAD_PREFIX):
-        from omib_core.data.uploads import upload_path
-
-        return _folder_shape(upload_path(ds.removeprefix(UPLOAD_PREFIX)))
-    if Path(ds).expanduser().is_dir():
-        return _folder_shape(Path(ds).expanduser())
-    info = get_info(ds)  # a registered dataset of unknown size: a generous nominal one
-    n = UNKNOWN_DATA_BYTES // (4 * UNKNOWN_VIEW_DIM * max(info.n_modalities, 2))
-    return DataShape(int(n), (UNKNOWN_VIEW_DIM,) * max(info.n_modalities, 2), 16)
+    d = config.data
+    shape = dataset_shape(d.dataset, d.params)
+    if shape is None:  # a registered dataset of unknown size: a generous nominal one
+        info = get_info(d.dataset)
+        views = max(info.n_modalities, 2)
+        n = UNKNOWN_DATA_BYTES // (4 * UNKNOWN_VIEW_DIM * views)
+        shape = DatasetShape(int(n), (UNKNOWN_VIEW_DIM,) * views, info.task, NOMINAL_OUTPUTS)
+    task = shape.task or "classification"
+    out = NOMINAL_OUTPUTS if shape.task is None else out_dim(task, shape.n_classes or NOMINAL_OUTPUTS)
+    n_fit = n_fit_rows(shape.n_rows, d.val_fraction, d.test_fraction, task, shape.anomaly_share)
+    gen: tuple[int, str | None, str] = (0, None, "")
+    if shape.blocks:
+        gen = _generator_cost(shape, {**get_info(d.dataset).defaults, **d.params})
+    rows_knob = "n_samples" if shape.blocks else None
+    return DataShape(shape.n_rows, shape.dims, out, *gen, rows_knob, task, n_fit)
 
 
 # the estimate
 
 
-def _mlp(i: int, h: int, o: int, layers: int) -> int:
-    """Parameters of ``omib_core.model.encoders.mlp``."""
-    if layers == 0:
-        return i * o + o
-    return i * h + h + (layers - 1) * (h * h + h) + h * o + o
+def model_parameters(dims: tuple[int, ...], out: int, m: Any, task: str = "classification") -> int:
+    """Parameters of ``omib_core.model.OMIB`` for views of these widths (``m`` a ModelConfig), counted on a model
+    built on torch's ``meta`` device (nothing is allocated)."""
+    return _parameters(tuple(dims), out, m, task)
 
 
-def model_parameters(dims: tuple[int, ...], out: int, m: Any) -> int:
-    """Parameters of ``omib_core.model.OMIB`` for views of these widths (``m`` a ModelConfig)."""
-    M, h, z, L, xi = len(dims), m.hidden_dim, m.z_dim, m.latent_dim, m.xi_dim
-    total = sum(_mlp(d, h, z, m.enc_layers) for d in dims)  # encoders
-    total += M * _mlp(z + xi, h, out, 1)  # TRB heads
-    total += M * (z * 2 * L + 2 * L)  # VAE
-    if m.fusion == "can":
-        d = L // m.tokens
-        block = 3 * 2 * d + (d * d + d) + (2 * d * d + 2 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d)
-        total += M * m.tokens * d + M * block + M * d * xi + xi
-    else:
-        total += M * L * xi + xi
-    return total + _mlp(xi, h, out, 1)  # dDec
+@functools.lru_cache(maxsize=512)
+def _parameters(dims: tuple[int, ...], out: int, m: Any, task: str) -> int:
+    import torch
+
+    from omib_core.model import OMIB
+
+    with torch.device("meta"):
+        model = OMIB({f"v{i}": d for i, d in enumerate(dims)}, out, m, task=task)
+    return sum(p.numel() for p in model.parameters())
 
 
 def _row_floats(dims: tuple[int, ...], out: int, m: Any) -> int:
@@ -249,24 +181,6 @@ class Budget:
         """The part with the most bytes (the base interpreter excluded)."""
         parts = {k: v for k, v in self.parts.items() if k != "base"}
         return max(parts, key=lambda k: parts[k]) if parts else "base"
-
-
-def _steps(config: RunConfig, n_fit: int) -> tuple[int, int]:
-    """(optimizer steps of the whole run, batch) as ``omib_core.train.schedule`` would resolve them."""
-    t = config.train
-    n_fit = max(n_fit, 1)
-    if t.schedule == "auto":
-        batch = min(t.batch_size, max(MIN_BATCH, int(n_fit * t.batch_fraction)), n_fit)
-    else:
-        batch = t.batch_size  # literal: a batch larger than the rows is refused by the run itself
-    spe = math.ceil(n_fit / max(min(batch, n_fit), 1))
-    main = t.epochs * spe
-    warm = t.warmup_epochs * spe
-    if t.schedule == "auto":
-        main = max(main, t.min_steps)
-        warm = max(warm, t.min_warmup_steps) if t.warmup_epochs else 0
-    main = min(main, t.max_steps)
-    return warm + main, batch
 
 
 def _bound_cost(config: RunConfig, shape: DataShape) -> tuple[int, float, str, str]:
@@ -313,13 +227,12 @@ def estimate(config: RunConfig, kind: str = "train", shape: DataShape | None = N
         work["bound"] = ops
         knobs["bound"] = (knob, text)
     if kind == "train":
-        params = model_parameters(dims, out, m)
+        params = model_parameters(dims, out, m, shape.task)
         run["model"] = 6 * params * 4
         widest = "hidden_dim" if m.hidden_dim >= m.z_dim else "z_dim"
         knobs["model"] = (f"model.{widest}", f"the model's {params:,} parameters")
-        n_fit = int(n * (1 - config.data.val_fraction - config.data.test_fraction))
-        steps, batch = _steps(config, n_fit)
-        batch = min(batch, max(n_fit, 1))  # a larger fixed batch is refused by the run's schedule when it starts
+        sched = resolve_schedule(t, shape.n_fit, strict=False)  # what is refused, the run itself refuses
+        steps, batch = sched.warmup_steps + sched.main_steps, sched.batch_size
         row = _row_floats(dims, out, m)
         run["activations"] = 3 * batch * row * 4
         knobs["activations"] = ("train.batch_size", f"one step's activations at batch {batch:,}")
@@ -454,6 +367,24 @@ def _get(config: RunConfig, knob: str) -> Any:
     return getattr(getattr(config, section), name)
 
 
+def _least(config: RunConfig, knob: str) -> int:
+    """The least value the knob's declaration takes (at least 1)."""
+    from omib_core.params import schema
+
+    section, name = knob.split(".", 1)
+    try:
+        if section == "data":
+            from omib_core.data import get_info
+
+            spec = get_info(config.data.dataset).params.get(name)
+        else:
+            spec = schema(type(getattr(config, section))).get(name)
+        low = None if spec is None or spec.low is None else int(spec.low) + (spec.closed[0] == "(")
+    except Exception:  # an unknown dataset: the estimate says so elsewhere
+        low = None
+    return max(1, int(low or 1))
+
+
 def _with(config: RunConfig, knob: str, value: int) -> RunConfig:
     section, name = knob.split(".", 1)
     if section == "data":
@@ -467,7 +398,7 @@ def fitting_value(config: RunConfig, knob: str, fits: Any, kind: str = "train") 
     current = _get(config, knob)
     if isinstance(current, bool) or not isinstance(current, int) or current <= 1:
         return None
-    lo, hi = 1, current - 1  # lo: candidate floor; search the largest fitting value in [lo, hi]
+    lo, hi = _least(config, knob), current - 1  # lo: the least value its declaration takes; search [lo, hi]
 
     def ok(v: int) -> bool:
         try:
@@ -565,41 +496,3 @@ def memory_advice(config: RunConfig, kind: str = "train", max_memory: int | None
             "largest part of the estimate)"
         )
     return f"its estimated peak is {size_text(budget.memory_bytes)}, {why}; {fix}"
-
-
-# strict types at submit
-
-
-def check_param_types(config: RunConfig) -> None:
-    """Refuse dataset parameters of the wrong type with a sentence naming the field (e.g. ``n_samples: "1000"``).
-
-    A parameter whose default is an int must be an int (not a string, a bool or a float), a float one a number, a
-    bool one a bool, a string one a string; ``None`` defaults accept None or an int. The loaders would refuse some
-    of these only once the run starts, and accept integral floats (``1e9``) that the server must size first.
-    """
-    from omib_core.data import get_info
-
-    defaults = get_info(config.data.dataset).defaults
-    owner = f"dataset {config.data.dataset!r}"
-    for name, value in config.data.params.items():
-        if name not in defaults:
-            continue
-        default = defaults[name]
-        what = None
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                what = "true or false"
-        elif isinstance(default, int) or (default is None and name.startswith("dim_")):
-            if not (value is None and default is None) and (isinstance(value, bool) or not isinstance(value, int)):
-                what = "a whole number (an int such as 1000, without quotes or a decimal point)"
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                what = "a finite number"
-        elif isinstance(default, str) and not isinstance(value, str):
-            what = "a string"
-        if what is not None:
-            kind = type(value).__name__
-            kind = {"str": "a string", "float": "a float", "bool": "a bool"}.get(kind, kind)
-            raise ConfigError(
-                f"The {name!r} parameter of {owner} (data.{name}) must be {what}. Got {value!r} ({kind}) instead."
-            )

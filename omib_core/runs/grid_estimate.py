@@ -103,8 +103,7 @@ def estimate_seconds(configs: Sequence[RunConfig], cache_dir: str | Path | None 
     configs = list(configs)
     c = configs[0]
     shape = data_shape(c)
-    n_fit = max(1, int(shape.n * (1 - c.data.val_fraction - c.data.test_fraction)))
-    sched = resolve_schedule(c.train, n_fit)
+    sched = resolve_schedule(c.train, max(1, shape.n_fit))
     steps = sched.warmup_steps + sched.main_steps
     epochs = sched.total_epochs
     together = grid_problem(configs) is None

@@ -87,18 +87,14 @@ def pid_alive(pid: int) -> bool:
 
 def check_dataset(cfg: RunConfig) -> None:
     """Refuse, before anything is queued, a dataset id this server does not know or will not read (a folder path
-    when folders are off, a deleted upload) and loader parameters it does not take. Nothing is loaded here."""
+    when folders are off, a deleted upload) and loader parameters it does not take or values they refuse. Nothing is loaded here."""
     from omib_core.data import get_info  # the data package is numpy/pandas only: cheap to import
 
     try:
         info = get_info(cfg.data.dataset)
     except OmibError as e:
         raise ConfigError(f"The run was not queued: {e}") from None
-    unknown = sorted(set(cfg.data.params) - set(info.defaults))
-    if unknown and cfg.data.dataset == info.id:  # registered datasets take named parameters; folders none
-        raise ConfigError(
-            f"Dataset {info.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(info.defaults) or 'none'}."
-        )
+    info.validate(cfg.data.params)  # names and values, each by its declaration
 
 
 def cpu_count() -> int:
@@ -321,7 +317,7 @@ class JobManager:
                 f"max_steps = {cfg.train.max_steps:,}; use max_steps <= {self.max_steps:,}, or ask the admin to raise "
                 "the limit."
             )
-        run_budget.check_param_types(cfg)
+        check_dataset(cfg)
         n = cfg.data.params.get("n_samples")
         if self.max_samples is not None and isinstance(n, (int, float)) and n > self.max_samples:
             raise ConfigError(

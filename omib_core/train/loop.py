@@ -40,12 +40,13 @@ import torch
 
 from omib_core.bound.result import BoundResult
 from omib_core.config import RunConfig
-from omib_core.data.dataset import TRAIN, MultimodalDataset
+from omib_core.data.dataset import TRAIN, MultimodalDataset, fit_mask
 from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
 from omib_core.model import OMIB
 from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
+from omib_core.train.constants import EVAL_CHUNK, out_dim
 from omib_core.train.dynamic_r import (
     compute_r_all,
     compute_r_gain,
@@ -66,8 +67,6 @@ from omib_core.train.events import (
 from omib_core.train.losses import fix_center, prediction, task_loss
 from omib_core.train.schedule import Schedule, resolve_schedule
 
-SVDD_DIM = 16  # Deep SVDD embedding size (anomaly task)
-EVAL_CHUNK = 8192
 SPLITS = ("train", "val", "test")
 
 # helpers
@@ -78,8 +77,8 @@ def _positive(v: float | None) -> bool:
 
 
 def out_dim_for(dataset: MultimodalDataset) -> int:
-    """Output size: n_classes (classification), 1 (regression), SVDD_DIM (anomaly)."""
-    return {"classification": dataset.n_classes, "regression": 1, "anomaly": SVDD_DIM}[dataset.task]
+    """Output size: n_classes (classification), 1 (regression), SVDD_DIM (anomaly): ``constants.out_dim``."""
+    return out_dim(dataset.task, dataset.n_classes)
 
 
 def _to_device(dataset: MultimodalDataset, rows: np.ndarray, device: torch.device) -> tuple[dict, torch.Tensor]:
@@ -157,10 +156,10 @@ def _fit_rows(
     """The rows the model is fitted on: (inputs, targets, their mask over the training rows). All training rows,
     except for the anomaly task, where Deep SVDD trains on the normal ones only."""
     train = ds.indices("train")
-    if ds.task != "anomaly":
+    mask = fit_mask(ds.split, ds.target, ds.task)[train]
+    if mask.all():
         return *split_data["train"], torch.ones(len(train), dtype=torch.bool, device=device)  # no second copy
-    fit = train[np.asarray(ds.target)[train] == 0]
-    return *_to_device(ds, fit, device), torch.as_tensor(np.isin(train, fit), device=device)
+    return *_to_device(ds, train[mask], device), torch.as_tensor(mask, device=device)
 
 
 def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

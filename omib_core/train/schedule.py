@@ -89,14 +89,19 @@ class Schedule:
 # main function
 
 
-def resolve_schedule(train: TrainConfig, n_fit: int) -> Schedule:
+def resolve_schedule(train: TrainConfig, n_fit: int, *, strict: bool = True) -> Schedule:
     """The schedule ``train`` gives on ``n_fit`` training rows.
+
+    With ``strict=False`` (the submit-time estimate) nothing is refused: no rows count as one, a fixed batch larger
+    than the rows is capped at the rows, fixed epochs over ``max_steps`` are capped to fit it, and patience is left
+    as it is.
 
     Raises:
         ConfigError: the schedule cannot be honoured; the sentence names the parameter and a value that works.
     """
-    if n_fit < 1:
+    if n_fit < 1 and strict:
         raise ConfigError("There are no training rows to fit; give the dataset a training split with at least one row.")
+    n_fit = max(n_fit, 1)
     auto = train.schedule == "auto"
     changes: list[str] = []
     if auto:
@@ -107,13 +112,13 @@ def resolve_schedule(train: TrainConfig, n_fit: int) -> Schedule:
                 f"batch_size {train.batch_size} -> {batch} ({train.batch_fraction:g} of the {n_fit:,} training rows)"
             )
     else:
-        if train.batch_size > n_fit:
+        if train.batch_size > n_fit and strict:
             raise ConfigError(
                 f"TrainConfig batch_size = {train.batch_size} is larger than the {n_fit:,} training rows. "
                 f"Use batch_size <= {n_fit} (e.g. {max(1, min(n_fit, max(MIN_BATCH, n_fit // 8)))}), "
                 "or schedule='auto', which caps the batch for you."
             )
-        batch = train.batch_size
+        batch = min(train.batch_size, n_fit)
     spe = math.ceil(n_fit / batch)
     max_epochs = max(1, train.max_steps // spe)
     epochs = train.epochs
@@ -132,6 +137,8 @@ def resolve_schedule(train: TrainConfig, n_fit: int) -> Schedule:
             if w != warmup:
                 changes.append(f"warmup_epochs {warmup} -> {w} (at least {train.min_warmup_steps:,} steps)")
             warmup = w
+    elif epochs * spe > train.max_steps and not strict:
+        epochs = max_epochs
     elif epochs * spe > train.max_steps:
         raise ConfigError(
             f"TrainConfig epochs = {epochs} gives {epochs * spe:,} optimizer steps ({spe} per epoch), more than "
@@ -143,7 +150,7 @@ def resolve_schedule(train: TrainConfig, n_fit: int) -> Schedule:
         why = f"shorter than the {epochs} main epochs" if fit else "a one-epoch main stage cannot stop early"
         changes.append(f"patience {patience} -> {fit} ({why})")
         patience = fit
-    if patience and patience >= epochs:
+    if patience and patience >= epochs and strict:
         use = f"Use patience <= {fit}, or 0 for no early stopping." if fit else "Use patience = 0, or more epochs."
         raise ConfigError(
             f"TrainConfig patience = {patience} main epochs is not shorter than the main stage ({epochs} epochs), "

@@ -104,9 +104,11 @@ def test_wrong_types_are_refused_naming_the_field(store):
     jobs = _jobs(store)
     for value, kind in (("1000", "a string"), (1000.0, "a float"), (True, "a bool")):
         message = _refusal(jobs, {"data": {"params": {"n_samples": value}}})
-        assert "'n_samples' parameter of dataset 'sim-i' (data.n_samples) must be a whole number" in message
+        assert "'n_samples' parameter of dataset 'sim-i' must be an int >= 50 (a whole number" in message
         assert f"({kind})" in message
-    assert "must be a finite number" in _refusal(jobs, {"data": {"params": {"noise": "0.1"}}})
+    assert "must be a finite float > 0 (a number such as 0.5, without quotes). Got '0.1' (a string)" in _refusal(
+        jobs, {"data": {"params": {"noise": "0.1"}}}
+    )
     assert "must be true or false" in _refusal(jobs, {"data": {"params": {"reference": "no"}}})
     assert store.list_runs() == []
 
