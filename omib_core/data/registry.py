@@ -27,10 +27,18 @@ from omib_core.data.sim import PARAM_HELP, TEACH_DEFAULTS, VARIANT_TEXT, VARIANT
 from omib_core.data.synthetic import EXTRA_PARAM_HELP, make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import upload_info, upload_path
 from omib_core.env import env_bool
-from omib_core.errors import ConfigError, DataError
+from omib_core.errors import ConfigError, DataError, param_error
 
 Loader = Callable[..., MultimodalDataset]
 UPLOAD_PREFIX = "upload:"
+# ``reference``: whether the ground-truth reference model (``omib_core.analysis.reference.optimal_reference``) is
+# wanted beside this data, on the Data page and beside a run's results. It changes nothing drawn, so it is checked
+# and removed before the loader is called (older configs and share links carry it; the generators no longer take it).
+REFERENCE = "reference"
+REFERENCE_HELP = (
+    "train the reference MLP on the optimal features (ground-truth optimal-MIB accuracy), beside the data, "
+    "not as part of it"
+)
 
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
@@ -51,7 +59,7 @@ def _signature_defaults(fn: Callable[..., Any], **overrides: Any) -> dict[str, A
 
 
 def _help(keys: dict[str, Any]) -> dict[str, str]:
-    every = {**PARAM_HELP, **EXTRA_PARAM_HELP}
+    every = {**PARAM_HELP, **EXTRA_PARAM_HELP, REFERENCE: REFERENCE_HELP}
     return {k: every[k] for k in keys if k in every}
 
 
@@ -62,7 +70,7 @@ def _register_builtin() -> None:
     }
     for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III"), ("sim-teach", "SIM-TEACH")):
         extra = TEACH_DEFAULTS if vid == "sim-teach" else {}
-        defaults = _signature_defaults(make_sim, **VARIANTS[vid], **extra)
+        defaults = _signature_defaults(make_sim, **VARIANTS[vid], **extra, **{REFERENCE: True})
         info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], defaults, _help(defaults), **common)
         register(info, functools.partial(make_sim, vid, **extra))
     for fn, vid, title, task, n_mod, text in (
@@ -84,7 +92,7 @@ def _register_builtin() -> None:
         ),
         (make_sim_multi, "sim-3m", "SIM-3M", "classification", 3, "Three views sharing a0 and b0, for M >= 3 fusion."),
     ):
-        defaults = _signature_defaults(fn)
+        defaults = _signature_defaults(fn, **({} if task == "anomaly" else {REFERENCE: True}))
         register(DatasetInfo(vid, title, task, n_mod, text, defaults, _help(defaults), **common), fn)
 
 
@@ -104,6 +112,16 @@ def register(info: DatasetInfo, loader: Loader, *, replace: bool = False) -> Non
     if info.id in _REGISTRY and not replace:
         raise ConfigError(f"Dataset id {info.id!r} is already registered; pass replace=True to overwrite it.")
     _REGISTRY[info.id] = (info, loader)
+
+
+def reference_requested(config: DataConfig) -> bool:
+    """Whether ``config`` asks for the ground-truth reference model: its dataset has one (``reference`` among its
+    parameters) and ``reference`` is not set to false."""
+    try:
+        defaults = get_info(config.dataset).defaults
+    except DataError:
+        return False
+    return REFERENCE in defaults and config.params.get(REFERENCE, defaults[REFERENCE]) is True
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -210,6 +228,10 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
             test_fraction=config.test_fraction,
             name=ds_id,
         )
+    if REFERENCE in merged:  # a request, not a generator parameter (see REFERENCE)
+        if not isinstance(merged[REFERENCE], bool):
+            raise param_error(f"dataset {info.id!r}", REFERENCE, "a bool", merged[REFERENCE])
+        del merged[REFERENCE]
     loader = _REGISTRY[info.id][1]
     return loader(seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction, **merged)
 
