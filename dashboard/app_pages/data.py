@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.auth import current_user
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from dashboard.widgets.data import access_refusal, data_config_ui, data_refusal, dataset_choice, preview
 from dashboard.widgets.data_preview import body
 from dashboard.widgets.uploads import upload_section, uploads_manager

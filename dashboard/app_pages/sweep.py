@@ -16,7 +16,7 @@ from dashboard import live, services
 from dashboard.charts.sweep import sweep_figure
 from dashboard.charts.training import metric_label
 from dashboard.demo import measured_sweep, teach_sweep_report
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from dashboard.widgets.information import information_plane
 from dashboard.widgets.sweep import (
     measured_caption,
