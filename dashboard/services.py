@@ -79,7 +79,7 @@ def boot() -> None:
 def sidebar_identity() -> None:
     from dashboard import gate
     from dashboard.auth import sign_out
-    from dashboard.widgets import escape_md
+    from dashboard.text import escape_md
 
     session = gate.session_id()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import live, services, state
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from dashboard.widgets.bound import earlier_runs, estimator_ui, progress_view, result_view, shown_run_id, submit
 from dashboard.widgets.data import data_refusal
 from omib_core.bound.result import BoundResult

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.auth import current_user
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from dashboard.widgets.data import access_refusal, data_config_ui, data_refusal, dataset_choice, preview
 from dashboard.widgets.data_preview import body
 from dashboard.widgets.uploads import upload_section, uploads_manager
@@ -27,9 +27,7 @@ def load_preview(cfg: DataConfig) -> dict[str, Any] | None:
         st.error(f"This data is not generated here: {refusal}", icon=":material/block:")
         return None
     try:
-        with st.spinner(
-            "Generating the data (a new setting also trains the reference model on the optimal features: up to a minute)..."
-        ):
+        with st.spinner("Generating the data..."):
             return preview(cfg.to_dict())
     except OmibError as e:
         st.error(f"This data cannot be generated: {e}", icon=":material/error:")
@@ -43,6 +41,24 @@ def load_preview(cfg: DataConfig) -> dict[str, Any] | None:
                 f"The data could not be loaded ({type(e).__name__}: {e}). Try other parameters or another dataset."
             )
     return None
+
+
+def with_reference(cfg: DataConfig, p: dict[str, Any]) -> dict[str, Any]:
+    """The preview with the ground-truth reference model's numbers in its ground truth (``optimal_mib_accuracy``),
+    when the data ask for it: trained once per setting (up to a minute), then read from disk."""
+    from omib_core.analysis.reference import optimal_reference
+    from omib_core.data import reference_requested
+
+    if not p.get("ground_truth") or not reference_requested(cfg):
+        return p
+    try:
+        with st.spinner("Training the reference model on the optimal features (once per setting: up to a minute)..."):
+            ref = optimal_reference(cfg)
+    except OmibError as e:
+        st.warning(f"The optimal-MIB reference could not be computed: {e}", icon=":material/warning:")
+        return p
+    scalars = {k: v for k, v in ref.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {**p, "ground_truth": {**p["ground_truth"], **scalars}}
 
 
 def use_data(cfg: DataConfig) -> None:
@@ -139,6 +155,7 @@ except ConfigError as e:
 data = load_preview(chosen)
 if data is None:
     st.stop()
+data = with_reference(chosen, data)
 meta[1] = f"{len(data['modalities'])} modalities"
 credit.caption(escape_md(info.description) + "  \n" + " · ".join(escape_md(m) for m in meta))
 use_button(chosen)

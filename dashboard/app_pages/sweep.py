@@ -16,7 +16,7 @@ from dashboard import live, services
 from dashboard.charts.sweep import sweep_figure
 from dashboard.charts.training import metric_label
 from dashboard.demo import measured_sweep, teach_sweep_report
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md, sweep_label
 from dashboard.widgets.information import information_plane
 from dashboard.widgets.sweep import (
     measured_caption,
@@ -27,7 +27,6 @@ from dashboard.widgets.sweep import (
     stop_button,
     summary_cards,
     sweep_from_url,
-    sweep_label,
     sweep_references,
 )
 from omib_core.analysis.metrics import higher_is_better

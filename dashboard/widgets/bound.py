@@ -12,12 +12,11 @@ from dashboard import live, services, state
 from dashboard.auth import current_user
 from dashboard.charts import bound as charts
 from dashboard.charts import vega
-from dashboard.demo import MEASURED_BY, MeasuredSweep, measured_sweep
-from dashboard.widgets import escape_md
+from dashboard.demo import measured_sweep
+from dashboard.text import beta_look_for, escape_md, nats
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
 from omib_core.errors import OmibError
-from omib_core.presets import TEACHING_REGIMES
 from omib_core.train.beta import beta_for
 
 ESTIMATORS = {
@@ -190,10 +189,6 @@ def progress_view(run: dict) -> None:
             st.error(str(e))
 
 
-def _nats(v: float | None) -> str:
-    return f"{v:.3f}" if v is not None else "–"
-
-
 def result_view(result: BoundResult, cfg: RunConfig) -> None:
     st.subheader("The bound", divider="gray")
     est = [(k, e) for k, e, _ in charts.estimates_of(result)]
@@ -201,7 +196,7 @@ def result_view(result: BoundResult, cfg: RunConfig) -> None:
     for col, (key, e) in zip(cols, est):
         col.metric(
             f"{key} (nats)",
-            _nats(e.value),
+            nats(e.value),
             border=True,
             delta=f"exact {e.exact:.3f}" if e.exact is not None else None,
             delta_color="off",
@@ -323,19 +318,3 @@ def beta_view(result: BoundResult, cfg: RunConfig, r: float, m_u_r: float | None
         f"{charts.beta_verdict(beta, result.M_u, result.M_l)}"
     )
     st.caption(beta_look_for(measured_sweep()))
-
-
-def beta_look_for(measured: MeasuredSweep | None) -> str:
-    """What to look for on the number line, with the teaching sweep's measured accuracies when the benchmark has run."""
-    text = (
-        ":material/visibility: **What to look for:** β left of M_u keeps all task information (the paper's "
-        "guarantee: a sufficient, conservative bound). Right of M_u the guarantee ends, not necessarily the accuracy: "
-        "far enough right the bottleneck squeezes out a1 or a2 too, and only a sweep shows where."
-    )
-    lo, best, hi = TEACHING_REGIMES.values()
-    if measured and all(s in measured.test for s in (lo, best, hi)):
-        text += (
-            f" On the teaching preset, {MEASURED_BY} measured test accuracy {measured.test[lo]:.3f} at {lo:g} × M_u, "
-            f"{measured.test[best]:.3f} at {best:g} × M_u and {measured.test[hi]:.3f} at {hi:g} × M_u."
-        )
-    return text + " The scale is logarithmic."

@@ -13,7 +13,8 @@ import streamlit as st
 
 from dashboard import live, services, state
 from dashboard.charts import embeddings as charts
-from dashboard.widgets import escape_md, page_url
+from dashboard.text import epoch_label, escape_md, run_label
+from dashboard.widgets import page_url
 from omib_core.analysis.embedding import load_snapshot, pca_2d, project_snapshot, projectable_arrays
 from omib_core.errors import DataError
 
@@ -46,11 +47,6 @@ def umap_future(path: str, array: str) -> Future:
     return submit_umap(path, array) if fut is None or fut.cancelled() else fut
 
 
-def failure_sentence(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return escape_md(text if text.endswith((".", "!", "?")) else text + ".")
-
-
 def file_mtime(path: str) -> float:
     try:
         return os.path.getmtime(path)
@@ -66,10 +62,6 @@ def viewer_id() -> str:
 def snapshots_of(run: dict) -> list[dict]:
     snaps = services.store().list_artifacts(run["id"], "snapshot")
     return sorted(snaps, key=lambda a: (a.get("epoch") is None, a.get("epoch") or 0))
-
-
-def epoch_label(a: dict) -> str:
-    return f"epoch {a['epoch'] + 1}" if a.get("epoch") is not None else os.path.basename(a["path"])
 
 
 def class_names_of(run: dict) -> list[str] | None:
@@ -119,10 +111,6 @@ def first_problem(arts: list[dict]) -> str | None:
 
 
 # blocks
-
-
-def run_label(run: dict) -> str:
-    return f"{run['name']} · {run['owner']} · {run['status']} · {run['id']}"
 
 
 def choose_run() -> dict | None:

@@ -6,32 +6,12 @@ import streamlit as st
 
 from dashboard import services, state
 from dashboard.auth import current_user
-from dashboard.widgets import escape_md, page_url
+from dashboard.text import dataset_title, default_name, escape_md
+from dashboard.widgets import page_url
 from dashboard.widgets.data import access_refusal
 from dashboard.widgets.train import preview_schedule, schedule_markdown, train_config_ui
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
-
-
-def dataset_title(dataset: str) -> str:
-    try:
-        from omib_core.data import get_info
-
-        return get_info(dataset).title
-    except Exception:  # noqa: BLE001 - an unknown id or a folder path: show it as it is
-        return dataset
-
-
-def default_name(cfg: RunConfig) -> str:
-    t, m = cfg.train, cfg.model
-    if not m.bottleneck:
-        variant = "no bottleneck"
-    elif t.beta is not None:
-        variant = f"β={t.beta:.2g}"
-    else:
-        variant = f"β/M_u={t.beta_scale:g}"
-    extras = [x for x, on in (("concat", m.fusion == "concat"), ("r=1", not t.dynamic_r)) if on]
-    return " · ".join([dataset_title(cfg.data.dataset), variant, *extras])
 
 
 def show_dataset(cfg: RunConfig) -> None:

@@ -11,7 +11,8 @@ from dashboard import live, services
 from dashboard.auth import current_user
 from dashboard.charts import regimes as charts
 from dashboard.demo import demo_config, measured_sweep, regimes_plan
-from dashboard.widgets import escape_md, page_url
+from dashboard.text import escape_md
+from dashboard.widgets import page_url
 from dashboard.widgets.run_view import chart
 from dashboard.widgets.sweep import estimate_caption
 from omib_core.analysis.regime import BASIS_ALONE, BASIS_PEERS, final_numbers, live_state, verdict

@@ -12,8 +12,8 @@ from dashboard import live, services, twins
 from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
-from dashboard.widgets import escape_md, page_url
-from dashboard.widgets.new_run import dataset_title
+from dashboard.text import dataset_title, escape_md
+from dashboard.widgets import page_url
 from dashboard.widgets.train import schedule_from_dict, schedule_markdown, selections
 from omib_core.analysis.regime import learner_deltas
 from omib_core.errors import OmibError

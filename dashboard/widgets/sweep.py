@@ -14,7 +14,7 @@ from dashboard.auth import current_user
 from dashboard.charts.runs import format_duration
 from dashboard.charts.training import linear_label, metric_label
 from dashboard.demo import MEASURED_BY, MeasuredSweep
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from dashboard.widgets.data import data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.sweep_rules import BestRule
@@ -234,13 +234,6 @@ def base_epochs(cfg: RunConfig) -> str:
 
 
 # a sweep's view
-
-
-def sweep_label(sid: str, runs: list[dict]) -> str:
-    mine = [r for r in runs if r.get("sweep_id") == sid]
-    first = mine[-1] if mine else {}
-    name = str(first.get("name") or sid).split(" · ")[0]
-    return f"{name} · {first.get('owner', '?')} · {len(mine)} runs · {sid}"
 
 
 def pick_metric(runs: list[dict]) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import state
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md, labels_line, size_text
 from dashboard.widgets.data import upload_ui, uploaded_files
 from omib_core.config import DataConfig
 from omib_core.errors import OmibError
@@ -48,23 +48,6 @@ def store_and_use(owner: str, task: str | None, name: str) -> None:
     st.session_state["data_dataset"] = dataset
     st.session_state[UPLOAD_GEN] = gen + 1  # empties the uploader
     st.toast("Your data is stored; the Train, Bound and Sweep pages now use it.", icon=":material/check_circle:")
-
-
-def labels_line(labels: dict[str, Any]) -> str:
-    parts = [
-        f"**Labels** ({escape_md(labels['file'])}): {labels['rows']:,} rows, {labels['kind']} values, "
-        f"task **{labels['task']}**, split {labels['split']}"
-    ]
-    if "classes" in labels and labels.get("kind") == "names":
-        parts.append(
-            "classes numbered in sorted order of their names: "
-            + ", ".join(f"{i} = {escape_md(k)} ({v:,} rows)" for i, (k, v) in enumerate(labels["classes"].items()))
-        )
-    elif "classes" in labels:
-        parts.append("classes " + ", ".join(f"{escape_md(k)}: {v:,}" for k, v in labels["classes"].items()))
-    if "range" in labels:
-        parts.append(f"range {labels['range'][0]:.3g} to {labels['range'][1]:.3g}")
-    return "; ".join(parts) + "."
 
 
 def upload_section(owner: str) -> None:
@@ -119,10 +102,6 @@ def upload_section(owner: str) -> None:
 
 
 # uploads manager
-
-
-def size_text(n: int) -> str:
-    return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
 
 
 def delete_and_forget(upload_id: str, user_name: str, is_admin: bool) -> None:

@@ -8,8 +8,9 @@
   ``np.round`` (half to even, as MMSA does), and Acc-2 / weighted F1 on the rows whose true value is not
   0, positive (> 0) against negative (the "non0" variant most papers quote, and the one OMIB's table
   uses). The "has0" variant (>= 0 against < 0, all rows) is given as ``acc2_has0`` / ``f1_has0``.
-- anomaly: ROC AUC (scikit-learn's ``roc_auc_score``: a tie counts one half) and the F1 of the anomaly class at
-  a threshold that never looks at the test labels' F1.
+- anomaly (in ``omib_core.metrics_core``, which the data layer uses too): ROC AUC (scikit-learn's
+  ``roc_auc_score``: a tie counts one half) and the F1 of the anomaly class at a threshold that never looks at
+  the test labels' F1.
 
 Degenerate inputs give documented numbers instead of warnings: constant predictions or targets give a
 correlation of 0 (not NaN); a single class in ``y_true`` gives an AUC of NaN, because the AUC is not
@@ -24,6 +25,12 @@ import numpy as np
 
 from omib_core.config import TASKS
 from omib_core.errors import ConfigError, DataError
+from omib_core.metrics_core import (
+    anomaly_metrics,
+    nan_dict,
+    same_length,
+    vector,
+)
 
 PRIMARY_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
 HIGHER_IS_BETTER = {
@@ -47,35 +54,7 @@ def higher_is_better(metric: str) -> bool:
     return not metric.lower().endswith(LOWER_IS_BETTER)
 
 
-ANOMALY_QUANTILE = 0.95  # default threshold: this quantile of the normal rows' scores
-
-
 # helpers
-
-
-def _vector(name: str, x: Any) -> np.ndarray:
-    a = np.asarray(x)
-    if a.dtype == object:
-        raise DataError(f"'{name}' is an object array; pass numbers (a float or int numpy array).")
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise DataError(f"'{name}' must be a 1-D array with one value per sample. Got shape {a.shape}.")
-    if a.size == 0:
-        raise DataError(f"'{name}' is empty; metrics need at least one sample.")
-    return a
-
-
-def _same_length(y_true: np.ndarray, other: np.ndarray, other_name: str) -> None:
-    if other.shape[0] != y_true.shape[0]:
-        raise DataError(
-            f"'y_true' has {y_true.shape[0]} rows but '{other_name}' has {other.shape[0]}; "
-            "pass one output per sample, in the same order."
-        )
-
-
-def _nan_dict(names: tuple[str, ...]) -> dict[str, float]:
-    return {n: float("nan") for n in names}
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -101,15 +80,15 @@ def classification_metrics(y_true: Any, logits_or_probs: Any) -> dict[str, float
     Returns:
         ``{"accuracy", "f1_macro"}``; both NaN when an output is NaN/inf.
     """
-    y = _vector("y_true", y_true)
+    y = vector("y_true", y_true)
     out = np.asarray(logits_or_probs)
     if out.dtype == object:
         raise DataError("'logits_or_probs' is an object array; pass a float (N, K) or int (N,) array.")
     if out.ndim not in (1, 2):
         raise DataError(f"'logits_or_probs' must be (N, K) scores or (N,) class ids. Got shape {out.shape}.")
-    _same_length(y, out, "logits_or_probs")
+    same_length(y, out, "logits_or_probs")
     if not np.all(np.isfinite(out)):
-        return _nan_dict(("accuracy", "f1_macro"))
+        return nan_dict(("accuracy", "f1_macro"))
     pred = out.argmax(axis=1) if out.ndim == 2 else out
     return {"accuracy": float(np.mean(pred == y)), "f1_macro": macro_f1(y, pred)}
 
@@ -129,8 +108,8 @@ def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
 
 def confusion_counts(y_true: Any, pred: Any, n_classes: int | None = None) -> np.ndarray:
     """``(K, K)`` counts of rows with true class i (row) predicted as class j (column); K from the data when None."""
-    y, p = _vector("y_true", y_true).astype(np.int64), _vector("pred", pred).astype(np.int64)
-    _same_length(y, p, "pred")
+    y, p = vector("y_true", y_true).astype(np.int64), vector("pred", pred).astype(np.int64)
+    same_length(y, p, "pred")
     k = int(n_classes) if n_classes is not None else int(max(y.max(initial=-1), p.max(initial=-1)) + 1)
     keep = (y >= 0) & (y < k) & (p >= 0) & (p < k)
     out = np.zeros((k, k), dtype=np.int64)
@@ -150,12 +129,12 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         non-zero truths only (NaN when every truth is 0); ``f1`` / ``f1_has0`` are F1 averaged over the
         two classes weighted by their true counts (scikit-learn ``average="weighted"``).
     """
-    y = _vector("y_true", y_true).astype(np.float64)
-    p = _vector("y_pred", y_pred)
-    _same_length(y, p, "y_pred")
+    y = vector("y_true", y_true).astype(np.float64)
+    p = vector("y_pred", y_pred)
+    same_length(y, p, "y_pred")
     names = ("mae", "corr", "acc2", "f1", "acc7", "acc2_has0", "f1_has0")
     if not np.all(np.isfinite(p)):
-        return _nan_dict(names)
+        return nan_dict(names)
     p = p.astype(np.float64)
     # Acc-7: clip to [-3, 3], round to the nearest integer (np.round: half to even, as MMSA)
     acc7 = float(np.mean(np.round(np.clip(p, -3.0, 3.0)) == np.round(np.clip(y, -3.0, 3.0))))
@@ -173,64 +152,6 @@ def _binary_pair(t: np.ndarray, q: np.ndarray) -> tuple[float, float]:
     if t.size == 0:
         return float("nan"), float("nan")
     return float(np.mean(t == q)), float(f1_score(t, q, average="weighted", zero_division=0))
-
-
-def anomaly_threshold(normal_scores: Any, quantile: float = ANOMALY_QUANTILE) -> float:
-    """The default decision threshold: the ``quantile`` of scores of normal rows (a row is an anomaly above it)."""
-    s = _vector("normal_scores", normal_scores).astype(np.float64)
-    s = s[np.isfinite(s)]
-    if s.size == 0:
-        raise DataError("No finite normal scores to set the anomaly threshold from; pass 'threshold' explicitly.")
-    return float(np.quantile(s, quantile))
-
-
-def anomaly_metrics(
-    y_true: Any,
-    scores: Any,
-    threshold: float | None = None,
-    normal_reference_scores: Any = None,
-) -> dict[str, float]:
-    """ROC AUC and F1 of anomaly scores (higher score = more anomalous).
-
-    Args:
-        y_true: ``(N,)`` 0 (normal) / 1 (anomaly).
-        scores: ``(N,)`` anomaly scores, e.g. the Deep SVDD distance to the centre.
-        threshold: rows with ``score > threshold`` are predicted anomalous. Choosing it by maximising F1
-            on the evaluated rows is not allowed (it would leak the test labels); pass one fixed elsewhere.
-        normal_reference_scores: when ``threshold`` is None, the threshold is the 95th percentile of these
-            scores (pass the scores of normal *training* or *validation* rows for an honest test number).
-            When this is None as well, the 95th percentile of the normal rows among ``scores`` is used,
-            which reads the evaluated labels; use it only for quick looks.
-
-    Returns:
-        ``{"auc", "f1"}`` (the threshold used is :func:`anomaly_threshold` of the reference scores). ``auc`` is NaN when ``y_true`` holds a single class (undefined);
-        every value is NaN when a score is NaN/inf. ``f1`` is the F1 of the anomaly class.
-    """
-    y = _vector("y_true", y_true)
-    s = _vector("scores", scores)
-    _same_length(y, s, "scores")
-    if not np.isin(y, (0, 1)).all():
-        raise DataError("Anomaly 'y_true' must hold 0 (normal) and 1 (anomaly) only.")
-    if not np.all(np.isfinite(s)):
-        return _nan_dict(("auc", "f1"))
-    from sklearn.metrics import f1_score, roc_auc_score
-
-    y = y.astype(bool)
-    s = s.astype(np.float64)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    auc = float(roc_auc_score(y, s)) if n_pos and n_neg else float("nan")
-    if threshold is None:
-        if normal_reference_scores is not None:
-            threshold = anomaly_threshold(normal_reference_scores)
-        elif n_neg:
-            threshold = anomaly_threshold(s[~y])
-        else:
-            raise DataError(
-                "anomaly_metrics got no normal rows and no 'threshold' or 'normal_reference_scores'; "
-                "pass the threshold fixed on normal training/validation rows."
-            )
-    f1 = f1_score(y.astype(np.int64), (s > threshold).astype(np.int64), pos_label=1, zero_division=0)
-    return {"auc": auc, "f1": float(f1)}
 
 
 def compute_metrics(task: str, y_true: Any, output: Any, **kw: Any) -> dict[str, float]:

@@ -1,21 +1,26 @@
 """The reference predictor: an MLP trained on given features, the "ground-truth optimal MIB" of SPEC section 6.
 
-The synthetic generators (``omib_core.data.sim``, ``omib_core.data.synthetic``) call it on the optimal features
-[a0; a1; a2] for ``ground_truth["optimal_mib_metrics"]``; it lives here, not in the data layer, because it trains a
-torch model.
+``optimal_reference`` trains it on a synthetic draw's optimal features [a0; a1; a2] (``optimal_mib_accuracy`` /
+``optimal_mib_mae``), on request and once per draw: the result is kept on disk (``paths.reference_cache_dir``).
+Drawing the data trains nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from omib_core.analysis.metrics import compute_metrics
-from omib_core.config import TASKS
-from omib_core.data.dataset import TEST, TRAIN, VAL
+from omib_core.config import TASKS, DataConfig
+from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
 from omib_core.errors import ConfigError
 
 PROBE_MAX_TRAIN_ROWS = 20_000  # the reference MLP trains on at most this many rows (keeps it < 5 s)
@@ -115,3 +120,103 @@ def reference_probe(
     out = out if task == "classification" else out[:, 0] * y_sd + y_mu
     metrics = compute_metrics(task, np.asarray(target)[te], out)
     return {**metrics, "epochs": float(best_epoch)}
+
+
+# the ground-truth optimal-MIB reference of a synthetic draw, cached on disk
+
+REFERENCE_VERSION = 1  # raised when the reference model or its inputs change: older cache entries are not read
+HEADLINE = {"classification": "optimal_mib_accuracy", "regression": "optimal_mib_mae"}
+
+
+def reference_key(config: DataConfig) -> str:
+    """sha256 of everything that determines the reference: the dataset id, all its generator parameters (defaults
+    filled in), the seed and the split fractions."""
+    from omib_core.data import get_info
+    from omib_core.data.registry import REFERENCE
+
+    params = {**get_info(config.dataset).defaults, **config.params}
+    params.pop(REFERENCE, None)
+    text = json.dumps(
+        {
+            "dataset": config.dataset,
+            "params": params,
+            "seed": config.seed,
+            "val_fraction": config.val_fraction,
+            "test_fraction": config.test_fraction,
+            "version": REFERENCE_VERSION,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write(path: Path, value: dict[str, Any]) -> None:
+    """Write ``value`` as JSON through a temporary file, so a reader never sees half of it."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):  # a full or read-only disk: the numbers are still good
+        tmp.unlink(missing_ok=True)
+
+
+def compute_optimal_reference(dataset: MultimodalDataset, seed: int) -> dict[str, Any]:
+    """The reference MLP trained on ``dataset``'s optimal features, seeded by the data seed (not cached).
+
+    Returns:
+        ``{"optimal_mib_metrics": test metrics, "optimal_mib_accuracy" | "optimal_mib_mae": the headline}``; ``{}``
+        when the data have no optimal features or are not classification or regression.
+    """
+    features = (dataset.ground_truth or {}).get("optimal_features")
+    if features is None or dataset.task not in HEADLINE:
+        return {}
+    n_classes = None
+    if dataset.task == "classification":
+        n_classes = len((dataset.meta or {}).get("class_names") or ()) or dataset.n_classes
+    metrics = reference_probe(features, dataset.target, dataset.split, dataset.task, n_classes=n_classes, seed=seed)
+    headline = HEADLINE[dataset.task]
+    return {"optimal_mib_metrics": metrics, headline: metrics[headline.removeprefix("optimal_mib_")]}
+
+
+def optimal_reference(
+    config: DataConfig, dataset: MultimodalDataset | None = None, *, cache: str | Path | None = None
+) -> dict[str, Any]:
+    """The ground-truth optimal-MIB reference of a synthetic draw, trained once per draw and kept on disk.
+
+    Args:
+        config: the draw (dataset id, parameters, seed, split).
+        dataset: ``config``'s draw when the caller has it already (saves drawing it again on a cache miss).
+        cache: folder of the cached numbers (default ``paths.reference_cache_dir()``).
+
+    Returns:
+        As ``compute_optimal_reference``; ``{}`` for a dataset without a trained reference (real data, uploads,
+        SIM-ANOMALY, whose optimal score comes with the draw). ``reference: false`` in ``config`` is not read here:
+        the caller asked.
+    """
+    from omib_core.data import get_info, load_dataset
+    from omib_core.data.registry import REFERENCE
+    from omib_core.paths import reference_cache_dir
+
+    if REFERENCE not in get_info(config.dataset).defaults:
+        return {}
+    path = Path(cache) if cache is not None else reference_cache_dir()
+    path = path / f"{reference_key(config)}.json"
+    value = _read(path)
+    if value is not None:
+        return value
+    value = compute_optimal_reference(dataset if dataset is not None else load_dataset(config), config.seed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return value
+    _write(path, value)
+    return value

@@ -12,7 +12,14 @@ from omib_core.data.checks import ValidationReport, validate_files
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset, make_split
 from omib_core.data.folder import load_folder
 from omib_core.data.info import DatasetInfo
-from omib_core.data.registry import get_info, list_datasets, load_dataset, register, sample_dataset
+from omib_core.data.registry import (
+    get_info,
+    list_datasets,
+    load_dataset,
+    reference_requested,
+    register,
+    sample_dataset,
+)
 from omib_core.data.sim import make_sim
 from omib_core.data.synthetic import make_sim_anomaly, make_sim_multi, make_sim_regression
 from omib_core.data.uploads import list_uploads, store_upload
@@ -33,6 +40,7 @@ __all__ = [
     "make_sim_anomaly",
     "make_sim_multi",
     "make_sim_regression",
+    "reference_requested",
     "make_split",
     "register",
     "sample_dataset",

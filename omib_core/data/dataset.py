@@ -74,9 +74,9 @@ class MultimodalDataset:
             anomaly (anomaly; training uses normal rows only).
         task: ``"classification"``, ``"regression"`` or ``"anomaly"``.
         split: ``(N,)`` int8 codes, 0 train, 1 val, 2 test.
-        ground_truth: synthetic data only: ``optimal_mib_accuracy``, ``bayes_accuracy``,
-            ``exact_mi_v1_v2`` (nats, standardised features), ``exact_h`` per modality, ``exact_h_joint``,
-            and ``optimal_features`` (N, k) array.
+        ground_truth: synthetic data only: ``bayes_accuracy``, ``exact_mi_v1_v2`` (nats, standardised
+            features), ``exact_h`` per modality, ``exact_h_joint``, and ``optimal_features`` (N, k) array (the
+            accuracy of a model trained on them is ``omib_core.analysis.reference.optimal_reference``).
         meta: free text about the source (description, licence, citation, class names).
     """
 

@@ -205,17 +205,18 @@ def task_projection(
     return t, shares
 
 
-# cache of the slow ground-truth numbers, keyed by a hash of every parameter that determines them
+# cache of the slow ground-truth numbers (Monte Carlo Bayes rates), keyed by a hash of every parameter that
+# determines them; nothing here trains (the reference model is ``omib_core.analysis.reference``)
 
-_REFERENCE_CACHE: dict[str, dict[str, Any]] = {}
+_TRUTH_CACHE: dict[str, dict[str, Any]] = {}
 
 
-def cached_reference(params: dict[str, Any], compute: Any) -> dict[str, Any]:
+def cached_truth(params: dict[str, Any], compute: Any) -> dict[str, Any]:
     """``compute()`` once per distinct ``params`` in this process (a copy is returned)."""
     key = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    if key not in _REFERENCE_CACHE:
-        _REFERENCE_CACHE[key] = compute()
-    return dict(_REFERENCE_CACHE[key])
+    if key not in _TRUTH_CACHE:
+        _TRUTH_CACHE[key] = compute()
+    return dict(_TRUTH_CACHE[key])
 
 
 # the latent-block model every generator shares: its parameters, checked once, and one draw of it
@@ -329,7 +330,7 @@ class LatentSpec:
         return make_split(self.n_samples, self.val_fraction, self.test_fraction, self.seed, stratify=stratify)
 
     def cache_key(self, **extra: Any) -> dict[str, Any]:
-        """Every parameter that determines the slow ground-truth numbers, for ``cached_reference``."""
+        """Every parameter that determines the slow ground-truth numbers, for ``cached_truth``."""
         return {**dataclasses.asdict(self), **extra}
 
     def meta(self, description: str, **extra: Any) -> dict[str, Any]:
@@ -393,7 +394,7 @@ class LatentDraw:
         """
         spec = self.spec
         out = {
-            "optimal_features": self.optimal().astype(np.float32),
+            "optimal_features": self.optimal(),  # float64: the reference model trains on exactly these values
             "optimal_feature_blocks": {b: spec.blocks[b] for b in spec.task_blocks},
             **extra,
             **self.lv.exact_information(),
@@ -405,11 +406,3 @@ class LatentDraw:
             out["latents"] = np.hstack([self.latents[b][rows] for b in sizes]).astype(np.float32)
             out["latent_blocks"] = sizes
         return out
-
-
-def probe(*args: Any, **kw: Any) -> dict[str, float]:
-    """``omib_core.analysis.reference.reference_probe``, imported on use: it imports torch, and it imports
-    ``omib_core.data.dataset``, whose package imports this module."""
-    from omib_core.analysis import reference
-
-    return reference.reference_probe(*args, **kw)

@@ -36,6 +36,10 @@ from omib_core.params import Param
 Loader = Callable[..., MultimodalDataset]
 Shape = Callable[[dict[str, Any]], DatasetShape]  # the loader's parameters (defaults merged in) -> its shape
 UPLOAD_PREFIX = "upload:"
+# ``reference``: whether the ground-truth reference model (``omib_core.analysis.reference.optimal_reference``) is
+# wanted beside this data, on the Data page and beside a run's results. It changes nothing drawn, so it is checked
+# and removed before the loader is called (older configs and share links carry it; the generators no longer take it).
+REFERENCE = "reference"
 
 
 _REGISTRY: dict[str, tuple[DatasetInfo, Loader]] = {}
@@ -59,7 +63,7 @@ def _register_builtin() -> None:
     common = {"source": SYNTHETIC_SOURCE, "licence": SYNTHETIC_LICENCE, "group_help": GROUP_HELP}
     for vid, title in (("sim-i", "SIM-I"), ("sim-ii", "SIM-II"), ("sim-iii", "SIM-III"), ("sim-teach", "SIM-TEACH")):
         extra = TEACH_DEFAULTS if vid == "sim-teach" else {}
-        params = _declared(make_sim, **VARIANTS[vid], **extra)
+        params = {**_declared(make_sim, **VARIANTS[vid], **extra), REFERENCE: SIM_PARAMS[REFERENCE]}
         info = DatasetInfo(vid, title, "classification", 2, VARIANT_TEXT[vid], params, **common)
         shape = functools.partial(latent_shape, TWO_VIEWS, "classification")
         register(info, functools.partial(make_sim, vid, **extra), shape=shape)
@@ -92,7 +96,8 @@ def _register_builtin() -> None:
             "Three views sharing a0 and b0, for M >= 3 fusion.",
         ),
     ):
-        info = DatasetInfo(vid, title, task, n_mod, text, _declared(fn), **common)
+        params = {**_declared(fn), **({} if task == "anomaly" else {REFERENCE: SIM_PARAMS[REFERENCE]})}
+        info = DatasetInfo(vid, title, task, n_mod, text, params, **common)
         register(info, fn, shape=functools.partial(latent_shape, views, task))
 
 
@@ -116,6 +121,16 @@ def register(info: DatasetInfo, loader: Loader, *, replace: bool = False, shape:
     _SHAPES.pop(info.id, None)
     if shape is not None:
         _SHAPES[info.id] = shape
+
+
+def reference_requested(config: DataConfig) -> bool:
+    """Whether ``config`` asks for the ground-truth reference model: its dataset has one (``reference`` among its
+    parameters) and ``reference`` is not set to false."""
+    try:
+        defaults = get_info(config.dataset).defaults
+    except DataError:
+        return False
+    return REFERENCE in defaults and config.params.get(REFERENCE, defaults[REFERENCE]) is True
 
 
 def list_datasets() -> list[DatasetInfo]:
@@ -237,6 +252,7 @@ def load_dataset(config: DataConfig | str, **params: Any) -> MultimodalDataset:
             test_fraction=config.test_fraction,
             name=ds_id,
         )
+    merged.pop(REFERENCE, None)  # a request, not a generator parameter (see REFERENCE); checked above
     loader = _REGISTRY[info.id][1]
     return loader(seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction, **merged)
 

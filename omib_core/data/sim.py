@@ -46,8 +46,7 @@ from omib_core.data.dataset import TEST, MultimodalDataset
 from omib_core.data.latent import (
     LatentSpec,
     LatentViews,
-    cached_reference,
-    probe,
+    cached_truth,
 )
 from omib_core.data.sim_params import sim_check
 from omib_core.errors import ConfigError, param_error
@@ -176,7 +175,6 @@ def make_sim(
     n_classes: int = 4,
     bayes_accuracy: float = 0.91,
     label_model: str = "softmax",
-    reference: bool = True,
     seed: int = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -194,16 +192,15 @@ def make_sim(
         n_classes: K.
         bayes_accuracy: Bayes accuracy given the optimal features, in (1/K, 1).
         label_model: ``"softmax"`` or ``"uniform"`` (see the module docstring).
-        reference: train the reference MLP for ``optimal_mib_accuracy`` (cached per parameters; ~1-3 s).
         seed: seeds the maps, the draw and the split (same seed and parameters = identical arrays).
         val_fraction, test_fraction: split sizes (stratified by class).
 
     Returns:
         A ``MultimodalDataset`` named ``variant`` with ``meta`` describing the blocks and ``ground_truth``:
 
-        - ``optimal_features`` ``(N, a0+a1+a2)`` float32, the optimal MIB [a0; a1; a2];
-        - ``optimal_mib_accuracy`` / ``optimal_mib_metrics``: test metrics of the reference MLP on them
-          (only with ``reference=True``);
+        - ``optimal_features`` ``(N, a0+a1+a2)`` float64, the optimal MIB [a0; a1; a2];
+        - (not here: the accuracy of a model trained on them, ``optimal_mib_accuracy``, is
+          ``omib_core.analysis.reference.optimal_reference``; drawing trains nothing);
         - ``bayes_accuracy`` (given the optimal features), ``bayes_prediction`` ``(N,)`` (the Bayes rule's
           class), ``bayes_accuracy_test`` (the Bayes rule on this draw's test rows: the test-set noise to
           compare against), ``bayes_accuracy_views`` (the best any model can do from the noisy views,
@@ -236,13 +233,11 @@ def make_sim(
         val_fraction=val_fraction,
         test_fraction=test_fraction,
     )
-    return simulate_classification(
-        spec, n_classes, bayes_accuracy, label_model, reference, description=VARIANT_TEXT[variant]
-    )
+    return simulate_classification(spec, n_classes, bayes_accuracy, label_model, description=VARIANT_TEXT[variant])
 
 
 def simulate_classification(
-    spec: LatentSpec, n_classes: int, bayes_accuracy: float, label_model: str, reference: bool, *, description: str
+    spec: LatentSpec, n_classes: int, bayes_accuracy: float, label_model: str, *, description: str
 ) -> MultimodalDataset:
     """The classification target of SIM-I/II/III and the 3-view variant (see the module docstring)."""
     owner = spec.owner
@@ -256,7 +251,6 @@ def simulate_classification(
             f"a float in (1/{k}, 1{']' if label_model == 'uniform' else ')'} for n_classes = {k}",
             bayes_accuracy,
         )
-    sim_check(owner, "reference", reference)
 
     draw = spec.draw()
     t, t_full, shares = draw.task_map(k - 1)  # (K-1, d_task), (K-1, L)
@@ -273,18 +267,13 @@ def simulate_classification(
     bayes_pred = logits.argmax(axis=1).astype(np.int64)  # (N,) the Bayes classifier's prediction
 
     def compute() -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "bayes_accuracy_views": bayes_accuracy_from_views(
                 draw.lv, t_full, lambda z: label_probabilities(z, label_model, tau, flip), seed=spec.seed
             )
         }
-        if reference:
-            out["optimal_mib_metrics"] = probe(optimal, y, split, "classification", n_classes=k, seed=spec.seed)
-        return out
 
-    ref = cached_reference(
-        spec.cache_key(k=k, bayes=bayes, label_model=label_model, reference=reference, probe=3), compute
-    )
+    ref = cached_truth(spec.cache_key(k=k, bayes=bayes, label_model=label_model), compute)
     ground_truth = draw.ground_truth(
         split,
         bayes_accuracy=bayes,
@@ -292,9 +281,6 @@ def simulate_classification(
         bayes_prediction=bayes_pred,
         bayes_accuracy_test=float(np.mean(bayes_pred[split == TEST] == y[split == TEST])),
     )
-    if reference:
-        ground_truth["optimal_mib_metrics"] = ref["optimal_mib_metrics"]
-        ground_truth["optimal_mib_accuracy"] = ref["optimal_mib_metrics"]["accuracy"]
     notes = []
     if ground_truth["exact_h_joint"] <= 0:
         notes.append(

@@ -142,8 +142,10 @@ SIM_PARAMS: dict[str, Param] = {
     ),
     "reference": Param(
         "bool",
+        True,
         advanced=True,
-        help="train the reference MLP on the optimal features (ground-truth optimal-MIB accuracy)",
+        help="train the reference MLP on the optimal features (ground-truth optimal-MIB accuracy), beside the "
+        "data, not as part of it",
     ),
 }
 

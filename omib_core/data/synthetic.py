@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from omib_core.analysis.metrics import anomaly_metrics, anomaly_threshold
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
-from omib_core.data.latent import LatentSpec, LatentViews, cached_reference, probe
+from omib_core.data.latent import LatentSpec, LatentViews, cached_truth
 from omib_core.data.sim import TWO_VIEWS, simulate_classification
 from omib_core.data.sim_params import sim_check
+from omib_core.metrics_core import anomaly_metrics, anomaly_threshold
 
 THREE_VIEWS = {f"v{i}": ("a0", f"a{i}", "b0", f"b{i}") for i in (1, 2, 3)}
 TASK_BLOCKS = ("a0", "a1", "a2")
@@ -76,7 +76,6 @@ def make_sim_regression(
     noise: float = 0.1,
     gain: float = 1.5,
     target_noise: float = 0.5,
-    reference: bool = True,
     seed: int = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -87,12 +86,12 @@ def make_sim_regression(
         n_samples, a0..b2, w0..w2, dim_v1, dim_v2, noise, seed, val_fraction, test_fraction: as ``make_sim``.
         gain: scale of the unit-variance task score f in the target.
         target_noise: standard deviation of the target noise.
-        reference: train the reference MLP (MSE) on the optimal features for ``optimal_mib_mae``.
 
     Returns:
         A regression ``MultimodalDataset`` ("sim-reg"); ``ground_truth`` holds ``optimal_features``,
-        ``bayes_mae`` (given the optimal features), ``bayes_mae_views`` (given the views),
-        ``optimal_mib_mae`` / ``optimal_mib_metrics`` and the exact entropies / mutual information.
+        ``bayes_mae`` (given the optimal features), ``bayes_mae_views`` (given the views) and the exact
+        entropies / mutual information (``optimal_mib_mae``, from a model trained on the optimal features, is
+        ``omib_core.analysis.reference.optimal_reference``).
     """
     spec = LatentSpec.of(
         "sim-reg",
@@ -109,7 +108,6 @@ def make_sim_regression(
     )
     gain = sim_check(spec.owner, "gain", gain)
     target_noise = sim_check(spec.owner, "target_noise", target_noise)
-    sim_check(spec.owner, "reference", reference)
 
     draw = spec.draw()
     t, t_full, shares = draw.task_map(1)  # (1, d_task), (1, L)
@@ -121,15 +119,12 @@ def make_sim_regression(
     split = spec.split()
 
     def compute() -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "bayes_mae": _bayes_mae(gain, target_noise, 1.0, spec.seed),
             "bayes_mae_views": _bayes_mae(gain, target_noise, _posterior_explained(draw.lv, t_full), spec.seed),
         }
-        if reference:
-            out["optimal_mib_metrics"] = probe(optimal, y, split, "regression", seed=spec.seed)
-        return out
 
-    ref = cached_reference(spec.cache_key(gain=gain, target_noise=target_noise, reference=reference, probe=3), compute)
+    ref = cached_truth(spec.cache_key(gain=gain, target_noise=target_noise), compute)
     te = split == TEST
     ground_truth = draw.ground_truth(
         split,
@@ -137,9 +132,6 @@ def make_sim_regression(
         bayes_mae_views=ref["bayes_mae_views"],
         bayes_mae_test=float(np.mean(np.abs(y[te] - np.clip(gain * f[te], -3.0, 3.0)))),
     )
-    if reference:
-        ground_truth["optimal_mib_metrics"] = ref["optimal_mib_metrics"]
-        ground_truth["optimal_mib_mae"] = ref["optimal_mib_metrics"]["mae"]
     meta = spec.meta(
         "SIM-REG: a continuous target in [-3, 3] (like CMU-MOSI sentiment) from the task-relevant blocks.",
         task_weights=spec.weights,
@@ -296,7 +288,6 @@ def make_sim_multi(
     n_classes: int = 4,
     bayes_accuracy: float = 0.91,
     label_model: str = "softmax",
-    reference: bool = True,
     seed: int = 0,
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
@@ -328,6 +319,5 @@ def make_sim_multi(
         n_classes,
         bayes_accuracy,
         label_model,
-        reference,
         description="SIM-3M: three views sharing a0 and b0; v1 holds the largest share of the task information.",
     )

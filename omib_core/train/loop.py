@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from omib_core.bound.result import BoundResult
-from omib_core.config import RunConfig
+from omib_core.config import DataConfig, RunConfig
 from omib_core.data.dataset import TRAIN, MultimodalDataset, fit_mask
 from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
@@ -179,10 +179,19 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
-def _reference(dataset: MultimodalDataset, linear: bool) -> dict[str, float]:
+def _reference(dataset: MultimodalDataset, linear: bool, data: DataConfig | None = None) -> dict[str, float]:
     """Scalars worth showing beside a run: the ground truth (optimal-MIB and Bayes accuracy, exact information) and
-    the strong simple baseline (``linear_<split>_<metric>``: logistic regression / ridge, chosen on validation)."""
-    gt = dataset.ground_truth or {}
+    the strong simple baseline (``linear_<split>_<metric>``: logistic regression / ridge, chosen on validation).
+
+    With ``data`` (the draw's config) asking for it, the ground-truth reference model is trained here, in the run's
+    process (``omib_core.analysis.reference.optimal_reference``, once per draw: kept on disk)."""
+    gt = dict(dataset.ground_truth or {})
+    if data is not None and gt.get("optimal_features") is not None:
+        from omib_core.analysis.reference import optimal_reference
+        from omib_core.data import reference_requested
+
+        if reference_requested(data):
+            gt.update(optimal_reference(data, dataset))
     keep = ("optimal_", "bayes_", "exact_")
     out = {
         k: float(v)
@@ -300,12 +309,13 @@ class _Trainer:
 
     def _reference_scalars(self) -> dict[str, float]:
         linear = self.config.train.linear_reference
+        data = self.config.data
         if not self.own_draw:
-            return _reference(self.ds, linear)
+            return _reference(self.ds, linear, data)
         from omib_core.data.draw_cache import cached_scalars
 
         return cached_scalars(
-            self.config.data, self.cache_dir, f"reference{int(linear)}", lambda: _reference(self.ds, linear)
+            data, self.cache_dir, f"reference{int(linear)}", lambda: _reference(self.ds, linear, data)
         )
 
     def _state_copy(self) -> dict[str, torch.Tensor]:
@@ -529,8 +539,8 @@ class _Trainer:
         """Anomaly F1 threshold: a high quantile of the normal training rows' scores (None for other tasks)."""
         if self.task != "anomaly":
             return None
-        from omib_core.analysis.metrics import anomaly_threshold
         from omib_core.errors import DataError
+        from omib_core.metrics_core import anomaly_threshold
 
         scores = prediction(self.task, outs["train"][key], center)[self.fit_mask]
         try:

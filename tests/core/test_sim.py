@@ -9,14 +9,25 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from omib_core.analysis import reference as reference_mod
-from omib_core.analysis.reference import reference_probe
-from omib_core.data import TEST, TRAIN, VAL, make_sim, make_sim_anomaly, make_sim_multi, make_sim_regression
+from omib_core.analysis.reference import optimal_reference, reference_probe
+from omib_core.config import DataConfig
+from omib_core.data import (
+    TEST,
+    TRAIN,
+    VAL,
+    load_dataset,
+    make_sim,
+    make_sim_anomaly,
+    make_sim_multi,
+    make_sim_regression,
+    reference_requested,
+)
 from omib_core.data import latent as latent_mod
 from omib_core.data.latent import LatentViews
 from omib_core.data.sim import simplex, softmax_temperature
 from omib_core.errors import ConfigError
 
-SMALL = {"n_samples": 2000, "b1": 8, "b2": 8, "reference": False}
+SMALL = {"n_samples": 2000, "b1": 8, "b2": 8}
 
 
 # helpers
@@ -94,7 +105,7 @@ def test_softmax_temperature_gives_the_bayes_accuracy_on_fresh_draws(k: int, bay
 
 @pytest.mark.parametrize("label_model", ["softmax", "uniform"])
 def test_labels_agree_with_the_bayes_rule_at_the_bayes_rate(label_model: str) -> None:
-    ds = make_sim("sim-iii", n_samples=20000, b1=4, b2=4, label_model=label_model, reference=False)
+    ds = make_sim("sim-iii", n_samples=20000, b1=4, b2=4, label_model=label_model)
     gt = ds.ground_truth
     agree = float(np.mean(ds.target == gt["bayes_prediction"]))
     assert agree == pytest.approx(0.91, abs=0.012)  # binomial s.e. 0.002
@@ -123,7 +134,7 @@ def test_population_covariance_and_entropy_formula_against_oracles() -> None:
 
 
 def test_exact_mi_and_entropies_match_the_plugin_estimate() -> None:
-    ds = make_sim("sim-i", n_samples=60000, b1=6, b2=6, reference=False)
+    ds = make_sim("sim-i", n_samples=60000, b1=6, b2=6)
     gt = ds.ground_truth
     mi, hj, h = plugin_information(ds)
     assert mi == pytest.approx(gt["exact_mi_v1_v2"], rel=0.03)
@@ -134,7 +145,7 @@ def test_exact_mi_and_entropies_match_the_plugin_estimate() -> None:
 
 @pytest.mark.parametrize("variant", ["sim-i", "sim-ii", "sim-iii"])
 def test_default_entropies_are_positive(variant: str) -> None:
-    gt = make_sim(variant, reference=False).ground_truth
+    gt = make_sim(variant).ground_truth
     assert gt["exact_h_joint"] > 0  # the documented property of the default noise level
     assert gt["exact_h"]["v1"] > 0 and gt["exact_h"]["v2"] > 0
     assert 0 < gt["exact_mi_v1_v2"] < min(gt["exact_h"].values())
@@ -142,7 +153,7 @@ def test_default_entropies_are_positive(variant: str) -> None:
 
 
 def test_tiny_noise_warns_that_entropies_turn_negative() -> None:
-    ds = make_sim("sim-i", noise=0.001, n_samples=500, b1=16, b2=16, reference=False)
+    ds = make_sim("sim-i", noise=0.001, n_samples=500, b1=16, b2=16)
     assert ds.ground_truth["exact_h_joint"] < 0
     assert any("not positive" in n for n in ds.meta["notes"])
 
@@ -151,23 +162,25 @@ def test_tiny_noise_warns_that_entropies_turn_negative() -> None:
 
 
 @pytest.mark.slow
-def test_optimal_mib_accuracy_is_near_bayes() -> None:
+def test_optimal_mib_accuracy_is_near_bayes(tmp_path) -> None:
     gt = make_sim("sim-iii").ground_truth
+    gt.update(optimal_reference(DataConfig(dataset="sim-iii"), cache=tmp_path))
     assert gt["optimal_mib_accuracy"] == pytest.approx(gt["bayes_accuracy_test"], abs=0.03)
     assert gt["optimal_mib_accuracy"] > 0.88
     assert 0.85 < gt["bayes_accuracy_views"] <= gt["bayes_accuracy"] + 0.005  # views hide a little of s
 
 
 @pytest.mark.slow
-def test_superfluous_blocks_cost_accuracy() -> None:
+def test_superfluous_blocks_cost_accuracy(tmp_path) -> None:
     ds = make_sim("sim-iii")
     concat = np.hstack([ds.modalities["v1"], ds.modalities["v2"]])
-    assert probe_acc(ds, concat) < ds.ground_truth["optimal_mib_accuracy"] - 0.015
+    optimal = optimal_reference(DataConfig(dataset="sim-iii"), ds, cache=tmp_path)["optimal_mib_accuracy"]
+    assert probe_acc(ds, concat) < optimal - 0.015
 
 
 @pytest.mark.parametrize(("variant", "strong", "weak"), [("sim-i", "v1", "v2"), ("sim-ii", "v2", "v1")])
 def test_single_view_asymmetry(variant: str, strong: str, weak: str) -> None:
-    ds = make_sim(variant, n_samples=4000, reference=False)
+    ds = make_sim(variant, n_samples=4000)
     assert probe_acc(ds, ds.modalities[strong]) > probe_acc(ds, ds.modalities[weak]) + 0.15
     shares = ds.meta["view_task_shares"]
     assert shares[strong] > shares[weak]
@@ -194,7 +207,37 @@ def test_probe_is_deterministic_and_leaves_torch_rng_alone() -> None:
     assert torch.equal(before, after)
 
 
-def test_reference_is_cached_per_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_drawing_trains_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_probe(*args, **kw):
+        raise AssertionError("drawing trained the reference model")
+
+    monkeypatch.setattr(reference_mod, "reference_probe", no_probe)
+    for d in ("sim-i", "sim-teach", "sim-reg", "sim-anomaly", "sim-3m"):
+        gt = load_dataset(DataConfig(dataset=d, params={"n_samples": 400})).ground_truth
+        assert "optimal_mib_accuracy" not in gt and "optimal_mib_mae" not in gt
+
+
+def test_optimal_reference_is_the_probe_on_the_optimal_features(tmp_path) -> None:
+    cfg = DataConfig(dataset="sim-i", params={"n_samples": 600, "b1": 4, "b2": 4}, seed=5)
+    ds = load_dataset(cfg)
+    direct = reference_probe(
+        ds.ground_truth["optimal_features"], ds.target, ds.split, "classification", n_classes=4, seed=5
+    )
+    ref = optimal_reference(cfg, cache=tmp_path)
+    assert ref == {"optimal_mib_metrics": direct, "optimal_mib_accuracy": direct["accuracy"]}
+    assert optimal_reference(cfg, ds, cache=tmp_path) == ref  # read back from disk: the same numbers
+    reg = DataConfig(dataset="sim-reg", params={"n_samples": 500, "b1": 2, "b2": 2}, seed=1)
+    ds = load_dataset(reg)
+    direct = reference_probe(ds.ground_truth["optimal_features"], ds.target, ds.split, "regression", seed=1)
+    assert optimal_reference(reg, ds, cache=tmp_path) == {
+        "optimal_mib_metrics": direct,
+        "optimal_mib_mae": direct["mae"],
+    }
+    for none in ("sim-anomaly", "digits"):  # no trained reference: the anomaly score comes with the draw
+        assert optimal_reference(DataConfig(dataset=none), cache=tmp_path) == {}
+
+
+def test_reference_is_cached_on_disk_per_parameters_and_seed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     calls = []
 
     def fake_probe(*args, **kw):
@@ -202,13 +245,48 @@ def test_reference_is_cached_per_parameters(monkeypatch: pytest.MonkeyPatch) -> 
         return {"accuracy": 0.5, "f1_macro": 0.5, "epochs": 1.0}
 
     monkeypatch.setattr(reference_mod, "reference_probe", fake_probe)
-    monkeypatch.setattr(latent_mod, "_REFERENCE_CACHE", {})
     kw = {"n_samples": 600, "b1": 2, "b2": 2}
-    make_sim("sim-i", seed=11, **kw)
-    ds = make_sim("sim-i", seed=11, **kw)
-    assert calls == [11] and ds.ground_truth["optimal_mib_accuracy"] == 0.5
-    make_sim("sim-i", seed=12, **kw)
-    assert calls == [11, 12]
+    first = optimal_reference(DataConfig(dataset="sim-i", params=kw, seed=11), cache=tmp_path)
+    again = optimal_reference(DataConfig(dataset="sim-i", params={**kw, "reference": False}, seed=11), cache=tmp_path)
+    assert calls == [11] and first == again and again["optimal_mib_accuracy"] == 0.5
+    optimal_reference(DataConfig(dataset="sim-i", params=kw, seed=12), cache=tmp_path)
+    optimal_reference(DataConfig(dataset="sim-i", params={**kw, "b1": 3}, seed=11), cache=tmp_path)
+    assert calls == [11, 12, 11]
+    files = sorted(tmp_path.glob("*.json"))
+    assert len(files) == 3 and not list(tmp_path.glob("*.tmp"))
+    for f in files:  # a damaged entry is computed again, never an error
+        f.write_text("{not json")
+    optimal_reference(DataConfig(dataset="sim-i", params=kw, seed=11), cache=tmp_path)
+    assert calls == [11, 12, 11, 11]
+
+
+def test_a_run_reports_the_reference_it_asks_for(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from omib_core.train.loop import _reference
+
+    monkeypatch.setattr(reference_mod, "reference_probe", lambda *a, **kw: {"accuracy": 0.75, "epochs": 1.0})
+    monkeypatch.setenv("OMIB_DATA_DIR", str(tmp_path))
+    cfg = DataConfig(dataset="sim-i", params={"n_samples": 400, "b1": 2, "b2": 2}, seed=3)
+    ds = load_dataset(cfg)
+    scalars = _reference(ds, False, cfg)
+    assert scalars["optimal_mib_accuracy"] == 0.75 and scalars["bayes_accuracy"] == pytest.approx(0.91)
+    assert list((tmp_path / "cache" / "reference").glob("*.json"))  # kept on disk for the Data page and reruns
+    off = cfg.replace(params={**cfg.params, "reference": False})
+    assert "optimal_mib_accuracy" not in _reference(load_dataset(off), False, off)
+
+
+def test_old_configs_with_reference_still_load() -> None:
+    kw = {"n_samples": 400, "b1": 2, "b2": 2}
+    plain = load_dataset(DataConfig(dataset="sim-i", params=kw))
+    for flag in (True, False):  # saved configs and share links carry the old generator parameter
+        cfg = DataConfig.from_dict({"dataset": "sim-i", "params": {**kw, "reference": flag}})
+        ds = load_dataset(cfg)
+        np.testing.assert_array_equal(ds.modalities["v1"], plain.modalities["v1"])
+        np.testing.assert_array_equal(ds.target, plain.target)
+        assert reference_requested(cfg) is flag
+    assert reference_requested(DataConfig(dataset="sim-reg")) and not reference_requested(DataConfig(dataset="digits"))
+    assert not reference_requested(DataConfig(dataset="sim-anomaly"))
+    with pytest.raises(ConfigError, match="'reference' parameter of dataset 'sim-i' must be true or false"):
+        load_dataset(DataConfig(dataset="sim-i", params={**kw, "reference": "yes"}))
 
 
 # errors
@@ -226,7 +304,6 @@ def test_reference_is_cached_per_parameters(monkeypatch: pytest.MonkeyPatch) -> 
         ({"a0": 1, "a1": 0, "a2": 0, "w1": 0, "w2": 0}, "span fewer than n_classes - 1"),
         ({"n_samples": 60, "val_fraction": 0.1}, "fewer than 10 validation"),
         ({"seed": -1}, "'seed'"),
-        ({"reference": "yes"}, "'reference'"),
     ],
 )
 def test_bad_parameters_raise_config_error(kw: dict, needle: str) -> None:
@@ -243,7 +320,7 @@ def test_unknown_variant() -> None:
 
 
 def test_regression_target_and_bayes_mae() -> None:
-    ds = make_sim_regression(n_samples=4000, b1=8, b2=8, reference=False)
+    ds = make_sim_regression(n_samples=4000, b1=8, b2=8)
     y = ds.target
     assert ds.task == "regression" and y.dtype == np.float32
     assert y.min() >= -3.0 and y.max() <= 3.0 and y.std() > 1.0
@@ -251,12 +328,13 @@ def test_regression_target_and_bayes_mae() -> None:
     assert gt["bayes_mae_test"] == pytest.approx(gt["bayes_mae"], abs=0.03)
     assert gt["bayes_mae_views"] >= gt["bayes_mae"] - 1e-3
     # analytic oracle: no clipping in effect, so the median's MAE is target_noise * sqrt(2 / pi)
-    small = make_sim_regression(n_samples=400, b1=2, b2=2, gain=0.1, target_noise=0.5, reference=False)
+    small = make_sim_regression(n_samples=400, b1=2, b2=2, gain=0.1, target_noise=0.5)
     assert small.ground_truth["bayes_mae"] == pytest.approx(0.5 * math.sqrt(2 / math.pi), abs=0.003)
 
 
-def test_regression_reference_mlp_is_near_bayes() -> None:
+def test_regression_reference_mlp_is_near_bayes(tmp_path) -> None:
     gt = make_sim_regression().ground_truth
+    gt.update(optimal_reference(DataConfig(dataset="sim-reg"), cache=tmp_path))
     assert gt["bayes_mae"] - 0.01 < gt["optimal_mib_mae"] < gt["bayes_mae"] + 0.06
     assert gt["optimal_mib_metrics"]["corr"] > 0.9
 
@@ -282,7 +360,7 @@ def test_anomaly_contamination_and_null_shift() -> None:
 
 
 def test_multi_has_three_views_and_pairwise_information() -> None:
-    ds = make_sim_multi(n_samples=2000, b1=8, b2=8, b3=8, reference=False)
+    ds = make_sim_multi(n_samples=2000, b1=8, b2=8, b3=8)
     assert ds.modality_names == ("v1", "v2", "v3")
     gt = ds.ground_truth
     assert set(gt["exact_mi_pairs"]) == {"v1;v2", "v1;v3", "v2;v3"}

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
-from dashboard.widgets import escape_md
+from dashboard.text import escape_md
 from omib_core.analysis import embedding
 from omib_core.analysis.projection_jobs import WORKER_DIED, ProjectionJobs
 from omib_core.config import DataConfig, RunConfig, TrainConfig

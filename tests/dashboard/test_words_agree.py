@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboard.charts import bound as cb
 from dashboard.demo import MeasuredSweep, measured_sweep
-from dashboard.widgets.bound import beta_look_for
+from dashboard.text import beta_look_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRADICTIONS = ("starts to cost accuracy", "squeeze out task information", "largest safe beta", "largest β for which")

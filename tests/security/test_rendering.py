@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
-from dashboard.widgets import WORD_JOINER, escape_md
+from dashboard.text import WORD_JOINER, escape_md
 from omib_core.config import DataConfig, RunConfig
 from omib_core.data import store_upload
 from tests.auth_helpers import sign_in
