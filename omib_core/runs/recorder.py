@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omib_core.csvsafe import safe_row
+from omib_core.run_states import FINAL
 
 if TYPE_CHECKING:
     from omib_core.train.events import EpochEvent, RunFailed, RunFinished, RunStarted, StepEvent
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 HISTORY_FILE = "history.csv"
 RESULT_FILE = "result.json"
 HISTORY_KEYS = ("kind", "stage", "epoch", "step")
-RESULT_STATUSES = ("finished", "failed", "stopped")
+RESULT_STATUSES = FINAL  # the statuses a result.json may record
 _METRIC_KINDS = {"StepEvent": "step", "EpochEvent": "epoch"}
 
 
