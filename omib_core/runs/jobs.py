@@ -44,7 +44,7 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.env import env_int
 from omib_core.errors import ConfigError, OmibError
-from omib_core.paths import REPO_ROOT
+from omib_core.paths import REPO_ROOT, WORKER_OUT
 from omib_core.run_states import ACTIVE, QUEUED
 from omib_core.runs import budget as run_budget
 from omib_core.runs.store import INTERRUPTED_MESSAGE, KINDS, RunStore
@@ -723,9 +723,9 @@ class JobManager:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             cmd = self._worker_command(run, device, members)
-            proc = self._use_spare(cmd, folder / "worker.out")
+            proc = self._use_spare(cmd, folder / WORKER_OUT)
             if proc is None:
-                with open(folder / "worker.out", "ab") as out:
+                with open(folder / WORKER_OUT, "ab") as out:
                     proc = subprocess.Popen(
                         cmd,
                         stdin=subprocess.DEVNULL,

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omib_core.csvsafe import safe_row
+from omib_core.fileio import atomic_open, atomic_write
+from omib_core.paths import CHECKPOINT_FILE, HISTORY_FILE, RESULT_FILE
 from omib_core.run_states import FINAL
 
 if TYPE_CHECKING:
     from omib_core.train.events import EpochEvent, RunFailed, RunFinished, RunStarted, StepEvent
 
-HISTORY_FILE = "history.csv"
-RESULT_FILE = "result.json"
 HISTORY_KEYS = ("kind", "stage", "epoch", "step")
 RESULT_STATUSES = FINAL  # the statuses a result.json may record
 _METRIC_KINDS = {"StepEvent": "step", "EpochEvent": "epoch"}
@@ -78,10 +78,7 @@ def selection(fin: Any) -> dict[str, Any]:
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``jsonable(obj)`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False))
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(jsonable(obj), indent=2, allow_nan=False))
 
 
 def events_to_rows(event: object, t: float | None = None) -> list[dict[str, Any]]:
@@ -169,13 +166,11 @@ class Recorder:
 
     def write_history(self) -> Path:
         """Write every row recorded so far to ``history.csv`` (atomically, text cells spreadsheet-safe); return its path."""
-        tmp = self.history_path.with_name(HISTORY_FILE + ".tmp")
-        with tmp.open("w", newline="") as f:
+        with atomic_open(self.history_path, "w", newline="") as f:
             fields = [*HISTORY_KEYS, *self.columns]
             writer = csv.DictWriter(f, fieldnames=fields, restval="")
             writer.writerow(safe_row({k: k for k in fields}))  # the header, neutralised like every cell
             writer.writerows(safe_row(r) for r in self.rows)
-        os.replace(tmp, self.history_path)
         return self.history_path
 
     def _last_logged(self, name: str) -> float | None:
@@ -249,7 +244,7 @@ class Recorder:
         result = {**self.result(status, error), **jsonable(extra)}
         write_json(self.result_path, result)
         if self.tracking is not None:  # after the files exist: they are its artifacts; waits FINISH_WAIT_S at most
-            files = [self.history_path, self.result_path, self.out_dir / "checkpoint.pt"]
+            files = [self.history_path, self.result_path, self.out_dir / CHECKPOINT_FILE]
             result["mlflow"] = self.tracking.finish(result, files, result.get("status") or "stopped")
             self.tracking = None
             write_json(self.result_path, result)

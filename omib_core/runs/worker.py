@@ -45,7 +45,7 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import OmibError
-from omib_core.paths import cache_dir
+from omib_core.paths import RESULT_FILE, WORKER_LOG, cache_dir
 from omib_core.run_states import ACTIVE, FINAL_FROM, PAUSED, RUNNING, WORKER_START_FROM
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
@@ -317,7 +317,7 @@ class Worker:
         return 0
 
     def _setup_log(self) -> None:
-        handler = logging.FileHandler(self.dir / "worker.log")
+        handler = logging.FileHandler(self.dir / WORKER_LOG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
@@ -554,7 +554,7 @@ class Worker:
                 self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
             return
         data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
-        path = write_json(self.dir / "result.json", data)
+        path = write_json(self.dir / RESULT_FILE, data)
         self.buffer.flush()
         self.store.add_artifact(self.run_id, "result", path)
         self.store.set_status(self.run_id, "finished", only_from=FINAL_FROM, result=data)

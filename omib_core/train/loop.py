@@ -28,7 +28,6 @@ A generator, so that a worker can record each event as it comes and stop the run
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import replace
@@ -43,7 +42,9 @@ from omib_core.config import RunConfig
 from omib_core.data.dataset import TRAIN, MultimodalDataset
 from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
+from omib_core.fileio import atomic_write
 from omib_core.model import OMIB
+from omib_core.paths import CHECKPOINT_FILE, SNAPSHOTS_FOLDER
 from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
 from omib_core.train.dynamic_r import (
@@ -174,10 +175,7 @@ def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.opti
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _reference(dataset: MultimodalDataset, linear: bool) -> dict[str, float]:
@@ -631,7 +629,7 @@ class _Trainer:
         )
         if self.task == "classification":
             arrays["correct"] = arrays["pred"] == arrays["target"]
-        path = self.out_dir / "snapshots" / f"epoch_{self.epoch:04d}.npz"
+        path = self.out_dir / SNAPSHOTS_FOLDER / f"epoch_{self.epoch:04d}.npz"
         _save_npz(path, arrays)
         self.last_snapshot_epoch = self.epoch
         return SnapshotEvent(epoch=self.epoch, path=str(path))
@@ -687,7 +685,7 @@ class _Trainer:
                 "test_metrics": per_split.get("test", {}),
                 "standardize": _standardize_stats(self.raw),
             }
-            ckpt = str(save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.config, extra))
+            ckpt = str(save_checkpoint(self.out_dir / CHECKPOINT_FILE, self.model, self.config, extra))
         return RunFinished(
             epochs=last_epoch + 1,
             step=self.step,
