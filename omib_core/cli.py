@@ -246,22 +246,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(json.dumps({k: result.get(k) for k in keys}, indent=2))
         print(f"wrote {out / RESULT_FILE}", file=sys.stderr)
         return 0
+    from omib_core.runs.recorder import SHOWN_RESULT_KEYS
+
     result = run_training(config, out, quiet=args.quiet)
-    keys = (
-        "dataset",
-        "seed",
-        "beta",
-        "M_u",
-        "beta_over_Mu",
-        "estimator",
-        "r_final",
-        "test_metrics",
-        "selection",
-        "schedule",
-        "reference",
-        "information",
-    )
-    print(json.dumps({k: result.get(k) for k in keys}, indent=2))
+    print(json.dumps({k: result.get(k) for k in SHOWN_RESULT_KEYS}, indent=2))
     print(f"wrote {out / RESULT_FILE} and {out / HISTORY_FILE}", file=sys.stderr)
     return 0 if result.get("status") == "finished" else 1
 
@@ -304,14 +292,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_row(config: RunConfig, res: dict[str, Any]) -> dict[str, Any]:
+    from omib_core.runs.recorder import SWEEP_RESULT_KEYS
+
     return {
         "beta_scale": config.train.beta_scale,
         "seed": config.train.seed,
-        **{k: res.get(k) for k in ("beta", "M_u", "status")},
-        "test_metrics": res.get("test_metrics"),
-        "last_test_metrics": res.get("last_test_metrics"),
-        "selection": res.get("selection"),
-        "information": res.get("information"),
+        **{k: res.get(k) for k in SWEEP_RESULT_KEYS},
     }
 
 

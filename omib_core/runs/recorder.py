@@ -31,6 +31,55 @@ if TYPE_CHECKING:
 
 HISTORY_KEYS = ("kind", "stage", "epoch", "step")
 RESULT_STATUSES = FINAL  # the statuses a result.json may record
+# Every key of a run's result.json, in the order written (``Recorder.finish`` may add more, e.g. ``mlflow``).
+RESULT_KEYS = (
+    "status",
+    "error",
+    "dataset",
+    "seed",
+    "data_seed",
+    "task",
+    "modalities",
+    "class_names",
+    "device",
+    "beta",
+    "M_u",
+    "M_l",
+    "beta_over_Mu",
+    "estimator",
+    "r_final",
+    "test_metrics",
+    "val_metrics",
+    "best_epoch",
+    "last_test_metrics",
+    "selection",
+    "schedule",
+    "reference",
+    "information",
+    "epochs_completed",
+    "total_epochs",
+    "step",
+    "wall_seconds",
+    "samples_per_second",
+    "checkpoint_path",
+    "config",
+)
+# The keys ``omib train`` prints after a run, and those of each run in a sweep's sweep.json.
+SHOWN_RESULT_KEYS = (
+    "dataset",
+    "seed",
+    "beta",
+    "M_u",
+    "beta_over_Mu",
+    "estimator",
+    "r_final",
+    "test_metrics",
+    "selection",
+    "schedule",
+    "reference",
+    "information",
+)
+SWEEP_RESULT_KEYS = ("beta", "M_u", "status", "test_metrics", "last_test_metrics", "selection", "information")
 _METRIC_KINDS = {"StepEvent": "step", "EpochEvent": "epoch"}
 
 
