@@ -637,17 +637,16 @@ class _Trainer:
     def _track_best(self, per_split: dict[str, dict[str, float]]) -> None:
         """Keep the metrics (and, with ``select="best_val"``, the weights) of the main epoch with the best
         validation primary metric; it is also what early stopping waits on."""
-        from omib_core.analysis.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
+        from omib_core.analysis.metrics import PRIMARY_METRIC, is_better
 
         key = PRIMARY_METRIC[self.task]
         value = per_split.get("val", {}).get(key, float("nan"))
         if not math.isfinite(value):
             return
-        sign = 1.0 if HIGHER_IS_BETTER.get(key, True) else -1.0
         loss = self.val_loss if math.isfinite(self.val_loss) else math.inf
         # a tie of the primary metric (frequent on a small validation split: 27 rows give accuracy steps of 0.037)
         # goes to the lower validation loss, not to the earliest epoch
-        better = self.best is None or sign * value > sign * self.best["value"]
+        better = self.best is None or is_better(key, value, self.best["value"])
         better = better or (value == self.best["value"] and loss < self.best["loss"])
         if better:
             state = None
