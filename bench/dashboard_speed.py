@@ -438,6 +438,7 @@ def small_snapshot_run(store, source: dict, n: int = 2000) -> str:
     path = folder / "epoch_0000.npz"
     np.savez(path, **{k: (v[:n] if v.ndim and len(v) == rows else v) for k, v in snap.items()})
     store.add_artifact(rid, "snapshot", path, epoch=source.get("epoch"))
+    store.set_status(rid, "running")
     store.set_status(rid, "finished", summary={"task": "classification", "modalities": ["v1", "v2"]})
     return rid
 

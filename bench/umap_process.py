@@ -112,7 +112,8 @@ def add_finished_runs(data_dir: Path, x: np.ndarray, count: int) -> list[str]:
         np.savez(path, xi=xi, index=np.arange(len(x)), target=target, pred=target, correct=np.ones(len(x), bool))
         store.add_artifact(rid, "snapshot", path, epoch=1)
         store.update_run(rid, summary={"task": "classification", "modalities": ["v1", "v2"]})
-        store.set_status(rid, "finished", only_from=("queued",))
+        store.set_status(rid, "running", only_from=("queued",))
+        store.set_status(rid, "finished", only_from=("running",))
         ids.append(rid)
     return ids
 

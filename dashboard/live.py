@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import services
-from omib_core.runs.store import TERMINAL as TERMINAL  # the store's ended statuses, re-exported for the pages
+from omib_core.run_states import TERMINAL as TERMINAL  # the ended statuses, re-exported for the pages
 
 # pure helpers
 

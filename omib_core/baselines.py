@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from omib_core.analysis.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC, compute_metrics
+from omib_core.analysis.metrics import PRIMARY_METRIC, compute_metrics, is_better
 from omib_core.data.dataset import SPLIT_NAMES, TRAIN, MultimodalDataset
 from omib_core.errors import DataError, param_error
 
@@ -116,15 +116,6 @@ def _train_rows(dataset: MultimodalDataset, max_train_rows: int, seed: int) -> n
     return idx
 
 
-def _better(score: float, best: float, higher: bool) -> bool:
-    """Strictly better (a tie keeps the earlier, more regularised value); NaN is never better."""
-    if math.isnan(score):
-        return False
-    if math.isnan(best):
-        return True
-    return score > best if higher else score < best
-
-
 def _class_probabilities(model: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     """``(n, K)`` probabilities; classes absent from the fitted rows get probability 0."""
     proba = model.predict_proba(x)
@@ -158,7 +149,6 @@ def _fit_logistic(
             "logistic regression needs at least 2. Raise 'max_train_rows' or give the training split rows of "
             "every class."
         )
-    higher = HIGHER_IS_BETTER[metric]
     model = LogisticRegression(C=C_GRID[0], solver="lbfgs", max_iter=MAX_ITER, tol=TOL, warm_start=True)
     best_score, best_c, best_coef, best_icpt = math.nan, C_GRID[0], None, None
     grid = []
@@ -169,7 +159,7 @@ def _fit_logistic(
             model.fit(x[tr], y[tr])
         score = compute_metrics("classification", y[va], _class_probabilities(model, x[va], n_classes))[metric]
         grid.append((float(c), float(score)))
-        if best_coef is None or _better(score, best_score, higher):
+        if best_coef is None or is_better(metric, score, best_score):
             best_score, best_c = score, c
             best_coef, best_icpt = model.coef_.copy(), model.intercept_.copy()
     model.set_params(C=best_c)
@@ -182,14 +172,13 @@ def _fit_ridge(
 ) -> tuple[Any, float, tuple[tuple[float, float], ...]]:
     from sklearn.linear_model import Ridge
 
-    higher = HIGHER_IS_BETTER[metric]
     best_score, best_model, best_alpha = math.nan, None, ALPHA_GRID[-1]
     grid = []
     for alpha in reversed(ALPHA_GRID):  # strongest regularisation first, so a tie keeps it
         model = Ridge(alpha=alpha).fit(x[tr], y[tr])
         score = compute_metrics("regression", y[va], model.predict(x[va]))[metric]
         grid.append((float(alpha), float(score)))
-        if best_model is None or _better(score, best_score, higher):
+        if best_model is None or is_better(metric, score, best_score):
             best_score, best_model, best_alpha = score, model, alpha
     grid.reverse()  # report in grid order (ascending alpha)
     return best_model, float(best_alpha), tuple(grid)

@@ -17,6 +17,7 @@ from typing import Any
 from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, RunConfig, TrainConfig
 from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
+from omib_core.paths import HISTORY_FILE, RESULT_FILE
 
 # helpers
 
@@ -231,7 +232,7 @@ def run_linear(config: RunConfig, out_dir: Path) -> dict[str, Any]:
         **res.to_dict(),
         "config": config.to_dict(),
     }
-    write_json(out_dir / "result.json", result)
+    write_json(out_dir / RESULT_FILE, result)
     return result
 
 
@@ -243,25 +244,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = run_linear(config, out)
         keys = ("dataset", "seed", "method", "param_name", "param", "val_metrics", "test_metrics", "seconds")
         print(json.dumps({k: result.get(k) for k in keys}, indent=2))
-        print(f"wrote {out / 'result.json'}", file=sys.stderr)
+        print(f"wrote {out / RESULT_FILE}", file=sys.stderr)
         return 0
+    from omib_core.runs.recorder import SHOWN_RESULT_KEYS
+
     result = run_training(config, out, quiet=args.quiet)
-    keys = (
-        "dataset",
-        "seed",
-        "beta",
-        "M_u",
-        "beta_over_Mu",
-        "estimator",
-        "r_final",
-        "test_metrics",
-        "selection",
-        "schedule",
-        "reference",
-        "information",
-    )
-    print(json.dumps({k: result.get(k) for k in keys}, indent=2))
-    print(f"wrote {out / 'result.json'} and {out / 'history.csv'}", file=sys.stderr)
+    print(json.dumps({k: result.get(k) for k in SHOWN_RESULT_KEYS}, indent=2))
+    print(f"wrote {out / RESULT_FILE} and {out / HISTORY_FILE}", file=sys.stderr)
     return 0 if result.get("status") == "finished" else 1
 
 
@@ -303,14 +292,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_row(config: RunConfig, res: dict[str, Any]) -> dict[str, Any]:
+    from omib_core.runs.recorder import SWEEP_RESULT_KEYS
+
     return {
         "beta_scale": config.train.beta_scale,
         "seed": config.train.seed,
-        **{k: res.get(k) for k in ("beta", "M_u", "status")},
-        "test_metrics": res.get("test_metrics"),
-        "last_test_metrics": res.get("last_test_metrics"),
-        "selection": res.get("selection"),
-        "information": res.get("information"),
+        **{k: res.get(k) for k in SWEEP_RESULT_KEYS},
     }
 
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 from omib_core.env import env_text
 from omib_core.errors import ConfigError
+from omib_core.paths import AUTH_DB as AUTH_DB  # re-exported: the name of the sign-in counters file
+from omib_core.paths import auth_db_path
 
 log = logging.getLogger("omib.auth")
 
@@ -42,7 +44,6 @@ SALT_BYTES, KEY_BYTES = 16, 32
 _MAX_N, _MAX_R, _MAX_P = 2**17, 16, 16  # what a users table may ask for: at most 256 MiB per check
 MAX_PASSWORD_CHARS = 1024
 TEAM_OWNER = "team"  # the one identity shared by everyone signed in with the team password
-AUTH_DB = "auth.db"
 USERS_FILE_ENV = "OMIB_USERS_FILE"
 
 # hashing
@@ -211,13 +212,6 @@ def _duration(seconds: float) -> str:
         return f"{s} second{'s' if s != 1 else ''}"
     m = math.ceil(s / 60)
     return f"{m} minute{'s' if m != 1 else ''}"
-
-
-def auth_db_path(base: Path | str | None = None) -> Path:
-    """``<data_dir>/auth.db``: the failed sign-in counters."""
-    from omib_core.paths import data_dir
-
-    return Path(base or data_dir()) / AUTH_DB
 
 
 class SignInThrottle:

@@ -10,6 +10,7 @@ from dashboard.widgets.bound import earlier_runs, estimator_ui, progress_view, r
 from dashboard.widgets.data import data_refusal
 from omib_core.bound.result import BoundResult
 from omib_core.errors import OmibError
+from omib_core.run_states import CUT_SHORT
 
 POLL_SECONDS = 1.5
 
@@ -29,7 +30,7 @@ def run_view(run_id: str, polling: bool) -> None:
         st.error(
             f"The estimate failed: {escape_md(run.get('error') or 'no reason was recorded.')}", icon=":material/error:"
         )
-    elif run["status"] in ("stopped", "interrupted"):
+    elif run["status"] in CUT_SHORT:
         st.warning(run.get("error") or "This estimate was stopped before it finished. Start a new one above.")
     elif run["status"] == "finished":
         try:

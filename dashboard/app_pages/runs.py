@@ -17,6 +17,7 @@ from dashboard.charts.runs import (
 from dashboard.charts.training import metric_label
 from dashboard.widgets.runs import best_metrics, details
 from omib_core.csvsafe import neutralise_frame
+from omib_core.run_states import NOT_ENDED
 
 MAX_OVERLAY = 5
 # what a comparison needs first: the name (as wide as the longest one shown, up to 80 characters) and the two
@@ -151,7 +152,7 @@ head = st.columns([6, 1], vertical_alignment="bottom")
 head[1].button("Refresh", icon=":material/refresh:", key="runs_refresh", width="stretch")
 df = runs_frame(runs, best_metrics(runs))
 view = filters(df)
-head[0].caption(count_line(len(view), len(runs), int(view["status"].isin(("queued", "running", "paused")).sum())))
+head[0].caption(count_line(len(view), len(runs), int(view["status"].isin(NOT_ENDED).sum())))
 if view.empty:
     st.info("No run matches these filters.")
     st.stop()

@@ -31,6 +31,7 @@ from dashboard.widgets.sweep import (
 )
 from omib_core.analysis.metrics import higher_is_better
 from omib_core.analysis.sweep_rules import best_rule, complete_points
+from omib_core.run_states import WENT_WRONG
 from omib_core.sweeps import (
     SELECT_LABELS,
     aggregate,
@@ -53,7 +54,7 @@ def sweep_view(sid: str, polling: bool) -> None:
         return
     active = [r for r in runs if r["status"] not in live.TERMINAL]
     live.rerun_when_ended(polling, not active)  # the last run just ended: redraw once, without polling
-    failed = [r for r in runs if r["status"] in ("failed", "interrupted")]
+    failed = [r for r in runs if r["status"] in WENT_WRONG]
     metric = pick_metric(runs) or "accuracy"
     select = st.radio(
         "Epoch",

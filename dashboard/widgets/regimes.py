@@ -18,6 +18,7 @@ from dashboard.widgets.sweep import estimate_caption
 from omib_core.analysis.regime import BASIS_ALONE, BASIS_PEERS, final_numbers, live_state, verdict
 from omib_core.errors import OmibError
 from omib_core.presets import TEACHING_REGIMES, TEACHING_SCALES
+from omib_core.run_states import ACTIVE
 from omib_core.runs.sweep_queue import submit_sweep
 
 DEMO_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -109,7 +110,7 @@ def status_line(run: dict, final: dict, peers: list[dict]) -> tuple[str, str, st
         linear = ((run.get("summary") or {}).get("reference") or {}).get("linear_test_accuracy")
         v = verdict(final, peers, linear)
         return v.label, v.sentence, v.basis
-    if status in ("running", "paused"):
+    if status in ACTIVE:
         return "training", live_state(run.get("epoch"), run.get("total_epochs"), final), ""
     if status == "queued":
         return "queued", "queued: waiting for a worker", ""

@@ -17,6 +17,7 @@ from dashboard.widgets import page_url
 from dashboard.widgets.train import schedule_from_dict, schedule_markdown, selections
 from omib_core.analysis.regime import learner_deltas
 from omib_core.errors import OmibError
+from omib_core.run_states import ACTIVE, NOT_ENDED
 from omib_core.train.beta import beta_over_mu
 
 STATUS_ICONS = {
@@ -59,7 +60,7 @@ def status_banner(run: dict) -> None:
             f"Queued ({where}). It starts by itself when a worker is free; you may close this tab.",
             icon=":material/hourglass_top:",
         )
-    elif status in ("running", "paused"):
+    elif status in ACTIVE:
         done, total = run.get("epoch") or 0, run.get("total_epochs") or 0
         eta = run.get("eta_seconds")
         text = f"Epoch {done} of {total}" if total else "Starting (loading data, estimating M_u)..."
@@ -89,7 +90,7 @@ def control_buttons(run: dict, user) -> None:
         ("Pause", "pause", ":material/pause:", status == "running"),
         ("Step one epoch", "step", ":material/skip_next:", status == "paused"),
         ("Resume", "resume", ":material/play_arrow:", status == "paused"),
-        ("Stop", "stop", ":material/stop:", status in ("queued", "running", "paused")),
+        ("Stop", "stop", ":material/stop:", status in NOT_ENDED),
     ]
     cols = st.columns(len(actions) + 1)
     for col, (label, action, icon, possible) in zip(cols, actions):
@@ -368,9 +369,7 @@ def no_bottleneck_twin(run: dict, user) -> dict | None:
     twin = twins.find_twin(run.get("config") or {}, finished)
     if twin is not None:
         return twin
-    queued = twins.find_twin(
-        run.get("config") or {}, services.store().list_runs(status=("queued", "running"), limit=500)
-    )
+    queued = twins.find_twin(run.get("config") or {}, services.store().list_runs(status=NOT_ENDED, limit=500))
     if queued is not None:
         st.caption(
             ":material/hourglass_top: The same network without the bottleneck is training; its test metric "

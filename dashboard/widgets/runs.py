@@ -16,6 +16,7 @@ from dashboard.widgets.data import run_data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import OmibError
+from omib_core.run_states import ACTIVE
 from omib_core.runs.exports import bundle, wide_metrics_csv
 
 # loaders
@@ -168,7 +169,7 @@ def details(run: dict, user) -> None:
 def delete_section(run: dict, user) -> None:
     rid = run["id"]
     allowed = user.is_admin or run["owner"] == user.name
-    going = run["status"] in ("running", "paused")
+    going = run["status"] in ACTIVE
     if st.button(
         "Delete this run",
         icon=":material/delete:",

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from omib_core.env import env_text
 from omib_core.errors import DataError, param_error
-from omib_core.paths import data_dir
+from omib_core.paths import numba_cache_path
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -41,13 +40,6 @@ def _as_matrix(x: np.ndarray, what: str = "embedding") -> np.ndarray:
     if not np.isfinite(x).all():
         raise DataError(f"The {what} holds NaN/inf values, so it cannot be projected; the run may have diverged.")
     return x
-
-
-def numba_cache_path() -> str:
-    """``NUMBA_CACHE_DIR`` if set, else ``<OMIB_DATA_DIR or repo/var>/numba_cache``; the folder is created."""
-    path = env_text("NUMBA_CACHE_DIR") or str(data_dir() / "numba_cache")
-    Path(path).mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def numba_cache_dir() -> str:

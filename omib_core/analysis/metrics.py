@@ -19,6 +19,7 @@ defined without both classes; any non-finite model output (a diverged run) gives
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,25 +34,28 @@ from omib_core.metrics_core import (
 )
 
 PRIMARY_METRIC = {"classification": "accuracy", "regression": "mae", "anomaly": "auc"}
-HIGHER_IS_BETTER = {
-    "accuracy": True,
-    "f1_macro": True,
-    "mae": False,
-    "corr": True,
-    "acc2": True,
-    "f1": True,
-    "acc7": True,
-    "acc2_has0": True,
-    "f1_has0": True,
-    "auc": True,
-    "loss": False,
-}
-LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")  # name endings of error metrics (``val/mae``, ``task_loss``)
+# The one direction rule: a metric whose name ends in one of these is an error (lower is better, e.g. ``val/mae``,
+# ``task_loss``); every other metric (accuracy, AUC, F1, correlation) is better higher.
+LOWER_IS_BETTER = ("mae", "mse", "rmse", "loss")
 
 
 def higher_is_better(metric: str) -> bool:
     """False for error metrics (a name ending in one of ``LOWER_IS_BETTER``: MAE, MSE, losses), True otherwise."""
     return not metric.lower().endswith(LOWER_IS_BETTER)
+
+
+def is_better(metric: str, value: float, than: float) -> bool:
+    """Whether ``value`` of ``metric`` is strictly better than ``than`` (a tie is not); NaN is never better, and
+    any number beats NaN."""
+    if math.isnan(value):
+        return False
+    if math.isnan(than):
+        return True
+    return value > than if higher_is_better(metric) else value < than
+
+
+METRIC_NAMES = ("accuracy", "f1_macro", "mae", "corr", "acc2", "f1", "acc7", "acc2_has0", "f1_has0", "auc", "loss")
+HIGHER_IS_BETTER = {m: higher_is_better(m) for m in METRIC_NAMES}  # the metrics the tasks report, by the rule
 
 
 # helpers

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from omib_core.analysis.metrics import compute_metrics
 from omib_core.config import TASKS, DataConfig
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
 from omib_core.errors import ConfigError
+from omib_core.fileio import atomic_write
 
 PROBE_MAX_TRAIN_ROWS = 20_000  # the reference MLP trains on at most this many rows (keeps it < 5 s)
 
@@ -160,13 +159,11 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _write(path: Path, value: dict[str, Any]) -> None:
-    """Write ``value`` as JSON through a temporary file, so a reader never sees half of it."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    """Write ``value`` as JSON atomically, so a reader never sees half of it."""
     try:
-        tmp.write_text(json.dumps(value), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(value))
     except (OSError, TypeError, ValueError):  # a full or read-only disk: the numbers are still good
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def compute_optimal_reference(dataset: MultimodalDataset, seed: int) -> dict[str, Any]:

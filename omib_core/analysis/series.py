@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 MAX_POINTS = 2000
 
@@ -41,16 +42,12 @@ def ema_debiased(y: np.ndarray, alpha: float) -> np.ndarray:
     """Exponential moving average with bias correction (as TensorBoard and Adam do).
 
     ``s_t = alpha * s_{t-1} + (1 - alpha) * y_t``, returned as ``s_t / (1 - alpha ** (t + 1))`` so the first
-    points are not pulled towards 0. ``alpha = 0`` returns ``y``. Non-finite values are skipped (carried over).
+    points are not pulled towards 0. ``alpha = 0`` returns ``y``. Non-finite values are skipped (carried over;
+    NaN before the first finite value). This is pandas' ``ewm(adjust=True, ignore_na=True)`` with its smoothing
+    factor ``1 - alpha``.
     """
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f"The 'alpha' smoothing factor must be in [0, 1). Got {alpha!r} instead.")
     y = np.asarray(y, dtype=float)
-    out = np.empty_like(y)
-    s, w = 0.0, 0.0
-    for i, v in enumerate(y):
-        if np.isfinite(v):
-            s = alpha * s + (1 - alpha) * v
-            w = alpha * w + (1 - alpha)
-        out[i] = s / w if w > 0 else np.nan
-    return out
+    finite = pd.Series(np.where(np.isfinite(y), y, np.nan))
+    return finite.ewm(alpha=1.0 - alpha, adjust=True, ignore_na=True).mean().to_numpy(dtype=float)

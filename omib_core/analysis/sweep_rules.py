@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from omib_core.run_states import UNSUCCESSFUL
+
 MIN_COMPLETE = 2
 SCALE_DIGITS = 6  # beta/M_u values equal to 6 significant digits are one value (0.1 * 100 = 10.000000000000002)
 
@@ -53,7 +55,7 @@ def best_rule(points: pd.DataFrame, min_complete: int = MIN_COMPLETE) -> BestRul
     for scale in sorted(p["scale"].unique()):
         n = len(by_scale.get(scale, set()) & seeds)
         progress.append(f"{scale:g}: {n} of {len(seeds)}")
-    failed = sorted(p[p["status"].isin(["failed", "interrupted", "stopped"])]["scale"].unique())
+    failed = sorted(p[p["status"].isin(UNSUCCESSFUL)]["scale"].unique())
     note = (
         f" β/M_u {', '.join(f'{s:g}' for s in failed)} cannot complete: a run there ended without a result."
         if failed

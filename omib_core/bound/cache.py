@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig
+from omib_core.fileio import atomic_write
 
 ESTIMATOR_VERSION = "omib-bound/2"  # part of the cache fingerprint: bump when any estimate would change
 
@@ -60,7 +59,4 @@ def store(cache_dir: str | Path | None, result: BoundResult) -> None:
         return
     path = cache_path(cache_dir, result.fingerprint)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bound-", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(result.to_dict(), f)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    atomic_write(path, json.dumps(result.to_dict()))  # atomic: a reader never sees half a file

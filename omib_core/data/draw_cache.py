@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from omib_core.config import DataConfig
 from omib_core.data.dataset import MultimodalDataset
+from omib_core.fileio import atomic_write
 
 GENERATOR_FILES = ("sim.py", "synthetic.py", "latent.py", "dataset.py", "registry.py")
 # what a stored draw holds; raised when that changes even if the generator files did not
@@ -54,13 +53,6 @@ def draw_key(config: DataConfig) -> str:
         {"data": config.to_dict(), "code": _code_hash(), "format": DRAW_FORMAT}, sort_keys=True, default=str
     )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, mode) as f:
-        write(f)
-    os.replace(tmp, path)
 
 
 def load_cached(config: DataConfig, cache: str | Path | None) -> MultimodalDataset:
@@ -112,8 +104,8 @@ def load_cached(config: DataConfig, cache: str | Path | None) -> MultimodalDatas
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {f"mod_{i}": np.asarray(x) for i, x in enumerate(ds.modalities.values())}
         arrays.update({f"gt_{k}": v for k, v in truth_arrays.items()})
-        _atomic_write(npz, lambda f: np.savez(f, target=np.asarray(ds.target), split=np.asarray(ds.split), **arrays))
-        _atomic_write(meta, lambda f: f.write(text), mode="w")
+        atomic_write(npz, lambda f: np.savez(f, target=np.asarray(ds.target), split=np.asarray(ds.split), **arrays))
+        atomic_write(meta, text)
     except OSError:  # a full or read-only disk: the draw is still good
         pass
     return ds
@@ -133,7 +125,7 @@ def cached_scalars(config: DataConfig, cache: str | Path | None, name: str, comp
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda f: f.write(json.dumps(value)), mode="w")
+        atomic_write(path, json.dumps(value))
     except (OSError, TypeError, ValueError):
         pass
     return value

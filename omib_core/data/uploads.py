@@ -51,7 +51,8 @@ from omib_core.data.info import DatasetInfo
 from omib_core.data.sandbox import validate_isolated
 from omib_core.env import env_bool, env_bytes, env_int
 from omib_core.errors import DataError
-from omib_core.paths import data_dir, uploads_dir
+from omib_core.fileio import atomic_write
+from omib_core.paths import uploads_dir
 
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 DEFAULT_MAX_UPLOADS_PER_USER = 20
@@ -147,12 +148,9 @@ def set_shared(
             f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
             "share it or stop sharing it."
         )
-    tmp = path / f".meta-{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        tmp.write_text(json.dumps({**meta, "shared": bool(shared)}, indent=1), encoding="utf-8")
-        os.replace(tmp, path / "meta.json")  # atomic: a reader sees the old or the new meta.json
+    try:  # atomic: a reader sees the old or the new meta.json
+        atomic_write(path / "meta.json", json.dumps({**meta, "shared": bool(shared)}, indent=1))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"The upload {name!r} could not be changed ({e.strerror or e}); try again later.") from None
     return name
 
@@ -187,7 +185,7 @@ def upload_records(
     Each: ``id``, ``dataset`` (``"upload:<id>"``), ``name``, ``owner``, ``shared``, ``created``, ``task``,
     ``modalities``, ``bytes`` (on disk). Unreadable folders are skipped.
     """
-    root = Path(base or data_dir()) / "uploads"  # as uploads_dir(base), without creating it: reading changes nothing
+    root = uploads_dir(base, create=False)  # reading changes nothing
     out = []
     for path in root.iterdir() if root.is_dir() else ():
         if not UPLOAD_ID_RE.match(path.name):
@@ -372,14 +370,12 @@ def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Pa
         "deleted_by": str(user)[:200],
         "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    tomb_path, tomb_tmp = root / f"{upload_id}{TOMBSTONE}", root / f".tmp-{upload_id}{TOMBSTONE}"
+    tomb_path = root / f"{upload_id}{TOMBSTONE}"
     trash = root / f".del-{upload_id}-{uuid.uuid4().hex[:8]}"
     try:
-        tomb_tmp.write_text(json.dumps(tomb), encoding="utf-8")
-        os.replace(tomb_tmp, tomb_path)
+        atomic_write(tomb_path, json.dumps(tomb))
         path.rename(trash)  # atomic: a reader sees the whole upload or none of it
     except OSError as e:
-        tomb_tmp.unlink(missing_ok=True)
         if path.is_dir():
             tomb_path.unlink(missing_ok=True)  # still there: not deleted, so no tombstone
         raise DataError(f"The upload {name!r} could not be deleted ({e.strerror or e}); try again later.") from None

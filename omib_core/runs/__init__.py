@@ -14,13 +14,11 @@ from omib_core.paths import (
     uploads_dir,
     validate_run_id,
 )
+from omib_core.run_states import ACTIVE, STATUSES, TERMINAL, TRANSITIONS
 from omib_core.runs.jobs import JobManager, QueueFull, fair_order, pid_alive
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, write_json
 from omib_core.runs.store import (
     ACTIONS,
-    ACTIVE,
-    STATUSES,
-    TERMINAL,
     PermissionDenied,
     RunNotFound,
     RunStateError,
@@ -32,6 +30,7 @@ __all__ = [
     "ACTIVE",
     "STATUSES",
     "TERMINAL",
+    "TRANSITIONS",
     "InvalidRunId",
     "JobManager",
     "PermissionDenied",

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.csvsafe import safe_csv
+from omib_core.paths import CHECKPOINT_FILE, HISTORY_FILE, RESULT_FILE, SNAPSHOTS_FOLDER
 
 WIDE_KEYS = ("kind", "stage", "epoch", "step")
-PRIVATE_FILES = ("checkpoint.pt",)  # the model and the standardisation statistics of the data
-PRIVATE_FOLDERS = ("snapshots",)  # embeddings, labels and predictions row by row
-BUNDLE_FILES = ("result.json", "history.csv", "checkpoint.pt")
+PRIVATE_FILES = (CHECKPOINT_FILE,)  # the model and the standardisation statistics of the data
+PRIVATE_FOLDERS = (SNAPSHOTS_FOLDER,)  # embeddings, labels and predictions row by row
+BUNDLE_FILES = (RESULT_FILE, HISTORY_FILE, CHECKPOINT_FILE)
 
 
 def wide_metrics(rows: Any) -> Any:

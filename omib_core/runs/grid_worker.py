@@ -28,11 +28,11 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
 from omib_core.paths import cache_dir
+from omib_core.run_states import ACTIVE, FINAL_FROM, PAUSED, RUNNING, WORKER_START_FROM
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.recorder import Recorder, event_type
-from omib_core.runs.store import ACTIVE, RunNotFound, RunStore
+from omib_core.runs.store import RunNotFound, RunStore
 from omib_core.runs.worker import (
-    FINAL_FROM,
     HEARTBEAT_INTERVAL,
     PARENT_GONE_MESSAGE,
     PAUSE_POLL,
@@ -87,10 +87,10 @@ class GridWorker:
         runs = [self.store.get_run(r) for r in self.run_ids]
         configs, index = [], {}
         for run_id, run in zip(self.run_ids, runs):
-            if run is None or run["status"] not in ("queued", "running"):
+            if run is None or run["status"] not in WORKER_START_FROM:
                 continue  # deleted or stopped while queued
             if not self.store.set_status(
-                run_id, "running", only_from=("queued", "running"), pid=os.getpid(), heartbeat=time.time()
+                run_id, "running", only_from=WORKER_START_FROM, pid=os.getpid(), heartbeat=time.time()
             ):
                 continue
             w = Worker(self.store, run_id, source=self.source, threads=self.threads)
@@ -209,14 +209,14 @@ class GridWorker:
                 if action == "step":
                     self.stepping.add(g)
                 self.grid.resume(g)
-                self.store.set_status(run_id, "running", only_from=("paused",))
+                self.store.set_status(run_id, "running", only_from=(PAUSED,))
         return False
 
     def _pause(self, g: int) -> None:
         w = self.members[g]
         self.grid.pause(g)
         w.buffer.flush()
-        self.store.set_status(w.run_id, "paused", only_from=("running",))
+        self.store.set_status(w.run_id, "paused", only_from=(RUNNING,))
 
     def _finish_member(self, g: int, status: str, error: str | None) -> None:
         w = self.members.get(g)

@@ -44,9 +44,10 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.env import env_int
 from omib_core.errors import ConfigError, OmibError
-from omib_core.paths import REPO_ROOT
+from omib_core.paths import REPO_ROOT, WORKER_OUT
+from omib_core.run_states import ACTIVE, QUEUED
 from omib_core.runs import budget as run_budget
-from omib_core.runs.store import ACTIVE, INTERRUPTED_MESSAGE, KINDS, RunStore
+from omib_core.runs.store import INTERRUPTED_MESSAGE, KINDS, RunStore
 from omib_core.runs.store import QueueFull as QueueFull  # re-exported: callers catch jobs.QueueFull
 
 log = logging.getLogger(__name__)
@@ -398,7 +399,7 @@ class JobManager:
 
     def _fair_queue(self, active: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The queued runs in start order: ``fair_order`` over the store's queue, going runs and last starts."""
-        queued = self.store.list_runs(status="queued", oldest_first=True)
+        queued = self.store.list_runs(status=QUEUED, oldest_first=True)
         if not queued:
             return []
         return fair_order(queued, _count_owners(active), self.store.last_started())
@@ -535,7 +536,7 @@ class JobManager:
                     proc.terminate()
 
     def _start_queued(self, active: Sequence[Mapping[str, Any]]) -> list[str]:
-        if self.ray is not None and self.store.list_runs(status="queued", limit=1):
+        if self.ray is not None and self.store.list_runs(status=QUEUED, limit=1):
             try:
                 self.ray.connect()  # before max_concurrent, which asks the cluster for its CPUs
             except Exception as exc:  # the cluster is down: nothing is claimed, the queue waits for it
@@ -563,7 +564,7 @@ class JobManager:
             on_gpu = gpu and not cpu_fallback
             members = [run]
             if run.get("grid_id"):  # the whole grid job: one slot, one worker per shard (or one Ray actor)
-                others = self.store.list_runs(grid_id=run["grid_id"], status="queued", oldest_first=True)
+                others = self.store.list_runs(grid_id=run["grid_id"], status=QUEUED, oldest_first=True)
                 members += [r for r in others if r["id"] != run["id"] and self.store.claim(r["id"])]
             k = self.grid_shards(len(members), len(job_keys(active)) + len(started), on_gpu)
             launched = False
@@ -718,9 +719,9 @@ class JobManager:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             cmd = self._worker_command(run, device, members)
-            proc = self._use_spare(cmd, folder / "worker.out")
+            proc = self._use_spare(cmd, folder / WORKER_OUT)
             if proc is None:
-                with open(folder / "worker.out", "ab") as out:
+                with open(folder / WORKER_OUT, "ab") as out:
                     proc = subprocess.Popen(
                         cmd,
                         stdin=subprocess.DEVNULL,

@@ -39,7 +39,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -49,6 +48,8 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
+from omib_core.fileio import atomic_write
+from omib_core.paths import CACHE_FOLDER, ray_scratch_dir, uploads_dir
 from omib_core.runs.store import RunStore
 from omib_core.runs.worker import Worker, WorkerLost, _default_train, load_source
 
@@ -172,10 +173,10 @@ class RunActor:
         """
         os.environ.clear()
         os.environ.update({**self.base_env, **env})
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"omib-ray-{run_id}-"))
+        self.scratch = ray_scratch_dir(run_id)
         if upload is not None:  # a scratch data dir holding just this upload: load_dataset finds it there
             dataset = str(config["data"]["dataset"])
-            folder = self.scratch / "data" / "uploads" / dataset.split(":", 1)[1]
+            folder = uploads_dir(self.scratch / "data", create=False) / dataset.split(":", 1)[1]
             for rel, data in upload.items():
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 (folder / rel).write_bytes(data)
@@ -184,7 +185,7 @@ class RunActor:
         self.out_dir.mkdir()
         cfg = RunConfig.from_dict(config)
         train = load_source(source) if source else _default_train
-        self.events = iter(train(cfg, out_dir=self.out_dir, cache_dir=self.scratch / "cache"))
+        self.events = iter(train(cfg, out_dir=self.out_dir, cache_dir=self.scratch / CACHE_FOLDER))
         return self.where()
 
     def start_grid(
@@ -201,10 +202,10 @@ class RunActor:
 
         os.environ.clear()
         os.environ.update({**self.base_env, **env})
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"omib-ray-grid-{run_ids[0]}-"))
+        self.scratch = ray_scratch_dir(run_ids[0], grid=True)
         if upload is not None:
             dataset = str(configs[0]["data"]["dataset"])
-            folder = self.scratch / "data" / "uploads" / dataset.split(":", 1)[1]
+            folder = uploads_dir(self.scratch / "data", create=False) / dataset.split(":", 1)[1]
             for rel, data in upload.items():
                 (folder / rel).parent.mkdir(parents=True, exist_ok=True)
                 (folder / rel).write_bytes(data)
@@ -213,7 +214,7 @@ class RunActor:
         dirs = [self.out_dir / str(g) for g in range(len(configs))]
         for d in dirs:
             d.mkdir(parents=True)
-        self.grid = GridTrainer([RunConfig.from_dict(c) for c in configs], dirs, cache_dir=self.scratch / "cache")
+        self.grid = GridTrainer([RunConfig.from_dict(c) for c in configs], dirs, cache_dir=self.scratch / CACHE_FOLDER)
         self.events = self.grid.run()
         return self.where()
 
@@ -631,9 +632,7 @@ def land(kind: str, fields: Mapping[str, Any], files: Mapping[Path, bytes], hand
     fields = dict(fields)
     for local, data in files.items():
         local.parent.mkdir(parents=True, exist_ok=True)
-        tmp = local.with_name(local.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, local)
+        atomic_write(local, data)
         fields["path" if kind == "SnapshotEvent" else "checkpoint_path"] = str(local)
     if kind == "RunStarted":  # where it runs, for every view that shows the device
         fields["device"] = f"{fields['device']} @ {handle.where['node']}"

@@ -22,14 +22,64 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omib_core.csvsafe import safe_row
+from omib_core.fileio import atomic_open, atomic_write
+from omib_core.paths import CHECKPOINT_FILE, HISTORY_FILE, RESULT_FILE
+from omib_core.run_states import FINAL
 
 if TYPE_CHECKING:
     from omib_core.train.events import EpochEvent, RunFailed, RunFinished, RunStarted, StepEvent
 
-HISTORY_FILE = "history.csv"
-RESULT_FILE = "result.json"
 HISTORY_KEYS = ("kind", "stage", "epoch", "step")
-RESULT_STATUSES = ("finished", "failed", "stopped")
+RESULT_STATUSES = FINAL  # the statuses a result.json may record
+# Every key of a run's result.json, in the order written (``Recorder.finish`` may add more, e.g. ``mlflow``).
+RESULT_KEYS = (
+    "status",
+    "error",
+    "dataset",
+    "seed",
+    "data_seed",
+    "task",
+    "modalities",
+    "class_names",
+    "device",
+    "beta",
+    "M_u",
+    "M_l",
+    "beta_over_Mu",
+    "estimator",
+    "r_final",
+    "test_metrics",
+    "val_metrics",
+    "best_epoch",
+    "last_test_metrics",
+    "selection",
+    "schedule",
+    "reference",
+    "information",
+    "epochs_completed",
+    "total_epochs",
+    "step",
+    "wall_seconds",
+    "samples_per_second",
+    "checkpoint_path",
+    "config",
+)
+# The keys ``omib train`` prints after a run, and those of each run in a sweep's sweep.json.
+SHOWN_RESULT_KEYS = (
+    "dataset",
+    "seed",
+    "beta",
+    "M_u",
+    "beta_over_Mu",
+    "estimator",
+    "r_final",
+    "test_metrics",
+    "selection",
+    "schedule",
+    "reference",
+    "information",
+)
+SWEEP_RESULT_KEYS = ("beta", "M_u", "status", "test_metrics", "last_test_metrics", "selection", "information")
 _METRIC_KINDS = {"StepEvent": "step", "EpochEvent": "epoch"}
 
 
@@ -77,10 +127,7 @@ def selection(fin: Any) -> dict[str, Any]:
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``jsonable(obj)`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(jsonable(obj), indent=2, allow_nan=False))
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(jsonable(obj), indent=2, allow_nan=False))
 
 
 def events_to_rows(event: object, t: float | None = None) -> list[dict[str, Any]]:
@@ -168,13 +215,11 @@ class Recorder:
 
     def write_history(self) -> Path:
         """Write every row recorded so far to ``history.csv`` (atomically, text cells spreadsheet-safe); return its path."""
-        tmp = self.history_path.with_name(HISTORY_FILE + ".tmp")
-        with tmp.open("w", newline="") as f:
+        with atomic_open(self.history_path, "w", newline="") as f:
             fields = [*HISTORY_KEYS, *self.columns]
             writer = csv.DictWriter(f, fieldnames=fields, restval="")
             writer.writerow(safe_row({k: k for k in fields}))  # the header, neutralised like every cell
             writer.writerows(safe_row(r) for r in self.rows)
-        os.replace(tmp, self.history_path)
         return self.history_path
 
     def _last_logged(self, name: str) -> float | None:
@@ -248,7 +293,7 @@ class Recorder:
         result = {**self.result(status, error), **jsonable(extra)}
         write_json(self.result_path, result)
         if self.tracking is not None:  # after the files exist: they are its artifacts; waits FINISH_WAIT_S at most
-            files = [self.history_path, self.result_path, self.out_dir / "checkpoint.pt"]
+            files = [self.history_path, self.result_path, self.out_dir / CHECKPOINT_FILE]
             result["mlflow"] = self.tracking.finish(result, files, result.get("status") or "stopped")
             self.tracking = None
             write_json(self.result_path, result)

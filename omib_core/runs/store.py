@@ -24,8 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omib_core import run_states as states
 from omib_core.errors import OmibError
 from omib_core.paths import new_run_id, run_dir, validate_run_id
+from omib_core.run_states import ACTIVE, STATUSES, TERMINAL
 from omib_core.runs.recorder import jsonable
 
 if TYPE_CHECKING:
@@ -33,9 +35,6 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 KINDS = ("train", "bound")
-STATUSES = ("queued", "running", "paused", "finished", "failed", "stopped", "interrupted")
-ACTIVE = ("running", "paused")
-TERMINAL = ("finished", "failed", "stopped", "interrupted")
 ACTIONS = ("pause", "resume", "step", "stop")
 ARTIFACT_KINDS = ("snapshot", "checkpoint", "result", "history", "log")
 METRIC_COLUMNS = ["id", "kind", "stage", "step", "epoch", "name", "value", "finite", "t"]
@@ -45,9 +44,9 @@ INTERRUPTED_MESSAGE = (
     "before that are kept. Start a new run from this run's config to train it again."
 )
 
-# Columns a caller may set through update_run / set_status; JSON columns take dicts.
+# Columns a caller may set through update_run / set_status; JSON columns take dicts. The status changes only
+# through set_status, which checks the move against omib_core.run_states.TRANSITIONS.
 _UPDATABLE = {
-    "status",
     "started_at",
     "ended_at",
     "error",
@@ -63,18 +62,17 @@ _UPDATABLE = {
 }
 _JSON_FIELDS = {"summary": "summary_json", "result": "result_json"}
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('train', 'bound')),
+    kind TEXT NOT NULL CHECK (kind IN ({states.sql_list(KINDS)})),
     name TEXT NOT NULL,
     owner TEXT NOT NULL,
     created_at REAL NOT NULL,
     started_at REAL,
     ended_at REAL,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'finished', 'failed', 'stopped',
-                                           'interrupted')),
+    status TEXT NOT NULL {states.sql_check("status")},
     config_json TEXT NOT NULL,
     dataset TEXT,
     summary_json TEXT,
@@ -82,7 +80,7 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     pid INTEGER,
     heartbeat REAL,
-    control TEXT CHECK (control IS NULL OR control IN ('pause', 'resume', 'step', 'stop')),
+    control TEXT CHECK (control IS NULL OR control IN ({states.sql_list(ACTIONS)})),
     control_at REAL,
     sweep_id TEXT,
     grid_id TEXT,
@@ -374,16 +372,16 @@ class RunStore:
         try:
             with self._tx() as c:
                 if max_queued is not None:
-                    sql = "SELECT COUNT(*) FROM runs WHERE owner = ? AND status = 'queued'"
-                    count = int(c.execute(sql, (str(owner),)).fetchone()[0])
+                    sql = "SELECT COUNT(*) FROM runs WHERE owner = ? AND status = ?"
+                    count = int(c.execute(sql, (str(owner), states.QUEUED)).fetchone()[0])
                     if count + len(rows) > max_queued:
                         raise QueueFull(queue_full_message(count))
                 now = time.time()
                 for run_id, name, payload, dataset in rows:
                     c.execute(
                         "INSERT INTO runs (id, kind, name, owner, created_at, status, config_json, dataset, sweep_id, "
-                        "grid_id) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
-                        (run_id, kind, name, str(owner), now, payload, dataset, sweep_id, grid_id),
+                        "grid_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, kind, name, str(owner), now, states.QUEUED, payload, dataset, sweep_id, grid_id),
                     )
         except (sqlite3.OperationalError, OSError) as exc:
             if isinstance(exc, OmibError) or not is_disk_full(exc):
@@ -451,7 +449,11 @@ class RunStore:
 
         Args:
             only_from: apply only while the run's status is one of these (a compare-and-set).
+
+        The status itself changes only through ``set_status``.
         """
+        if "status" in fields:
+            raise OmibError("A run's status changes only through RunStore.set_status, which checks the move.")
         with self._tx() as c:
             return self._update(c, run_id, only_from, fields)
 
@@ -460,7 +462,7 @@ class RunStore:
         for key, value in fields.items():
             if key in _JSON_FIELDS:
                 key, value = _JSON_FIELDS[key], None if value is None else json.dumps(jsonable(value))
-            elif key not in _UPDATABLE:
+            elif key not in _UPDATABLE and key != "status":
                 raise OmibError(f"Run column {key!r} cannot be updated; allowed are {sorted(_UPDATABLE)}.")
             sets.append(f"{key} = ?")
             params.append(value)
@@ -474,35 +476,67 @@ class RunStore:
         return c.execute(sql, params).rowcount > 0
 
     def set_status(self, run_id: str, status: str, *, only_from: Sequence[str] | None = None, **fields: Any) -> bool:
-        """Change a run's status (and other columns), stamping ``started_at`` / ``ended_at``.
+        """Move a run to ``status`` (and set other columns), the one way a run's status changes.
+
+        The move must be in ``run_states.TRANSITIONS``. The update is conditional (``WHERE status IN`` the allowed
+        sources), so a run that moved meanwhile (e.g. it finished while being stopped) is left alone.
+
+        Args:
+            only_from: the states the caller expects the run in; a run found in another one is left alone and
+                False returned (a compare-and-set). Without it, a run whose status cannot move to ``status``
+                raises ``RunStateError``.
 
         Entering ``running`` stamps ``started_at`` once; entering a terminal status stamps ``ended_at`` and
-        clears any pending control request. Entering ``paused`` stamps ``paused_at``; leaving it adds the pause to
-        ``paused_seconds`` (a run's duration leaves its pauses out). Returns False when ``only_from`` did not match.
+        clears any pending control request (``control`` and ``control_at``). Entering ``paused`` stamps
+        ``paused_at``; leaving it adds the pause to ``paused_seconds`` (a run's duration leaves its pauses out).
+        Returns whether the run moved (False also when it does not exist).
+
+        Raises:
+            RunStateError: ``only_from`` names a state that cannot move to ``status``, or (without ``only_from``)
+                the run's status cannot.
         """
-        if status not in STATUSES:
-            raise OmibError(f"The run status must be one of {STATUSES}. Got {status!r} instead.")
-        now = time.time()
         with self._tx() as c:
-            if status == "running":
-                c.execute("UPDATE runs SET started_at = COALESCE(started_at, ?) WHERE id = ?", (now, run_id))
-            if status in TERMINAL:
-                fields = {"ended_at": now, "control": None, "control_at": None, **fields}
-            changed = self._update(c, run_id, only_from, {"status": status, **fields})
-            if changed and status == "paused":
-                c.execute("UPDATE runs SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, run_id))
-            elif changed:
-                c.execute(
-                    "UPDATE runs SET paused_seconds = COALESCE(paused_seconds, 0) + MAX(0, ? - paused_at), "
-                    "paused_at = NULL WHERE id = ? AND paused_at IS NOT NULL",
-                    (now, run_id),
+            return self._set_status(c, run_id, status, only_from, fields)
+
+    def _set_status(
+        self, c: sqlite3.Connection, run_id: str, status: str, only_from: Sequence[str] | None, fields: dict
+    ) -> bool:
+        """``set_status`` inside the caller's write transaction."""
+        states.check_status(status)
+        froms = states.sources(status)
+        if only_from is not None:
+            wrong = [s for s in only_from if s not in froms]
+            if wrong:
+                raise RunStateError(
+                    f"A run cannot move from {', '.join(map(str, wrong))} to {status}; it can reach {status} only "
+                    f"from {', '.join(froms) or 'no other state'}."
                 )
-            return changed
+            froms = tuple(s for s in froms if s in only_from)
+        now = time.time()
+        if status == states.RUNNING:
+            sql = "UPDATE runs SET started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ({})"
+            c.execute(sql.format(_placeholders(len(froms))), (now, run_id, *froms))
+        if status in TERMINAL:
+            fields = {"ended_at": now, "control": None, "control_at": None, **fields}
+        changed = self._update(c, run_id, froms, {"status": status, **fields})
+        if changed and status == states.PAUSED:
+            c.execute("UPDATE runs SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, run_id))
+        elif changed:
+            c.execute(
+                "UPDATE runs SET paused_seconds = COALESCE(paused_seconds, 0) + MAX(0, ? - paused_at), "
+                "paused_at = NULL WHERE id = ? AND paused_at IS NOT NULL",
+                (now, run_id),
+            )
+        elif only_from is None:
+            row = c.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is not None:
+                raise RunStateError(f"Run {run_id} is {row[0]}, so it cannot become {status}.")
+        return changed
 
     def claim(self, run_id: str) -> bool:
         """Move a queued run to running for a launcher (compare-and-set); False when it is no longer queued."""
         now = time.time()
-        return self.set_status(run_id, "running", only_from=("queued",), heartbeat=now)
+        return self.set_status(run_id, states.RUNNING, only_from=(states.QUEUED,), heartbeat=now)
 
     def heartbeat(self, run_id: str) -> None:
         """Record that the run's worker is alive now."""
@@ -530,12 +564,9 @@ class RunStore:
             status = row["status"]
             if status in TERMINAL:
                 raise RunStateError(f"Run {run_id} is already {status}, so there is nothing to {action}.")
-            if status == "queued" and action == "stop":
-                c.execute(
-                    "UPDATE runs SET status = 'stopped', ended_at = ?, control = NULL WHERE id = ?",
-                    (time.time(), run_id),
-                )
-                return "stopped"
+            if status == states.QUEUED and action == "stop":
+                self._set_status(c, run_id, states.STOPPED, (states.QUEUED,), {})
+                return states.STOPPED
             c.execute("UPDATE runs SET control = ?, control_at = ? WHERE id = ?", (action, time.time(), run_id))
             return status
 
@@ -583,9 +614,8 @@ class RunStore:
         seconds (or missing). Returns the ids marked.
         """
         now = time.time()
-        rows = (
-            self._conn().execute("SELECT id, pid, heartbeat FROM runs WHERE status IN ('running', 'paused')").fetchall()
-        )
+        sql = f"SELECT id, pid, heartbeat FROM runs WHERE status IN ({_placeholders(len(ACTIVE))})"
+        rows = self._conn().execute(sql, ACTIVE).fetchall()
         gone = []
         for r in rows:
             dead = r["pid"] is not None and is_alive is not None and not is_alive(int(r["pid"]))
@@ -594,7 +624,7 @@ class RunStore:
                 gone.append(r["id"])
         marked = []
         for run_id in gone:
-            if self.set_status(run_id, "interrupted", only_from=ACTIVE, error=INTERRUPTED_MESSAGE):
+            if self.set_status(run_id, states.INTERRUPTED, only_from=ACTIVE, error=INTERRUPTED_MESSAGE):
                 marked.append(run_id)
         return marked
 

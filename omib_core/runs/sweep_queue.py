@@ -14,9 +14,9 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
+from omib_core.run_states import QUEUED, TERMINAL
 from omib_core.runs.budget import check_grid_budget
 from omib_core.runs.jobs import JobManager
-from omib_core.runs.store import TERMINAL
 
 
 def submit_sweep(
@@ -45,7 +45,7 @@ def submit_sweep(
     """
     from omib_core.data.uploads import check_access  # here: importing the data package imports torch
 
-    queued = len(jobs.store.list_runs(owner=owner, status="queued"))
+    queued = len(jobs.store.list_runs(owner=owner, status=QUEUED))
     room = jobs.max_queued_per_user - queued
     if len(planned) > room:
         raise ConfigError(

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.env import env_text
+from omib_core.paths import CHECKPOINT_FILE, HISTORY_FILE, RESULT_FILE
 
 log = logging.getLogger("omib.tracking")
 
@@ -316,7 +317,7 @@ class MlflowSink:
             tags.append(RunTag("omib.class_names", json.dumps(result["class_names"])[:5000]))
         self._call("tags", self._client.log_batch, self.run_id, tags=tags)
         for f in files:
-            if f.is_file() and not (self.private and f.name == "checkpoint.pt"):
+            if f.is_file() and not (self.private and f.name == CHECKPOINT_FILE):
                 self._call("artifact", self._client.log_artifact, self.run_id, str(f))
         state = {"finished": "FINISHED", "failed": "FAILED"}.get(status, "KILLED")
         self._call("end", self._client.set_terminated, self.run_id, state)
@@ -374,9 +375,9 @@ def export_runs(store: Any, run_ids: list[str], uri: str | None = None) -> list[
             continue
         folder = store.run_dir(rid)
         result = dict(run.get("result") or {})
-        if (folder / "result.json").is_file():
+        if (folder / RESULT_FILE).is_file():
             try:
-                result = {**json.loads((folder / "result.json").read_text("utf-8")), **result}
+                result = {**json.loads((folder / RESULT_FILE).read_text("utf-8")), **result}
             except ValueError:
                 pass
         result.setdefault("class_names", (run.get("summary") or {}).get("class_names"))
@@ -395,7 +396,7 @@ def export_runs(store: Any, run_ids: list[str], uri: str | None = None) -> list[
         }
         sink = MlflowSink(uri, config, tags)
         sink.record_rows(store.read_metrics(rid))
-        files = [folder / "history.csv", folder / "result.json", folder / "checkpoint.pt"]
+        files = [folder / HISTORY_FILE, folder / RESULT_FILE, folder / CHECKPOINT_FILE]
         out.append({"run": rid, "mlflow": sink.finish(result, files, str(run.get("status") or "stopped"))})
     return out
 

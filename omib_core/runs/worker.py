@@ -45,16 +45,16 @@ from typing import Any
 
 from omib_core.config import RunConfig
 from omib_core.errors import OmibError
-from omib_core.paths import cache_dir
+from omib_core.paths import RESULT_FILE, WORKER_LOG, cache_dir
+from omib_core.run_states import ACTIVE, FINAL_FROM, PAUSED, RUNNING, WORKER_START_FROM
 from omib_core.runs.jobs import pid_alive, time_limit_message
 from omib_core.runs.recorder import Recorder, event_type, events_to_rows, jsonable, selection, write_json
-from omib_core.runs.store import ACTIVE, RunNotFound, RunStore, is_disk_full
+from omib_core.runs.store import RunNotFound, RunStore, is_disk_full
 
 HEARTBEAT_INTERVAL = 2.0
 FLUSH_INTERVAL = 0.5
 PAUSE_POLL = 0.2
 PROGRESS_CONTROL_EVERY = 0.05
-FINAL_FROM = ("running", "paused", "interrupted")  # a late worker may still report a run marked interrupted
 PARENT_GONE_MESSAGE = (
     "The server process that started this run stopped, so the run was interrupted; the metrics saved before "
     "that are kept. Start a new run from this run's config to train it again."
@@ -282,12 +282,12 @@ class Worker:
         run = self.store.get_run(self.run_id)
         if run is None:
             return 2
-        if run["status"] not in ("queued", "running"):
+        if run["status"] not in WORKER_START_FROM:
             return 0  # stopped while queued, or already handled
         self.dir.mkdir(parents=True, exist_ok=True)
         self._setup_log()
         if not self.store.set_status(
-            self.run_id, "running", only_from=("queued", "running"), pid=os.getpid(), heartbeat=time.time()
+            self.run_id, "running", only_from=WORKER_START_FROM, pid=os.getpid(), heartbeat=time.time()
         ):
             return 0
         if self.max_seconds is not None:
@@ -317,7 +317,7 @@ class Worker:
         return 0
 
     def _setup_log(self) -> None:
-        handler = logging.FileHandler(self.dir / "worker.log")
+        handler = logging.FileHandler(self.dir / WORKER_LOG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
@@ -384,7 +384,7 @@ class Worker:
     def _pause(self) -> str | None:
         """Hold (pull no events) until resume, step, stop or the time limit."""
         self.buffer.flush()
-        self.store.set_status(self.run_id, "paused", only_from=("running",))
+        self.store.set_status(self.run_id, "paused", only_from=(RUNNING,))
         self.log.info("paused")
         while True:
             time.sleep(PAUSE_POLL)
@@ -395,7 +395,7 @@ class Worker:
                 return "stop"
             if action in ("resume", "step"):
                 self._stepping = action == "step"
-                self.store.set_status(self.run_id, "running", only_from=("paused",))
+                self.store.set_status(self.run_id, "running", only_from=(PAUSED,))
                 self.log.info("%s", action)
                 return None
 
@@ -554,7 +554,7 @@ class Worker:
                 self.store.set_status(self.run_id, "stopped", only_from=FINAL_FROM)
             return
         data = jsonable(result.to_dict() if hasattr(result, "to_dict") else result)
-        path = write_json(self.dir / "result.json", data)
+        path = write_json(self.dir / RESULT_FILE, data)
         self.buffer.flush()
         self.store.add_artifact(self.run_id, "result", path)
         self.store.set_status(self.run_id, "finished", only_from=FINAL_FROM, result=data)

@@ -7,7 +7,6 @@ Layout: ``{"format": 1, "state_dict": ..., "config": RunConfig.to_dict() (plain 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch
 
 from omib_core.config import RunConfig
 from omib_core.errors import OmibError
+from omib_core.fileio import atomic_write
 from omib_core.model import OMIB
 
 FORMAT = 1
@@ -37,9 +37,7 @@ def save_checkpoint(path: str | Path, model: OMIB, config: RunConfig, extra: dic
         },
         "extra": dict(extra or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
 

@@ -28,7 +28,6 @@ A generator, so that a worker can record each event as it comes and stop the run
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import replace
@@ -43,7 +42,9 @@ from omib_core.config import DataConfig, RunConfig
 from omib_core.data.dataset import TRAIN, MultimodalDataset, fit_mask
 from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
+from omib_core.fileio import atomic_write
 from omib_core.model import OMIB
+from omib_core.paths import CHECKPOINT_FILE, SNAPSHOTS_FOLDER
 from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
 from omib_core.train.constants import EVAL_CHUNK, out_dim
@@ -173,10 +174,7 @@ def _adamw(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.opti
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _reference(dataset: MultimodalDataset, linear: bool, data: DataConfig | None = None) -> dict[str, float]:
@@ -640,7 +638,7 @@ class _Trainer:
         )
         if self.task == "classification":
             arrays["correct"] = arrays["pred"] == arrays["target"]
-        path = self.out_dir / "snapshots" / f"epoch_{self.epoch:04d}.npz"
+        path = self.out_dir / SNAPSHOTS_FOLDER / f"epoch_{self.epoch:04d}.npz"
         _save_npz(path, arrays)
         self.last_snapshot_epoch = self.epoch
         return SnapshotEvent(epoch=self.epoch, path=str(path))
@@ -648,17 +646,16 @@ class _Trainer:
     def _track_best(self, per_split: dict[str, dict[str, float]]) -> None:
         """Keep the metrics (and, with ``select="best_val"``, the weights) of the main epoch with the best
         validation primary metric; it is also what early stopping waits on."""
-        from omib_core.analysis.metrics import HIGHER_IS_BETTER, PRIMARY_METRIC
+        from omib_core.analysis.metrics import PRIMARY_METRIC, is_better
 
         key = PRIMARY_METRIC[self.task]
         value = per_split.get("val", {}).get(key, float("nan"))
         if not math.isfinite(value):
             return
-        sign = 1.0 if HIGHER_IS_BETTER.get(key, True) else -1.0
         loss = self.val_loss if math.isfinite(self.val_loss) else math.inf
         # a tie of the primary metric (frequent on a small validation split: 27 rows give accuracy steps of 0.037)
         # goes to the lower validation loss, not to the earliest epoch
-        better = self.best is None or sign * value > sign * self.best["value"]
+        better = self.best is None or is_better(key, value, self.best["value"])
         better = better or (value == self.best["value"] and loss < self.best["loss"])
         if better:
             state = None
@@ -696,7 +693,7 @@ class _Trainer:
                 "test_metrics": per_split.get("test", {}),
                 "standardize": _standardize_stats(self.raw),
             }
-            ckpt = str(save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.config, extra))
+            ckpt = str(save_checkpoint(self.out_dir / CHECKPOINT_FILE, self.model, self.config, extra))
         return RunFinished(
             epochs=last_epoch + 1,
             step=self.step,

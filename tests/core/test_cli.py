@@ -14,6 +14,7 @@ from omib_core import cli as omib_cli
 from omib_core.bound.result import BoundResult, Estimate
 from omib_core.config import DataConfig, RunConfig
 from omib_core.data import load_dataset
+from omib_core.runs.recorder import RESULT_KEYS, SHOWN_RESULT_KEYS, SWEEP_RESULT_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--param", "n_samples=1200", "--param", "reference=false"]
@@ -74,20 +75,9 @@ def test_train_writes_result_and_history(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     res = json.loads((tmp_path / "result.json").read_text())
-    for key in (
-        "dataset",
-        "seed",
-        "beta",
-        "M_u",
-        "beta_over_Mu",
-        "estimator",
-        "r_final",
-        "test_metrics",
-        "reference",
-        "wall_seconds",
-        "samples_per_second",
-    ):
+    for key in RESULT_KEYS:
         assert key in res, key
+    assert list(json.loads(out.stdout)) == list(SHOWN_RESULT_KEYS)
     assert res["status"] == "finished" and res["beta_over_Mu"] == pytest.approx(1.0)
     chance = majority_share("sim-i", n_samples=1200, reference=False)
     assert res["test_metrics"]["accuracy"] > chance + 0.2, (res["test_metrics"], chance)  # it learnt
@@ -165,6 +155,7 @@ def test_sweep_with_a_config_file_fixed_r_concat_fusion_and_a_neural_estimator(t
     assert out.returncode == 0, out.stderr
     rows = json.loads((tmp_path / "sw" / "sweep.json").read_text())
     assert [(r["beta_scale"], r["seed"], r["status"]) for r in rows] == [(0.5, 0, "finished"), (2.0, 0, "finished")]
+    assert list(rows[0]) == ["beta_scale", "seed", *SWEEP_RESULT_KEYS]
     assert rows[1]["beta"] == pytest.approx(4 * rows[0]["beta"]) and rows[0]["M_u"] == rows[1]["M_u"]
     for scale in ("0.5", "2"):
         res = json.loads((tmp_path / "sw" / f"scale{scale}-seed0" / "result.json").read_text())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
 
-from omib_core.analysis.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, PRIMARY_METRIC, higher_is_better
+from omib_core.analysis.metrics import HIGHER_IS_BETTER, LOWER_IS_BETTER, PRIMARY_METRIC, higher_is_better, is_better
 from omib_core.config import TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +25,12 @@ def test_no_module_keeps_its_own_copy_of_the_tables():
     copies = {
         "TASK_METRIC = {": "PRIMARY_METRIC in omib_core.analysis.metrics",
         "LOWER_IS_BETTER = (": "LOWER_IS_BETTER in omib_core.analysis.metrics",
-        'TERMINAL = ("finished"': "TERMINAL in omib_core.runs.store",
+        'TERMINAL = ("finished"': "TERMINAL in omib_core.run_states",
+        "HIGHER_IS_BETTER = {": "higher_is_better in omib_core.analysis.metrics",
+        "sign = 1.0 if": "is_better in omib_core.analysis.metrics",
+        "def _better(": "is_better in omib_core.analysis.metrics",
     }
-    homes = {"omib_core/analysis/metrics.py", "omib_core/runs/store.py"}
+    homes = {"omib_core/analysis/metrics.py", "omib_core/run_states.py"}
     for pattern, home in copies.items():
         out = subprocess.run(
             ["grep", "-rlF", "--include=*.py", pattern, "omib_core", "dashboard", "bench"],
@@ -36,3 +40,13 @@ def test_no_module_keeps_its_own_copy_of_the_tables():
             check=False,
         ).stdout.split()
         assert set(out) <= homes, f"{out} copy {pattern!r}; import {home} instead."
+
+
+def test_one_rule_decides_which_value_is_better():
+    """Accuracy, AUC and F1 are better higher; loss, MAE and MSE lower; a tie is not better; NaN never is."""
+    assert is_better("accuracy", 0.9, 0.8) and is_better("val/auc", 0.7, 0.6) and is_better("f1_macro", 0.5, 0.4)
+    assert is_better("mae", 0.1, 0.2) and is_better("task_loss", 1.0, 2.0) and is_better("val/mse", 0.1, 0.3)
+    assert not is_better("accuracy", 0.8, 0.8) and not is_better("mae", 0.3, 0.2)
+    assert not is_better("accuracy", math.nan, 0.1) and is_better("mae", 5.0, math.nan)
+    assert HIGHER_IS_BETTER == {m: higher_is_better(m) for m in HIGHER_IS_BETTER}
+    assert all(m in HIGHER_IS_BETTER for m in PRIMARY_METRIC.values())

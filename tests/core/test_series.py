@@ -39,3 +39,39 @@ def test_ema_matches_reference_recursion_and_skips_nan():
 def test_ema_rejects_bad_alpha():
     with pytest.raises(ValueError, match="alpha"):
         ema_debiased(np.ones(3), 1.0)
+
+
+def _ema_loop(y: np.ndarray, alpha: float) -> np.ndarray:
+    """The hand-written loop ``ema_debiased`` used before pandas' ``ewm`` (the reference it must equal)."""
+    y = np.asarray(y, dtype=float)
+    out = np.empty_like(y)
+    s, w = 0.0, 0.0
+    for i, v in enumerate(y):
+        if np.isfinite(v):
+            s = alpha * s + (1 - alpha) * v
+            w = alpha * w + (1 - alpha)
+        out[i] = s / w if w > 0 else np.nan
+    return out
+
+
+def test_ema_equals_the_old_loop_on_many_series():
+    rng = np.random.default_rng(0)
+    noisy = rng.normal(size=500).cumsum()
+    gappy = rng.normal(size=300)
+    gappy[rng.random(300) < 0.2] = np.nan
+    gappy[[5, 77]] = [np.inf, -np.inf]
+    series = [
+        noisy,
+        gappy,
+        np.array([np.nan, np.nan, 2.0, np.nan, 4.0, 1e6, -3.0]),  # leading gaps stay NaN, later ones carry over
+        np.full(4, np.nan),
+        np.array([7.0]),
+        np.array([]),
+        np.exp(rng.normal(size=200) * 5),  # values over many orders of magnitude
+    ]
+    for y in series:
+        for alpha in (0.0, 0.1, 0.5, 0.9, 0.99, 0.999):
+            got, want = ema_debiased(y, alpha), _ema_loop(y, alpha)
+            assert got.shape == want.shape and got.dtype == np.float64
+            assert np.array_equal(np.isnan(got), np.isnan(want)), (y, alpha)
+            assert np.allclose(got, want, rtol=1e-12, atol=0.0, equal_nan=True), (alpha, np.nanmax(abs(got - want)))

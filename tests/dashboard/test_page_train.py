@@ -414,6 +414,7 @@ def test_a_bound_run_points_to_the_bound_page():
     jobs.max_concurrent = 0
     try:
         rid = store.create_run(RunConfig().to_dict(), "local", "an M_u estimate", kind="bound")
+        store.set_status(rid, "running")
         store.set_status(rid, "finished")
     finally:
         jobs.max_concurrent = saved

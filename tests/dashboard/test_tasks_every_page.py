@@ -147,7 +147,8 @@ def test_task_through_every_page(dataset):
     # Sweep: a one-run sweep holding this run's result shows it with its task's metric, on the chart and in its table
     sid = "5e" + rid[:10]
     copy = store.create_run(run["config"], run["owner"], "sweep of one", sweep_id=sid)
-    store.update_run(copy, status="finished", summary=run["summary"], result=run["result"])
+    store.set_status(copy, "running")
+    store.set_status(copy, "finished", summary=run["summary"], result=run["result"])
     at = page("sweep", sweep=sid)
     at.run()
     no_exception(at)

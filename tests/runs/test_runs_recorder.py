@@ -7,26 +7,17 @@ import json
 import math
 
 from omib_core.config import RunConfig
-from omib_core.runs.recorder import Recorder, events_to_rows, jsonable
+from omib_core.runs.recorder import (
+    RESULT_KEYS,
+    SHOWN_RESULT_KEYS,
+    SWEEP_RESULT_KEYS,
+    Recorder,
+    events_to_rows,
+    jsonable,
+)
 from tests.runs import fakes
 
-REQUIRED = {
-    "dataset",
-    "seed",
-    "beta",
-    "M_u",
-    "beta_over_Mu",
-    "estimator",
-    "r_final",
-    "test_metrics",
-    "val_metrics",
-    "reference",
-    "wall_seconds",
-    "samples_per_second",
-    "status",
-    "error",
-    "config",
-}
+REQUIRED = set(RESULT_KEYS)  # the result keys every run reports
 
 
 def _config():
@@ -116,3 +107,14 @@ def test_result_carries_the_last_measured_information_per_block(tmp_path):
         "task_kept": {"xi": 3.0, "z_a": None},  # no a-block measured for z_a: NaN, written as null
         "superfluous_kept": {"xi": 0.25, "z_a": 3.0},
     }
+
+
+def test_result_keys_are_the_one_list(tmp_path):
+    """The recorder writes exactly RESULT_KEYS, in order, finished or not; what the CLI prints is a part of it."""
+    config = _config()
+    rec = Recorder(tmp_path / "out", config)
+    assert tuple(rec.result()) == RESULT_KEYS
+    for event in fakes.epochs(config, out_dir=tmp_path):
+        rec.record(event)
+    assert tuple(rec.result()) == RESULT_KEYS
+    assert set(SHOWN_RESULT_KEYS) <= set(RESULT_KEYS) and set(SWEEP_RESULT_KEYS) <= set(RESULT_KEYS)

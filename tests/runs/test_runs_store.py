@@ -226,7 +226,8 @@ def test_pauses_are_left_out_of_a_runs_duration(store, monkeypatch):
     store.set_status(rid, "running", only_from=("paused",))
     clock[0] = 1105.0
     assert run_duration(store.get_run(rid), now=clock[0]) == 15.0
-    store.set_status(rid, "paused", only_from=("queued",))  # refused: no stamp
+    with pytest.raises(RunStateError, match="cannot move from queued to paused"):
+        store.set_status(rid, "paused", only_from=("queued",))  # not a move of the table: refused, no stamp
     assert store.get_run(rid)["paused_at"] is None
     clock[0] = 1120.0
     store.set_status(rid, "finished")

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from dashboard.auth import SESSION_KEY, identity_record
-from omib_core import identity
+from omib_core import paths
 from omib_core.cli import main
 from omib_core.errors import ConfigError
 from omib_core.identity import SignInThrottle, hash_password, load_users, parse_hash, verify_password
@@ -168,7 +168,7 @@ def test_parallel_guesses_cannot_slip_past_the_limit(tmp_path):
 @pytest.fixture
 def fresh_auth_db(monkeypatch):
     """A throttle database of this test's own (AppTest sessions share one client id)."""
-    monkeypatch.setattr(identity, "AUTH_DB", f"auth-{uuid.uuid4().hex[:8]}.db")
+    monkeypatch.setattr(paths, "AUTH_DB", f"auth-{uuid.uuid4().hex[:8]}.db")
 
 
 def submit(at, name: str, password: str):
