@@ -47,7 +47,8 @@ class Param:
         group: the section of the page the control is drawn in; help: one line for the tooltip and the docs.
         advanced: drawn in the "Advanced" expander of its page; hidden: not drawn at all (set in code or the CLI).
         ui: the control's range when narrower than the valid one (a link's value outside it is fitted, with a note).
-        step, fmt: the number control's step and printf format.
+        step, fmt: the number control's step and printf format; widget: ``"slider"`` for a slider (default: a
+            number box, a toggle, a select box or a text box by kind).
         constraint: the constraint's words when the generated ones would not say it (e.g. a dataset id).
     """
 
@@ -69,6 +70,7 @@ class Param:
     ui: tuple[float, float] | None = None
     step: float | None = None
     fmt: str | None = None
+    widget: str = ""
     constraint: str = ""
 
     def __post_init__(self) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import live, services, state
+from dashboard.datasets import data_refusal
 from dashboard.text import escape_md
 from dashboard.widgets.bound import earlier_runs, estimator_ui, progress_view, result_view, shown_run_id, submit
-from dashboard.widgets.data import data_refusal
 from omib_core.bound.result import BoundResult
 from omib_core.errors import OmibError
 from omib_core.run_states import CUT_SHORT

@@ -11,8 +11,9 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.auth import current_user
+from dashboard.datasets import access_refusal, data_refusal, preview
 from dashboard.text import escape_md
-from dashboard.widgets.data import access_refusal, data_config_ui, data_refusal, dataset_choice, preview
+from dashboard.widgets.data import data_config_ui, dataset_choice
 from dashboard.widgets.data_preview import body
 from dashboard.widgets.uploads import upload_section, uploads_manager
 from omib_core.config import DataConfig

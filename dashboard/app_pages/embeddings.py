@@ -8,8 +8,8 @@ import streamlit as st
 from dashboard import live
 from dashboard.auth import current_user
 from dashboard.charts import embeddings as charts
+from dashboard.datasets import run_data_refusal
 from dashboard.text import epoch_label, failure_sentence
-from dashboard.widgets.data import run_data_refusal
 from dashboard.widgets.embeddings import (
     choose_run,
     class_names_of,

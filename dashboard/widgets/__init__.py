@@ -10,7 +10,6 @@ import streamlit as st
 
 from dashboard.text import (
     app_root,
-    escape_md,  # noqa: F401 - only for widgets/data.py (being rewritten); import dashboard.text
 )
 
 

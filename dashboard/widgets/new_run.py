@@ -6,10 +6,11 @@ import streamlit as st
 
 from dashboard import services, state
 from dashboard.auth import current_user
+from dashboard.datasets import access_refusal
+from dashboard.run_logic import preview_schedule, schedule_markdown
 from dashboard.text import dataset_title, default_name, escape_md
 from dashboard.widgets import page_url
-from dashboard.widgets.data import access_refusal
-from dashboard.widgets.train import preview_schedule, schedule_markdown, train_config_ui
+from dashboard.widgets.train import train_config_ui
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError, OmibError
 

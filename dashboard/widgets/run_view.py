@@ -12,9 +12,9 @@ from dashboard import live, services, twins
 from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
+from dashboard.run_logic import schedule_from_dict, schedule_markdown, selections
 from dashboard.text import dataset_title, escape_md
 from dashboard.widgets import page_url
-from dashboard.widgets.train import schedule_from_dict, schedule_markdown, selections
 from omib_core.analysis.regime import learner_deltas
 from omib_core.errors import OmibError
 from omib_core.run_states import ACTIVE, NOT_ENDED
@@ -210,7 +210,7 @@ def mlflow_line(result: dict) -> None:
 def confusion_section(run: dict) -> None:
     """Classification: the confusion matrix of the test rows in the run's last snapshot, with class names."""
     from dashboard.auth import current_user
-    from dashboard.widgets.data import run_data_refusal
+    from dashboard.datasets import run_data_refusal
     from dashboard.widgets.embeddings import class_names_of, snapshot
     from dashboard.widgets.runs import latest_snapshot
     from omib_core.analysis.metrics import confusion_counts

@@ -11,8 +11,8 @@ import streamlit as st
 
 from dashboard import services
 from dashboard.charts.runs import best_value, snapshot_frame
+from dashboard.datasets import run_data_refusal
 from dashboard.text import escape_md
-from dashboard.widgets.data import run_data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import OmibError

@@ -13,9 +13,9 @@ from dashboard import services, state
 from dashboard.auth import current_user
 from dashboard.charts.runs import format_duration
 from dashboard.charts.training import linear_label, metric_label
+from dashboard.datasets import data_refusal
 from dashboard.demo import MEASURED_BY, MeasuredSweep
 from dashboard.text import escape_md
-from dashboard.widgets.data import data_refusal
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.sweep_rules import BestRule
 from omib_core.config import RunConfig

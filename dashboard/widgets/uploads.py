@@ -8,8 +8,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard import state
+from dashboard.datasets import uploaded_files
 from dashboard.text import escape_md, labels_line, size_text
-from dashboard.widgets.data import upload_ui, uploaded_files
+from dashboard.widgets.data import upload_ui
 from omib_core.config import DataConfig
 from omib_core.errors import OmibError
 

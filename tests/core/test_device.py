@@ -39,4 +39,4 @@ def test_the_train_widget_offers_the_core_listing(monkeypatch):
     monkeypatch.setattr(dev, "available_devices", lambda: ("auto", "cpu", "cuda", "cuda:0", "cuda:1"))
     got = widgets._available_devices()
     assert list(got) == ["auto", "cpu", "cuda", "cuda:0", "cuda:1"] and got["cuda:1"] == "CUDA GPU 1"
-    assert got["cpu"] == widgets.DEVICE_LABELS["cpu"]
+    assert got["cpu"] == widgets.PARAMS["device"].labels["cpu"]

@@ -111,7 +111,7 @@ def test_a_link_value_the_data_controls_cannot_hold_is_changed_with_a_note() -> 
     no_exception(at)
     warnings = " ".join(str(w.value) for w in at.warning)
     assert "n_samples 1,000,000,000 → 200,000" in warnings, warnings
-    assert "val fraction 0.6 → 0.4" in warnings, warnings
+    assert "validation fraction 0.6 → 0.4" in warnings, warnings
 
 
 @pytest.mark.parametrize("page", ["train", "data", "bound", "sweep"])
@@ -119,8 +119,8 @@ def test_a_link_over_the_servers_limits_is_refused_before_anything_is_drawn(page
     """Issue 20: a ``?cfg=`` link made the Train page's schedule preview (and the Data page) generate its data in the
     server before any limit was checked (n_samples=600000: 415 -> 4,537 MB). Now the submit-time limits come first:
     a sentence, and the generator is never called."""
+    from dashboard import datasets as data_widgets
     from dashboard import services
-    from dashboard.widgets import data as data_widgets
 
     jobs = services.jobs()
     monkeypatch.setattr(jobs, "max_samples", 100_000)
