@@ -14,10 +14,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, RunConfig, TrainConfig
+from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
+from omib_core.params import add_flags, from_flags, parse_assignments, schema
 from omib_core.paths import HISTORY_FILE, RESULT_FILE
+
+# every training and model parameter is a flag, generated from its declaration (seed is --seed: data and training)
+TRAIN_FLAGS = {n: p for n, p in schema(TrainConfig).items() if n != "seed"}
+MODEL_FLAGS = schema(ModelConfig)
 
 # helpers
 
@@ -36,18 +41,15 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2; got {text!r}") from e
 
 
-def _params(items: list[str] | None) -> dict[str, Any]:
-    """--param key=value pairs (values parsed as JSON when they can be)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise OmibError(f"--param expects key=value, got {item!r}; e.g. --param n_samples=5000")
-        k, v = item.split("=", 1)
-        try:
-            out[k.strip()] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k.strip()] = v
-    return out
+def _params(dataset: str, items: list[str] | None) -> dict[str, Any]:
+    """--param key=value pairs, each typed by the dataset's declaration of that parameter (the validator judges
+    the value when the config is built)."""
+    from omib_core.data import get_info
+
+    if not items:
+        return {}
+    info = get_info(dataset)
+    return parse_assignments(items, info.params, info.owner)
 
 
 def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
@@ -61,40 +63,19 @@ def build_config(args: argparse.Namespace, **train_overrides: Any) -> RunConfig:
         base = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
     dataset = args.dataset or base.data.dataset
     data = DataConfig.from_dict(
-        {**base.data.to_dict(), "dataset": dataset, "params": {**base.data.params, **_params(args.param)}}
+        {**base.data.to_dict(), "dataset": dataset, "params": {**base.data.params, **_params(dataset, args.param)}}
     )
-    t = base.train.to_dict()
-    for key in (
-        "epochs",
-        "warmup_epochs",
-        "device",
-        "lr",
-        "batch_size",
-        "schedule",
-        "patience",
-        "min_steps",
-        "max_steps",
-    ):
-        if getattr(args, key, None) is not None:
-            t[key] = getattr(args, key)
+    t = {**base.train.to_dict(), **from_flags(args, TRAIN_FLAGS, "train_")}
     if getattr(args, "seed", None) is not None:
         t["seed"] = args.seed
         data = data.replace(seed=args.seed)
-    if getattr(args, "beta", None) is not None:
-        t["beta"] = args.beta
-    if getattr(args, "beta_scale", None) is not None:
-        t["beta_scale"] = args.beta_scale
     if getattr(args, "fixed_r", False):
         t["dynamic_r"] = False
     t.update(train_overrides)
     bound = base.bound.replace(estimator=args.estimator) if getattr(args, "estimator", None) else base.bound
-    model = base.model
-    if getattr(args, "enc_layers", None) is not None:
-        model = model.replace(enc_layers=args.enc_layers)
-    if getattr(args, "fusion", None):
-        model = model.replace(fusion=args.fusion)
+    model = ModelConfig.from_dict({**base.model.to_dict(), **from_flags(args, MODEL_FLAGS, "model_")})
     baseline = getattr(args, "baseline", None)
-    if getattr(args, "no_bottleneck", False) or baseline == "no-bottleneck":
+    if baseline == "no-bottleneck":
         model = model.replace(bottleneck=False)  # the same network without the bottleneck
     if baseline == "concat":
         model = model.replace(fusion="concat", bottleneck=False)
@@ -190,7 +171,7 @@ def cmd_bound(args: argparse.Namespace) -> int:
     from omib_core.device import resolve_device
     from omib_core.paths import cache_dir
 
-    data = DataConfig(dataset=args.dataset, params=_params(args.param), seed=args.seed)
+    data = DataConfig(dataset=args.dataset, params=_params(args.dataset, args.param), seed=args.seed)
     bcfg = BoundConfig(estimator=args.estimator, seeds=args.seeds, steps=args.steps)
     ds = load_dataset(data)
     res = estimate_bound(ds, bcfg, device=resolve_device(args.device), cache_dir=None if args.no_cache else cache_dir())
@@ -469,27 +450,12 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="dataset parameter, repeatable")
     p.add_argument("--config", help="a RunConfig JSON file to start from")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--beta-scale", type=float, help="beta as a multiple of M_u (default 1.0)")
-    g.add_argument("--beta", type=float, help="absolute beta (hand-set, E-MIB style)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--warmup-epochs", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument(
-        "--schedule",
-        choices=("auto", "fixed"),
-        help="auto (default): batch and epochs adapted to the training rows; fixed: taken literally",
-    )
-    p.add_argument("--patience", type=int, help="main epochs without a better val metric before stopping (0 = never)")
-    p.add_argument("--min-steps", type=int, help="auto schedule: fewest main-stage optimizer steps (default 1000)")
-    p.add_argument("--max-steps", type=int, help="most main-stage optimizer steps (default 20000)")
-    p.add_argument("--device", default=None, help="auto (CUDA, MPS, CPU), cpu, cuda, mps")
+    g = p.add_mutually_exclusive_group()  # β by hand or as a multiple of M_u, not both
+    add_flags(g, TRAIN_FLAGS, ("beta_scale", "beta"), "train_")
+    add_flags(p, TRAIN_FLAGS, [n for n in TRAIN_FLAGS if n not in ("beta_scale", "beta")], "train_")
+    add_flags(p, MODEL_FLAGS, MODEL_FLAGS, "model_")
     p.add_argument("--estimator", choices=ESTIMATORS, help="estimator for M_u (default gaussian)")
-    p.add_argument("--fusion", choices=("can", "concat"))
-    p.add_argument("--fixed-r", action="store_true", help="baseline: r fixed at 1")
-    p.add_argument("--enc-layers", type=int, help="hidden layers of each encoder (0 = linear encoders, the default)")
-    p.add_argument("--no-bottleneck", action="store_true", help="baseline: plain late fusion, no KL")
+    p.add_argument("--fixed-r", action="store_true", help="baseline: r fixed at 1 (= --no-dynamic-r)")
     p.add_argument("--out", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

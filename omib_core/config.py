@@ -324,8 +324,7 @@ class TrainConfig(_Base):
     lr: float = param(
         1e-3,
         low=0.0,
-        closed="(]",
-        high=10.0,
+        closed="()",
         label="Learning rate",
         ui=(1e-6, 1.0),
         step=1e-4,

@@ -375,5 +375,5 @@ def _shown(v: Any) -> str:
 
 def _metavar(spec: Param) -> str:
     if spec.kind == "choice":
-        return "{" + ",".join(map(str, spec.choices)) + "}"
+        return "{" + ",".join([*map(str, spec.choices), *([f"{spec.prefixed}:N"] if spec.prefixed else [])]) + "}"
     return {"int": "N", "float": "X", "str": "TEXT"}[spec.kind]
