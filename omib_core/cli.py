@@ -1,4 +1,4 @@
-"""Command line: ``python -m omib_core {datasets,bound,train,sweep,scheduler,hash-password}``.
+"""Command line: ``python -m omib_core {datasets,bound,train,sweep,scheduler,export-mlflow,parameters,hash-password}``.
 
 Headless, with a progress bar on stderr; the results go to files (``result.json``, ``history.csv``)
 so that scripts, the benchmarks and the dashboard's workers share one format.
@@ -17,7 +17,7 @@ from typing import Any
 from omib_core.config import ESTIMATORS, BoundConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from omib_core.env import env_text
 from omib_core.errors import ConfigError, OmibError
-from omib_core.params import add_flags, from_flags, parse_assignments, schema
+from omib_core.params import add_flags, from_flags, markdown_table, parse_assignments, schema
 from omib_core.paths import HISTORY_FILE, RESULT_FILE
 
 # every training and model parameter is a flag, generated from its declaration (seed is --seed: data and training)
@@ -460,6 +460,38 @@ def _train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def parameters_markdown() -> str:
+    """The docs table of every declared parameter (docs/parameters.md is this text; a test keeps it current)."""
+    from omib_core.data import list_datasets
+
+    parts = [
+        "# Parameters",
+        "",
+        "Generated from the declarations (`omib_core/config.py`, each dataset's `DatasetInfo.params`) by "
+        "`python -m omib_core parameters > docs/parameters.md`; a test fails when this file is not current. The "
+        "Data and Train pages, the CLI flags and `?cfg=` links all take their ranges, choices and help from the same "
+        "declarations. *takes* is what the validator accepts; the controls may offer a narrower range (a link's "
+        "value outside it is fitted to the control, with a note).",
+    ]
+    for title, cls, prefix in (
+        ("Training (`TrainConfig`, CLI `--<name>`)", TrainConfig, "train."),
+        ("Model (`ModelConfig`, CLI `--<name>`)", ModelConfig, "model."),
+        ("Data split (`DataConfig`)", DataConfig, "data."),
+        ("Bound estimator (`BoundConfig`)", BoundConfig, "bound."),
+    ):
+        parts += ["", f"## {title}", "", markdown_table(schema(cls), prefix)]
+    parts += ["", "## Dataset parameters (`data.params`, CLI `--param name=value`)"]
+    for info in list_datasets():
+        if info.params:
+            parts += ["", f"### {info.title} (`{info.id}`)", "", markdown_table(info.params, "")]
+    return "\n".join(parts) + "\n"
+
+
+def cmd_parameters(args: argparse.Namespace) -> int:
+    print(parameters_markdown(), end="")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m omib_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -523,6 +555,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="*", metavar="RUN_ID", help="run ids (the Runs page shows them)")
     p.add_argument("--all", action="store_true", help="every training run in the store")
     p.set_defaults(func=cmd_export_mlflow)
+
+    p = sub.add_parser("parameters", help="print the table of every declared parameter (docs/parameters.md)")
+    p.set_defaults(func=cmd_parameters)
 
     p = sub.add_parser("hash-password", help="hash a password for the [users] table of secrets.toml (scrypt)")
     p.add_argument("name", nargs="?", help='the user\'s name: prints the whole line `name = "scrypt$..."`')

@@ -37,18 +37,19 @@ def fit_once(params: dict[str, Param], values: dict[str, Any], dataset: str) -> 
     """Values from the config (a link, a reused run) fitted to their controls, noted for the page to say so; only
     for controls that have no state yet (what the user typed is theirs)."""
     fresh = {k: v for k, v in values.items() if _key(dataset, k) not in st.session_state}
-    fitted, notes = fit_to_controls(params, fresh)
+    wrong = {k: v for k, v in fresh.items() if k in params and not _fits_kind(params[k], v)}
+    fitted, notes = fit_to_controls(params, {k: v for k, v in fresh.items() if k not in wrong})
+    for k, v in wrong.items():  # a value the control cannot show at all: its default, said aloud
+        fitted[k] = params[k].default
+        notes.append(f"{params[k].label or k} {v!r} → {params[k].default!r} (it must be {params[k].words()})")
     if notes:
         st.session_state.setdefault(CHANGED, []).extend(notes)
     return {**values, **fitted}
 
 
 def param_input(dataset: str, name: str, p: Param, value: Any, where: Any = None) -> Any:
-    """One control for one loader parameter, drawn by its declaration; a value of the wrong type starts at the
-    default (the validator names it when the config is used)."""
-    if not _fits_kind(p, value):
-        value = p.default
-    return control(p, name, _key(dataset, name), where=where, value=value)
+    """One control for one loader parameter, drawn by its declaration (``value``: fitted by ``fit_once``)."""
+    return control(p, name, _key(dataset, name), where=where, value=value if _fits_kind(p, value) else p.default)
 
 
 def _fits_kind(p: Param, v: Any) -> bool:
