@@ -77,3 +77,13 @@ def grouped(params: Mapping[str, Param], names: list[str] | None = None) -> list
         out.setdefault(params[name].group or "Other settings", []).append(name)
     other = out.pop("Other settings", None)
     return list(out.items()) + ([("Other settings", other)] if other else [])
+
+
+def say_fitted(key: str, before: str) -> None:
+    """Show, once, the notes ``fit_to_controls`` left under ``key``: a link's values are never fitted silently."""
+    notes = st.session_state.pop(key, None)
+    if notes:
+        st.warning(
+            "Some values did not fit their controls and were changed: " + "; ".join(notes) + f". Check them {before}.",
+            icon=":material/tune:",
+        )

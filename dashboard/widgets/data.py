@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.datasets import uploaded_files
-from dashboard.widgets.controls import control, grouped
+from dashboard.widgets.controls import control, grouped, say_fitted
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError
 from omib_core.params import Param, fit_to_controls, schema
@@ -121,13 +121,7 @@ def data_config_ui(info: Any, current: DataConfig) -> DataConfig:
             st.caption("This dataset has no parameters to set.")
         st.markdown("**Draw and split**")
         seed, val, test = split_ui(info, current)
-    notes = st.session_state.pop(CHANGED, None)
-    if notes:
-        st.warning(
-            "Some values did not fit their controls and were changed: " + "; ".join(notes) + ". Check them "
-            "before you use this data.",
-            icon=":material/tune:",
-        )
+    say_fitted(CHANGED, "before you use this data")
     defaults = info.defaults
     changed = {k: v for k, v in params.items() if k not in defaults or v != defaults[k]}  # short share links
     return DataConfig(dataset=info.id, params=info.validate(changed), seed=seed, val_fraction=val, test_fraction=test)

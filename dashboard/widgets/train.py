@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.widgets.controls import control, grouped
+from dashboard.widgets.controls import control, grouped, say_fitted
 from omib_core.config import ModelConfig, RunConfig, TrainConfig
 from omib_core.params import Param, fit_to_controls, schema
 
@@ -148,13 +148,7 @@ def train_config_ui(base: RunConfig) -> RunConfig:
         ConfigError: the combination is impossible (a sentence naming the parameter).
     """
     _seed_state(base)
-    notes = st.session_state.pop(CHANGED, None)
-    if notes:
-        st.warning(
-            "Some values did not fit the controls and were changed: " + "; ".join(notes) + ". Check them "
-            "before you start.",
-            icon=":material/tune:",
-        )
+    say_fitted(CHANGED, "before you start")
     with st.container(border=True):
         _preset_controls()
     # two rows of two: four columns leave a select box about 130 px at 1280 px, too narrow for its choices

@@ -131,6 +131,21 @@ def check_access(dataset_id: str, user: str, is_admin: bool = False, *, base: Pa
         raise _refusal(upload_id)
 
 
+def _owned(
+    upload_id: str, base: Path | str | None, user: str, is_admin: bool, action: str
+) -> tuple[Path, dict[str, Any], str]:
+    """``(folder, meta, name)`` of an upload ``user`` owns (or any, for an admin); else the sentence that only its
+    owner or an admin can ``action``."""
+    path = upload_path(upload_id, base)
+    meta = _read_json(path / "meta.json") or {}
+    owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
+    if owner != str(user)[:200] and not is_admin:
+        raise DataError(
+            f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can {action}"
+        )
+    return path, meta, name
+
+
 def set_shared(
     upload_id: str, user: str, shared: bool, *, is_admin: bool = False, base: Path | str | None = None
 ) -> str:
@@ -140,14 +155,7 @@ def set_shared(
     Raises:
         DataError: a malformed or unknown id, ``user`` is neither the owner nor an admin, or the write failed.
     """
-    path = upload_path(upload_id, base)
-    meta = _read_json(path / "meta.json") or {}
-    owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
-    if owner != str(user)[:200] and not is_admin:
-        raise DataError(
-            f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
-            "share it or stop sharing it."
-        )
+    path, meta, name = _owned(upload_id, base, user, is_admin, "share it or stop sharing it.")
     try:  # atomic: a reader sees the old or the new meta.json
         atomic_write(path / "meta.json", json.dumps({**meta, "shared": bool(shared)}, indent=1))
     except OSError as e:
@@ -354,18 +362,11 @@ def delete_upload(upload_id: str, user: str, *, is_admin: bool = False, base: Pa
     Raises:
         DataError: a malformed or unknown id, or ``user`` is neither the owner nor an admin (nothing is deleted).
     """
-    path = upload_path(upload_id, base)
-    meta = _read_json(path / "meta.json") or {}
-    owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
-    if owner != str(user)[:200] and not is_admin:
-        raise DataError(
-            f"The upload {name!r} belongs to {owner or 'someone else'}; only its owner or an admin can "
-            "delete it. Pick another dataset, or ask them."
-        )
+    path, meta, name = _owned(upload_id, base, user, is_admin, "delete it. Pick another dataset, or ask them.")
     root = path.parent
     tomb = {
         "name": name,
-        "owner": owner,
+        "owner": str(meta.get("owner", "")),
         "shared": meta.get("shared") is True,
         "deleted_by": str(user)[:200],
         "deleted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
