@@ -45,7 +45,8 @@ import numpy as np
 
 from omib_core.analysis.metrics import PRIMARY_METRIC, compute_metrics, is_better
 from omib_core.data.dataset import SPLIT_NAMES, TRAIN, MultimodalDataset
-from omib_core.errors import DataError, param_error
+from omib_core.errors import DataError
+from omib_core.params import Param
 
 C_GRID: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2)  # inverse L2 strength of LogisticRegression
 ALPHA_GRID: tuple[float, ...] = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4)  # L2 strength of Ridge
@@ -130,10 +131,8 @@ def _check_args(dataset: Any, max_train_rows: Any, seed: Any) -> None:
             f"linear_baseline expects a MultimodalDataset (from omib_core.data.load_dataset). "
             f"Got {type(dataset).__name__} instead."
         )
-    if isinstance(max_train_rows, bool) or not isinstance(max_train_rows, int | np.integer) or max_train_rows < 2:
-        raise param_error("linear_baseline", "max_train_rows", "an int >= 2", max_train_rows)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise param_error("linear_baseline", "seed", "a non-negative int", seed)
+    Param("int", low=2).check("linear_baseline", "max_train_rows", max_train_rows)
+    Param("int", low=0).check("linear_baseline", "seed", seed)
 
 
 def _fit_logistic(

@@ -142,7 +142,7 @@ class Param:
         if self.kind == "int":
             return _is_int(v)
         if self.kind == "float":
-            return _is_number(v)
+            return is_number(v)
         return isinstance(v, str)
 
     def _clean(self, v: Any) -> tuple[Any, bool]:
@@ -182,7 +182,7 @@ class Param:
 
     def fit(self, value: Any) -> Any:
         """A number brought into the control's range (anything else unchanged)."""
-        if self.kind not in ("int", "float") or not _is_number(value):
+        if self.kind not in ("int", "float") or not is_number(value):
             return value
         lo, hi = self.bounds()
         x = value
@@ -267,7 +267,7 @@ def fit_to_controls(params: Mapping[str, Param], values: Mapping[str, Any]) -> t
     out, notes = dict(values), []
     for name, v in values.items():
         spec = params.get(name)
-        if spec is None or not _is_number(v):
+        if spec is None or not is_number(v):
             continue
         fitted = spec.fit(v)
         if fitted != v:
@@ -338,17 +338,24 @@ def markdown_table(params: Mapping[str, Param], section: str) -> str:
 
 
 def _is_bool(v: Any) -> bool:
-    return isinstance(v, bool) or type(v).__name__ == "bool_"
+    return isinstance(v, bool) or (type(v).__module__ == "numpy" and type(v).__name__ in ("bool", "bool_"))
 
 
 def _is_int(v: Any) -> bool:
     return not _is_bool(v) and (isinstance(v, int) or type(v).__module__ == "numpy" and "int" in type(v).__name__)
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
+    """A real number (numpy's included), not a bool: the one test of "a number but not a bool"."""
     if _is_bool(v):
         return False
-    return isinstance(v, (int, float)) or (type(v).__module__ == "numpy" and hasattr(v, "__float__"))
+    numpy_scalar = type(v).__module__ == "numpy" and getattr(v, "shape", None) == () and hasattr(v, "__float__")
+    return isinstance(v, (int, float)) or (numpy_scalar and "complex" not in type(v).__name__)
+
+
+def is_finite(v: Any) -> bool:
+    """A number (``is_number``) that is neither NaN nor infinite."""
+    return is_number(v) and math.isfinite(float(v))
 
 
 def _type_words(v: Any) -> str:

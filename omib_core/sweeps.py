@@ -22,6 +22,7 @@ import pandas as pd
 
 from omib_core.config import RunConfig
 from omib_core.errors import ConfigError
+from omib_core.params import is_finite
 from omib_core.presets import TEACHING_SCALES, preset_config
 
 MAX_SWEEP_RUNS = 60  # runs one sweep may queue on the dashboard (the CLI trains in turn and passes no limit)
@@ -153,7 +154,7 @@ def final_metric(run: Mapping[str, Any], metric: str, split: str = "test", selec
         if isinstance(d, Mapping):
             for key in (metric, f"{split}/{metric}"):
                 v = d.get(key)
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                if is_finite(v):
                     return float(v)
     return None
 

@@ -18,6 +18,7 @@ from dashboard.widgets.data_preview import body
 from dashboard.widgets.uploads import upload_section, uploads_manager
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError, OmibError
+from omib_core.params import is_number
 
 # helpers
 
@@ -58,7 +59,7 @@ def with_reference(cfg: DataConfig, p: dict[str, Any]) -> dict[str, Any]:
     except OmibError as e:
         st.warning(f"The optimal-MIB reference could not be computed: {e}", icon=":material/warning:")
         return p
-    scalars = {k: v for k, v in ref.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    scalars = {k: v for k, v in ref.items() if is_number(v)}
     return {**p, "ground_truth": {**p["ground_truth"], **scalars}}
 
 

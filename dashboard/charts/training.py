@@ -36,6 +36,7 @@ from dashboard.charts.vega import (
     references_table,
 )
 from omib_core.analysis.series import MAX_POINTS, downsample
+from omib_core.params import is_finite
 
 HEIGHT = vega.HEIGHT
 KL_HEIGHT = vega.MIN_PLOT_HEIGHT  # the two KL charts stacked beside the β chart
@@ -357,7 +358,7 @@ def reference_lines(metric: str, reference: Mapping[str, float] | None) -> list[
 
 
 def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+    return is_finite(value)
 
 
 def metrics_figure(

@@ -17,7 +17,7 @@ from dashboard.datasets import uploaded_files
 from dashboard.widgets.controls import control, grouped, say_fitted
 from omib_core.config import DataConfig
 from omib_core.errors import ConfigError
-from omib_core.params import Param, fit_to_controls, schema
+from omib_core.params import Param, fit_to_controls, is_number, schema
 
 KEY = "data"
 SPLIT = schema(DataConfig)  # seed, val_fraction, test_fraction: declared once, in omib_core.config
@@ -59,7 +59,7 @@ def _fits_kind(p: Param, v: Any) -> bool:
         p.check("", "", v)
         return True
     except ConfigError:
-        return p.kind in ("int", "float") and isinstance(v, (int, float)) and not isinstance(v, bool)
+        return p.kind in ("int", "float") and is_number(v)
 
 
 def dataset_choice(infos: list, current: str) -> Any:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from omib_core.params import is_finite
+
 GAP_OVERFIT = 0.225
 KL_UNDERFIT = 3.0
 LINEAR_MARGIN = 0.02
@@ -59,7 +61,7 @@ class Verdict:
 
 def _num(final: Mapping[str, float], key: str) -> float | None:
     v = final.get(key)
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+    if is_finite(v):
         return float(v)
     return None
 

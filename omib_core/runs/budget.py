@@ -46,6 +46,7 @@ from typing import Any
 from omib_core.config import RunConfig
 from omib_core.env import env_float
 from omib_core.errors import ConfigError
+from omib_core.params import is_number
 from omib_core.train.constants import EVAL_CHUNK
 from omib_core.train.schedule import resolve_schedule
 
@@ -396,7 +397,7 @@ def _with(config: RunConfig, knob: str, value: int) -> RunConfig:
 def fitting_value(config: RunConfig, knob: str, fits: Any, kind: str = "train") -> int | None:
     """The largest int value of ``knob`` (below its current one) for which ``fits(estimate)`` holds; None if none."""
     current = _get(config, knob)
-    if isinstance(current, bool) or not isinstance(current, int) or current <= 1:
+    if not is_number(current) or isinstance(current, float) or current <= 1:
         return None
     lo, hi = _least(config, knob), current - 1  # lo: the least value its declaration takes; search [lo, hi]
 

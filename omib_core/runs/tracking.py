@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from omib_core.env import env_text
+from omib_core.params import is_finite
 from omib_core.paths import CHECKPOINT_FILE, HISTORY_FILE, RESULT_FILE
 
 log = logging.getLogger("omib.tracking")
@@ -306,11 +307,7 @@ class MlflowSink:
             finals.setdefault(f"last/test/{k}", v)
         for k, v in (result.get("reference") or {}).items():
             finals[f"reference/{k}"] = v
-        batch = [
-            Metric(_metric_key(k), float(v), now, 0)
-            for k, v in finals.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
-        ]
+        batch = [Metric(_metric_key(k), float(v), now, 0) for k, v in finals.items() if is_finite(v)]
         self._flush(batch)
         tags = [RunTag("omib.status", status)]
         if result.get("class_names"):

@@ -13,13 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from omib_core.config import TrainConfig
+from omib_core.params import is_number as _is_number
 
 if TYPE_CHECKING:  # the bound package imports torch; this module does not need it
     from omib_core.bound.result import BoundResult
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def m_u_for(train: TrainConfig, bound: BoundResult | None, r_sum: Any) -> Any:

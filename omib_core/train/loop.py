@@ -44,6 +44,7 @@ from omib_core.device import apply_thread_policy, resolve_device
 from omib_core.errors import ConfigError, OmibError
 from omib_core.fileio import atomic_write
 from omib_core.model import OMIB
+from omib_core.params import is_number
 from omib_core.paths import CHECKPOINT_FILE, SNAPSHOTS_FOLDER
 from omib_core.train.beta import beta_follows_r, beta_for, beta_over_mu, m_u_for
 from omib_core.train.checkpoint import save_checkpoint
@@ -191,11 +192,7 @@ def _reference(dataset: MultimodalDataset, linear: bool, data: DataConfig | None
         if reference_requested(data):
             gt.update(optimal_reference(data, dataset))
     keep = ("optimal_", "bayes_", "exact_")
-    out = {
-        k: float(v)
-        for k, v in gt.items()
-        if k.startswith(keep) and isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
+    out = {k: float(v) for k, v in gt.items() if k.startswith(keep) and is_number(v)}
     if linear:
         from omib_core.baselines import baseline_reference, linear_baseline
 
