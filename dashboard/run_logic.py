@@ -1,14 +1,26 @@
-"""What the Train and Runs pages say about a run, with no Streamlit in them: the schedule a config will get on its
-data before it starts, and the two selections (best-val and last epoch) of a finished run."""
+"""What the pages work out about a run, with no Streamlit in them: the schedule a config will get on its data before
+it starts, the two selections (best-val and last epoch) of a finished run, its primary metric, β/M_u and regime
+verdict, its class names, whether its data are simulated, and its files (a snapshot as CSV, a file's age)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
+from dashboard.charts.runs import snapshot_frame
+from omib_core.analysis.metrics import PRIMARY_METRIC
+from omib_core.analysis.regime import live_state, verdict
 from omib_core.config import RunConfig
+from omib_core.csvsafe import safe_csv
 from omib_core.errors import ConfigError, OmibError
+from omib_core.run_states import ACTIVE
 from omib_core.train.schedule import Schedule, resolve_schedule
+
+# the step budgets a bound estimate offers
+BOUND_STEPS = (100, 250, 500, 1000, 2000, 4000, 8000, 16000)
 
 # the resolved schedule
 
@@ -67,3 +79,68 @@ def selections(result: Mapping[str, Any], metric: str) -> list[tuple[str, int | 
         value = test[metric]
         out.append((label, int(epoch) + 1 if epoch is not None else None, float(value) if value is not None else None))
     return out
+
+
+# facts about a run
+
+
+def primary_metric(run: Mapping[str, Any]) -> str:
+    """The test metric a run is judged by: its task's primary metric, else the first one it recorded."""
+    task = (run.get("summary") or {}).get("task")
+    tests = (run.get("result") or {}).get("test_metrics") or {}
+    metric = PRIMARY_METRIC.get(task, "accuracy")
+    return metric if metric in tests or not tests else next(iter(tests))
+
+
+def simulated(run: Mapping[str, Any]) -> bool:
+    """A run on generated data (SIM-I/II/III, SIM-TEACH, ...), whose latent blocks are known."""
+    dataset = ((run.get("config") or {}).get("data") or {}).get("dataset") or run.get("dataset") or ""
+    return str(dataset).startswith("sim-")
+
+
+def class_names_of(run: Mapping[str, Any]) -> list[str] | None:
+    """The run's class names (issue 22: text labels), from its summary; None for numbered classes or old runs."""
+    names = (run.get("summary") or {}).get("class_names") or (run.get("result") or {}).get("class_names")
+    return [str(n) for n in names] if names else None
+
+
+def beta_scale_of(run: Mapping[str, Any]) -> float | None:
+    """The run's β as a multiple of M_u (``train.beta_scale``), or None for an absolute β."""
+    s = ((run.get("config") or {}).get("train") or {}).get("beta_scale")
+    return float(s) if s is not None else None
+
+
+def status_line(run: Mapping[str, Any], final: dict, peers: list[dict]) -> tuple[str, str, str]:
+    """(label, sentence, basis) shown under a run: its verdict once finished, its live state before."""
+    status = run["status"]
+    if status == "finished":
+        linear = ((run.get("summary") or {}).get("reference") or {}).get("linear_test_accuracy")
+        v = verdict(final, peers, linear)
+        return v.label, v.sentence, v.basis
+    if status in ACTIVE:
+        return "training", live_state(run.get("epoch"), run.get("total_epochs"), final), ""
+    if status == "queued":
+        return "queued", "queued: waiting for a worker", ""
+    return status, f"{status}: {run.get('error') or 'no verdict for a run that did not finish'}", ""
+
+
+def nearest_steps(steps: int) -> int:
+    """The offered step budget (``BOUND_STEPS``) nearest to ``steps``."""
+    return min(BOUND_STEPS, key=lambda s: abs(s - steps))
+
+
+# a run's files
+
+
+def file_mtime(path: str) -> float:
+    """The file's modification time (a cache key: a rewritten file is read again); 0 when it is gone."""
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
+def snapshot_csv(path: str) -> str:
+    """A snapshot file (``.npz``) as one CSV, one row per sample, safe to open in a spreadsheet."""
+    with np.load(path, allow_pickle=False) as z:
+        return safe_csv(snapshot_frame({k: z[k] for k in z.files}))

@@ -135,3 +135,51 @@ def nats(v: float | None) -> str:
 
 def size_text(n: int) -> str:
     return f"{n / 2**30:.2f} GB" if n >= 2**30 else f"{n / 2**20:.1f} MB"
+
+
+def chip_color(hex_color: str) -> str:
+    """Nearest of Streamlit's markdown colours for a legend dot (markdown has no arbitrary colours)."""
+    return {"#0072B2": "blue", "#E69F00": "orange", "#009E73": "green", "#CC79A7": "violet"}.get(hex_color, "gray")
+
+
+# a config in words
+
+
+def base_summary(cfg: RunConfig) -> str:
+    """One line on the experiment a sweep trains at every β: data, schedule, optimiser, fusion, r and bound."""
+    t, m = cfg.train, cfg.model
+    r = f"dynamic r ({t.r_form.replace('_', ' ')}, per {t.r_update})" if t.dynamic_r else "r fixed at 1"
+    epochs = "auto schedule" if t.schedule == "auto" else f"{t.warmup_epochs} warm-up + {t.epochs} main epochs"
+    return (
+        f"{escape_md(cfg.data.dataset)} · {epochs} · lr {t.lr:g} · "
+        f"batch {t.batch_size} · {'CAN' if m.fusion == 'can' else 'concat'} fusion · {r} · bound {t.bound}"
+    )
+
+
+def base_epochs(cfg: RunConfig) -> str:
+    """How many epochs each run of ``cfg`` trains, in words."""
+    t = cfg.train
+    if t.schedule == "auto":
+        return "epochs fitted to the data size by the auto schedule"
+    return f"{t.warmup_epochs + t.epochs} epochs"
+
+
+# the teaching regimes
+
+
+def tick_strip(options: tuple[float, ...], value: float) -> str:
+    """Every stop of the slider, the chosen one bold and the demo's regimes named: the ticks a slider lacks."""
+    named = {s: r for r, s in TEACHING_REGIMES.items()}
+    parts = []
+    for s in options:
+        text = f"{s:g}" + (f" ({named[s]})" if s in named else "")
+        parts.append(f"**{text}**" if s == value else text)
+    return "β / M_u stops: " + " · ".join(parts)
+
+
+def regime_of(scale: float | None) -> str:
+    """'Too little β' (the regime's name) for a β/M_u of ``TEACHING_REGIMES``; plain 'β' for any other."""
+    for regime, s in TEACHING_REGIMES.items():
+        if scale is not None and abs(s - scale) <= 1e-9 * s:
+            return f"{regime.capitalize()} β"
+    return "β"

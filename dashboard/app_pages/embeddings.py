@@ -9,11 +9,10 @@ from dashboard import live
 from dashboard.auth import current_user
 from dashboard.charts import embeddings as charts
 from dashboard.datasets import run_data_refusal
+from dashboard.run_logic import class_names_of, file_mtime
 from dashboard.text import epoch_label, failure_sentence
 from dashboard.widgets.embeddings import (
     choose_run,
-    class_names_of,
-    file_mtime,
     first_problem,
     footer,
     grid_view,
@@ -23,7 +22,6 @@ from dashboard.widgets.embeddings import (
     snapshot,
     snapshots_of,
     submit_umap,
-    table_for,
     umap_future,
     watch_new_snapshots,
 )
@@ -65,7 +63,7 @@ def projection_view(run: dict, art: dict, array: str, color_by: str, method: str
                 pending_view(run, art, array, color_by, method)
                 return
         live.rerun_when_ended(polling, fut.done())  # UMAP ready (or failed): redraw once without polling
-    df = table_for(snap, coords, task, class_names_of(run))
+    df = charts.snapshot_table(snap, coords, task, class_names_of(run))
     title = f"{charts.array_label(array)}, {epoch_label(art)}: {used}"
     st.plotly_chart(
         charts.projection_figure(df, color_by, title=title, task=task, method=used),
@@ -114,7 +112,7 @@ def snapshots_view(run: dict, arts: list[dict]) -> None:
     arrays = projectable_arrays(first)
     c1, c2, c3 = st.columns([2, 3, 2])
     array = c1.selectbox("Embedding", arrays, key="emb_array", format_func=charts.array_label)
-    options = charts.color_options(table_for(first, np.zeros((len(first["target"]), 2)), "classification"))
+    options = charts.color_options(charts.snapshot_table(first, np.zeros((len(first["target"]), 2)), "classification"))
     color_by = (
         c2.segmented_control(
             "Colour by", list(options), default="label", format_func=options.get, key="emb_color", required=True

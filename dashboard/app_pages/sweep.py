@@ -16,18 +16,17 @@ from dashboard import live, services
 from dashboard.charts.sweep import sweep_figure
 from dashboard.charts.training import metric_label
 from dashboard.demo import measured_sweep, teach_sweep_report
+from dashboard.sweep_logic import measured_markers, sweep_references
 from dashboard.text import escape_md, sweep_label
 from dashboard.widgets.information import information_plane
 from dashboard.widgets.sweep import (
     measured_caption,
-    measured_markers,
     new_sweep_form,
     pick_metric,
     runs_table,
     stop_button,
     summary_cards,
     sweep_from_url,
-    sweep_references,
 )
 from omib_core.analysis.metrics import higher_is_better
 from omib_core.analysis.sweep_rules import best_rule, complete_points

@@ -134,6 +134,22 @@ def projection_table(
     return df
 
 
+def snapshot_table(
+    snap: Mapping[str, np.ndarray], coords: np.ndarray, task: str, class_names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """``projection_table`` of one snapshot's arrays (targets, ids, splits, predictions) beside ``coords``."""
+    return projection_table(
+        coords,
+        snap["target"],
+        sample_id=snap.get("index"),
+        split=snap.get("split"),
+        pred=snap.get("pred"),
+        correct=snap.get("correct"),
+        task=task,
+        class_names=class_names,
+    )
+
+
 def color_options(df: pd.DataFrame) -> dict[str, str]:
     """``{column: readable name}`` of the colourings a projection table allows."""
     return {k: v for k, v in COLOR_BY.items() if k in df.columns}

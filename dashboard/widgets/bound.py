@@ -13,6 +13,7 @@ from dashboard.auth import current_user
 from dashboard.charts import bound as charts
 from dashboard.charts import vega
 from dashboard.demo import measured_sweep
+from dashboard.run_logic import BOUND_STEPS, nearest_steps
 from dashboard.text import beta_look_for, escape_md, nats
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
@@ -54,8 +55,8 @@ def estimator_ui(current: BoundConfig) -> BoundConfig:
     c1, c2 = st.columns(2)
     steps = c1.select_slider(
         "Steps per estimate",
-        [100, 250, 500, 1000, 2000, 4000, 8000, 16000],
-        value=_nearest_steps(current.steps),
+        list(BOUND_STEPS),
+        value=nearest_steps(current.steps),
         key="bound_steps",
         disabled=not neural,
         help="Training steps of each neural estimate (the step budget).",
@@ -88,11 +89,6 @@ def estimator_ui(current: BoundConfig) -> BoundConfig:
     return current.replace(
         estimator=est, steps=int(steps), seeds=int(seeds), batch_size=int(batch), lr=float(lr), max_samples=int(rows)
     )
-
-
-def _nearest_steps(steps: int) -> int:
-    options = [100, 250, 500, 1000, 2000, 4000, 8000, 16000]
-    return min(options, key=lambda s: abs(s - steps))
 
 
 def submit(cfg: RunConfig) -> None:

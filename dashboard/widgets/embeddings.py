@@ -8,11 +8,11 @@ import uuid
 from concurrent.futures import Future
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from dashboard import live, services, state
 from dashboard.charts import embeddings as charts
+from dashboard.run_logic import class_names_of, file_mtime
 from dashboard.text import epoch_label, escape_md, run_label
 from dashboard.widgets import page_url
 from omib_core.analysis.embedding import load_snapshot, pca_2d, project_snapshot, projectable_arrays
@@ -47,13 +47,6 @@ def umap_future(path: str, array: str) -> Future:
     return submit_umap(path, array) if fut is None or fut.cancelled() else fut
 
 
-def file_mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return 0.0
-
-
 def viewer_id() -> str:
     """One id per browser session: its waiting UMAP jobs are dropped when it asks for another frame."""
     return st.session_state.setdefault("emb_viewer", uuid.uuid4().hex)
@@ -62,27 +55,6 @@ def viewer_id() -> str:
 def snapshots_of(run: dict) -> list[dict]:
     snaps = services.store().list_artifacts(run["id"], "snapshot")
     return sorted(snaps, key=lambda a: (a.get("epoch") is None, a.get("epoch") or 0))
-
-
-def class_names_of(run: dict) -> list[str] | None:
-    """The run's class names (issue 22: text labels), from its summary; None for numbered classes or old runs."""
-    names = (run.get("summary") or {}).get("class_names") or (run.get("result") or {}).get("class_names")
-    return [str(n) for n in names] if names else None
-
-
-def table_for(
-    snap: dict[str, np.ndarray], coords: np.ndarray, task: str, class_names: list[str] | None = None
-) -> pd.DataFrame:
-    return charts.projection_table(
-        coords,
-        snap["target"],
-        sample_id=snap.get("index"),
-        split=snap.get("split"),
-        pred=snap.get("pred"),
-        correct=snap.get("correct"),
-        task=task,
-        class_names=class_names,
-    )
 
 
 def latest_readable(arts: list[dict]) -> dict[str, np.ndarray] | None:
@@ -182,7 +154,12 @@ def grid_view(run: dict, arts: list[dict], array: str, color_by: str) -> None:
         mtime = file_mtime(a["path"])
         try:
             snap = snapshot(a["path"], mtime)
-            frames.append((epoch_label(a), table_for(snap, pca_of(a["path"], mtime, array), task, class_names_of(run))))
+            frames.append(
+                (
+                    epoch_label(a),
+                    charts.snapshot_table(snap, pca_of(a["path"], mtime, array), task, class_names_of(run)),
+                )
+            )
         except (DataError, KeyError):
             continue
     st.plotly_chart(

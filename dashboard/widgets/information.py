@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import live, services
 from dashboard.charts import information as charts
+from dashboard.run_logic import simulated
 from dashboard.widgets.run_view import chart
 from omib_core.analysis.information import METRIC_PREFIX, table_from_metrics
 
@@ -21,12 +22,6 @@ OLD_RUN = (
     "This run has no per-block numbers: it was trained before they were measured (or its held-out rows are too few "
     "for the blocks). Train it again to see them."
 )
-
-
-def simulated(run: Mapping) -> bool:
-    """A run on generated data (SIM-I/II/III, SIM-TEACH, ...), whose latent blocks are known."""
-    dataset = ((run.get("config") or {}).get("data") or {}).get("dataset") or run.get("dataset") or ""
-    return str(dataset).startswith("sim-")
 
 
 def what_xi_keeps(run: Mapping, epochs, polling: bool = False) -> None:

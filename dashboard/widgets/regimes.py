@@ -11,14 +11,14 @@ from dashboard import live, services
 from dashboard.auth import current_user
 from dashboard.charts import regimes as charts
 from dashboard.demo import demo_config, measured_sweep, regimes_plan
-from dashboard.text import escape_md
+from dashboard.run_logic import beta_scale_of, status_line
+from dashboard.text import escape_md, regime_of, tick_strip
 from dashboard.widgets import page_url
 from dashboard.widgets.run_view import chart
 from dashboard.widgets.sweep import estimate_caption
-from omib_core.analysis.regime import BASIS_ALONE, BASIS_PEERS, final_numbers, live_state, verdict
+from omib_core.analysis.regime import BASIS_ALONE, BASIS_PEERS, final_numbers
 from omib_core.errors import OmibError
 from omib_core.presets import TEACHING_REGIMES, TEACHING_SCALES
-from omib_core.run_states import ACTIVE
 from omib_core.runs.sweep_queue import submit_sweep
 
 DEMO_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -61,16 +61,6 @@ def regimes_button() -> None:
     estimate_caption([cfg for _, cfg in regimes_plan()])
 
 
-def tick_strip(options: tuple[float, ...], value: float) -> str:
-    """Every stop of the slider, the chosen one bold and the demo's regimes named: the ticks a slider lacks."""
-    named = {s: r for r, s in TEACHING_REGIMES.items()}
-    parts = []
-    for s in options:
-        text = f"{s:g}" + (f" ({named[s]})" if s in named else "")
-        parts.append(f"**{text}**" if s == value else text)
-    return "β / M_u stops: " + " · ".join(parts)
-
-
 def single_run_ui() -> None:
     """One β: the slider over ``TEACHING_SCALES`` with its stops written out, and one run on the Train page."""
     scale = st.select_slider(
@@ -91,32 +81,6 @@ def single_run_ui() -> None:
 # the view
 
 
-def _regime_of(scale: float | None) -> str:
-    for regime, s in TEACHING_REGIMES.items():
-        if scale is not None and abs(s - scale) <= 1e-9 * s:
-            return f"{regime.capitalize()} β"
-    return "β"
-
-
-def _scale(run: dict) -> float | None:
-    s = ((run.get("config") or {}).get("train") or {}).get("beta_scale")
-    return float(s) if s is not None else None
-
-
-def status_line(run: dict, final: dict, peers: list[dict]) -> tuple[str, str, str]:
-    """(label, sentence, basis) shown under a run: its verdict once finished, its live state before."""
-    status = run["status"]
-    if status == "finished":
-        linear = ((run.get("summary") or {}).get("reference") or {}).get("linear_test_accuracy")
-        v = verdict(final, peers, linear)
-        return v.label, v.sentence, v.basis
-    if status in ACTIVE:
-        return "training", live_state(run.get("epoch"), run.get("total_epochs"), final), ""
-    if status == "queued":
-        return "queued", "queued: waiting for a worker", ""
-    return status, f"{status}: {run.get('error') or 'no verdict for a run that did not finish'}", ""
-
-
 def _verdict_box(label: str, sentence: str) -> None:
     box = VERDICT_BOX.get(label, st.info)
     box(sentence, icon=VERDICT_ICON.get(label, ":material/check_circle:" if label == "about right" else None))
@@ -124,7 +88,7 @@ def _verdict_box(label: str, sentence: str) -> None:
 
 def regimes_view(sid: str, polling: bool) -> None:
     """The demo's runs in columns, smallest β first: verdict, then accuracy, KL and r on shared axes."""
-    runs = sorted(services.store().list_runs(sweep_id=sid), key=lambda r: _scale(r) or 0.0)
+    runs = sorted(services.store().list_runs(sweep_id=sid), key=lambda r: beta_scale_of(r) or 0.0)
     if not runs:
         st.warning("This demo has no runs (they may have been deleted). Run it again above.")
         return
@@ -143,7 +107,7 @@ def regimes_view(sid: str, polling: bool) -> None:
     # one row per kind of content, so that the charts line up across the columns whatever the verdicts' lengths
     for i, col in enumerate(st.columns(len(runs), gap="medium")):
         run = runs[i]
-        col.markdown(f"##### {_regime_of(_scale(run))} · {(_scale(run) or 0):g} × M_u")
+        col.markdown(f"##### {regime_of(beta_scale_of(run))} · {(beta_scale_of(run) or 0):g} × M_u")
         col.page_link(
             "app_pages/train.py",
             label=f"Open this run ({run['id']})",

@@ -12,8 +12,8 @@ from dashboard import live, services, twins
 from dashboard.charts import modality_colors, vega
 from dashboard.charts import training as charts
 from dashboard.charts.runs import format_duration, run_duration
-from dashboard.run_logic import schedule_from_dict, schedule_markdown, selections
-from dashboard.text import dataset_title, escape_md
+from dashboard.run_logic import class_names_of, schedule_from_dict, schedule_markdown, selections
+from dashboard.text import chip_color, dataset_title, escape_md
 from dashboard.widgets import page_url
 from omib_core.analysis.regime import learner_deltas
 from omib_core.errors import OmibError
@@ -211,7 +211,7 @@ def confusion_section(run: dict) -> None:
     """Classification: the confusion matrix of the test rows in the run's last snapshot, with class names."""
     from dashboard.auth import current_user
     from dashboard.datasets import run_data_refusal
-    from dashboard.widgets.embeddings import class_names_of, snapshot
+    from dashboard.widgets.embeddings import snapshot
     from dashboard.widgets.runs import latest_snapshot
     from omib_core.analysis.metrics import confusion_counts
     from omib_core.data.dataset import TEST
@@ -313,7 +313,7 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference
         return
     if mods:
         colors = modality_colors(mods)
-        st.markdown("Modalities: " + " ".join(f":{_chip(c)}[●] {escape_md(m)}" for m, c in colors.items()))
+        st.markdown("Modalities: " + " ".join(f":{chip_color(c)}[●] {escape_md(m)}" for m, c in colors.items()))
     metric_names = charts.split_metrics(epochs) if not epochs.empty else []
     row = st.columns(2, gap="medium")
     with row[0]:
@@ -353,11 +353,6 @@ def charts_grid(run: dict, steps, epochs, polling: bool = False, extra_reference
         )
     with row[1]:
         chart(charts.trb_figure(epochs, mods, metric), "train_fig_trb", charts.LOOK_FOR["trb"], polling)
-
-
-def _chip(hex_color: str) -> str:
-    """Nearest of Streamlit's markdown colours for a legend dot (markdown has no arbitrary colours)."""
-    return {"#0072B2": "blue", "#E69F00": "orange", "#009E73": "green", "#CC79A7": "violet"}.get(hex_color, "gray")
 
 
 def no_bottleneck_twin(run: dict, user) -> dict | None:

@@ -6,27 +6,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from dashboard import services
-from dashboard.charts.runs import best_value, snapshot_frame
+from dashboard.charts.runs import best_value
 from dashboard.datasets import run_data_refusal
+from dashboard.run_logic import primary_metric, snapshot_csv
 from dashboard.text import escape_md
-from omib_core.analysis.metrics import PRIMARY_METRIC, higher_is_better
+from omib_core.analysis.metrics import higher_is_better
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import OmibError
 from omib_core.run_states import ACTIVE
 from omib_core.runs.exports import bundle, wide_metrics_csv
 
 # loaders
-
-
-def primary_metric(run: dict) -> str:
-    task = (run.get("summary") or {}).get("task")
-    tests = (run.get("result") or {}).get("test_metrics") or {}
-    metric = PRIMARY_METRIC.get(task, "accuracy")
-    return metric if metric in tests or not tests else next(iter(tests))
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)
@@ -54,11 +47,6 @@ def metrics_csv(run_id: str) -> str:
 def latest_snapshot(run_id: str) -> dict | None:
     snaps = [a for a in services.store().list_artifacts(run_id, "snapshot") if Path(a["path"]).is_file()]
     return max(snaps, key=lambda a: (a.get("epoch") or -1, a["created_at"])) if snaps else None
-
-
-def snapshot_csv(path: str) -> str:
-    with np.load(path, allow_pickle=False) as z:
-        return safe_csv(snapshot_frame({k: z[k] for k in z.files}))
 
 
 def checkpoint_path(run_id: str) -> Path | None:

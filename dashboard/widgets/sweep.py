@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import services, state
 from dashboard.auth import current_user
 from dashboard.charts.runs import format_duration
-from dashboard.charts.training import linear_label, metric_label
+from dashboard.charts.training import metric_label
 from dashboard.datasets import data_refusal
 from dashboard.demo import MEASURED_BY, MeasuredSweep
-from dashboard.text import escape_md
+from dashboard.sweep_logic import is_teaching, run_values, sweep_mu, time_estimate
+from dashboard.text import base_epochs, base_summary, escape_md
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.sweep_rules import BestRule
 from omib_core.config import RunConfig
 from omib_core.csvsafe import neutralise_frame
 from omib_core.errors import ConfigError, OmibError
-from omib_core.presets import PRESET_TEXT, SHORT_SCALES, SHORT_SEEDS, TEACHING_SCALES, preset_config
+from omib_core.presets import PRESET_TEXT, SHORT_SCALES, SHORT_SEEDS, TEACHING_SCALES
 from omib_core.runs.sweep_queue import submit_sweep
 from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
 
@@ -33,27 +33,12 @@ PRESET_LABELS = {
     "full": f"full: {len(TEACHING_SCALES)} β × {TEACHING_SEEDS} seeds",
     "short": f"short, in class: {len(SHORT_SCALES)} β × {SHORT_SEEDS} seeds",
 }
-OPTIMAL_MIB_LABEL = (
-    "ground-truth optimal MIB (an MLP given the true a0, a1, a2; from the views it needs unlimited data)"
-)
-
-
 # new sweep
 
 
 def sweep_from_url() -> str | None:
     sid = st.query_params.get("sweep")
     return sid if sid and SWEEP_ID.match(sid) else None
-
-
-def base_summary(cfg: RunConfig) -> str:
-    t, m = cfg.train, cfg.model
-    r = f"dynamic r ({t.r_form.replace('_', ' ')}, per {t.r_update})" if t.dynamic_r else "r fixed at 1"
-    epochs = "auto schedule" if t.schedule == "auto" else f"{t.warmup_epochs} warm-up + {t.epochs} main epochs"
-    return (
-        f"{escape_md(cfg.data.dataset)} · {epochs} · lr {t.lr:g} · "
-        f"batch {t.batch_size} · {'CAN' if m.fusion == 'can' else 'concat'} fusion · {r} · bound {t.bound}"
-    )
 
 
 def grid_ui() -> list[float]:
@@ -202,35 +187,12 @@ def new_sweep_form(expanded: bool) -> None:
             queue_sweep(cfg, scales, seeds, name.strip() or "sweep")
 
 
-def time_estimate(configs: list[RunConfig]) -> dict | None:
-    """``omib_core.runs.grid_estimate.estimate_seconds(configs)`` (``{"seconds", "basis"}``), or None where this version of
-    the core has no estimate (or cannot make one for these configs)."""
-    try:
-        from omib_core.paths import cache_dir
-        from omib_core.runs.grid_estimate import estimate_seconds
-
-        est = estimate_seconds(configs, cache_dir())  # draws already in the cache cost nothing
-    except (ImportError, AttributeError, OmibError):
-        return None
-    seconds = est.get("seconds") if isinstance(est, dict) else None
-    if not isinstance(seconds, (int, float)) or not np.isfinite(seconds) or seconds < 0:
-        return None
-    return {"seconds": float(seconds), "basis": str(est.get("basis") or "")}
-
-
 def estimate_caption(configs: list[RunConfig]) -> None:
     """'About 40 s from Queue to the last point (basis)', before anything is queued; nothing without an estimate."""
     est = time_estimate(configs)
     if est is not None:
         basis = f" ({escape_md(est['basis'])})" if est["basis"] else ""
         st.caption(f":material/timer: About **{format_duration(est['seconds'])}** to train{basis}.")
-
-
-def base_epochs(cfg: RunConfig) -> str:
-    t = cfg.train
-    if t.schedule == "auto":
-        return "epochs fitted to the data size by the auto schedule"
-    return f"{t.warmup_epochs + t.epochs} epochs"
 
 
 # a sweep's view
@@ -248,48 +210,6 @@ def pick_metric(runs: list[dict]) -> str | None:
     default = PRIMARY_METRIC.get(task, names[0])
     options = names if default not in names else [default] + [n for n in names if n != default]
     return st.selectbox("Test metric", options, key="sweep_metric", format_func=metric_label)
-
-
-def sweep_references(summaries: list[dict], metric: str) -> list[tuple[float, str]]:
-    """Horizontal lines of the sweep chart: the SIM optimal-MIB accuracy and the linear model, when recorded."""
-    ref = next((s.get("reference") for s in summaries if s.get("reference")), None) or {}
-    out = []
-    if metric == "accuracy" and ref.get("optimal_mib_accuracy") is not None:
-        out.append((float(ref["optimal_mib_accuracy"]), OPTIMAL_MIB_LABEL))
-    if ref.get(f"linear_test_{metric}") is not None:
-        out.append((float(ref[f"linear_test_{metric}"]), linear_label(metric)))
-    return out
-
-
-def _values(runs: list[dict], points: pd.DataFrame) -> list[float | None]:
-    by_id = dict(zip(points["run_id"], points["value"])) if not points.empty else {}
-    return [by_id.get(r["id"]) for r in runs]
-
-
-def sweep_mu(runs: list[dict]) -> float | None:
-    """The sweep's M_u: the median over its runs' summaries (one per data draw), or None before any is known."""
-    mus = [s["M_u"] for s in ((r.get("summary") or {}) for r in runs) if s.get("M_u")]
-    return float(np.median(mus)) if mus else None
-
-
-def is_teaching(runs: list[dict]) -> bool:
-    """Every run trains the teaching preset's data (so the benchmark's measurements of that preset apply)."""
-    want = {k: v for k, v in preset_config("teaching").data.to_dict().items() if k != "seed"}
-    return bool(runs) and all(
-        {k: v for k, v in ((r.get("config") or {}).get("data") or {}).items() if k != "seed"} == want for r in runs
-    )
-
-
-def measured_markers(runs: list[dict], measured: MeasuredSweep | None) -> list[tuple[float, str]]:
-    """Where the paper's MINE estimate of M_u falls on this sweep's β/M_u axis, as measured by bench/teach_sweep.py
-    on the teaching preset; nothing for another experiment or before the benchmark has run."""
-    if measured is None or "mine" not in measured.bounds or not is_teaching(runs):
-        return []
-    unit = sweep_mu(runs) or measured.M_u
-    if not unit:
-        return []
-    mine = measured.bounds["mine"]
-    return [(mine / unit, f"MINE M_u {mine:.3g} ({MEASURED_BY})")]
 
 
 def measured_caption(runs: list[dict], measured: MeasuredSweep | None) -> None:
@@ -384,7 +304,7 @@ def runs_table(runs: list[dict], points: pd.DataFrame, metric: str) -> None:
                     "where": r.get("device") or ("waiting" if r["status"] == "queued" else "–"),
                     f"test {metric}": v,
                 }
-                for r, v in zip(runs, _values(runs, points))
+                for r, v in zip(runs, run_values(runs, points))
             ]
         )
         st.dataframe(
