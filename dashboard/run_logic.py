@@ -13,9 +13,10 @@ import numpy as np
 from dashboard.charts.runs import snapshot_frame
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.regime import live_state, verdict
-from omib_core.config import RunConfig
+from omib_core.config import ModelConfig, RunConfig, TrainConfig
 from omib_core.csvsafe import safe_csv
 from omib_core.errors import ConfigError, OmibError
+from omib_core.params import Param, schema
 from omib_core.run_states import ACTIVE
 from omib_core.train.schedule import Schedule, resolve_schedule
 
@@ -144,3 +145,40 @@ def snapshot_csv(path: str) -> str:
     """A snapshot file (``.npz``) as one CSV, one row per sample, safe to open in a spreadsheet."""
     with np.load(path, allow_pickle=False) as z:
         return safe_csv(snapshot_frame({k: z[k] for k in z.files}))
+
+
+# the Train page's controls, as values (the widgets draw them; these are pure)
+
+SECTIONS: dict[str, dict[str, Param]] = {"train": schema(TrainConfig), "model": schema(ModelConfig)}
+# every parameter the page draws, with its section: each is declared once, in omib_core.config
+CONTROLS: dict[str, tuple[str, Param]] = {
+    name: (section, p) for section, params in SECTIONS.items() for name, p in params.items() if not p.hidden
+}
+PARAMS: dict[str, Param] = {name: p for name, (_, p) in CONTROLS.items()}
+ADVANCED = [name for name, p in PARAMS.items() if p.advanced]
+BETA_START = 1e-3  # the hand-set β offered when the config has none
+
+
+def widget_values(cfg: RunConfig) -> dict[str, Any]:
+    """The controls' values for ``cfg``: every drawn parameter, plus the β mode (β None = a multiple of M_u)."""
+    values = {name: getattr(getattr(cfg, section), name) for name, (section, _) in CONTROLS.items()}
+    values["beta_mode"] = "absolute" if cfg.train.beta is not None else "scale"
+    values["beta"] = cfg.train.beta if cfg.train.beta is not None else BETA_START
+    return values
+
+
+def device_choices() -> dict[str, str]:
+    from omib_core.device import available_devices
+
+    labels = PARAMS["device"].labels
+    return {d: labels.get(d, f"CUDA GPU {d[5:]}") for d in available_devices()}
+
+
+def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
+    """Pure: control values -> RunConfig (raises ConfigError for an impossible combination)."""
+    sections: dict[str, dict[str, Any]] = {"train": base.train.to_dict(), "model": base.model.to_dict()}
+    for name, (section, _) in CONTROLS.items():
+        if name in v:
+            sections[section][name] = v[name]
+    sections["train"]["beta"] = v.get("beta") if v.get("beta_mode") == "absolute" else None
+    return base.replace(train=TrainConfig.from_dict(sections["train"]), model=ModelConfig.from_dict(sections["model"]))

@@ -183,3 +183,8 @@ def regime_of(scale: float | None) -> str:
         if scale is not None and abs(s - scale) <= 1e-9 * s:
             return f"{regime.capitalize()} β"
     return "β"
+
+
+def widget_key(*parts: str) -> str:
+    """A widget key from its parts, anything but letters, digits and ``_`` replaced: ``data_sim_i_noise``."""
+    return "_".join(re.sub(r"[^0-9A-Za-z_]", "_", p) for p in parts)

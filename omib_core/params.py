@@ -192,6 +192,21 @@ class Param:
             x = min(x, hi)
         return int(x) if self.kind == "int" else float(x)
 
+    def cast(self, v: Any) -> Any:
+        """A number as this parameter's kind (``int`` or ``float``), for a control's bounds and value."""
+        return int(v) if self.kind == "int" else float(v)
+
+    def shows(self, v: Any) -> bool:
+        """Whether a control of this parameter can show ``v``: a valid value, any number for a number parameter
+        (fitted to its range with a note), or None where None is allowed."""
+        if v is None:
+            return bool(self.none) or self.default is None
+        try:
+            self.check("", "", v)
+            return True
+        except ConfigError:
+            return self.kind in ("int", "float") and is_number(v)
+
     def parse(self, text: str) -> Any:
         """Typed text (a CLI flag or ``--param``) as this parameter's type; the validator judges the value."""
         t = text.strip()
@@ -275,6 +290,15 @@ def fit_to_controls(params: Mapping[str, Param], values: Mapping[str, Any]) -> t
             side = "most" if fitted < v else "least"
             notes.append(f"{spec.label or name} {_shown(v)} → {_shown(fitted)} (the {side} this page allows)")
     return out, notes
+
+
+def groups(params: Mapping[str, Param], names: Iterable[str] | None = None) -> list[tuple[str, list[str]]]:
+    """``[(group, names)]`` in the order the groups first appear (no group: "Other settings", last)."""
+    out: dict[str, list[str]] = {}
+    for name in names if names is not None else list(params):
+        out.setdefault(params[name].group or "Other settings", []).append(name)
+    other = out.pop("Other settings", None)
+    return list(out.items()) + ([("Other settings", other)] if other else [])
 
 
 def flag(name: str) -> str:

@@ -12,10 +12,6 @@ import streamlit as st
 from omib_core.params import Param
 
 
-def _number(p: Param, v: Any) -> Any:
-    return int(v) if p.kind == "int" else float(v)
-
-
 def control(
     p: Param,
     name: str,
@@ -54,13 +50,13 @@ def control(
         return where.text_input(label, **kw)
     lo, hi = p.bounds()
     if lo is not None:
-        kw["min_value"] = _number(p, lo)
+        kw["min_value"] = p.cast(lo)
     if hi is not None:
-        kw["max_value"] = _number(p, hi)
+        kw["max_value"] = p.cast(hi)
     if p.step is not None:
-        kw["step"] = _number(p, p.step)
+        kw["step"] = p.cast(p.step)
     if value is not ...:
-        kw["value"] = None if value is None else _number(p, value)
+        kw["value"] = None if value is None else p.cast(value)
     if p.widget == "slider" and lo is not None and hi is not None:
         return where.slider(label, **kw)
     if p.fmt or p.kind == "float":
@@ -68,15 +64,6 @@ def control(
     if p.none:
         kw["placeholder"] = p.none
     return where.number_input(label, **kw)
-
-
-def grouped(params: Mapping[str, Param], names: list[str] | None = None) -> list[tuple[str, list[str]]]:
-    """``[(group, names)]`` in the order the groups first appear (no group: "Other settings", last)."""
-    out: dict[str, list[str]] = {}
-    for name in names if names is not None else list(params):
-        out.setdefault(params[name].group or "Other settings", []).append(name)
-    other = out.pop("Other settings", None)
-    return list(out.items()) + ([("Other settings", other)] if other else [])
 
 
 def say_fitted(key: str, before: str) -> None:

@@ -8,16 +8,15 @@ start with ``data_upload_``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import streamlit as st
 
 from dashboard.datasets import uploaded_files
-from dashboard.widgets.controls import control, grouped, say_fitted
+from dashboard.text import widget_key
+from dashboard.widgets.controls import control, say_fitted
 from omib_core.config import DataConfig
-from omib_core.errors import ConfigError
-from omib_core.params import Param, fit_to_controls, is_number, schema
+from omib_core.params import Param, fit_to_controls, groups, schema
 
 KEY = "data"
 SPLIT = schema(DataConfig)  # seed, val_fraction, test_fraction: declared once, in omib_core.config
@@ -29,15 +28,11 @@ CHANGED = "data_changed"  # session key: values from the config fitted to their 
 # helpers
 
 
-def _key(dataset: str, name: str) -> str:
-    return f"{KEY}_{re.sub(r'[^0-9A-Za-z_]', '_', dataset)}_{name}"
-
-
 def fit_once(params: dict[str, Param], values: dict[str, Any], dataset: str) -> dict[str, Any]:
     """Values from the config (a link, a reused run) fitted to their controls, noted for the page to say so; only
     for controls that have no state yet (what the user typed is theirs)."""
-    fresh = {k: v for k, v in values.items() if _key(dataset, k) not in st.session_state}
-    wrong = {k: v for k, v in fresh.items() if k in params and not _fits_kind(params[k], v)}
+    fresh = {k: v for k, v in values.items() if widget_key(KEY, dataset, k) not in st.session_state}
+    wrong = {k: v for k, v in fresh.items() if k in params and not params[k].shows(v)}
     fitted, notes = fit_to_controls(params, {k: v for k, v in fresh.items() if k not in wrong})
     for k, v in wrong.items():  # a value the control cannot show at all: its default, said aloud
         fitted[k] = params[k].default
@@ -49,17 +44,7 @@ def fit_once(params: dict[str, Param], values: dict[str, Any], dataset: str) -> 
 
 def param_input(dataset: str, name: str, p: Param, value: Any, where: Any = None) -> Any:
     """One control for one loader parameter, drawn by its declaration (``value``: fitted by ``fit_once``)."""
-    return control(p, name, _key(dataset, name), where=where, value=value if _fits_kind(p, value) else p.default)
-
-
-def _fits_kind(p: Param, v: Any) -> bool:
-    if v is None:
-        return bool(p.none) or p.default is None
-    try:
-        p.check("", "", v)
-        return True
-    except ConfigError:
-        return p.kind in ("int", "float") and is_number(v)
+    return control(p, name, widget_key(KEY, dataset, name), where=where, value=value if p.shows(value) else p.default)
 
 
 def dataset_choice(infos: list, current: str) -> Any:
@@ -81,9 +66,9 @@ def params_ui(info: Any, current: DataConfig, columns: int = 3) -> dict[str, Any
     params: dict[str, Any] = {}
     basic = [n for n, p in declared.items() if not p.advanced]
     advanced = [n for n, p in declared.items() if p.advanced]
-    groups = grouped(declared, basic)
-    for title, names in groups:
-        if len(groups) > 1 or advanced:
+    shown = groups(declared, basic)
+    for title, names in shown:
+        if len(shown) > 1 or advanced:
             st.markdown(f"**{title}**")
             if info.group_help.get(title):
                 st.caption(info.group_help[title])
@@ -104,7 +89,7 @@ def split_ui(info: Any, current: DataConfig) -> tuple[int, float, float]:
     start = fit_once(SPLIT, {n: getattr(base, n) for n in ("seed", "val_fraction", "test_fraction")}, info.id)
     cols = st.columns(3)
     out = [
-        control(SPLIT[n], n, _key(info.id, n), where=col, value=start[n])
+        control(SPLIT[n], n, widget_key(KEY, info.id, n), where=col, value=start[n])
         for n, col in zip(("seed", "val_fraction", "test_fraction"), cols)
     ]
     return int(out[0]), float(out[1]), float(out[2])

@@ -12,20 +12,15 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.widgets.controls import control, grouped, say_fitted
-from omib_core.config import ModelConfig, RunConfig, TrainConfig
-from omib_core.params import Param, fit_to_controls, schema
+from dashboard.run_logic import ADVANCED, PARAMS, config_from_state, device_choices, widget_values
+from dashboard.text import widget_key
+from dashboard.widgets.controls import control, say_fitted
+from omib_core.config import RunConfig
+from omib_core.params import fit_to_controls, groups
 
 PREFIX = "train"
-SECTIONS: dict[str, dict[str, Param]] = {"train": schema(TrainConfig), "model": schema(ModelConfig)}
-# every parameter the page draws, with its section: each is declared once, in omib_core.config
-CONTROLS: dict[str, tuple[str, Param]] = {
-    name: (section, p) for section, params in SECTIONS.items() for name, p in params.items() if not p.hidden
-}
-PARAMS: dict[str, Param] = {name: p for name, (_, p) in CONTROLS.items()}
-ADVANCED = [name for name, p in PARAMS.items() if p.advanced]
 BETA_MODES = {"scale": "as a multiple of M_u", "absolute": "by hand (absolute β)"}
-BETA_START = 1e-3  # the hand-set β offered when the config has none
+
 
 # Baselines of the paper's ablations: each is a few control values on top of the current ones.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -38,27 +33,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 CHANGED = "train_changed"  # session key: sentences about values fitted to the controls, shown once
 
 
-def _key(name: str) -> str:
-    return f"{PREFIX}_{name}"
-
-
-def _widget_values(cfg: RunConfig) -> dict[str, Any]:
-    """The controls' values for ``cfg``: every drawn parameter, plus the β mode (β None = a multiple of M_u)."""
-    values = {name: getattr(getattr(cfg, section), name) for name, (section, _) in CONTROLS.items()}
-    values["beta_mode"] = "absolute" if cfg.train.beta is not None else "scale"
-    values["beta"] = cfg.train.beta if cfg.train.beta is not None else BETA_START
-    return values
-
-
 def _seed_state(cfg: RunConfig) -> None:
     """Copy the config into the widgets' state when it changed outside them (a link, another page, a reused run)."""
     snapshot = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
-    if st.session_state.get(_key("synced")) == snapshot and _key("epochs") in st.session_state:
+    if (
+        st.session_state.get(widget_key(PREFIX, "synced")) == snapshot
+        and widget_key(PREFIX, "epochs") in st.session_state
+    ):
         return
-    values, notes = fit_to_controls(PARAMS, _widget_values(cfg))
+    values, notes = fit_to_controls(PARAMS, widget_values(cfg))
     for name, value in values.items():
-        st.session_state[_key(name)] = value
-    st.session_state[_key("synced")] = snapshot
+        st.session_state[widget_key(PREFIX, name)] = value
+    st.session_state[widget_key(PREFIX, "synced")] = snapshot
     if notes:  # a link (or a stored run) asked for values the controls cannot hold: say so, never fit silently
         st.session_state[CHANGED] = notes
 
@@ -66,18 +52,11 @@ def _seed_state(cfg: RunConfig) -> None:
 def apply_preset(name: str) -> None:
     """Widget callback: set the controls of a baseline (runs before the script, so state may be written)."""
     for field, value in PRESETS[name].items():
-        st.session_state[_key(field)] = value
+        st.session_state[widget_key(PREFIX, field)] = value
 
 
 def _draw(name: str, where: Any = None, **kw: Any) -> Any:
-    return control(PARAMS[name], name, _key(name), where=where, **kw)
-
-
-def _available_devices() -> dict[str, str]:
-    from omib_core.device import available_devices
-
-    labels = PARAMS["device"].labels
-    return {d: labels.get(d, f"CUDA GPU {d[5:]}") for d in available_devices()}
+    return control(PARAMS[name], name, widget_key(PREFIX, name), where=where, **kw)
 
 
 def _beta_controls() -> None:
@@ -85,7 +64,7 @@ def _beta_controls() -> None:
     mode = st.radio(
         "Set β",
         list(BETA_MODES),
-        key=_key("beta_mode"),
+        key=widget_key(PREFIX, "beta_mode"),
         format_func=BETA_MODES.get,
         horizontal=True,
         help="OMIB sets β as a multiple of the bound M_u estimated from the data; the E-MIB baseline sets it by hand.",
@@ -120,13 +99,13 @@ def _model_controls() -> None:
     st.markdown("**Model and device**")
     for name in ("fusion", "enc_layers", "bottleneck"):
         _draw(name)
-    _draw("device", options=_available_devices())
+    _draw("device", options=device_choices())
 
 
 def _advanced_controls() -> None:
     """Every parameter declared advanced, by group, three to a row."""
     with st.expander("Advanced settings", icon=":material/tune:"):
-        for group, names in grouped(PARAMS, ADVANCED):
+        for group, names in groups(PARAMS, ADVANCED):
             st.markdown(f"**{group}**")
             cols = st.columns(3)
             for i, name in enumerate(names):
@@ -138,7 +117,7 @@ def _preset_controls() -> None:
     st.caption("One click sets the controls of a baseline from the paper's comparisons.")
     cols = st.columns(len(PRESETS))
     for col, name in zip(cols, PRESETS):
-        col.button(name, key=_key(f"preset_{name}"), on_click=apply_preset, args=(name,), width="stretch")
+        col.button(name, key=f"{PREFIX}_preset_{name}", on_click=apply_preset, args=(name,), width="stretch")
 
 
 def train_config_ui(base: RunConfig) -> RunConfig:
@@ -159,16 +138,6 @@ def train_config_ui(base: RunConfig) -> RunConfig:
         with c2.container(border=True, height="stretch"):
             right()
     _advanced_controls()
-    cfg = config_from_state(base, {n: st.session_state[_key(n)] for n in _widget_values(base)})
-    st.session_state[_key("synced")] = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+    cfg = config_from_state(base, {n: st.session_state[widget_key(PREFIX, n)] for n in widget_values(base)})
+    st.session_state[widget_key(PREFIX, "synced")] = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
     return cfg
-
-
-def config_from_state(base: RunConfig, v: dict[str, Any]) -> RunConfig:
-    """Pure: control values -> RunConfig (raises ConfigError for an impossible combination)."""
-    sections: dict[str, dict[str, Any]] = {"train": base.train.to_dict(), "model": base.model.to_dict()}
-    for name, (section, _) in CONTROLS.items():
-        if name in v:
-            sections[section][name] = v[name]
-    sections["train"]["beta"] = v.get("beta") if v.get("beta_mode") == "absolute" else None
-    return base.replace(train=TrainConfig.from_dict(sections["train"]), model=ModelConfig.from_dict(sections["model"]))

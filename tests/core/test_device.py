@@ -34,9 +34,9 @@ def test_several_gpus_are_listed_one_by_one_and_none_is_listed_without_cuda(monk
 
 
 def test_the_train_widget_offers_the_core_listing(monkeypatch):
-    from dashboard.widgets import train as widgets
+    from dashboard import run_logic as widgets
 
     monkeypatch.setattr(dev, "available_devices", lambda: ("auto", "cpu", "cuda", "cuda:0", "cuda:1"))
-    got = widgets._available_devices()
+    got = widgets.device_choices()
     assert list(got) == ["auto", "cpu", "cuda", "cuda:0", "cuda:1"] and got["cuda:1"] == "CUDA GPU 1"
     assert got["cpu"] == widgets.PARAMS["device"].labels["cpu"]
