@@ -145,10 +145,18 @@ def test_live_training_embeddings_and_shared_runs(app_url, app_data_dir, browser
         expect(page.get_by_text(re.compile(r"SIM-I \(n_samples = 3000\)")).first).to_be_visible()
         expect(page.get_by_role("spinbutton", name="Main epochs")).to_have_value(str(CONFIG.train.epochs))
         expect(page.get_by_role("spinbutton", name="Warm-up epochs")).to_have_value(str(CONFIG.train.warmup_epochs))
+        # every control is drawn from its declaration: an advanced one (in the expander) reaches the run's config
+        page.get_by_text("Advanced settings").click()
+        hidden = page.get_by_role("spinbutton", name="Hidden width")
+        expect(hidden).to_have_value(str(CONFIG.model.hidden_dim))
+        hidden.fill("64")
+        hidden.press("Enter")
+        wait_idle(page)
         page.get_by_role("textbox", name="Run name (optional)").fill(RUN_NAME)
         start.click()
         page.wait_for_url(re.compile(r"[?&]run=[0-9a-f]{6,32}"), timeout=60_000)
         run_id = re.search(r"[?&]run=([0-9a-f]{6,32})", page.url).group(1)
+        assert RunStore(db_path(app_data_dir)).get_run(run_id)["config"]["model"]["hidden_dim"] == 64
         page.get_by_role("heading", name=RUN_NAME).first.wait_for(timeout=60_000)
 
         # 2. While the run is live, the r and KL charts change in place: sample what the browser draws. The test
