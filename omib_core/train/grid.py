@@ -42,6 +42,7 @@ from omib_core.errors import ConfigError
 from omib_core.model import stacked
 from omib_core.train.events import EpochEvent, Event, RunFailed, StepEvent
 from omib_core.train.loop import SPLITS, _SetupFailed, _Trainer
+from omib_core.train.losses import row_loss
 from omib_core.train.stacked_optim import StackedAdamW, clip_grad_norm_
 
 EVAL_ROWS = 65536  # rows x members per batched evaluation chunk
@@ -102,10 +103,7 @@ def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
 def _task_loss(task: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """L_task per member, averaged over its own rows: ``(G, B, K)`` outputs, ``(G, B)`` targets and row weights."""
     G, B = y.shape
-    if task == "classification":
-        per_row = F.cross_entropy(out.reshape(G * B, -1), y.reshape(-1), reduction="none").view(G, B)
-    else:
-        per_row = (out.squeeze(-1) - y).pow(2)  # regression: MSE
+    per_row = row_loss(task, out.reshape(G * B, -1), y.reshape(-1)).view(G, B)
     return stacked.batch_mean(per_row, w)
 
 

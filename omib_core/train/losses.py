@@ -33,6 +33,16 @@ def fix_center(center: Tensor, eps: float = SVDD_CENTER_EPS) -> Tensor:
 # main functions
 
 
+def row_loss(task: str, output: Tensor, target: Tensor) -> Tensor:
+    """L_task of each row, ``(B,)``: cross-entropy of ``(B, K)`` logits or squared error of a ``(B, 1)`` prediction.
+    The one definition: the training loop averages it over the batch, the grid trainer over each member's rows."""
+    if task == "classification":
+        return F.cross_entropy(output, target, reduction="none")
+    if task == "regression":
+        return (output.squeeze(-1) - target).pow(2)
+    raise ValueError(f"row_loss takes 'classification' or 'regression'; got {task!r}.")
+
+
 def task_loss(task: str, output: Tensor, target: Tensor, center: Tensor | None = None) -> Tensor:
     """L_task averaged over the batch.
 
@@ -42,10 +52,8 @@ def task_loss(task: str, output: Tensor, target: Tensor, center: Tensor | None =
         target: ``(B,)`` int64 labels or float targets (unused for anomaly: only normal rows are trained on).
         center: the SVDD centre ``(E,)`` (anomaly only).
     """
-    if task == "classification":
-        return F.cross_entropy(output, target)
-    if task == "regression":
-        return F.mse_loss(output.squeeze(-1), target)
+    if task in ("classification", "regression"):
+        return row_loss(task, output, target).mean()
     if task == "anomaly":
         if center is None:
             raise ValueError("The anomaly (Deep SVDD) loss needs its centre c.")
