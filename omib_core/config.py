@@ -339,7 +339,7 @@ class TrainConfig(_Base):
         ui=(1, 8192),
         step=32,
         group="Schedule",
-        help="The batch; with the auto schedule the largest batch (a tenth of the training rows at most).",
+        help="The batch; with the auto schedule the largest batch (at most batch_fraction of the training rows).",
     )
     weight_decay: float = param(
         0.0,
@@ -359,8 +359,9 @@ class TrainConfig(_Base):
         label="Schedule",
         group="Schedule",
         labels={"auto": "auto (fits the data size)", "fixed": "fixed (as typed)"},
-        help="Auto: the batch is at most a tenth of the training rows and the epochs are raised to enough optimizer "
-        "steps (or cut to the step budget), so small and large data both train. Fixed: the numbers, literally.",
+        help="Auto: the batch is at most batch_fraction of the training rows and the epochs are raised to enough "
+        "optimizer steps (or cut to the step budget), so small and large data both train. Fixed: the numbers, "
+        "literally.",
     )
     batch_fraction: float = param(
         0.1,
