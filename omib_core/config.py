@@ -640,25 +640,66 @@ class BoundConfig(_Base):
         choices=ESTIMATORS,
         label="Estimator",
         group="Bound",
+        labels={
+            "gaussian": "Gaussian (closed form)",
+            "mine": "MINE (the paper's)",
+            "infonce": "InfoNCE",
+            "smile": "SMILE",
+        },
+        choice_help={
+            "gaussian": "Log-det formulas for Gaussian data: instant, no training, exact on the synthetic SIM data.",
+            "mine": "The paper's choice: a small network trained to estimate I(X; X) with the Donsker-Varadhan "
+            "bound. Its H depends on how many steps it trains (see above).",
+            "infonce": "Contrastive estimator: stable, but it can never report more than ln(batch size) nats.",
+            "smile": "Clipped Donsker-Varadhan: the most accurate neural estimator at high information.",
+        },
         help="Estimator of the entropies and the mutual information behind M_u.",
     )
-    steps: int = param(1000, low=1, label="Steps", group="Bound", help="Step budget of the neural estimators.")
-    seeds: int = param(3, low=1, label="Seeds", group="Bound", help="Independent estimates, to report a spread.")
-    batch_size: int = param(256, low=1, label="Batch size", group="Bound", help="Neural estimators' batch.")
+    steps: int = param(
+        1000,
+        low=1,
+        label="Steps per estimate",
+        group="Bound",
+        help="Training steps of each neural estimate (the step budget).",
+    )
+    seeds: int = param(
+        3,
+        low=1,
+        label="Seeds",
+        ui=(1, 10),
+        step=1,
+        widget="slider",
+        group="Bound",
+        help="Independent estimates; their spread shows how much to trust the number.",
+    )
+    batch_size: int = param(
+        256,
+        low=1,
+        label="Batch size",
+        ui=(16, 4096),
+        step=16,
+        group="Bound",
+        advanced=True,
+        help="Neural estimators' batch.",
+    )
     lr: float = param(
         1e-4,
         low=0.0,
-        closed="(]",
-        high=10.0,
+        closed="()",
         label="Learning rate",
+        ui=(1e-6, 1e-1),
         group="Bound",
+        advanced=True,
         help="Neural estimators' learning rate.",
     )
     hidden_dim: int = param(
         128,
         low=1,
         label="Critic width",
+        ui=(8, 4096),
+        step=8,
         group="Bound",
+        advanced=True,
         help="Statistics network MLP width (2 hidden layers).",
     )
     ma_rate: float = param(
@@ -667,16 +708,32 @@ class BoundConfig(_Base):
         high=1.0,
         closed="()",
         label="MINE moving-average rate",
+        ui=(0.001, 0.5),
+        step=0.005,
         group="Bound",
+        advanced=True,
         help="MINE moving-average rate of the gradient correction.",
     )
-    smile_clip: float = param(5.0, low=0.0, closed="(]", label="SMILE clip", group="Bound", help="SMILE clip tau.")
+    smile_clip: float = param(
+        5.0,
+        low=0.0,
+        closed="()",
+        label="SMILE clip",
+        ui=(0.1, 50.0),
+        step=0.5,
+        group="Bound",
+        advanced=True,
+        help="SMILE clip tau.",
+    )
     max_samples: int = param(
         20000,
         low=1,
-        label="Rows used",
+        label="Rows used (max)",
+        ui=(200, 200_000),
+        step=1000,
         group="Bound",
-        help="Rows used by the estimators (subsampled, seeded).",
+        advanced=True,
+        help="A seeded random subset of the training rows when the data is larger.",
     )
     heldout_fraction: float = param(
         0.3,
@@ -684,7 +741,10 @@ class BoundConfig(_Base):
         high=1.0,
         closed="()",
         label="Held-out share",
+        ui=(0.05, 0.9),
+        step=0.05,
         group="Bound",
+        advanced=True,
         help="Share of the rows held out for evaluating neural estimates.",
     )
 

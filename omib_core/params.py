@@ -41,7 +41,7 @@ class Param:
         low, high: the valid range (None = unbounded); ``closed`` says which ends are allowed: ``"[]"``, ``"[)"``,
             ``"(]"`` or ``"()"``.
         choices: the allowed values of a ``"choice"``; ``prefixed``: the choice that also takes ``":N"`` (``cuda:1``).
-        labels: ``{choice: text shown in the UI}``.
+        labels: ``{choice: text shown in the UI}``; choice_help: ``{choice: a sentence about it}``.
         none: when None is allowed, what None means (e.g. ``"automatic"``); empty = None is refused.
         label: the control's label (default: the name); unit: shown after the label and in the docs table.
         group: the section of the page the control is drawn in; help: one line for the tooltip and the docs.
@@ -59,6 +59,7 @@ class Param:
     closed: str = "[]"
     choices: tuple[Any, ...] = ()
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    choice_help: Mapping[str, str] = dataclasses.field(default_factory=dict)
     prefixed: str = ""
     none: str = ""
     label: str = ""

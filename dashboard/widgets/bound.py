@@ -14,25 +14,16 @@ from dashboard.charts import bound as charts
 from dashboard.charts import vega
 from dashboard.demo import measured_sweep
 from dashboard.run_logic import BOUND_STEPS, nearest_steps
-from dashboard.text import beta_look_for, escape_md, nats
+from dashboard.text import beta_look_for, escape_md, nats, widget_key
+from dashboard.widgets.controls import control
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
 from omib_core.errors import OmibError
+from omib_core.params import schema
 from omib_core.train.beta import beta_for
 
-ESTIMATORS = {
-    "gaussian": "Gaussian (closed form)",
-    "mine": "MINE (the paper's)",
-    "infonce": "InfoNCE",
-    "smile": "SMILE",
-}
-ESTIMATOR_HELP = {
-    "gaussian": "Log-det formulas for Gaussian data: instant, no training, exact on the synthetic SIM data.",
-    "mine": "The paper's choice: a small network trained to estimate I(X; X) with the Donsker-Varadhan bound. "
-    "Its H depends on how many steps it trains (see above).",
-    "infonce": "Contrastive estimator: stable, but it can never report more than ln(batch size) nats.",
-    "smile": "Clipped Donsker-Varadhan: the most accurate neural estimator at high information.",
-}
+BOUND = schema(BoundConfig)  # every estimator setting, declared once in omib_core.config
+ADVANCED = [n for n, p in BOUND.items() if p.advanced]
 SESSION_RUN = "bound_run"
 
 
@@ -40,55 +31,44 @@ SESSION_RUN = "bound_run"
 
 
 def estimator_ui(current: BoundConfig) -> BoundConfig:
-    """Estimator, step budget and seeds (plus advanced settings) -> a validated BoundConfig."""
+    """Estimator, step budget and seeds (plus the advanced settings), drawn from their declarations -> a validated
+    BoundConfig."""
+    spec = BOUND["estimator"]
     est = st.segmented_control(
-        "Estimator",
-        list(ESTIMATORS),
+        spec.label,
+        list(spec.choices),
         default=current.estimator,
-        format_func=ESTIMATORS.get,
+        format_func=spec.labels.get,
         key="bound_estimator",
         required=True,
+        help=spec.help,
     )
     est = est or current.estimator
-    st.caption(ESTIMATOR_HELP[est])
+    st.caption(spec.choice_help[est])
     neural = est != "gaussian"
     c1, c2 = st.columns(2)
-    steps = c1.select_slider(
-        "Steps per estimate",
+    values = {"estimator": est}
+    values["steps"] = c1.select_slider(
+        BOUND["steps"].label,
         list(BOUND_STEPS),
         value=nearest_steps(current.steps),
         key="bound_steps",
         disabled=not neural,
-        help="Training steps of each neural estimate (the step budget).",
+        help=BOUND["steps"].help,
     )
-    seeds = c2.slider(
-        "Seeds",
-        1,
-        10,
-        int(current.seeds),
-        key="bound_seeds",
-        help="Independent estimates; their spread shows how much to trust the number.",
-    )
+    values["seeds"] = control(BOUND["seeds"], "seeds", "bound_seeds", where=c2, value=BOUND["seeds"].fit(current.seeds))
     with st.expander("Advanced estimator settings", icon=":material/tune:"):
-        a1, a2, a3 = st.columns(3)
-        batch = a1.number_input(
-            "Batch size", 16, 4096, int(current.batch_size), 16, key="bound_batch", disabled=not neural
-        )
-        lr = a2.number_input(
-            "Learning rate", 1e-6, 1e-1, float(current.lr), format="%g", key="bound_lr", disabled=not neural
-        )
-        rows = a3.number_input(
-            "Rows used (max)",
-            200,
-            200_000,
-            int(current.max_samples),
-            1000,
-            key="bound_rows",
-            help="A seeded random subset of the training rows when the data is larger.",
-        )
-    return current.replace(
-        estimator=est, steps=int(steps), seeds=int(seeds), batch_size=int(batch), lr=float(lr), max_samples=int(rows)
-    )
+        cols = st.columns(3)
+        for i, name in enumerate(ADVANCED):
+            values[name] = control(
+                BOUND[name],
+                name,
+                widget_key("bound", name),
+                where=cols[i % 3],
+                value=BOUND[name].fit(getattr(current, name)),
+                disabled=not neural and name != "max_samples",  # the Gaussian estimator only subsamples rows
+            )
+    return current.replace(**values)
 
 
 def submit(cfg: RunConfig) -> None:

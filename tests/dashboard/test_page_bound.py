@@ -71,7 +71,7 @@ def test_bound_page_estimates_m_u_with_a_neural_estimator():
     at.run()
     at.select_slider(key="bound_steps").set_value(100)
     at.slider(key="bound_seeds").set_value(1)
-    at.number_input(key="bound_rows").set_value(400)
+    at.number_input(key="bound_max_samples").set_value(400)
     at.run()
     no_exception(at)
     rid = start_and_wait(at)
