@@ -61,7 +61,7 @@ def preview_schedule(cfg: RunConfig) -> tuple[Schedule | None, str | None, int |
 
 # the two selections of a finished run
 
-SELECTION_LABELS = {"best_val": "best-val epoch", "last": "last epoch"}
+SELECTION_LABELS = dict(schema(TrainConfig)["select"].labels)  # best-val first, as the run view lists them
 
 
 def selections(result: Mapping[str, Any], metric: str) -> list[tuple[str, int | None, float | None]]:

@@ -599,7 +599,7 @@ class TrainConfig(_Base):
         label="Final epoch",
         group="Schedule",
         advanced=True,
-        labels={"best_val": "best validation epoch", "last": "last epoch"},
+        labels={"best_val": "best-val epoch", "last": "last epoch"},
         help="Which main-stage epoch the final metrics and the checkpoint come from (results carry both).",
     )
     linear_reference: bool = param(

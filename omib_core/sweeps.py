@@ -20,15 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from omib_core.config import RunConfig
+from omib_core.config import RunConfig, TrainConfig
 from omib_core.errors import ConfigError
-from omib_core.params import is_finite
+from omib_core.params import is_finite, schema
 from omib_core.presets import TEACHING_SCALES, preset_config
 
 MAX_SWEEP_RUNS = 60  # runs one sweep may queue on the dashboard (the CLI trains in turn and passes no limit)
 DEFAULT_SCALES = (0.01, 0.1, 1.0, 10.0)  # beta/M_u of a sweep of any other experiment than the teaching preset
 TEACHING_SEEDS = 5  # seeds per beta/M_u of the default (teaching) sweep
-SELECT_LABELS = {"last": "last epoch", "best_val": "best-val epoch"}
+# the sweep reads the last epoch first (it is the honest one to plot); the words are the declaration's
+SELECT_LABELS = {k: schema(TrainConfig)["select"].labels[k] for k in ("last", "best_val")}
 POINT_COLUMNS = ["run_id", "beta_over_Mu", "seed", "status", "value"]
 AGG_COLUMNS = ["beta_over_Mu", "mean", "std", "n"]
 

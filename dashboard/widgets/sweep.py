@@ -18,9 +18,10 @@ from dashboard.sweep_logic import is_teaching, run_values, sweep_mu, time_estima
 from dashboard.text import base_epochs, base_summary, escape_md
 from omib_core.analysis.metrics import PRIMARY_METRIC
 from omib_core.analysis.sweep_rules import BestRule
-from omib_core.config import RunConfig
+from omib_core.config import RunConfig, TrainConfig
 from omib_core.csvsafe import neutralise_frame
 from omib_core.errors import ConfigError, OmibError
+from omib_core.params import schema
 from omib_core.presets import PRESET_TEXT, SHORT_SCALES, SHORT_SEEDS, TEACHING_SCALES
 from omib_core.runs.sweep_queue import submit_sweep
 from omib_core.sweeps import SELECT_LABELS, TEACHING_SEEDS, build_sweep, log_grid, parse_grid, teaching_sweep
@@ -51,8 +52,9 @@ def grid_ui() -> list[float]:
     )
     if mode == "range":
         c = st.columns(3)
-        lo = c[0].number_input("From", min_value=0.001, max_value=1000.0, value=0.1, format="%.3g", key="sweep_lo")
-        hi = c[1].number_input("To", min_value=0.001, max_value=1000.0, value=300.0, format="%.3g", key="sweep_hi")
+        least, most = schema(TrainConfig)["beta_scale"].bounds()  # the same range as the Train page's β / M_u
+        lo = c[0].number_input("From", min_value=least, max_value=most, value=0.1, format="%.3g", key="sweep_lo")
+        hi = c[1].number_input("To", min_value=least, max_value=most, value=300.0, format="%.3g", key="sweep_hi")
         n = c[2].number_input("Points", min_value=1, max_value=15, value=6, key="sweep_n")
         return log_grid(float(lo), float(hi), int(n))
     st.session_state.setdefault("sweep_list", ", ".join(f"{s:g}" for s in TEACHING_SCALES))
