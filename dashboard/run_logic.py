@@ -167,6 +167,11 @@ def widget_values(cfg: RunConfig) -> dict[str, Any]:
     return values
 
 
+def controls_snapshot(cfg: RunConfig) -> dict[str, Any]:
+    """What the Train controls were last seeded from (or produced): a change outside them re-seeds them."""
+    return {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+
+
 def device_choices() -> dict[str, str]:
     from omib_core.device import available_devices
 

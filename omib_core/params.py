@@ -101,8 +101,7 @@ class Param:
             extra = f" (or {self.prefixed}:N)" if self.prefixed else ""
             return f"one of {tuple(self.choices)}{extra}"
         if self.kind == "int":
-            lo_i = None if lo is None else int(lo) + (left == "(")
-            hi_i = None if hi is None else int(hi) - (right == ")")
+            lo_i, hi_i = self._int_ends()
             if hi_i is None:
                 if lo_i is None:
                     return "an int"
@@ -175,10 +174,12 @@ class Param:
         """(min, max) of the control: ``ui`` when set, else the valid range (open ends nudged inside)."""
         if self.ui is not None:
             return self.ui
-        lo, hi = self.low, self.high
-        if self.kind == "int":
-            lo = None if lo is None else int(lo) + (self.closed[0] == "(")
-            hi = None if hi is None else int(hi) - (self.closed[1] == ")")
+        return self._int_ends() if self.kind == "int" else (self.low, self.high)
+
+    def _int_ends(self) -> tuple[int | None, int | None]:
+        """The least and the most int inside the valid range (None = unbounded)."""
+        lo = None if self.low is None else int(self.low) + (self.closed[0] == "(")
+        hi = None if self.high is None else int(self.high) - (self.closed[1] == ")")
         return lo, hi
 
     def fit(self, value: Any) -> Any:
@@ -191,7 +192,7 @@ class Param:
             x = max(x, lo)
         if hi is not None:
             x = min(x, hi)
-        return int(x) if self.kind == "int" else float(x)
+        return self.cast(x)
 
     def cast(self, v: Any) -> Any:
         """A number as this parameter's kind (``int`` or ``float``), for a control's bounds and value."""
@@ -229,10 +230,7 @@ class Param:
 def param(default: Any, kind: str | None = None, **kw: Any) -> Any:
     """A dataclass field with its ``Param``: ``epochs: int = param(50, low=1, ui=(1, 2000), help=...)``."""
     kind = kind or _kind_of(default)
-    spec = Param(kind, default, **kw)
-    if isinstance(default, (dict, list)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"param": spec})
-    return dataclasses.field(default=default, metadata={"param": spec})
+    return dataclasses.field(default=default, metadata={"param": Param(kind, default, **kw)})
 
 
 def declare(default: Any) -> Param:
@@ -263,7 +261,8 @@ def validate(owner: str, params: Mapping[str, Param], values: Mapping[str, Any])
     """Every value checked by its ``Param`` (unknown names refused, listing the valid ones); the cleaned values."""
     unknown = sorted(set(values) - set(params))
     if unknown:
-        raise ConfigError(f"{owner} has no parameter(s) {unknown}. Valid parameters: {', '.join(params)}.")
+        valid = ", ".join(params) or "none"
+        raise ConfigError(f"{owner[:1].upper()}{owner[1:]} has no parameter(s) {unknown}. Valid parameters: {valid}.")
     return {name: params[name].check(owner, name, v) for name, v in values.items()}
 
 

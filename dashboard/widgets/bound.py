@@ -15,7 +15,7 @@ from dashboard.charts import vega
 from dashboard.demo import measured_sweep
 from dashboard.run_logic import BOUND_STEPS, nearest_steps
 from dashboard.text import beta_look_for, escape_md, nats, widget_key
-from dashboard.widgets.controls import control
+from dashboard.widgets.controls import control, in_columns
 from omib_core.bound.result import BoundResult
 from omib_core.config import BoundConfig, RunConfig
 from omib_core.errors import OmibError
@@ -58,16 +58,17 @@ def estimator_ui(current: BoundConfig) -> BoundConfig:
     )
     values["seeds"] = control(BOUND["seeds"], "seeds", "bound_seeds", where=c2, value=BOUND["seeds"].fit(current.seeds))
     with st.expander("Advanced estimator settings", icon=":material/tune:"):
-        cols = st.columns(3)
-        for i, name in enumerate(ADVANCED):
-            values[name] = control(
+        values |= in_columns(
+            ADVANCED,
+            lambda name, col: control(
                 BOUND[name],
                 name,
                 widget_key("bound", name),
-                where=cols[i % 3],
+                where=col,
                 value=BOUND[name].fit(getattr(current, name)),
                 disabled=not neural and name != "max_samples",  # the Gaussian estimator only subsamples rows
-            )
+            ),
+        )
     return current.replace(**values)
 
 

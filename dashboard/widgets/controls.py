@@ -66,6 +66,12 @@ def control(
     return where.number_input(label, **kw)
 
 
+def in_columns(names: list[str], draw: Callable[[str, Any], Any], columns: int = 3) -> dict[str, Any]:
+    """``draw(name, column)`` for each name, ``columns`` to a row; ``{name: value}``."""
+    cols = st.columns(columns)
+    return {name: draw(name, cols[i % columns]) for i, name in enumerate(names)}
+
+
 def say_fitted(key: str, before: str) -> None:
     """Show, once, the notes ``fit_to_controls`` left under ``key``: a link's values are never fitted silently."""
     notes = st.session_state.pop(key, None)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard.datasets import uploaded_files
 from dashboard.text import widget_key
-from dashboard.widgets.controls import control, say_fitted
+from dashboard.widgets.controls import control, in_columns, say_fitted
 from omib_core.config import DataConfig
 from omib_core.params import Param, fit_to_controls, groups, schema
 
@@ -66,20 +66,20 @@ def params_ui(info: Any, current: DataConfig, columns: int = 3) -> dict[str, Any
     params: dict[str, Any] = {}
     basic = [n for n, p in declared.items() if not p.advanced]
     advanced = [n for n, p in declared.items() if p.advanced]
+
+    def draw(name: str, col: Any) -> Any:
+        return param_input(info.id, name, declared[name], start.get(name), where=col)
+
     shown = groups(declared, basic)
     for title, names in shown:
         if len(shown) > 1 or advanced:
             st.markdown(f"**{title}**")
             if info.group_help.get(title):
                 st.caption(info.group_help[title])
-        cols = st.columns(columns)
-        for i, name in enumerate(names):
-            params[name] = param_input(info.id, name, declared[name], start.get(name), where=cols[i % columns])
+        params |= in_columns(names, draw, columns)
     if advanced:
         with st.expander("Advanced parameters", icon=":material/tune:"):
-            cols = st.columns(columns)
-            for i, name in enumerate(advanced):
-                params[name] = param_input(info.id, name, declared[name], start.get(name), where=cols[i % columns])
+            params |= in_columns(advanced, draw, columns)
     return params
 
 

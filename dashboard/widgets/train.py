@@ -12,9 +12,16 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.run_logic import ADVANCED, PARAMS, config_from_state, device_choices, widget_values
+from dashboard.run_logic import (
+    ADVANCED,
+    PARAMS,
+    config_from_state,
+    controls_snapshot,
+    device_choices,
+    widget_values,
+)
 from dashboard.text import widget_key
-from dashboard.widgets.controls import control, say_fitted
+from dashboard.widgets.controls import control, in_columns, say_fitted
 from omib_core.config import RunConfig
 from omib_core.params import fit_to_controls, groups
 
@@ -35,7 +42,7 @@ CHANGED = "train_changed"  # session key: sentences about values fitted to the c
 
 def _seed_state(cfg: RunConfig) -> None:
     """Copy the config into the widgets' state when it changed outside them (a link, another page, a reused run)."""
-    snapshot = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+    snapshot = controls_snapshot(cfg)
     if (
         st.session_state.get(widget_key(PREFIX, "synced")) == snapshot
         and widget_key(PREFIX, "epochs") in st.session_state
@@ -107,9 +114,7 @@ def _advanced_controls() -> None:
     with st.expander("Advanced settings", icon=":material/tune:"):
         for group, names in groups(PARAMS, ADVANCED):
             st.markdown(f"**{group}**")
-            cols = st.columns(3)
-            for i, name in enumerate(names):
-                _draw(name, where=cols[i % 3])
+            in_columns(names, lambda name, col: _draw(name, where=col))
 
 
 def _preset_controls() -> None:
@@ -139,5 +144,5 @@ def train_config_ui(base: RunConfig) -> RunConfig:
             right()
     _advanced_controls()
     cfg = config_from_state(base, {n: st.session_state[widget_key(PREFIX, n)] for n in widget_values(base)})
-    st.session_state[widget_key(PREFIX, "synced")] = {"train": cfg.train.to_dict(), "model": cfg.model.to_dict()}
+    st.session_state[widget_key(PREFIX, "synced")] = controls_snapshot(cfg)
     return cfg

@@ -11,7 +11,7 @@ from typing import Any
 
 from omib_core.config import TASKS
 from omib_core.errors import ConfigError
-from omib_core.params import Param, declare
+from omib_core.params import Param, declare, validate
 
 SPLIT_KEYS = ("seed", "val_fraction", "test_fraction")  # taken from DataConfig, never from a loader's params
 
@@ -72,10 +72,5 @@ class DatasetInfo:
         return f"dataset {self.id!r}"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Every value checked by its declaration (the one validator); unknown names refused, listing the valid."""
-        unknown = sorted(set(params) - set(self.params))
-        if unknown:
-            raise ConfigError(
-                f"Dataset {self.id!r} has no parameter(s) {unknown}. Valid parameters: {', '.join(self.params) or 'none'}."
-            )
-        return {k: self.params[k].check(self.owner, k, v) for k, v in params.items()}
+        """Every value checked by its declaration (``omib_core.params.validate``); unknown names refused."""
+        return validate(self.owner, self.params, params)
