@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+"""Atomic file writes (a reader sees the old file or the new one, never half of one), and reading one back.
 
 Each write goes to a temporary file beside the target (``.<name>.<random>.tmp``: same folder, so the rename
 stays on one disk), is flushed to disk, then renamed over the target. On any error the temporary file is
@@ -8,6 +8,7 @@ files (``omib_core.runs.worker.remove_partial_files``), so the suffix matters.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -70,3 +71,12 @@ def atomic_write(path: str | Path, data: bytes | str | Callable[[IO[Any]], Any],
 
 
 __all__ = ["TMP_SUFFIX", "atomic_open", "atomic_write", "temp_path"]
+
+
+def read_json_object(path: str | Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when the file is missing, unreadable, damaged or not an object."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

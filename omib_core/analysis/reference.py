@@ -20,7 +20,7 @@ from omib_core.analysis.metrics import compute_metrics
 from omib_core.config import TASKS, DataConfig
 from omib_core.data.dataset import TEST, TRAIN, VAL, MultimodalDataset
 from omib_core.errors import ConfigError
-from omib_core.fileio import atomic_write
+from omib_core.fileio import atomic_write, read_json_object
 
 PROBE_MAX_TRAIN_ROWS = 20_000  # the reference MLP trains on at most this many rows (keeps it < 5 s)
 
@@ -150,14 +150,6 @@ def reference_key(config: DataConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _write(path: Path, value: dict[str, Any]) -> None:
     """Write ``value`` as JSON atomically, so a reader never sees half of it."""
     try:
@@ -207,7 +199,7 @@ def optimal_reference(
         return {}
     path = Path(cache) if cache is not None else reference_cache_dir()
     path = path / f"{reference_key(config)}.json"
-    value = _read(path)
+    value = read_json_object(path)
     if value is not None:
         return value
     value = compute_optimal_reference(dataset if dataset is not None else load_dataset(config), config.seed)

@@ -19,7 +19,7 @@ import numpy as np
 
 from omib_core.config import DataConfig
 from omib_core.data.dataset import MultimodalDataset
-from omib_core.fileio import atomic_write
+from omib_core.fileio import atomic_write, read_json_object
 
 GENERATOR_FILES = ("sim.py", "synthetic.py", "latent.py", "dataset.py", "registry.py")
 # what a stored draw holds; raised when that changes even if the generator files did not
@@ -116,12 +116,9 @@ def cached_scalars(config: DataConfig, cache: str | Path | None, name: str, comp
     if cache is None or not cacheable(config):
         return compute()
     path = Path(cache) / "datasets" / f"{draw_key(config)}.{name}.json"
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(value, dict):
-            return value
-    except (OSError, ValueError):
-        pass
+    value = read_json_object(path)
+    if value is not None:
+        return value
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ from omib_core.data.info import DatasetInfo
 from omib_core.data.sandbox import validate_isolated
 from omib_core.env import env_bool, env_bytes, env_int
 from omib_core.errors import DataError
-from omib_core.fileio import atomic_write
+from omib_core.fileio import atomic_write, read_json_object
 from omib_core.paths import uploads_dir
 
 UPLOAD_ID_RE = re.compile(r"^[0-9a-f]{12}$")
@@ -71,7 +71,7 @@ def upload_path(upload_id: str, base: Path | str | None = None) -> Path:
         )
     path = uploads_dir(base) / upload_id
     if not (path / "meta.json").is_file():
-        tomb = _read_json(path.parent / f"{upload_id}{TOMBSTONE}")
+        tomb = read_json_object(path.parent / f"{upload_id}{TOMBSTONE}")
         if tomb is not None:
             raise DataError(
                 f"This upload ({tomb.get('name') or upload_id!r}, upload:{upload_id}) was deleted on "
@@ -123,11 +123,13 @@ def check_access(dataset_id: str, user: str, is_admin: bool = False, *, base: Pa
     try:
         path = upload_path(upload_id, base)
     except DataError:
-        tomb = _read_json(uploads_dir(base) / f"{upload_id}{TOMBSTONE}") if UPLOAD_ID_RE.match(upload_id) else None
+        tomb = (
+            read_json_object(uploads_dir(base) / f"{upload_id}{TOMBSTONE}") if UPLOAD_ID_RE.match(upload_id) else None
+        )
         if tomb is not None and not may_read(tomb, user, is_admin):
             raise _refusal(upload_id) from None
         raise
-    if not may_read(_read_json(path / "meta.json") or {}, user, is_admin):
+    if not may_read(read_json_object(path / "meta.json") or {}, user, is_admin):
         raise _refusal(upload_id)
 
 
@@ -137,7 +139,7 @@ def _owned(
     """``(folder, meta, name)`` of an upload ``user`` owns (or any, for an admin); else the sentence that only its
     owner or an admin can ``action``."""
     path = upload_path(upload_id, base)
-    meta = _read_json(path / "meta.json") or {}
+    meta = read_json_object(path / "meta.json") or {}
     owner, name = str(meta.get("owner", "")), str(meta.get("name") or upload_id)
     if owner != str(user)[:200] and not is_admin:
         raise DataError(
@@ -161,14 +163,6 @@ def set_shared(
     except OSError as e:
         raise DataError(f"The upload {name!r} could not be changed ({e.strerror or e}); try again later.") from None
     return name
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _folder_bytes(path: Path) -> int:
@@ -198,7 +192,7 @@ def upload_records(
     for path in root.iterdir() if root.is_dir() else ():
         if not UPLOAD_ID_RE.match(path.name):
             continue
-        meta = _read_json(path / "meta.json")
+        meta = read_json_object(path / "meta.json")
         if meta is None or (owner is not None and meta.get("owner") != str(owner)[:200]):
             continue
         if readable_by is not None and not may_read(meta, readable_by):
